@@ -1,0 +1,1 @@
+"""The oppbus HTTP API (aiohttp)."""

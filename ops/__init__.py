@@ -1,0 +1,1 @@
+"""Operations: the CLI, the embedded broker, metrics, dashboards and benchmarks."""

@@ -1,0 +1,15 @@
+"""Benchmarks behind ``oppbus bench NAME``.
+
+Each benchmark is a module exposing ``DESCRIPTION: str``, ``add_arguments(parser)`` and
+``run(args) -> dict`` (the figures). It prints progress for people on stderr; ``oppbus bench NAME
+--json`` prints the returned figures as one JSON object on the last line of stdout.
+Register a new one by adding its module here.
+"""
+
+from __future__ import annotations
+
+BENCHES: dict[str, str] = {
+    # name -> module path; filled in as benchmarks land
+}
+
+__all__ = ["BENCHES"]

@@ -1,0 +1,102 @@
+"""One frozen settings object, built once in the entrypoint from flags and ``OPPBUS_*`` env vars.
+
+Nothing reads the environment anywhere else: the object is passed down explicitly.
+Precedence: command-line flag > ``OPPBUS_<NAME>`` environment variable > default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+__all__ = ["ENV_PREFIX", "Settings", "load_settings"]
+
+ENV_PREFIX = "OPPBUS_"
+
+
+class Settings(BaseModel):
+    """Runtime settings for every oppbus process (broker launcher, worker, API, demo, bench)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    broker: str | None = Field(
+        default=None,
+        description="kafka://host:port of an existing Kafka; None starts the embedded broker",
+    )
+    broker_host: str = "127.0.0.1"
+    broker_port: int = Field(default=9092, ge=0, le=65535)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    worker_web_port: int = Field(default=0, ge=0, le=65535, description="0: http_port + 1")
+    data_dir: Path | None = Field(
+        default=None, description="durable embedded storage; None: memory"
+    )
+    admin_token: SecretStr | None = None
+    topic_prefix: str = "oppbus"
+    partitions: int = Field(default=4, ge=1, le=256)
+    replication_factor: int = Field(default=1, ge=1, le=5)
+    app_id: str = "oppbus"
+    # Response deadline of an offer when the opportunity does not set one (48 h).
+    offer_ttl_s: float = Field(default=172_800.0, gt=0)
+    # Window in which a second opportunity for the same customer domain and need is a conflict.
+    conflict_window_s: float = Field(default=90 * 86_400.0, ge=0)
+    # Session timeout for consumer groups. Tansu only notices a member that left after this, and a
+    # join waits about half of it, so it is kept short on the embedded broker.
+    session_timeout_s: float = Field(default=10.0, gt=0)
+    log_level: str = "info"
+
+    @field_validator("broker")
+    @classmethod
+    def _kafka_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith("kafka://") or ":" not in value.removeprefix("kafka://"):
+            raise ValueError("must look like kafka://host:port")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        return self.broker is None
+
+    @property
+    def broker_url(self) -> str:
+        """The kafka:// URL clients connect to (the embedded broker's when none was given)."""
+        return self.broker or f"kafka://{self.broker_host}:{self.broker_port}"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """host:port list for aiokafka clients."""
+        return ",".join(u.removeprefix("kafka://") for u in self.broker_url.split(";"))
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.http_host}:{self.http_port}"
+
+    @property
+    def resolved_worker_web_port(self) -> int:
+        return self.worker_web_port or self.http_port + 1
+
+    def topic(self, name: str) -> str:
+        """Full topic name for a logical bus topic, e.g. ``topic("opportunities")``."""
+        return f"{self.topic_prefix}.{name}"
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Build settings: flags that are not None win over ``OPPBUS_*`` env vars, which win over defaults."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            values[name] = raw
+    # Common alias from DESIGN.md: OPPBUS_DATA_DIR (field data_dir) is covered above.
+    for name, value in (flags or {}).items():
+        if value is not None and name in Settings.model_fields:
+            values[name] = value
+    return Settings.model_validate(values)

@@ -1,0 +1,98 @@
+"""The bus topics: one catalogue, the single source for creation, the workers and AsyncAPI.
+
+Every topic name is ``<prefix>.<name>`` (``Settings.topic``). Keys are chosen so that everything
+about one opportunity (its offers, the partners' responses, its deadlines) lands on one partition
+and is handled by one worker, while the partner directory is read whole by every worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["TOPICS", "TopicSpec", "topic_spec"]
+
+Cleanup = Literal["delete", "compact"]
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    key: str
+    cleanup: Cleanup
+    description: str
+    publishers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    partitions: int | None = None  # None: Settings.partitions
+
+    def config(self) -> dict[str, str]:
+        return {"cleanup.policy": self.cleanup}
+
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(
+        name="partners",
+        key="partner_id",
+        cleanup="compact",
+        description="Partner capability updates / profiles; last writer wins by version.",
+        publishers=("http-api", "partner CRMs"),
+        consumers=("router (global directory)", "http-api"),
+    ),
+    TopicSpec(
+        name="opportunities",
+        key="opportunity_id",
+        cleanup="delete",
+        description="Opportunity published / withdrawn, from partner CRMs or the HTTP API.",
+        publishers=("http-api", "crm-inbound", "partner CRMs"),
+        consumers=("router",),
+    ),
+    TopicSpec(
+        name="responses",
+        key="opportunity_id",
+        cleanup="delete",
+        description="A partner's response to an offer: accept, decline, outcome (won/lost).",
+        publishers=("http-api", "partner CRMs"),
+        consumers=("router",),
+    ),
+    TopicSpec(
+        name="referrals",
+        key="opportunity_id",
+        cleanup="delete",
+        description="The referral ledger: offered, accepted, declined, expired, won, lost, "
+        "withdrawn, lead revealed, unroutable, conflict flagged.",
+        publishers=("router",),
+        consumers=("http-api", "webhooks", "scorecards", "metrics"),
+    ),
+    TopicSpec(
+        name="partner-stats",
+        key="partner_id",
+        cleanup="compact",
+        description="Per-partner aggregates (open offers, acceptance and win rates, revenue) "
+        "feeding routing and scorecards.",
+        publishers=("scorecards",),
+        consumers=("router (global)", "http-api"),
+    ),
+    TopicSpec(
+        name="credentials",
+        key="partner_id",
+        cleanup="compact",
+        description="Hashed partner API keys (never the key itself).",
+        publishers=("http-api",),
+        consumers=("http-api",),
+    ),
+    TopicSpec(
+        name="deadletter",
+        key="original key",
+        cleanup="delete",
+        description="Events that could not be processed, with the reason and their origin.",
+        publishers=("router", "http-api", "webhooks"),
+        consumers=("ops",),
+    ),
+)
+
+
+def topic_spec(name: str) -> TopicSpec:
+    for spec in TOPICS:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)
