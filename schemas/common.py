@@ -1,0 +1,84 @@
+"""Value types shared by every contract: ids, regions, capabilities, money, UTC timestamps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
+
+from schemas.taxonomy import check_capability
+
+__all__ = [
+    "Capability",
+    "Contract",
+    "Currency",
+    "Money",
+    "OpportunityId",
+    "PartnerId",
+    "Region",
+    "UtcDatetime",
+    "region_covers",
+]
+
+
+class Contract(BaseModel):
+    """Base of every contract: immutable, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+PartnerId = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$", strip_whitespace=True)
+]
+OpportunityId = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$", strip_whitespace=True)
+]
+# ISO 3166-1 alpha-2 country, optionally with an ISO 3166-2 subdivision: "US", "US-CA", "DE-BY".
+Region = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$", strip_whitespace=True),
+]
+Capability = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,39}$", strip_whitespace=True),
+    AfterValidator(check_capability),
+]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# Timezone-aware only (a naive timestamp is rejected), normalised to UTC.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
+def _decimal_str(value: Decimal) -> str:
+    return format(value, "f")
+
+
+class Money(Contract):
+    """An amount as a decimal string (never a float) in an ISO 4217 currency."""
+
+    amount: Annotated[
+        Decimal,
+        Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False),
+        PlainSerializer(_decimal_str, return_type=str),
+    ]
+    currency: Currency
+
+
+def region_covers(served: str, wanted: str) -> bool:
+    """A served region covers the wanted one when equal or its parent country (`US` covers `US-CA`)."""
+    return served == wanted or (len(served) == 2 and wanted.startswith(served + "-"))
