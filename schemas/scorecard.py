@@ -17,7 +17,8 @@ opportunities to other partners):
   was known.
 * ``revenue_won``: won amounts per currency (decimal strings, never converted);
   ``revenue_from_given``: what partners won on the referrals this partner gave.
-* ``reciprocity``: per other partner, referrals this partner ``given`` to it and ``received`` from it.
+* ``reciprocity``: per other partner, referrals this partner ``given`` to it and ``received`` from
+  it, and how many of each were accepted (``given_accepted``, ``received_accepted``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class PairReciprocity(Contract):
     partner_id: PartnerId
     given: Count = Field(description="referrals this partner gave to partner_id")
     received: Count = Field(description="referrals this partner received from partner_id")
+    given_accepted: Count = Field(description="of those given, how many partner_id accepted")
+    received_accepted: Count = Field(description="of those received, how many this one accepted")
 
 
 class PartnerScorecard(Contract):

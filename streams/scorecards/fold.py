@@ -27,6 +27,7 @@ from streams.scorecards.timing import AcceptTimes
 __all__ = [
     "STATUSES",
     "LedgerFact",
+    "Pair",
     "PartnerAggregate",
     "RefState",
     "Role",
@@ -45,6 +46,8 @@ STATUSES: tuple[Status, ...] = (
     "offered", "accepted", "declined", "expired", "won", "lost", "withdrawn",
 )  # fmt: skip
 
+Pair = tuple[int, int, int, int]
+_GIVEN, _RECEIVED, _GIVEN_ACCEPTED, _RECEIVED_ACCEPTED = range(4)
 _TERMINAL = frozenset({"declined", "expired", "won", "lost", "withdrawn"})
 
 
@@ -175,7 +178,9 @@ class PartnerAggregate:
     accept_times: AcceptTimes = field(default_factory=AcceptTimes)
     revenue_won: dict[str, Decimal] = field(default_factory=dict)
     revenue_from_given: dict[str, Decimal] = field(default_factory=dict)
-    pairs: dict[str, tuple[int, int]] = field(default_factory=dict)  # other -> (gave, received)
+    # other partner -> (given, received, given_accepted, received_accepted): referrals offered
+    # from this partner to the other and back, and how many of each were accepted
+    pairs: dict[str, Pair] = field(default_factory=dict)
 
     @property
     def acceptance_rate(self) -> float | None:
@@ -186,6 +191,12 @@ class PartnerAggregate:
     def win_rate(self) -> float | None:
         closed = self.won + self.lost
         return self.won / closed if closed else None
+
+
+def _pair_bump(pairs: dict[str, Pair], other: str, index: int) -> dict[str, Pair]:
+    counts = list(pairs.get(other, (0, 0, 0, 0)))
+    counts[index] += 1
+    return {**pairs, other: (counts[0], counts[1], counts[2], counts[3])}
 
 
 def _add_money(book: dict[str, Decimal], amount: str | None, currency: str | None) -> None:
@@ -216,10 +227,10 @@ def fold(agg: PartnerAggregate, step: Step) -> PartnerAggregate:
             if status == "offered":
                 bump("received")
                 bump("open_offers")
-                gave, got = pairs.get(ref.counterpart, (0, 0))
-                pairs = {**pairs, ref.counterpart: (gave, got + 1)}
+                pairs = _pair_bump(pairs, ref.counterpart, _RECEIVED)
             elif status == "accepted":
                 bump("accepted")
+                pairs = _pair_bump(pairs, ref.counterpart, _RECEIVED_ACCEPTED)
                 bump("open_offers", -1)
                 bump("active")
                 if ref.offered_at is not None and ref.accepted_at is not None:
@@ -238,10 +249,10 @@ def fold(agg: PartnerAggregate, step: Step) -> PartnerAggregate:
                     _add_money(revenue_won, ref.amount, ref.currency)
         elif status == "offered":
             bump("given")
-            gave, got = pairs.get(ref.counterpart, (0, 0))
-            pairs = {**pairs, ref.counterpart: (gave + 1, got)}
+            pairs = _pair_bump(pairs, ref.counterpart, _GIVEN)
         elif status == "accepted":
             bump("given_accepted")
+            pairs = _pair_bump(pairs, ref.counterpart, _GIVEN_ACCEPTED)
         elif status == "won":
             bump("given_won")
             revenue_from_given = dict(revenue_from_given)

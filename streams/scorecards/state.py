@@ -86,7 +86,9 @@ def aggregate_from_json(data: dict[str, Any]) -> PartnerAggregate:
         accept_times=AcceptTimes.from_json(data["accept_times"]),
         revenue_won={c: Decimal(a) for c, a in data["revenue_won"].items()},
         revenue_from_given={c: Decimal(a) for c, a in data["revenue_from_given"].items()},
-        pairs={o: (int(g), int(r)) for o, (g, r) in data["pairs"].items()},
+        pairs={
+            o: (int(g), int(r), int(ga), int(ra)) for o, (g, r, ga, ra) in data["pairs"].items()
+        },
         **{name: int(data[name]) for name in _COUNTERS},
     )
 
@@ -120,8 +122,16 @@ def snapshot(agg: PartnerAggregate) -> dict[str, Any]:
         revenue_won=_money_json(agg.revenue_won),
         revenue_from_given=_money_json(agg.revenue_from_given),
         reciprocity=[
-            {"partner_id": other, "given": gave, "received": got}
-            for other, (gave, got) in sorted(agg.pairs.items())
+            {
+                "partner_id": other,
+                "given": given,
+                "received": received,
+                "given_accepted": given_accepted,
+                "received_accepted": received_accepted,
+            }
+            for other, (given, received, given_accepted, received_accepted) in sorted(
+                agg.pairs.items()
+            )
         ],
     )
     return data

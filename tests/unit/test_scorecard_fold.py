@@ -73,13 +73,19 @@ def test_won_referral_updates_both_partners() -> None:
     assert storix["mean_seconds_to_accept"] == 120.0
     assert storix["median_seconds_to_accept"] == 120.0
     assert storix["revenue_won"] == {"EUR": "1250.50"}
-    assert storix["reciprocity"] == [{"partner_id": "netco", "given": 0, "received": 1}]
+    assert storix["reciprocity"] == [
+        {"partner_id": "netco", "given": 0, "received": 1, "given_accepted": 0,
+         "received_accepted": 1}
+    ]  # fmt: skip
     assert storix["updated_at"] == "1970-01-01T01:23:20Z"
     netco = p.card("netco")
     assert (netco["given"], netco["given_accepted"], netco["given_won"]) == (1, 1, 1)
     assert netco["received"] == 0 and netco["revenue_won"] == {}
     assert netco["revenue_from_given"] == {"EUR": "1250.50"}
-    assert netco["reciprocity"] == [{"partner_id": "storix", "given": 1, "received": 0}]
+    assert netco["reciprocity"] == [
+        {"partner_id": "storix", "given": 1, "received": 0, "given_accepted": 1,
+         "received_accepted": 0}
+    ]  # fmt: skip
     for card in (storix, netco):
         PartnerScorecard.model_validate(card)
 
