@@ -133,7 +133,15 @@ def _up(data: Path, http_port: int, broker_port: int) -> subprocess.Popen[str]:
     )
 
 
-def _wait_healthy(proc: subprocess.Popen[str], http_port: int) -> None:
+def _logs(data: Path) -> str:
+    tails = []
+    for log in sorted((data / "logs").glob("*.log")):
+        lines = log.read_text(errors="replace").splitlines()[-8:]
+        tails.append(f"--- {log.name}\n" + "\n".join(lines))
+    return "\n".join(tails)
+
+
+def _wait_healthy(proc: subprocess.Popen[str], http_port: int, data: Path) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and proc.poll() is None:
         try:
@@ -142,13 +150,13 @@ def _wait_healthy(proc: subprocess.Popen[str], http_port: int) -> None:
                     return
         except OSError:
             time.sleep(0.3)
-    raise AssertionError(f"oppbus up never healthy; exit={proc.poll()}")
+    raise AssertionError(f"oppbus up never healthy; exit={proc.poll()}\n{_logs(data)}")
 
 
-def _stop_up(proc: subprocess.Popen[str]) -> str:
+def _stop_up(proc: subprocess.Popen[str], data: Path) -> str:
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 0, f"{out}\n{err}\n{_logs(data)}"
     return out
 
 
@@ -159,11 +167,11 @@ def test_oppbus_up_with_data_keeps_events_across_a_restart(tmp_path: Path) -> No
 
     proc = _up(data, http_port, broker_port)
     try:
-        _wait_healthy(proc, http_port)
+        _wait_healthy(proc, http_port, data)
         children = _descendants(proc.pid)
         asyncio.run(_produce(bootstrap, "kept", 300))
     finally:
-        out = _stop_up(proc)
+        out = _stop_up(proc, data)
     assert f"durable mode: broker data kept in {data}" in out
     time.sleep(0.3)
     assert len(children) >= 4  # s3 server, broker, worker, api
@@ -171,11 +179,11 @@ def test_oppbus_up_with_data_keeps_events_across_a_restart(tmp_path: Path) -> No
 
     proc = _up(data, http_port, broker_port)
     try:
-        _wait_healthy(proc, http_port)
+        _wait_healthy(proc, http_port, data)
         children = _descendants(proc.pid)
         values = asyncio.run(_consume_all(bootstrap, "kept", 300))
     finally:
-        _stop_up(proc)
+        _stop_up(proc, data)
     assert sorted(values) == sorted(f"m{i}".encode() for i in range(300))
     time.sleep(0.3)
     assert not [pid for pid in children if _alive(pid)]
