@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -46,7 +47,9 @@ class Record:
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
 
-    def decoded(self) -> Envelope | None:
+    @cached_property
+    def envelope(self) -> Envelope | None:
+        """The decoded event, None when it is not a valid bus event (computed once)."""
         try:
             return decode(self.value or b"", self.headers)
         except InvalidEvent:
@@ -215,7 +218,7 @@ def offers_of(records: Sequence[Record]) -> list[OfferRecord]:
     """The ``referral.offered`` events of ledger records, as checker records."""
     out: list[OfferRecord] = []
     for record in records:
-        env = record.decoded()
+        env = record.envelope
         if env is None or not isinstance(env.event, OfferMade):
             continue
         offer = env.event
