@@ -182,9 +182,11 @@ async def read_topic(
     done: Callable[[list[Record]], bool],
     within: float,
     settle: float = 2.0,
+    health: Callable[[], None] | None = None,
 ) -> list[Record]:
     """Every record of a bus topic from the beginning, until ``done(records)`` holds and nothing
-    new arrived for ``settle`` seconds (late redeliveries are counted too), or ``within`` s."""
+    new arrived for ``settle`` seconds (late redeliveries are counted too), or ``within`` s.
+    ``health()`` is called on every poll: it raises to stop early (e.g. a worker died)."""
     topic = settings.topic(name)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
@@ -200,6 +202,8 @@ async def read_topic(
         deadline = time.monotonic() + within
         last_new = time.monotonic()
         while time.monotonic() < deadline:
+            if health is not None:
+                health()
             batch = await consumer.getmany(timeout_ms=300, max_records=5000)
             for tp, msgs in batch.items():
                 for m in msgs:

@@ -68,6 +68,7 @@ class Scenario:
     partners: int = 8
     deadline_every: int = 100
     cues: list[Cue] = field(default_factory=list)
+    health: Callable[[], None] | None = None  # raises when a worker died on its own
     recoveries: dict[str, float] = field(default_factory=dict)
 
     def _events(self) -> list:
@@ -118,6 +119,8 @@ class Scenario:
         await asyncio.to_thread(fault)
         deadline = at + 120
         while time.monotonic() < deadline:
+            if self.health is not None:
+                self.health()
             if await end_offsets(self.settings, "referrals") > before:
                 break
             await asyncio.sleep(0.2)
@@ -133,7 +136,9 @@ class Scenario:
             offered = {o.opportunity_key for o in offers}
             return expected <= offered and slow <= _unroutable(records)
 
-        records = await read_topic(self.settings, "referrals", done=done, within=within)
+        records = await read_topic(
+            self.settings, "referrals", done=done, within=within, health=self.health
+        )
         offers = offers_of(records)
         report = check_offers(
             expected,

@@ -26,7 +26,7 @@ async def test_kill_9_a_worker_three_times_during_a_stream(
     settings: Settings, workers: WorkerPool, unique: str
 ) -> None:
     await ensure_topics(settings)
-    scenario = Scenario(settings, unique, count=COUNT)
+    scenario = Scenario(settings, unique, count=COUNT, health=workers.check_alive)
     await scenario.seed()
     worker = await asyncio.to_thread(workers.add)
 
