@@ -16,6 +16,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from ops.settings import Settings
 from schemas.codec import Envelope, InvalidEvent, decode, encode
@@ -121,14 +122,20 @@ async def publish(
     *,
     rate: float | None = None,
     on_progress: Callable[[int], None] | None = None,
+    tolerate: bool = False,
 ) -> list[str]:
     """Publish ``events`` (each on its own topic, with its key) at about ``rate`` per second.
 
     Returns the keys the broker acknowledged, in order. ``on_progress(n)`` is called after every
-    acknowledged batch, so a test can inject a fault in the middle of the stream.
+    acknowledged batch, so a test can inject a fault in the middle of the stream. With
+    ``tolerate``, a send the broker refused or never acknowledged is left out instead of raising
+    (the broker may be down on purpose).
     """
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5
+        bootstrap_servers=settings.bootstrap_servers,
+        acks="all",
+        linger_ms=5,
+        request_timeout_ms=15_000,
     )
     await producer.start()
     acked: list[str] = []
@@ -142,11 +149,20 @@ async def publish(
                 enc = encode(event, source=SOURCE)
                 key = event_key(event)
                 topic = settings.topic(event_topic(event))
-                futures.append(
-                    (key, await producer.send(topic, enc.value, key=key, headers=enc.headers))
-                )
+                try:
+                    fut = await producer.send(topic, enc.value, key=key, headers=enc.headers)
+                except KafkaError:
+                    if not tolerate:
+                        raise
+                    continue  # never acknowledged: not expected on the ledger
+                futures.append((key, fut))
             for key, fut in futures:
-                await fut  # raises if the broker did not acknowledge: then it is not expected
+                try:
+                    await fut  # the broker's acknowledgement
+                except KafkaError:
+                    if not tolerate:
+                        raise
+                    continue
                 acked.append((key or b"").decode())
             if on_progress is not None:
                 on_progress(len(acked))

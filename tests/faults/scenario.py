@@ -45,6 +45,7 @@ class Outcome:
     recoveries: dict[str, float]
     elapsed_s: float
     ledger_records: int
+    lost_detail: dict[str, list[str]] = field(default_factory=dict)
 
     def figures(self) -> dict[str, object]:
         rec = list(self.recoveries.values())
@@ -69,6 +70,7 @@ class Scenario:
     deadline_every: int = 100
     cues: list[Cue] = field(default_factory=list)
     health: Callable[[], None] | None = None  # raises when a worker died on its own
+    tolerate: bool = False  # the broker goes down: unacknowledged sends are not expected
     recoveries: dict[str, float] = field(default_factory=dict)
 
     def _events(self) -> list:
@@ -151,6 +153,13 @@ class Scenario:
             if env is not None and isinstance(env.event, ReferralExpired)
         }
         slow_offers = {o.referral_id for o in offers if o.opportunity_key in slow}
+        detail: dict[str, list[str]] = {key: [] for key in report.lost[:5]}
+        for record in records:  # what the ledger says about a few lost opportunities
+            env = record.envelope
+            about = getattr(env.event, "opportunity_id", None) if env else None
+            key = f"{getattr(env.event, 'originator', '')}/{about}" if env else ""
+            if env is not None and key in detail:
+                detail[key].append(env.type.removeprefix("io.oppbus."))
         return Outcome(
             acked=acked,
             report=report,
@@ -158,6 +167,7 @@ class Scenario:
             recoveries=dict(self.recoveries),
             elapsed_s=elapsed,
             ledger_records=len(records),
+            lost_detail=detail,
         )
 
 
