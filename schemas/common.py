@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -10,10 +11,12 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
 )
 
 from schemas.taxonomy import check_capability
@@ -22,6 +25,8 @@ __all__ = [
     "Capability",
     "Contract",
     "Currency",
+    "DecimalString",
+    "IsoDate",
     "Money",
     "OpportunityId",
     "PartnerId",
@@ -60,22 +65,62 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+_TIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _only_time_text(value: object) -> object:
+    """Times travel as RFC 3339 text with an offset: numbers (epoch seconds) are not guessed at."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _TIME_RE.match(value)):
+        return value
+    raise ValueError("must be an RFC 3339 timestamp with offset, like 2026-11-24T09:00:00Z")
+
+
+def _only_date_text(value: object) -> object:
+    if isinstance(value, date) or (isinstance(value, str) and _DATE_RE.match(value)):
+        return value
+    raise ValueError("must be an ISO 8601 date, like 2027-03-31")
+
+
 # Timezone-aware only (a naive timestamp is rejected), normalised to UTC.
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_only_time_text), AfterValidator(_to_utc)]
+# A calendar date: "2027-03-31" on the wire.
+IsoDate = Annotated[date, BeforeValidator(_only_date_text)]
 
 
 def _decimal_str(value: Decimal) -> str:
     return format(value, "f")
 
 
+_DECIMAL_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
+_DECIMAL_RE = re.compile(_DECIMAL_PATTERN)
+
+
+def _only_decimal_text(value: object) -> object:
+    """Amounts travel as decimal strings: a float (or int, or bool) on the wire is rejected."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str):
+        if not _DECIMAL_RE.match(value.strip()):
+            raise ValueError('must be a decimal string like "1250.00" (no exponent, 2 places max)')
+        return value.strip()
+    raise ValueError(f'must be a decimal string like "1250.00", not a {type(value).__name__}')
+
+
+# A non-negative amount with at most 2 decimal places; a JSON string on the wire, never a number.
+DecimalString = Annotated[
+    Decimal,
+    BeforeValidator(_only_decimal_text),
+    Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False),
+    PlainSerializer(_decimal_str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": _DECIMAL_PATTERN, "examples": ["250000.00"]}),
+]
+
+
 class Money(Contract):
     """An amount as a decimal string (never a float) in an ISO 4217 currency."""
 
-    amount: Annotated[
-        Decimal,
-        Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False),
-        PlainSerializer(_decimal_str, return_type=str),
-    ]
+    amount: DecimalString
     currency: Currency
 
 
