@@ -11,4 +11,6 @@ __all__ = ["register_all"]
 
 def register_all(app: faust.App, settings: Settings) -> None:
     """Register every bounded context on ``app`` (the explicit autodiscover list)."""
-    del app, settings  # contexts are added here as they land
+    from connectors.webhooks.service import register_webhooks
+
+    register_webhooks(app, settings)  # outbound webhooks: own consumer group on referrals
