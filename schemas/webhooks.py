@@ -51,8 +51,10 @@ class WebhookSubscription(Contract):
     url: str = Field(min_length=8, max_length=2000)
     secret: Secret
     events: tuple[LeadEvent, ...] = Field(default=LEAD_EVENTS, min_length=1, max_length=8)
-    active: bool = True
-    version: int = Field(ge=0, description="monotonic per partner; stale records are ignored")
+    active: bool = Field(default=True, strict=True)
+    version: int = Field(
+        strict=True, ge=0, description="monotonic per partner; stale records are ignored"
+    )
     updated_at: UtcDatetime
 
     @field_validator("url")
@@ -67,9 +69,9 @@ class DeliveryAttempt(Contract):
     """One POST to the endpoint: its HTTP status, or the error when there was no answer."""
 
     at: UtcDatetime
-    status: int | None = Field(default=None, ge=100, le=599)
+    status: int | None = Field(strict=True, default=None, ge=100, le=599)
     error: str | None = Field(default=None, max_length=300)
-    duration_ms: int = Field(ge=0)
+    duration_ms: int = Field(strict=True, ge=0)
 
 
 class WebhookDelivery(Contract):
