@@ -64,6 +64,12 @@ class Settings(BaseModel):
     crm_public_url: str | None = Field(
         default=None, description="public base URL the CRM calls (HubSpot signs the full URI)"
     )
+    # HTTP load shedding (connectors/http/limits.py): requests processed at once (more: 503),
+    # open lead streams (more: 503), per-client sustained rate and burst (more: 429).
+    http_max_in_flight: int = Field(default=256, ge=1)
+    http_max_streams: int = Field(default=256, ge=1)
+    http_rate_per_client: float = Field(default=500.0, ge=0)
+    http_burst_per_client: int = Field(default=1000, ge=1)
 
     @field_validator("broker")
     @classmethod
