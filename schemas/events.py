@@ -6,6 +6,7 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 | topic           | key                                        | events                           |
 |-----------------|--------------------------------------------|----------------------------------|
 | partners        | partner_id                                 | partner.updated                  |
+| credentials     | partner_id                                 | credential.updated               |
 | opportunities   | opportunity_key(originator, opportunity_id) | opportunity.published/withdrawn |
 | responses       | opportunity_key                            | referral.accept/decline/outcome  |
 | referrals       | opportunity_key                            | referral.offered ... lead.revealed, opportunity.conflict-flagged/unroutable |
@@ -15,6 +16,7 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 from __future__ import annotations
 
 from schemas.common import Contract
+from schemas.credentials import Credential
 from schemas.errors import FieldError, InvalidEvent
 from schemas.ids import opportunity_key
 from schemas.operations import ConflictFlagged, DeadLetter, OpportunityUnroutable
@@ -40,6 +42,7 @@ __all__ = [
     "EVENT_TYPES",
     "AcceptReferral",
     "ConflictFlagged",
+    "Credential",
     "DeadLetter",
     "DeclineReferral",
     "Event",
@@ -82,6 +85,7 @@ Event = (
     | ConflictFlagged
     | OpportunityUnroutable
     | DeadLetter
+    | Credential
 )
 
 _PREFIX = "io.oppbus."
@@ -104,6 +108,7 @@ EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "opportunity.conflict-flagged.v1": ConflictFlagged,
     _PREFIX + "opportunity.unroutable.v1": OpportunityUnroutable,
     _PREFIX + "deadletter.recorded.v1": DeadLetter,
+    _PREFIX + "credential.updated.v1": Credential,
 }
 
 _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVENT_TYPES.items()}
@@ -117,6 +122,7 @@ _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     DeclineReferral: "responses",
     ReportOutcome: "responses",
     DeadLetter: "deadletter",
+    Credential: "credentials",
 }
 EVENT_TOPICS: dict[str, str] = {
     ce_type: _TOPIC_OF_MODEL.get(model, "referrals") for ce_type, model in EVENT_TYPES.items()
@@ -136,7 +142,7 @@ def event_topic(event: Contract | type[Contract]) -> str:
 
 def event_key(event: Contract) -> bytes | None:
     """The Kafka key of an event: partner id, opportunity key, or a dead letter's original key."""
-    if isinstance(event, PartnerProfile):
+    if isinstance(event, PartnerProfile | Credential):
         return event.partner_id.encode()
     if isinstance(event, DeadLetter):
         return event.original_key()

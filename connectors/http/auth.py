@@ -44,6 +44,7 @@ class Principal:
 
 
 ADMIN = Principal(None)
+PRINCIPAL = web.RequestKey("oppbus_principal", Principal)
 
 
 def _bearer(request: web.Request) -> str:
@@ -61,7 +62,7 @@ def _bearer(request: web.Request) -> str:
 
 def authenticate(request: web.Request) -> Principal:
     """The caller, or a ``401``."""
-    cached = request.get("oppbus_principal")
+    cached = request.get(PRINCIPAL)
     if isinstance(cached, Principal):
         return cached
     token = _bearer(request)
@@ -74,11 +75,9 @@ def authenticate(request: web.Request) -> Principal:
     else:
         partner_id = state.views.keys.verify(token)
         if partner_id is None:
-            raise ApiError(
-                401, "invalid or revoked token", code="unauthorized", headers=_CHALLENGE
-            )
+            raise ApiError(401, "invalid or revoked token", code="unauthorized", headers=_CHALLENGE)
         principal = Principal(partner_id)
-    request["oppbus_principal"] = principal
+    request[PRINCIPAL] = principal
     return principal
 
 

@@ -88,9 +88,7 @@ def json_response(
         data = body.model_dump_json().encode()
     else:
         data = orjson.dumps(body, default=_default)
-    return web.Response(
-        body=data, status=status, content_type="application/json", headers=headers
-    )
+    return web.Response(body=data, status=status, content_type="application/json", headers=headers)
 
 
 def _default(value: Any) -> Any:
@@ -104,9 +102,7 @@ def validate(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiError(
-            422, f"invalid {model.__name__}", errors=field_errors(exc)
-        ) from None
+        raise ApiError(422, f"invalid {model.__name__}", errors=field_errors(exc)) from None
 
 
 async def read_json(
@@ -149,9 +145,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ApiError as exc:
         return json_response(exc.body(), status=exc.status, headers=exc.headers)
     except web.HTTPRequestEntityTooLarge:
-        return json_response(
-            ApiError(413, "request body too large").body(), status=413
-        )
+        return json_response(ApiError(413, "request body too large").body(), status=413)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -16,6 +16,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+
 from schemas.credentials import Credential
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
 
 KEY_PREFIX = "opb_"
 _SECRET_BYTES = 32
+
+
 @dataclass(frozen=True)
 class IssuedKey:
     """A freshly issued key: ``key`` goes to the caller once, ``credential`` to the topic."""
@@ -97,9 +100,7 @@ class KeyRing:
         if partner_id is None:
             return None
         credential = self._by_partner[partner_id]
-        if credential.status != "active" or not hmac.compare_digest(
-            credential.key_hash, digest
-        ):
+        if credential.status != "active" or not hmac.compare_digest(credential.key_hash, digest):
             return None
         return partner_id
 

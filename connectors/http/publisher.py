@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from pydantic import BaseModel
 
 from connectors.http.errors import ApiError
 from ops.settings import Settings
 from schemas.codec import encode
+from schemas.common import Contract
 
 __all__ = ["SOURCE", "Published", "Publisher"]
 
@@ -61,7 +61,7 @@ class Publisher:
             await producer.stop()
 
     async def publish(
-        self, topic: str, key: str, event: BaseModel, *, event_id: str | None = None
+        self, topic: str, key: str, event: Contract, *, event_id: str | None = None
     ) -> Published:
         """Encode ``event`` (CloudEvents binary mode) and send it to the logical ``topic``."""
         if self._producer is None:

@@ -166,9 +166,7 @@ async def withdraw_opportunity(request: web.Request) -> web.Response:
             views = api.views
             offers = [views.referrals[r].status for r in state.referrals if r in views.referrals]
             if _CLOSED & set(offers):
-                raise ApiError(
-                    409, "the opportunity is already closed", code="illegal_transition"
-                )
+                raise ApiError(409, "the opportunity is already closed", code="illegal_transition")
             event = OpportunityWithdrawn(
                 opportunity_id=opportunity.opportunity_id,
                 originator=opportunity.originator,

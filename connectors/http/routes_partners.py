@@ -40,8 +40,7 @@ def partner_id_param(request: web.Request) -> str:
         return _PARTNER_ID.validate_python(raw)
     except ValidationError as exc:
         errors = [
-            type(e)(field="partner_id", message=e.message, type=e.type)
-            for e in field_errors(exc)
+            type(e)(field="partner_id", message=e.message, type=e.type) for e in field_errors(exc)
         ]
         raise ApiError(422, "invalid partner id", errors=errors) from None
 
@@ -118,8 +117,8 @@ async def rotate_key(request: web.Request) -> web.Response:
         issued = issue_key(
             partner_id, previous_version=current.version if current else 0, now=utcnow()
         )
-        await _visible(
-            state, await state.publisher.publish("credentials", partner_id, issued.credential)
+        await state.visible(
+            await state.publisher.publish("credentials", partner_id, issued.credential)
         )
     return json_response(
         {"partner_id": partner_id, "key_id": issued.credential.key_id, "api_key": issued.key},

@@ -48,7 +48,12 @@ __all__ = [
 ]
 
 Action = Literal["accept", "decline", "won", "lost"]
-_TARGET: dict[str, str] = {"accept": "accepted", "decline": "declined", "won": "won", "lost": "lost"}
+_TARGET: dict[str, str] = {
+    "accept": "accepted",
+    "decline": "declined",
+    "won": "won",
+    "lost": "lost",
+}
 _ALLOWED_FROM: dict[str, str] = {
     "accept": "offered",
     "decline": "offered",

@@ -16,6 +16,7 @@ uses to resume.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,6 +49,7 @@ _FROM: dict[str, frozenset[str]] = {
     "won": frozenset({"accepted"}),
     "lost": frozenset({"accepted"}),
 }
+STATUSES = ("offered", "accepted", "declined", "expired", "won", "lost", "withdrawn")
 REVEALED_STATUSES = frozenset({"accepted", "won", "lost"})
 
 
@@ -162,6 +164,17 @@ class Views:
 
     def opportunity_of(self, originator: str, opportunity_id: str) -> OpportunityState | None:
         return self.opportunities.get(opportunity_key(originator, opportunity_id))
+
+    def ledger_summary(self, partner_id: str) -> dict[str, Any]:
+        """Live counts from the ledger: offers received and given, by status."""
+        received = Counter(r.status for r in self.by_partner.get(partner_id, {}).values())
+        given = Counter(
+            r.status for r in self.referrals.values() if r.offer.originator == partner_id
+        )
+        return {
+            "received": {s: received.get(s, 0) for s in STATUSES},
+            "given": {s: given.get(s, 0) for s in STATUSES},
+        }
 
     # --- the writer ----------------------------------------------------------------------------
 
