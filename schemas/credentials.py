@@ -23,5 +23,5 @@ class Credential(Contract):
     key_id: str = Field(pattern=r"^[0-9a-f]{12}$")
     key_hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 hex of the key")
     status: CredentialStatus = "active"
-    version: int = Field(ge=1, description="monotonic per partner; last writer wins")
+    version: int = Field(strict=True, ge=1, description="monotonic per partner; last writer wins")
     updated_at: UtcDatetime
