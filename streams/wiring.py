@@ -5,10 +5,11 @@ from __future__ import annotations
 import faust
 
 from ops.settings import Settings
+from streams.scorecards.agents import register_scorecards
 
 __all__ = ["register_all"]
 
 
 def register_all(app: faust.App, settings: Settings) -> None:
     """Register every bounded context on ``app`` (the explicit autodiscover list)."""
-    del app, settings  # contexts are added here as they land
+    register_scorecards(app, settings)  # ledger -> per-partner figures on partner-stats

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 BENCHES: dict[str, str] = {
     # name -> module path; filled in as benchmarks land
+    "soak": "ops.bench.soak",
 }
 
 __all__ = ["BENCHES"]

@@ -105,10 +105,10 @@ def encode_fact(fact: LedgerFact, role: Role) -> bytes:
                          fact.status, fact.at, fact.amount, fact.currency])  # fmt: skip
 
 
-def decode_fact(value: bytes) -> tuple[Role, LedgerFact]:
+def decode_fact(value: bytes | None) -> tuple[Role, LedgerFact]:
     """Parse one ``scorecard-facts`` value; ValueError when it is not one."""
     try:
-        data: Any = orjson.loads(value)
+        data: Any = orjson.loads(value or b"")
         role_code, referral, giver, receiver, status, at, amount, currency = data
     except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
         raise ValueError(f"not a scorecard fact: {exc}") from None
