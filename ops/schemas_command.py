@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_arguments", "check", "default_dir", "run", "write"]
+__all__ = ["add_arguments", "breaking", "check", "default_dir", "run", "write"]
 
 
 def default_dir() -> Path:
@@ -30,6 +30,21 @@ def _generated() -> dict[str, bytes]:
 def _stale(directory: Path, expected: dict[str, bytes]) -> list[str]:
     on_disk = {f"jsonschema/{p.name}" for p in (directory / "jsonschema").glob("*.json")}
     return sorted(on_disk - set(expected))
+
+
+def breaking() -> list[str]:
+    """Incompatible changes of the current models against the frozen versions."""
+    from schemas.compatibility import breaking_changes, frozen_schema
+    from schemas.documents import json_schema
+    from schemas.events import EVENT_TYPES
+
+    out: list[str] = []
+    for ce_type in EVENT_TYPES:
+        name = ce_type.removeprefix("io.oppbus.")
+        old = frozen_schema(name.rsplit(".", 1)[-1], name)
+        if old is not None:
+            out += [f"{name} {change}" for change in breaking_changes(old, json_schema(ce_type))]
+    return out
 
 
 def check(directory: Path) -> list[str]:
@@ -73,11 +88,16 @@ def run(args: argparse.Namespace) -> int:
             + "".join(f"\n  {rel}" for rel in changed)
         )
         return 0
-    drift = check(directory)
+    drift, incompatible = check(directory), breaking()
     if drift:
         print("out of date (run `oppbus schemas generate`):", file=sys.stderr)
         for rel in drift:
             print(f"  {rel}", file=sys.stderr)
+    if incompatible:
+        print("breaking changes (see schemas/COMPATIBILITY.md):", file=sys.stderr)
+        for change in incompatible:
+            print(f"  {change}", file=sys.stderr)
+    if drift or incompatible:
         return 1
     print(f"all {len(_generated())} documents under {directory} match the models")
     return 0

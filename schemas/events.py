@@ -7,6 +7,7 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 |-----------------|--------------------------------------------|----------------------------------|
 | partners        | partner_id                                 | partner.updated                  |
 | credentials     | partner_id                                 | credential.updated               |
+| partner-stats   | partner_id                                 | partner.stats (scorecards)       |
 | opportunities   | opportunity_key(originator, opportunity_id) | opportunity.published/withdrawn |
 | responses       | opportunity_key                            | referral.accept/decline/outcome  |
 | referrals       | opportunity_key                            | referral.offered ... lead.revealed, opportunity.conflict-flagged/unroutable |
@@ -36,6 +37,7 @@ from schemas.referrals import (
     ReportOutcome,
     Teaser,
 )
+from schemas.scorecard import PartnerScorecard
 
 __all__ = [
     "EVENT_TOPICS",
@@ -54,6 +56,7 @@ __all__ = [
     "OpportunityUnroutable",
     "OpportunityWithdrawn",
     "PartnerProfile",
+    "PartnerScorecard",
     "ReferralAccepted",
     "ReferralDeclined",
     "ReferralExpired",
@@ -69,6 +72,7 @@ __all__ = [
 
 Event = (
     PartnerProfile
+    | PartnerScorecard
     | Opportunity
     | OpportunityWithdrawn
     | AcceptReferral
@@ -92,6 +96,7 @@ _PREFIX = "io.oppbus."
 
 EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "partner.updated.v1": PartnerProfile,
+    _PREFIX + "partner.stats.v1": PartnerScorecard,
     _PREFIX + "opportunity.published.v1": Opportunity,
     _PREFIX + "opportunity.withdrawn.v1": OpportunityWithdrawn,
     _PREFIX + "referral.accept.v1": AcceptReferral,
@@ -116,6 +121,7 @@ _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVEN
 # Topic name (short, without the prefix; see streams/topics.py) of each event type.
 _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     PartnerProfile: "partners",
+    PartnerScorecard: "partner-stats",
     Opportunity: "opportunities",
     OpportunityWithdrawn: "opportunities",
     AcceptReferral: "responses",
@@ -142,7 +148,7 @@ def event_topic(event: Contract | type[Contract]) -> str:
 
 def event_key(event: Contract) -> bytes | None:
     """The Kafka key of an event: partner id, opportunity key, or a dead letter's original key."""
-    if isinstance(event, PartnerProfile | Credential):
+    if isinstance(event, PartnerProfile | Credential | PartnerScorecard):
         return event.partner_id.encode()
     if isinstance(event, DeadLetter):
         return event.original_key()

@@ -11,8 +11,8 @@ sending bytes straight to ``app.producer.send`` (see the shared Faust throughput
    ``scorecards-referrals`` (partner/referral -> :class:`RefState`, the idempotence record) and
    ``scorecards-partners`` (partner -> :class:`PartnerAggregate`, carrying the last input offset it
    folded). Each changed partner is written once per batch and its snapshot published once per
-   batch on the compacted ``partner-stats`` topic (key: partner id, value: the
-   :class:`schemas.scorecard.PartnerScorecard` JSON).
+   batch on the compacted ``partner-stats`` topic (key: partner id; a CloudEvent of type
+   ``io.oppbus.partner.stats.v1``: :class:`schemas.scorecard.PartnerScorecard`).
 
 Idempotence without transactions (the embedded broker has none): a duplicate fact does not move
 its referral, so it changes nothing; after a crash, a replayed fact whose referral step was stored
@@ -43,7 +43,7 @@ from streams.scorecards.state import (
     aggregate_to_json,
     ref_from_json,
     ref_to_json,
-    snapshot,
+    snapshot_record,
 )
 
 __all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "Scorecards", "register_scorecards"]
@@ -185,8 +185,8 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
             for pkey, (partition, agg, changed) in touched.items():
                 if changed:
                     _put(partners, partition, pkey, agg)
-                value = orjson.dumps(snapshot(agg))
-                await producer_send(stats_name, pkey, value, None, None, None)
+                value, headers = snapshot_record(agg)
+                await producer_send(stats_name, pkey, value, None, None, headers)
 
     app.agent(referrals_topic, name="scorecard-facts", concurrency=1)(forward_facts)
     app.agent(facts, name="scorecard-fold", concurrency=1)(fold_facts)

@@ -13,12 +13,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from ops.settings import Settings
 from ops.topic_admin import ensure_topics
-from schemas.codec import encode
+from schemas.codec import decode, encode
 from schemas.common import Contract, Money
 from schemas.events import event_key
 from schemas.ids import referral_id
 from schemas.samples import example
-from schemas.scorecard import decode_scorecard
+from schemas.scorecard import PartnerScorecard
 from streams.app import create_app
 from streams.scorecards.agents import register_scorecards
 
@@ -98,7 +98,8 @@ class Snapshots:
             batch = await self.consumer.getmany(timeout_ms=200)
             for records in batch.values():
                 for rec in records:
-                    decode_scorecard(rec.value)  # every snapshot honours the contract
+                    # every snapshot is a bus event honouring the contract
+                    assert isinstance(decode(rec.value, rec.headers).event, PartnerScorecard)
                     self.seen.setdefault(rec.key.decode(), []).append(orjson.loads(rec.value))
         raise AssertionError(
             f"no snapshot of {partner} at revision {revision}: {self.last(partner)}"

@@ -15,6 +15,7 @@ from schemas.events import EVENT_TYPES
 from schemas.ids import referral_id
 from schemas.operations import EXCLUSION_RULES
 from schemas.referrals import DECLINE_REASONS, LOST_REASONS, SIZE_BANDS
+from schemas.scorecard import COUNTERS
 from schemas.taxonomy import CAPABILITIES
 
 __all__ = ["events", "events_of"]
@@ -99,6 +100,32 @@ def _with_expiry(d: dict[str, Any]) -> dict[str, Any]:
 
 F = st.fixed_dictionaries
 _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    "partner.stats.v1": F(
+        {
+            "partner_id": partner_ids,
+            "revision": counts,
+            "updated_at": st.none() | times,
+            **dict.fromkeys(COUNTERS, counts),
+            "acceptance_rate": st.none() | st.floats(0, 1),
+            "win_rate": st.none() | st.floats(0, 1),
+            "mean_seconds_to_accept": st.none() | st.floats(0, 1e7),
+            "median_seconds_to_accept": st.none() | st.floats(0, 1e7),
+            "revenue_won": st.dictionaries(currencies, amounts, max_size=3),
+            "revenue_from_given": st.dictionaries(currencies, amounts, max_size=3),
+            "reciprocity": st.lists(
+                F(
+                    {
+                        "partner_id": partner_ids,
+                        "given": counts,
+                        "received": counts,
+                        "given_accepted": counts,
+                        "received_accepted": counts,
+                    }
+                ),
+                max_size=3,
+            ).map(tuple),
+        }
+    ),
     "partner.updated.v1": F(
         {
             "partner_id": partner_ids,
