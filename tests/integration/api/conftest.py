@@ -119,6 +119,10 @@ class Harness:
 
     async def emit(self, *events: Contract) -> None:
         """Write ledger events to the referrals topic and wait until the API has applied them."""
+        await self.emit_to("referrals", *events)
+
+    async def emit_to(self, topic: str, *events: Contract) -> None:
+        """Write events to ``topic`` as their producer would; wait until the API applied them."""
         if self._producer is None:
             self._producer = AIOKafkaProducer(
                 bootstrap_servers=self.settings.bootstrap_servers, acks="all"
@@ -129,15 +133,15 @@ class Harness:
         for event in events:
             enc = encode(event, source="urn:test:router")
             meta = await self._producer.send_and_wait(
-                self.settings.topic("referrals"),
+                self.settings.topic(topic),
                 value=enc.value,
                 key=event_key(event),
                 headers=enc.headers,
             )
             ok = await self.state.readmodel.wait_for(
-                Published("referrals", meta.partition, meta.offset, ""), timeout_s=10
+                Published(topic, meta.partition, meta.offset, ""), timeout_s=10
             )
-            assert ok, "the API did not apply the ledger event"
+            assert ok, f"the API did not apply the event on {topic}"
 
     async def offer(
         self, originator: str, opportunity_id: str, partner_id: str, *, ttl_s: float = 3600
