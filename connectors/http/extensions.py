@@ -16,4 +16,8 @@ __all__ = ["install_extensions"]
 
 def install_extensions(app: web.Application) -> None:
     """Add the routes of every further connector to ``app`` (one call per connector)."""
-    del app  # connectors add their ``add_*_routes(app)`` calls here
+    from connectors.http.app import REGISTRY_KEY, SETTINGS_KEY
+    from ops.status_page import install_status
+
+    # ops: GET /status + /v1/status/summary, and the referral funnel on the API's /metrics.
+    install_status(app, app[SETTINGS_KEY], app[REGISTRY_KEY])
