@@ -11,6 +11,7 @@ from __future__ import annotations
 BENCHES: dict[str, str] = {
     # name -> module path; filled in as benchmarks land
     "soak": "ops.bench.soak",
+    "routing": "ops.bench.routing",
     "scorecards": "ops.bench.scorecards",
 }
 
