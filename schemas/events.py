@@ -6,6 +6,7 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 | topic           | key                                        | events                           |
 |-----------------|--------------------------------------------|----------------------------------|
 | partners        | partner_id                                 | partner.updated                  |
+| credentials     | partner_id                                 | credential.updated               |
 | partner-stats   | partner_id                                 | partner.stats (scorecards)       |
 | opportunities   | opportunity_key(originator, opportunity_id) | opportunity.published/withdrawn |
 | responses       | opportunity_key                            | referral.accept/decline/outcome  |
@@ -16,6 +17,7 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 from __future__ import annotations
 
 from schemas.common import Contract
+from schemas.credentials import Credential
 from schemas.errors import FieldError, InvalidEvent
 from schemas.ids import opportunity_key
 from schemas.operations import ConflictFlagged, DeadLetter, OpportunityUnroutable
@@ -36,12 +38,14 @@ from schemas.referrals import (
     Teaser,
 )
 from schemas.scorecard import PartnerScorecard
+from schemas.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "EVENT_TOPICS",
     "EVENT_TYPES",
     "AcceptReferral",
     "ConflictFlagged",
+    "Credential",
     "DeadLetter",
     "DeclineReferral",
     "Event",
@@ -62,6 +66,8 @@ __all__ = [
     "ReferralWon",
     "ReportOutcome",
     "Teaser",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "event_key",
     "event_topic",
     "type_of",
@@ -86,6 +92,9 @@ Event = (
     | ConflictFlagged
     | OpportunityUnroutable
     | DeadLetter
+    | Credential
+    | WebhookSubscription
+    | WebhookDelivery
 )
 
 _PREFIX = "io.oppbus."
@@ -109,6 +118,9 @@ EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "opportunity.conflict-flagged.v1": ConflictFlagged,
     _PREFIX + "opportunity.unroutable.v1": OpportunityUnroutable,
     _PREFIX + "deadletter.recorded.v1": DeadLetter,
+    _PREFIX + "credential.updated.v1": Credential,
+    _PREFIX + "webhook.subscribed.v1": WebhookSubscription,
+    _PREFIX + "webhook.settled.v1": WebhookDelivery,
 }
 
 _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVENT_TYPES.items()}
@@ -123,6 +135,9 @@ _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     DeclineReferral: "responses",
     ReportOutcome: "responses",
     DeadLetter: "deadletter",
+    Credential: "credentials",
+    WebhookSubscription: "webhooks",
+    WebhookDelivery: "webhook-deliveries",
 }
 EVENT_TOPICS: dict[str, str] = {
     ce_type: _TOPIC_OF_MODEL.get(model, "referrals") for ce_type, model in EVENT_TYPES.items()
@@ -142,10 +157,14 @@ def event_topic(event: Contract | type[Contract]) -> str:
 
 def event_key(event: Contract) -> bytes | None:
     """The Kafka key of an event: partner id, opportunity key, or a dead letter's original key."""
-    if isinstance(event, PartnerProfile | PartnerScorecard):
+    if isinstance(event, PartnerProfile | Credential | PartnerScorecard):
         return event.partner_id.encode()
     if isinstance(event, DeadLetter):
         return event.original_key()
+    if isinstance(event, WebhookSubscription):
+        return event.partner_id.encode()
+    if isinstance(event, WebhookDelivery):
+        return event.webhook_id.encode()
     originator: str = getattr(event, "originator")  # noqa: B009 - every other event has both
     opportunity_id: str = getattr(event, "opportunity_id")  # noqa: B009
     return opportunity_key(originator, opportunity_id).encode()
