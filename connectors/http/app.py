@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from connectors.http.errors import error_middleware, json_response
 from connectors.http.extensions import install_extensions
+from connectors.http.limits import Limits, install_limits
 from connectors.http.openapi import add_openapi_route
 from connectors.http.routes_leads import add_lead_routes
 from connectors.http.routes_opportunities import add_opportunity_routes
@@ -86,6 +87,7 @@ def create_web_app(
     app[SETTINGS_KEY] = settings
     app[REGISTRY_KEY] = registry or CollectorRegistry()
     app[STATE] = ApiState.build(settings, app[REGISTRY_KEY])
+    install_limits(app, Limits.from_settings(settings))  # outermost: sheds before any work
     app.cleanup_ctx.append(_bus)
     app.on_shutdown.append(_end_streams)
     app.router.add_get("/healthz", healthz)

@@ -28,7 +28,6 @@ __all__ = [
     "OpportunityAccepted",
     "OpportunityView",
     "PartnerRegistered",
-    "Scorecard",
 ]
 
 LeadStatus = Literal["offered", "accepted", "declined", "expired", "won", "lost", "withdrawn"]
@@ -142,14 +141,6 @@ class CommandAccepted(_Body):
     requested: Literal["accept", "decline", "won", "lost"]
     status: LeadStatus
     lead: str
-
-
-class Scorecard(BaseModel):
-    """The partner's aggregates from the partner-stats topic, plus live ledger counts."""
-
-    model_config = ConfigDict(extra="allow")
-    partner_id: str
-    ledger: dict[str, Any]
 
 
 class Health(_Body):

@@ -22,6 +22,7 @@ from pydantic.json_schema import models_json_schema
 from connectors.http import models as m
 from schemas.opportunity import OpportunityInput
 from schemas.partner import PartnerProfile, PartnerProfileInput
+from schemas.scorecard import PartnerScorecard
 
 __all__ = ["DOCUMENT_PATH", "Route", "add_openapi_route", "build_document", "main"]
 
@@ -35,9 +36,10 @@ ERRORS = {
     404: "no such object of yours",
     409: "conflict: illegal transition, or already exists with other content",
     413: "request body too large",
+    429: "too many requests from this client (see Retry-After)",
     415: "the body is not application/json",
     422: "the body is invalid: `errors` names each bad field",
-    503: "the broker did not acknowledge (retry)",
+    503: "overloaded, or the broker did not acknowledge (retry; see Retry-After)",
 }
 
 
@@ -75,7 +77,7 @@ def _routes() -> tuple[Route, ...]:
         Route("delete", "/v1/partners/{partner_id}/api-key", "Revoke the partner's API key",
               "admin-or-partner", {204: "revoked"}, None, (401, 403, 404, 422, 503), pid),
         Route("get", "/v1/partners/{partner_id}/scorecard", "The partner's scorecard",
-              "admin-or-partner", {200: m.Scorecard}, None, (401, 403, 404, 422), pid),
+              "admin-or-partner", {200: PartnerScorecard}, None, (401, 403, 404, 422), pid),
         Route("post", "/v1/opportunities", "Publish an opportunity as the calling partner",
               "partner", {202: m.OpportunityAccepted}, OpportunityInput,
               (400, 401, 403, 409, 413, 415, 422, 503), idem),

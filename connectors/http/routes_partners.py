@@ -27,6 +27,7 @@ from connectors.http.state import state_of, utcnow
 from schemas.common import PartnerId
 from schemas.errors import field_errors
 from schemas.partner import PartnerProfile, PartnerProfileInput
+from schemas.scorecard import empty_scorecard
 
 __all__ = ["add_partner_routes", "partner_id_param", "profile_body"]
 
@@ -141,18 +142,14 @@ async def revoke_key(request: web.Request) -> web.Response:
 
 
 async def get_scorecard(request: web.Request) -> web.Response:
+    """The partner's scorecard from the partner-stats topic (all zeros before its first referral)."""
     partner_id = partner_id_param(request)
     require_admin_or_partner(request, partner_id)
-    state = state_of(request)
-    if partner_id not in state.views.profiles:
+    views = state_of(request).views
+    if partner_id not in views.profiles:
         raise ApiError(404, f"no partner {partner_id}")
-    stats = state.views.stats.get(partner_id)
-    body: dict[str, Any] = {"partner_id": partner_id}
-    if stats is not None:
-        body.update(stats.model_dump(mode="json"))
-        body["partner_id"] = partner_id
-    body["ledger"] = state.views.ledger_summary(partner_id)
-    return json_response(body)
+    card = views.stats.get(partner_id) or empty_scorecard(partner_id)
+    return json_response(card)
 
 
 def add_partner_routes(app: web.Application) -> None:

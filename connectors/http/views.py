@@ -4,7 +4,7 @@ Nothing here does I/O: :class:`Views.apply` takes a decoded event and updates
 
 * ``profiles`` (partners topic; last writer wins by ``version``, stale updates ignored),
 * ``keys`` (credentials topic, see :mod:`connectors.http.keys`),
-* ``stats`` (partner-stats topic: the scorecards' aggregates, last record per partner),
+* ``stats`` (partner-stats topic: the scorecards, highest ``revision`` per partner),
 * ``opportunities`` (opportunities topic + the referral ledger: what an originator may see),
 * ``referrals`` (the ledger: one :class:`Referral` per offer, what its holder may see).
 
@@ -16,7 +16,6 @@ uses to resume.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,6 +37,7 @@ from schemas.referrals import (
     ReferralWithdrawn,
     ReferralWon,
 )
+from schemas.scorecard import PartnerScorecard
 
 __all__ = ["OpportunityState", "Referral", "Views"]
 
@@ -49,7 +49,6 @@ _FROM: dict[str, frozenset[str]] = {
     "won": frozenset({"accepted"}),
     "lost": frozenset({"accepted"}),
 }
-STATUSES = ("offered", "accepted", "declined", "expired", "won", "lost", "withdrawn")
 REVEALED_STATUSES = frozenset({"accepted", "won", "lost"})
 
 
@@ -143,7 +142,7 @@ class Views:
     def __init__(self) -> None:
         self.profiles: dict[str, PartnerProfile] = {}
         self.keys = KeyRing()
-        self.stats: dict[str, BaseModel] = {}
+        self.stats: dict[str, PartnerScorecard] = {}
         self.opportunities: dict[str, OpportunityState] = {}
         self.referrals: dict[str, Referral] = {}
         self.by_partner: dict[str, dict[str, Referral]] = {}
@@ -165,17 +164,6 @@ class Views:
     def opportunity_of(self, originator: str, opportunity_id: str) -> OpportunityState | None:
         return self.opportunities.get(opportunity_key(originator, opportunity_id))
 
-    def ledger_summary(self, partner_id: str) -> dict[str, Any]:
-        """Live counts from the ledger: offers received and given, by status."""
-        received = Counter(r.status for r in self.by_partner.get(partner_id, {}).values())
-        given = Counter(
-            r.status for r in self.referrals.values() if r.offer.originator == partner_id
-        )
-        return {
-            "received": {s: received.get(s, 0) for s in STATUSES},
-            "given": {s: given.get(s, 0) for s in STATUSES},
-        }
-
     # --- the writer ----------------------------------------------------------------------------
 
     def apply(self, event: BaseModel, *, topic: str, key: str | None = None) -> list[Referral]:
@@ -186,10 +174,10 @@ class Views:
             current = self.profiles.get(event.partner_id)
             if current is None or event.version > current.version:
                 self.profiles[event.partner_id] = event
-        elif topic == "partner-stats":
-            partner_id = getattr(event, "partner_id", None) or key
-            if partner_id:
-                self.stats[str(partner_id)] = event
+        elif isinstance(event, PartnerScorecard):
+            current_card = self.stats.get(event.partner_id)
+            if current_card is None or event.revision > current_card.revision:
+                self.stats[event.partner_id] = event
         elif isinstance(event, Opportunity):
             state = self._opportunity(event.originator, event.opportunity_id)
             if state.opportunity is None:

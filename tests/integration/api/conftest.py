@@ -20,12 +20,13 @@ from pydantic import SecretStr
 from connectors.http.app import create_web_app
 from connectors.http.state import STATE, ApiState
 from ops.settings import Settings
-from schemas.codec import encode
+from schemas.codec import decode, encode
 from schemas.common import Contract
 from schemas.events import event_key
 from schemas.ids import referral_id
 from schemas.opportunity import Customer
 from schemas.referrals import (
+    AcceptReferral,
     LeadRevealed,
     OfferMade,
     ReferralAccepted,
@@ -119,6 +120,10 @@ class Harness:
 
     async def emit(self, *events: Contract) -> None:
         """Write ledger events to the referrals topic and wait until the API has applied them."""
+        await self.emit_to("referrals", *events)
+
+    async def emit_to(self, topic: str, *events: Contract) -> None:
+        """Write events to ``topic`` as their producer would; wait until the API applied them."""
         if self._producer is None:
             self._producer = AIOKafkaProducer(
                 bootstrap_servers=self.settings.bootstrap_servers, acks="all"
@@ -129,15 +134,15 @@ class Harness:
         for event in events:
             enc = encode(event, source="urn:test:router")
             meta = await self._producer.send_and_wait(
-                self.settings.topic("referrals"),
+                self.settings.topic(topic),
                 value=enc.value,
                 key=event_key(event),
                 headers=enc.headers,
             )
             ok = await self.state.readmodel.wait_for(
-                Published("referrals", meta.partition, meta.offset, ""), timeout_s=10
+                Published(topic, meta.partition, meta.offset, ""), timeout_s=10
             )
-            assert ok, "the API did not apply the ledger event"
+            assert ok, f"the API did not apply the event on {topic}"
 
     async def offer(
         self, originator: str, opportunity_id: str, partner_id: str, *, ttl_s: float = 3600
@@ -183,6 +188,28 @@ class Harness:
         await self.emit(
             ReferralDeclined(**_about(offer), reason=reason, declined_at=datetime.now(UTC))  # type: ignore[arg-type]
         )
+
+    async def stand_in_router(self, customers: dict[str, dict[str, Any]]) -> None:
+        """Until the streams worker runs here: turn accept commands into ledger facts.
+
+        Reads the responses topic and, for each ``AcceptReferral`` of a referral it offered,
+        writes ``ReferralAccepted`` + ``LeadRevealed`` (customer by opportunity id), as the router
+        does. Cancel the task to stop it.
+        """
+        consumer = AIOKafkaConsumer(
+            self.settings.topic("responses"),
+            bootstrap_servers=self.settings.bootstrap_servers,
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        try:
+            async for record in consumer:
+                command = decode(record.value, record.headers).event  # type: ignore[arg-type]
+                if isinstance(command, AcceptReferral):
+                    offer = self.state.views.referrals[command.referral_id].offer
+                    await self.accepted(offer, customers[command.opportunity_id])
+        finally:
+            await consumer.stop()
 
     async def close(self) -> None:
         if self._producer is not None:

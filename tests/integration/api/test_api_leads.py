@@ -9,6 +9,7 @@ import pytest
 
 from connectors.http.models import CommandAccepted, ErrorBody, Lead, LeadList
 from schemas.codec import decode
+from schemas.scorecard import PartnerScorecard, empty_scorecard
 from tests.integration.api.conftest import Harness, opportunity
 
 pytestmark = pytest.mark.kafka
@@ -171,8 +172,16 @@ async def test_scorecard_is_own_or_admin(api: Harness) -> None:
     _, contoso, fabrikam, _ = await _setup(api)
     resp = await api.client.get("/v1/partners/contoso/scorecard", headers=contoso)
     assert resp.status == 200
-    body = await resp.json()
-    assert body["partner_id"] == "contoso" and body["ledger"]["received"]["offered"] == 1
+    card = PartnerScorecard.model_validate(await resp.json())
+    assert card == empty_scorecard("contoso")  # no partner-stats record yet: all zeros
+    stats = card.model_copy(update={"revision": 2, "received": 1, "open_offers": 1})
+    await api.emit_to("partner-stats", stats)
+    resp = await api.client.get("/v1/partners/contoso/scorecard", headers=contoso)
+    assert PartnerScorecard.model_validate(await resp.json()) == stats
+    stale = stats.model_copy(update={"revision": 1, "received": 0})
+    await api.emit_to("partner-stats", stale)  # an older snapshot never replaces a newer one
+    resp = await api.client.get("/v1/partners/contoso/scorecard", headers=contoso)
+    assert PartnerScorecard.model_validate(await resp.json()) == stats
     assert (await api.client.get("/v1/partners/contoso/scorecard", headers=fabrikam)).status == 403
     assert (await api.client.get("/v1/partners/contoso/scorecard", headers=api.admin)).status == 200
     assert (await api.client.get("/v1/partners/nobody/scorecard", headers=api.admin)).status == 404
