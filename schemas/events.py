@@ -6,6 +6,8 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 | topic           | key                                        | events                           |
 |-----------------|--------------------------------------------|----------------------------------|
 | partners        | partner_id                                 | partner.updated                  |
+| credentials     | partner_id                                 | credential.updated               |
+| partner-stats   | partner_id                                 | partner.stats (scorecards)       |
 | opportunities   | opportunity_key(originator, opportunity_id) | opportunity.published/withdrawn |
 | responses       | opportunity_key                            | referral.accept/decline/outcome  |
 | referrals       | opportunity_key                            | referral.offered ... lead.revealed, opportunity.conflict-flagged/unroutable |
@@ -15,6 +17,7 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 from __future__ import annotations
 
 from schemas.common import Contract
+from schemas.credentials import Credential
 from schemas.errors import FieldError, InvalidEvent
 from schemas.ids import opportunity_key
 from schemas.operations import ConflictFlagged, DeadLetter, OpportunityUnroutable
@@ -34,12 +37,15 @@ from schemas.referrals import (
     ReportOutcome,
     Teaser,
 )
+from schemas.scorecard import PartnerScorecard
+from schemas.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "EVENT_TOPICS",
     "EVENT_TYPES",
     "AcceptReferral",
     "ConflictFlagged",
+    "Credential",
     "DeadLetter",
     "DeclineReferral",
     "Event",
@@ -51,6 +57,7 @@ __all__ = [
     "OpportunityUnroutable",
     "OpportunityWithdrawn",
     "PartnerProfile",
+    "PartnerScorecard",
     "ReferralAccepted",
     "ReferralDeclined",
     "ReferralExpired",
@@ -59,6 +66,8 @@ __all__ = [
     "ReferralWon",
     "ReportOutcome",
     "Teaser",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "event_key",
     "event_topic",
     "type_of",
@@ -66,6 +75,7 @@ __all__ = [
 
 Event = (
     PartnerProfile
+    | PartnerScorecard
     | Opportunity
     | OpportunityWithdrawn
     | AcceptReferral
@@ -82,12 +92,16 @@ Event = (
     | ConflictFlagged
     | OpportunityUnroutable
     | DeadLetter
+    | Credential
+    | WebhookSubscription
+    | WebhookDelivery
 )
 
 _PREFIX = "io.oppbus."
 
 EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "partner.updated.v1": PartnerProfile,
+    _PREFIX + "partner.stats.v1": PartnerScorecard,
     _PREFIX + "opportunity.published.v1": Opportunity,
     _PREFIX + "opportunity.withdrawn.v1": OpportunityWithdrawn,
     _PREFIX + "referral.accept.v1": AcceptReferral,
@@ -104,6 +118,9 @@ EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "opportunity.conflict-flagged.v1": ConflictFlagged,
     _PREFIX + "opportunity.unroutable.v1": OpportunityUnroutable,
     _PREFIX + "deadletter.recorded.v1": DeadLetter,
+    _PREFIX + "credential.updated.v1": Credential,
+    _PREFIX + "webhook.subscribed.v1": WebhookSubscription,
+    _PREFIX + "webhook.settled.v1": WebhookDelivery,
 }
 
 _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVENT_TYPES.items()}
@@ -111,12 +128,16 @@ _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVEN
 # Topic name (short, without the prefix; see streams/topics.py) of each event type.
 _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     PartnerProfile: "partners",
+    PartnerScorecard: "partner-stats",
     Opportunity: "opportunities",
     OpportunityWithdrawn: "opportunities",
     AcceptReferral: "responses",
     DeclineReferral: "responses",
     ReportOutcome: "responses",
     DeadLetter: "deadletter",
+    Credential: "credentials",
+    WebhookSubscription: "webhooks",
+    WebhookDelivery: "webhook-deliveries",
 }
 EVENT_TOPICS: dict[str, str] = {
     ce_type: _TOPIC_OF_MODEL.get(model, "referrals") for ce_type, model in EVENT_TYPES.items()
@@ -136,10 +157,14 @@ def event_topic(event: Contract | type[Contract]) -> str:
 
 def event_key(event: Contract) -> bytes | None:
     """The Kafka key of an event: partner id, opportunity key, or a dead letter's original key."""
-    if isinstance(event, PartnerProfile):
+    if isinstance(event, PartnerProfile | Credential | PartnerScorecard):
         return event.partner_id.encode()
     if isinstance(event, DeadLetter):
         return event.original_key()
+    if isinstance(event, WebhookSubscription):
+        return event.partner_id.encode()
+    if isinstance(event, WebhookDelivery):
+        return event.webhook_id.encode()
     originator: str = getattr(event, "originator")  # noqa: B009 - every other event has both
     opportunity_id: str = getattr(event, "opportunity_id")  # noqa: B009
     return opportunity_key(originator, opportunity_id).encode()

@@ -1,6 +1,7 @@
-"""Per-partner scorecard: the value of the compacted ``partner-stats`` topic (key: partner id).
+"""Per-partner scorecard: the ``partner-stats`` topic's event (key: partner id, compacted).
 
-Published by the scorecards context each time a partner's figures change; read completely by the
+CloudEvents type ``io.oppbus.partner.stats.v1`` (registered in :mod:`schemas.events`, so
+:func:`schemas.codec.decode` reads it like every other bus event). Published by the scorecards context each time a partner's figures change; read completely by the
 routing workers (load, capacity, acceptance and win rates, response time) and by the HTTP API for
 ``GET /v1/partners/{partner_id}/scorecard``. A later snapshot of a partner replaces the earlier one:
 ``revision`` only grows, so a reader keeps the snapshot with the highest revision.
@@ -23,34 +24,24 @@ opportunities to other partners):
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
-import orjson
-from pydantic import ConfigDict, Field, PlainSerializer
+from pydantic import Field
 
-from schemas.common import Contract, Currency, PartnerId, UtcDatetime
+from schemas.common import Contract, Currency, DecimalString, PartnerId, UtcDatetime
 
-__all__ = [
-    "PairReciprocity",
-    "PartnerScorecard",
-    "decode_scorecard",
-    "encode_scorecard",
-]
+__all__ = ["COUNTERS", "PairReciprocity", "PartnerScorecard", "empty_scorecard"]
 
-
-def _decimal_text(value: Decimal) -> str:
-    return format(value, "f")
+# The count fields of a scorecard besides ``revision`` (all start at zero).
+COUNTERS: tuple[str, ...] = (
+    "given", "given_accepted", "given_won", "received", "accepted", "declined", "expired", "won",
+    "lost", "withdrawn", "open_offers", "active", "accepted_timed",
+)  # fmt: skip
 
 
-# A non-negative sum of amounts; always a JSON string on the wire.
-Revenue = Annotated[
-    Decimal,
-    Field(ge=0, allow_inf_nan=False),
-    PlainSerializer(_decimal_text, return_type=str),
-]
-Count = Annotated[int, Field(ge=0)]
-Rate = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Count = Annotated[int, Field(strict=True, ge=0)]
+Rate = Annotated[float, Field(strict=True, ge=0, le=1, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 
 
 class PairReciprocity(Contract):
@@ -66,7 +57,6 @@ class PairReciprocity(Contract):
 class PartnerScorecard(Contract):
     """The figures of one partner, folded from the referral ledger."""
 
-    schema_version: Literal[1] = Field(default=1, alias="schema")
     partner_id: PartnerId
     revision: Count = Field(description="number of ledger steps folded in; only grows")
     updated_at: UtcDatetime | None = Field(description="time of the latest ledger event folded in")
@@ -85,20 +75,25 @@ class PartnerScorecard(Contract):
     acceptance_rate: Rate | None
     win_rate: Rate | None
     accepted_timed: Count
-    mean_seconds_to_accept: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None
-    median_seconds_to_accept: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None
-    revenue_won: dict[Currency, Revenue]
-    revenue_from_given: dict[Currency, Revenue]
+    mean_seconds_to_accept: Seconds | None
+    median_seconds_to_accept: Seconds | None
+    revenue_won: dict[Currency, DecimalString]
+    revenue_from_given: dict[Currency, DecimalString]
     reciprocity: tuple[PairReciprocity, ...]
 
-    model_config = ConfigDict(populate_by_name=True)
 
-
-def encode_scorecard(card: PartnerScorecard) -> bytes:
-    """The ``partner-stats`` value of a scorecard (one orjson call)."""
-    return orjson.dumps(card.model_dump(mode="json", by_alias=True))
-
-
-def decode_scorecard(value: bytes) -> PartnerScorecard:
-    """Parse and validate a ``partner-stats`` value; raises pydantic's ValidationError."""
-    return PartnerScorecard.model_validate_json(value)
+def empty_scorecard(partner_id: str) -> PartnerScorecard:
+    """The scorecard of a partner no referral has touched yet."""
+    return PartnerScorecard(
+        partner_id=partner_id,
+        updated_at=None,
+        acceptance_rate=None,
+        win_rate=None,
+        mean_seconds_to_accept=None,
+        median_seconds_to_accept=None,
+        revenue_won={},
+        revenue_from_given={},
+        reciprocity=(),
+        revision=0,
+        **dict.fromkeys(COUNTERS, 0),
+    )

@@ -73,6 +73,15 @@ TOPICS: tuple[TopicSpec, ...] = (
         consumers=("router (global)", "http-api"),
     ),
     TopicSpec(
+        name="scorecard-facts",
+        key="partner_id",
+        cleanup="delete",
+        description="Internal: each ledger fact re-keyed by the partner it concerns (giver and "
+        "receiver), so one worker folds all of a partner's figures.",
+        publishers=("scorecards",),
+        consumers=("scorecards",),
+    ),
+    TopicSpec(
         name="credentials",
         key="partner_id",
         cleanup="compact",
@@ -87,6 +96,23 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="Events that could not be processed, with the reason and their origin.",
         publishers=("router", "http-api", "webhooks"),
         consumers=("ops",),
+    ),
+    TopicSpec(
+        name="webhooks",
+        key="partner_id",
+        cleanup="compact",
+        description="Partner webhook subscriptions: endpoint, signing secret (sensitive), events.",
+        publishers=("http-api",),
+        consumers=("webhooks", "http-api"),
+    ),
+    TopicSpec(
+        name="webhook-deliveries",
+        key="webhook_id",
+        cleanup="compact",
+        description="Settled outbound webhook deliveries (delivered or dead) with every attempt: "
+        "the delivery log per lead and the dispatcher's record of what was delivered.",
+        publishers=("webhooks",),
+        consumers=("webhooks", "http-api"),
     ),
 )
 

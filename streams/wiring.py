@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import faust
 
+from connectors.webhooks.service import register_webhooks
 from ops.settings import Settings
+from streams.scorecards.agents import register_scorecards
 
 __all__ = ["register_all"]
 
 
 def register_all(app: faust.App, settings: Settings) -> None:
     """Register every bounded context on ``app`` (the explicit autodiscover list)."""
-    del app, settings  # contexts are added here as they land
+    register_scorecards(app, settings)  # ledger -> per-partner figures on partner-stats
+    register_webhooks(app, settings)  # outbound webhooks: own consumer group on referrals

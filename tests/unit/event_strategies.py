@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,9 @@ from schemas.events import EVENT_TYPES
 from schemas.ids import referral_id
 from schemas.operations import EXCLUSION_RULES
 from schemas.referrals import DECLINE_REASONS, LOST_REASONS, SIZE_BANDS
+from schemas.scorecard import COUNTERS
 from schemas.taxonomy import CAPABILITIES
+from schemas.webhooks import LEAD_EVENTS, webhook_id
 
 __all__ = ["events", "events_of"]
 
@@ -99,6 +102,32 @@ def _with_expiry(d: dict[str, Any]) -> dict[str, Any]:
 
 F = st.fixed_dictionaries
 _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    "partner.stats.v1": F(
+        {
+            "partner_id": partner_ids,
+            "revision": counts,
+            "updated_at": st.none() | times,
+            **dict.fromkeys(COUNTERS, counts),
+            "acceptance_rate": st.none() | st.floats(0, 1),
+            "win_rate": st.none() | st.floats(0, 1),
+            "mean_seconds_to_accept": st.none() | st.floats(0, 1e7),
+            "median_seconds_to_accept": st.none() | st.floats(0, 1e7),
+            "revenue_won": st.dictionaries(currencies, amounts, max_size=3),
+            "revenue_from_given": st.dictionaries(currencies, amounts, max_size=3),
+            "reciprocity": st.lists(
+                F(
+                    {
+                        "partner_id": partner_ids,
+                        "given": counts,
+                        "received": counts,
+                        "given_accepted": counts,
+                        "received_accepted": counts,
+                    }
+                ),
+                max_size=3,
+            ).map(tuple),
+        }
+    ),
     "partner.updated.v1": F(
         {
             "partner_id": partner_ids,
@@ -211,6 +240,16 @@ _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "at": times,
         }
     ),
+    "credential.updated.v1": F(
+        {
+            "partner_id": partner_ids,
+            "key_id": st.from_regex(r"\A[0-9a-f]{12}\Z"),
+            "key_hash": st.from_regex(r"\A[0-9a-f]{64}\Z"),
+            "status": st.sampled_from(["active", "revoked"]),
+            "version": st.integers(1, 2**31),
+            "updated_at": times,
+        }
+    ),
     "deadletter.recorded.v1": F(
         {
             "source_topic": st.from_regex(r"\A[a-z.]{1,30}\Z"),
@@ -237,6 +276,40 @@ _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "consumer": st.text(max_size=20),
         },
     ),
+    "webhook.subscribed.v1": F(
+        {
+            "partner_id": partner_ids,
+            "url": st.from_regex(r"\Ahttps?://[a-z0-9.-]{1,20}\.[a-z]{2,4}/[a-z0-9/]{0,20}\Z"),
+            "secret": st.binary(min_size=24, max_size=64).map(
+                lambda b: "whsec_" + base64.b64encode(b).decode()
+            ),
+            "version": st.integers(0, 2**40),
+            "updated_at": times,
+        },
+        optional={
+            "events": st.lists(st.sampled_from(LEAD_EVENTS), min_size=1, max_size=8).map(tuple),
+            "active": st.booleans(),
+        },
+    ),
+    "webhook.settled.v1": _merge(
+        _referral(),
+        F(
+            {
+                "event": st.sampled_from(LEAD_EVENTS),
+                "outcome": st.sampled_from(["delivered", "dead"]),
+                "url": st.from_regex(r"\Ahttps://[a-z]{1,10}\.example/[a-z]{0,10}\Z"),
+                "attempts": st.lists(
+                    F(
+                        {"at": times, "duration_ms": st.integers(0, 120_000)},
+                        optional={"status": st.integers(100, 599), "error": opt_texts},
+                    ),
+                    min_size=1,
+                    max_size=5,
+                ).map(tuple),
+                "settled_at": times,
+            }
+        ),
+    ).map(lambda d: {**d, "webhook_id": webhook_id(d["referral_id"], d["event"])}),
 }
 
 

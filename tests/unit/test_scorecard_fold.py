@@ -5,7 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas.scorecard import PartnerScorecard
+from schemas.codec import decode
+from schemas.events import event_key
+from schemas.scorecard import PartnerScorecard, empty_scorecard
 from streams.scorecards.fold import (
     LedgerFact,
     PartnerAggregate,
@@ -20,6 +22,7 @@ from streams.scorecards.state import (
     ref_from_json,
     ref_to_json,
     snapshot,
+    snapshot_record,
 )
 
 ROLES: tuple[Role, ...] = ("giver", "receiver")
@@ -182,6 +185,24 @@ def test_state_survives_its_json_form() -> None:
         assert aggregate_from_json(aggregate_to_json(agg)) == agg
     for ref in p.refs.values():
         assert ref_from_json(ref_to_json(ref)) == ref
+
+
+def test_snapshot_records_are_bus_events() -> None:
+    p = Pipeline()
+    p.feed(fact("r1", "offered", 1.5), fact("r1", "won", 99.25, amount="7.00", currency="USD"))
+    value, headers = snapshot_record(p.agg("storix"))
+    envelope = decode(value, headers)
+    assert envelope.event == PartnerScorecard.model_validate(p.card("storix"))
+    assert envelope.type == "io.oppbus.partner.stats.v1"
+    assert envelope.time.timestamp() == 99.25
+    assert event_key(envelope.event) == b"storix"
+    assert snapshot_record(p.agg("storix")) == (value, headers)  # a re-publish is the same record
+
+
+def test_an_untouched_partner_has_an_all_zero_scorecard() -> None:
+    empty = empty_scorecard("newco")
+    assert empty == PartnerScorecard.model_validate(snapshot(PartnerAggregate("newco")))
+    assert empty.received == 0 and empty.acceptance_rate is None and empty.reciprocity == ()
 
 
 def test_paths_follow_the_lifecycle() -> None:
