@@ -21,7 +21,7 @@ from pathlib import Path
 from ops.procs import free_port, spawn, stop
 from ops.settings import Settings
 
-__all__ = ["WorkerPool", "WorkerProc", "alive", "descendants"]
+__all__ = ["ApiProc", "WorkerPool", "WorkerProc", "alive", "descendants"]
 
 
 def alive(pid: int | None) -> bool:
@@ -175,3 +175,44 @@ class WorkerPool:
                 worker.proc.wait(timeout=5)
                 worker.proc = None
         return pids
+
+
+@dataclass
+class ApiProc:
+    """One ``oppbus api`` subprocess with the test's settings and extra ``OPPBUS_*`` env."""
+
+    settings: Settings
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> ApiProc:
+        self.port = free_port()
+        argv = [sys.executable, "-m", "ops.cli", "api", "--broker", self.settings.broker_url]
+        argv += ["--http-port", str(self.port), "--partitions", str(self.settings.partitions)]
+        argv += ["--log-level", "warning"]
+        env = {**worker_env(self.settings, free_port()), **self.env}
+        self.proc = spawn(argv, log=self.log_path, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                tail = self.log_path.read_text(errors="replace")[-2000:]
+                raise AssertionError(f"oppbus api exited early:\n{tail}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as resp:
+                    if resp.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("oppbus api not healthy in time")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc, timeout=10.0)
+            self.proc = None
