@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -10,10 +11,12 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
 )
 
 from schemas.taxonomy import check_capability
@@ -22,6 +25,7 @@ __all__ = [
     "Capability",
     "Contract",
     "Currency",
+    "DecimalString",
     "Money",
     "OpportunityId",
     "PartnerId",
@@ -68,14 +72,35 @@ def _decimal_str(value: Decimal) -> str:
     return format(value, "f")
 
 
+_DECIMAL_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
+_DECIMAL_RE = re.compile(_DECIMAL_PATTERN)
+
+
+def _only_decimal_text(value: object) -> object:
+    """Amounts travel as decimal strings: a float (or int, or bool) on the wire is rejected."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str):
+        if not _DECIMAL_RE.match(value.strip()):
+            raise ValueError('must be a decimal string like "1250.00" (no exponent, 2 places max)')
+        return value.strip()
+    raise ValueError(f'must be a decimal string like "1250.00", not a {type(value).__name__}')
+
+
+# A non-negative amount with at most 2 decimal places; a JSON string on the wire, never a number.
+DecimalString = Annotated[
+    Decimal,
+    BeforeValidator(_only_decimal_text),
+    Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False),
+    PlainSerializer(_decimal_str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": _DECIMAL_PATTERN, "examples": ["250000.00"]}),
+]
+
+
 class Money(Contract):
     """An amount as a decimal string (never a float) in an ISO 4217 currency."""
 
-    amount: Annotated[
-        Decimal,
-        Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False),
-        PlainSerializer(_decimal_str, return_type=str),
-    ]
+    amount: DecimalString
     currency: Currency
 
 

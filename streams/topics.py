@@ -40,7 +40,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="opportunities",
-        key="opportunity_id",
+        key="originator/opportunity_id",
         cleanup="delete",
         description="Opportunity published / withdrawn, from partner CRMs or the HTTP API.",
         publishers=("http-api", "crm-inbound", "partner CRMs"),
@@ -48,7 +48,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="responses",
-        key="opportunity_id",
+        key="originator/opportunity_id",
         cleanup="delete",
         description="A partner's response to an offer: accept, decline, outcome (won/lost).",
         publishers=("http-api", "partner CRMs"),
@@ -56,7 +56,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="referrals",
-        key="opportunity_id",
+        key="originator/opportunity_id",
         cleanup="delete",
         description="The referral ledger: offered, accepted, declined, expired, won, lost, "
         "withdrawn, lead revealed, unroutable, conflict flagged.",

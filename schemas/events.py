@@ -1,0 +1,145 @@
+"""Every event on the bus, its versioned CloudEvents type, its topic and its key.
+
+``EVENT_TYPES`` maps a CloudEvents ``type`` (``io.oppbus.<subject>.<verb>.v<major>``) to its model;
+the major version changes only on an incompatible change (see ``schemas/COMPATIBILITY.md``).
+
+| topic           | key                                        | events                           |
+|-----------------|--------------------------------------------|----------------------------------|
+| partners        | partner_id                                 | partner.updated                  |
+| opportunities   | opportunity_key(originator, opportunity_id) | opportunity.published/withdrawn |
+| responses       | opportunity_key                            | referral.accept/decline/outcome  |
+| referrals       | opportunity_key                            | referral.offered ... lead.revealed, opportunity.conflict-flagged/unroutable |
+| deadletter      | the original key                           | deadletter.recorded              |
+"""
+
+from __future__ import annotations
+
+from schemas.common import Contract
+from schemas.errors import FieldError, InvalidEvent
+from schemas.ids import opportunity_key
+from schemas.operations import ConflictFlagged, DeadLetter, OpportunityUnroutable
+from schemas.opportunity import Opportunity, OpportunityWithdrawn
+from schemas.partner import PartnerProfile
+from schemas.referrals import (
+    AcceptReferral,
+    DeclineReferral,
+    LeadRevealed,
+    OfferMade,
+    ReferralAccepted,
+    ReferralDeclined,
+    ReferralExpired,
+    ReferralLost,
+    ReferralWithdrawn,
+    ReferralWon,
+    ReportOutcome,
+    Teaser,
+)
+
+__all__ = [
+    "EVENT_TOPICS",
+    "EVENT_TYPES",
+    "AcceptReferral",
+    "ConflictFlagged",
+    "DeadLetter",
+    "DeclineReferral",
+    "Event",
+    "FieldError",
+    "InvalidEvent",
+    "LeadRevealed",
+    "OfferMade",
+    "Opportunity",
+    "OpportunityUnroutable",
+    "OpportunityWithdrawn",
+    "PartnerProfile",
+    "ReferralAccepted",
+    "ReferralDeclined",
+    "ReferralExpired",
+    "ReferralLost",
+    "ReferralWithdrawn",
+    "ReferralWon",
+    "ReportOutcome",
+    "Teaser",
+    "event_key",
+    "event_topic",
+    "type_of",
+]
+
+Event = (
+    PartnerProfile
+    | Opportunity
+    | OpportunityWithdrawn
+    | AcceptReferral
+    | DeclineReferral
+    | ReportOutcome
+    | OfferMade
+    | ReferralAccepted
+    | ReferralDeclined
+    | ReferralExpired
+    | ReferralWon
+    | ReferralLost
+    | ReferralWithdrawn
+    | LeadRevealed
+    | ConflictFlagged
+    | OpportunityUnroutable
+    | DeadLetter
+)
+
+_PREFIX = "io.oppbus."
+
+EVENT_TYPES: dict[str, type[Contract]] = {
+    _PREFIX + "partner.updated.v1": PartnerProfile,
+    _PREFIX + "opportunity.published.v1": Opportunity,
+    _PREFIX + "opportunity.withdrawn.v1": OpportunityWithdrawn,
+    _PREFIX + "referral.accept.v1": AcceptReferral,
+    _PREFIX + "referral.decline.v1": DeclineReferral,
+    _PREFIX + "referral.outcome.v1": ReportOutcome,
+    _PREFIX + "referral.offered.v1": OfferMade,
+    _PREFIX + "referral.accepted.v1": ReferralAccepted,
+    _PREFIX + "referral.declined.v1": ReferralDeclined,
+    _PREFIX + "referral.expired.v1": ReferralExpired,
+    _PREFIX + "referral.won.v1": ReferralWon,
+    _PREFIX + "referral.lost.v1": ReferralLost,
+    _PREFIX + "referral.withdrawn.v1": ReferralWithdrawn,
+    _PREFIX + "lead.revealed.v1": LeadRevealed,
+    _PREFIX + "opportunity.conflict-flagged.v1": ConflictFlagged,
+    _PREFIX + "opportunity.unroutable.v1": OpportunityUnroutable,
+    _PREFIX + "deadletter.recorded.v1": DeadLetter,
+}
+
+_TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVENT_TYPES.items()}
+
+# Topic name (short, without the prefix; see streams/topics.py) of each event type.
+_TOPIC_OF_MODEL: dict[type[Contract], str] = {
+    PartnerProfile: "partners",
+    Opportunity: "opportunities",
+    OpportunityWithdrawn: "opportunities",
+    AcceptReferral: "responses",
+    DeclineReferral: "responses",
+    ReportOutcome: "responses",
+    DeadLetter: "deadletter",
+}
+EVENT_TOPICS: dict[str, str] = {
+    ce_type: _TOPIC_OF_MODEL.get(model, "referrals") for ce_type, model in EVENT_TYPES.items()
+}
+
+
+def type_of(event: Contract | type[Contract]) -> str:
+    """The CloudEvents type of an event (instance or class); KeyError if it is not a bus event."""
+    model = event if isinstance(event, type) else type(event)
+    return _TYPE_OF[model]
+
+
+def event_topic(event: Contract | type[Contract]) -> str:
+    """The short topic name an event is published on (``settings.topic(...)`` gives the full one)."""
+    return EVENT_TOPICS[type_of(event)]
+
+
+def event_key(event: Contract) -> bytes | None:
+    """The Kafka key of an event: partner id, opportunity key, or a dead letter's original key."""
+    if isinstance(event, PartnerProfile):
+        return event.partner_id.encode()
+    if isinstance(event, DeadLetter):
+        return event.original_key()
+    originator: str = getattr(event, "originator")  # noqa: B009 - every other event has both
+    opportunity_id: str = getattr(event, "opportunity_id")  # noqa: B009
+    return opportunity_key(originator, opportunity_id).encode()

@@ -1,0 +1,181 @@
+"""Durable embedded mode: every acknowledged message survives a restart; nothing is left running."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from ops.broker import BrokerError
+from ops.durable import DurableBroker
+from ops.procs import free_port
+
+pytestmark = pytest.mark.kafka
+
+COUNT = 2000
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            child = int(stat.parent.name)
+            found |= {child} | _descendants(child)
+    return found
+
+
+async def _produce(bootstrap: str, topic: str, count: int, start: int = 0) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        if topic not in await admin.list_topics():
+            await admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        acks = [
+            await producer.send(topic, f"m{i}".encode(), key=str(i).encode())
+            for i in range(start, start + count)
+        ]
+        await asyncio.gather(*acks)  # every message acknowledged before we stop anything
+    finally:
+        await producer.stop()
+
+
+async def _consume_all(bootstrap: str, topic: str, expected: int) -> list[bytes]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        deadline = time.monotonic() + 30
+        while len(values) < expected and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            values += [m.value for msgs in batch.values() for m in msgs if m.value is not None]
+    finally:
+        await consumer.stop()
+    return values
+
+
+async def test_messages_survive_a_full_restart_and_a_broker_kill(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    durable = DurableBroker(data_dir=data)
+    durable.start()
+    try:
+        await _produce(durable.bootstrap, "durable", COUNT)
+    finally:
+        durable.stop()
+    pids = (durable.s3.pid, durable.broker.pid)
+    assert pids == (None, None)
+
+    again = DurableBroker(data_dir=data)
+    again.start()
+    try:
+        s3_pid, broker_pid = again.s3.pid, again.broker.pid
+        values = await _consume_all(again.bootstrap, "durable", COUNT)
+        assert sorted(values) == sorted(f"m{i}".encode() for i in range(COUNT))
+        # kill -9 of the broker alone: what it acknowledged is in S3 already
+        await _produce(again.bootstrap, "durable", 500, start=COUNT)
+        again.kill_broker()
+        assert not _alive(broker_pid)
+        again.start_broker()
+        values = await _consume_all(again.bootstrap, "durable", COUNT + 500)
+        assert len(values) == COUNT + 500 and len(set(values)) == COUNT + 500
+    finally:
+        again.stop()
+    assert not _alive(s3_pid) and not _alive(broker_pid)
+
+
+def test_a_data_directory_serves_one_bus_at_a_time(tmp_path: Path) -> None:
+    first = DurableBroker(data_dir=tmp_path)
+    first.start()
+    try:
+        with pytest.raises(BrokerError, match="in use by another oppbus"):
+            DurableBroker(data_dir=tmp_path).start()
+    finally:
+        first.stop()
+
+
+def _up(data: Path, http_port: int, broker_port: int) -> subprocess.Popen[str]:
+    argv = ["up", "--data", str(data), "--http-port", str(http_port)]
+    return subprocess.Popen(
+        [sys.executable, "-m", "ops.cli", *argv, "--broker-port", str(broker_port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("OPPBUS_")},
+    )
+
+
+def _wait_healthy(proc: subprocess.Popen[str], http_port: int) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"oppbus up never healthy; exit={proc.poll()}")
+
+
+def _stop_up(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return out
+
+
+def test_oppbus_up_with_data_keeps_events_across_a_restart(tmp_path: Path) -> None:
+    data = tmp_path / "bus"
+    http_port, broker_port = free_port(), free_port()
+    bootstrap = f"127.0.0.1:{broker_port}"
+
+    proc = _up(data, http_port, broker_port)
+    try:
+        _wait_healthy(proc, http_port)
+        children = _descendants(proc.pid)
+        asyncio.run(_produce(bootstrap, "kept", 300))
+    finally:
+        out = _stop_up(proc)
+    assert f"durable mode: broker data kept in {data}" in out
+    time.sleep(0.3)
+    assert len(children) >= 4  # s3 server, broker, worker, api
+    assert not [pid for pid in children if _alive(pid)]
+
+    proc = _up(data, http_port, broker_port)
+    try:
+        _wait_healthy(proc, http_port)
+        children = _descendants(proc.pid)
+        values = asyncio.run(_consume_all(bootstrap, "kept", 300))
+    finally:
+        _stop_up(proc)
+    assert sorted(values) == sorted(f"m{i}".encode() for i in range(300))
+    time.sleep(0.3)
+    assert not [pid for pid in children if _alive(pid)]

@@ -1,0 +1,164 @@
+"""docker-compose.yml agrees with the code: services, ports, OPPBUS_* settings, replication.
+
+No Docker engine runs here, so the file is parsed and checked against Settings, the topic
+catalogue, the Prometheus config, the alert rules and the Grafana provisioning it mounts.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ops.settings import ENV_PREFIX, Settings, load_settings
+from streams.topics import TOPICS
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKERS = ("kafka-1", "kafka-2", "kafka-3")
+OPPBUS = ("worker-1", "worker-2", "api")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _env(service: dict) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {k: str(v) for k, v in env.items()}
+
+
+def _settings(service: dict) -> Settings:
+    env = {
+        k: ("compose-token" if "${" in v else v)
+        for k, v in _env(service).items()
+        if k.startswith(ENV_PREFIX)
+    }
+    return load_settings(env=env)
+
+
+def test_services_are_the_promised_stack(compose):
+    assert set(compose["services"]) == {*BROKERS, *OPPBUS, "prometheus", "grafana"}
+    for name, service in compose["services"].items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+        assert service.get("restart") == "unless-stopped", name
+
+
+def test_kafka_runs_kraft_with_three_voters_rf3_and_min_isr2(compose):
+    node_ids = set()
+    for name in BROKERS:
+        svc = compose["services"][name]
+        env = _env(svc)
+        assert svc["image"].startswith("apache/kafka:")
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+        voters = dict(v.split("@") for v in env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(","))
+        assert voters == {"1": "kafka-1:9093", "2": "kafka-2:9093", "3": "kafka-3:9093"}
+        assert voters[env["KAFKA_NODE_ID"]] == f"{name}:9093"
+        node_ids.add(env["KAFKA_NODE_ID"])
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3"
+        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+        assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3"
+        assert env["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"] == "false"
+        assert env["CLUSTER_ID"]
+        data_dir = env["KAFKA_LOG_DIRS"]
+        assert any(v.endswith(":" + data_dir) for v in svc["volumes"]), name
+        named = svc["volumes"][0].split(":")[0]
+        assert named in compose["volumes"]
+    assert node_ids == {"1", "2", "3"}
+
+
+def test_oppbus_services_env_are_real_settings_with_replication_3(compose):
+    for name in OPPBUS:
+        svc = compose["services"][name]
+        env = _env(svc)
+        unknown = {
+            k
+            for k in env
+            if k.startswith(ENV_PREFIX)
+            and k.removeprefix(ENV_PREFIX).lower() not in Settings.model_fields
+        }
+        assert not unknown, f"{name}: env vars that are no Settings field: {unknown}"
+        settings = _settings(svc)
+        assert settings.replication_factor == 3
+        # Topics are created by the code with Settings.replication_factor; the broker enforces
+        # min.insync.replicas=2, so writes (acks=all) survive one broker down.
+        assert settings.replication_factor > 2
+        hosts = {h.split(":")[0] for h in settings.bootstrap_servers.split(",")}
+        assert hosts == set(BROKERS)
+        assert not settings.embedded
+        assert settings.http_host == "0.0.0.0"
+        assert "${OPPBUS_ADMIN_TOKEN" in env["OPPBUS_ADMIN_TOKEN"]
+        assert svc["command"][0] == name.split("-")[0]
+        for broker in BROKERS:
+            assert svc["depends_on"][broker]["condition"] == "service_healthy"
+
+
+def test_partitions_allow_both_workers_to_share_every_partitioned_topic(compose):
+    settings = _settings(compose["services"]["worker-1"])
+    workers = [n for n in compose["services"] if n.startswith("worker-")]
+    for spec in TOPICS:
+        assert (spec.partitions or settings.partitions) >= len(workers), spec.name
+
+
+def test_api_port_healthcheck_and_prometheus_target_agree(compose):
+    api = compose["services"]["api"]
+    port = _settings(api).http_port
+    assert api["ports"] == [f"{port}:{port}"]
+    assert f":{port}/healthz" in " ".join(api["healthcheck"]["test"])
+    prom_cfg = yaml.safe_load((ROOT / "ops" / "prometheus" / "prometheus.yml").read_text())
+    (job,) = prom_cfg["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    assert job["static_configs"][0]["targets"] == [f"api:{port}"]
+    for name in ("worker-1", "worker-2"):
+        worker = compose["services"][name]
+        web = _settings(worker).resolved_worker_web_port
+        assert f"'127.0.0.1', {web})" in " ".join(worker["healthcheck"]["test"])
+
+
+def _mounts(service: dict) -> dict[str, str]:
+    out = {}
+    for volume in service["volumes"]:
+        source, target = volume.split(":")[:2]
+        out[target] = source
+    return out
+
+
+def test_prometheus_mounts_its_config_and_the_alert_rules(compose):
+    prom = compose["services"]["prometheus"]
+    mounts = _mounts(prom)
+    cfg_flag = next(a for a in prom["command"] if a.startswith("--config.file="))
+    cfg_source = mounts[cfg_flag.split("=", 1)[1]]
+    cfg = yaml.safe_load((ROOT / cfg_source).read_text())
+    for rule_file in cfg["rule_files"]:
+        source = mounts[rule_file]
+        assert (ROOT / source).is_file()
+        assert source.endswith("ops/alerts/oppbus.rules.yml")
+    assert mounts["/prometheus"] in compose["volumes"]
+
+
+def test_grafana_mounts_provisioning_and_the_dashboard_where_the_provider_looks(compose):
+    grafana = compose["services"]["grafana"]
+    mounts = _mounts(grafana)
+    provisioning = ROOT / mounts["/etc/grafana/provisioning"]
+    provider = yaml.safe_load((provisioning / "dashboards" / "oppbus.yml").read_text())
+    path = provider["providers"][0]["options"]["path"]
+    assert (ROOT / mounts[path] / "oppbus.json").is_file()
+    home = _env(grafana)["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home == f"{path}/oppbus.json"
+    datasource = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    url = datasource["datasources"][0]["url"]
+    assert re.fullmatch(r"http://prometheus:9090", url)
+    assert "9090:9090" in compose["services"]["prometheus"]["ports"]
+
+
+def test_dockerfile_installs_the_package_and_runs_the_console_script():
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11", text, re.M)
+    for package in ("schemas", "streams", "connectors", "ops"):
+        assert f"COPY {package} ./{package}" in text
+    assert 'ENTRYPOINT ["oppbus"]' in text
