@@ -42,6 +42,9 @@ class Settings(BaseModel):
     app_id: str = "oppbus"
     # Response deadline of an offer when the opportunity does not set one (48 h).
     offer_ttl_s: float = Field(default=172_800.0, gt=0)
+    # How often each worker scans its offers for passed response deadlines (an expiry fires within
+    # about this long plus one fetch of its tick).
+    deadline_scan_s: float = Field(default=1.0, gt=0, le=60)
     # Window in which a second opportunity for the same customer domain and need is a conflict.
     conflict_window_s: float = Field(default=90 * 86_400.0, ge=0)
     # Session timeout for consumer groups. Tansu only notices a member that left after this, and a

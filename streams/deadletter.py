@@ -25,8 +25,8 @@ from schemas.ids import event_id
 from schemas.operations import dead_letter
 
 __all__ = [
-    "EventRef",
     "ErrorPolicy",
+    "EventRef",
     "Refusal",
     "dead_letter_domain_errors",
     "dead_letter_record",

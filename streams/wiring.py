@@ -2,13 +2,58 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import faust
 
 from ops.settings import Settings
+from streams.directory import DirectoryView, GlobalView, run_view
+from streams.router.agent import RouterAgent, register_router
+from streams.router.claims import ClaimRegistry
+from streams.router.handlers import Router
+from streams.router.ranking import make_ranker
 
-__all__ = ["register_all"]
+__all__ = ["Contexts", "register_all"]
 
 
-def register_all(app: faust.App, settings: Settings) -> None:
+@dataclass(frozen=True)
+class Contexts:
+    """What ``register_all`` put on the app (tests and benches look inside)."""
+
+    directory: DirectoryView
+    claims: ClaimRegistry
+    router: RouterAgent
+
+
+def _run_with_app(app: faust.App, view: GlobalView) -> None:
+    async def follow() -> None:
+        await run_view(app, view)
+
+    follow.__name__ = f"follow_{view.name.replace('-', '_')}"
+    app.task(follow)
+
+
+def register_all(app: faust.App, settings: Settings) -> Contexts:
     """Register every bounded context on ``app`` (the explicit autodiscover list)."""
-    del app, settings  # contexts are added here as they land
+    directory = DirectoryView(settings)
+    claims = ClaimRegistry(settings.conflict_window_s)
+    claims_view = GlobalView(
+        settings.bootstrap_servers,
+        settings.topic("customer-claims"),
+        claims.apply_record,
+        name="customer-claims",
+    )
+    for view in (directory.view, claims_view):
+        _run_with_app(app, view)
+
+    async def ready() -> None:
+        await directory.view.wait_ready()
+        await claims_view.wait_ready()
+
+    router = Router(
+        make_ranker(lambda: directory.directory),
+        claims,
+        ttl_s=settings.offer_ttl_s,
+    )
+    agent = register_router(app, settings, router, ready)
+    return Contexts(directory, claims, agent)

@@ -51,8 +51,8 @@ class GlobalView:
         self.records = 0
         self._positions: dict[int, int] = {}
 
-    async def wait_ready(self, timeout: float | None = None) -> None:
-        await asyncio.wait_for(self.ready.wait(), timeout)
+    async def wait_ready(self) -> None:
+        await self.ready.wait()
 
     def position(self, partition: int) -> int:
         """The next offset this view will read on ``partition`` (0 before the first record)."""

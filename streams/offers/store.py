@@ -43,7 +43,9 @@ def _next_due(state: OpportunityState) -> float | None:
 def encode_row(row: Row) -> bytes:
     due = _next_due(row.state)
     head = _NOTHING_DUE if due is None else str(int(due * 1000)).encode()
-    body = orjson.dumps({"state": row.state.to_dict(), "opportunity": orjson.Fragment(row.opportunity)})
+    body = orjson.dumps(
+        {"state": row.state.to_dict(), "opportunity": orjson.Fragment(row.opportunity)}
+    )
     return head + b"|" + body
 
 

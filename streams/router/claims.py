@@ -1,11 +1,12 @@
-"""Conflict detection state: which customer (normalised domain) and need is already registered.
+"""Conflict-detection state: the registrations of each customer (normalised domain) and need.
 
 Opportunities are keyed by their own id, so two opportunities for the same customer usually land on
-different partitions and workers. The claims therefore live on a compacted topic (key
-``domain|need``) that every worker reads whole (a ``GlobalView``); a worker also records its own
-claims at once, so its next opportunity sees them without waiting for the round trip. Two workers
-registering the same customer within the same few milliseconds can both miss each other: that
-window is accepted and documented (the embedded broker has no transactions to close it).
+different partitions and workers. The registrations therefore live on a compacted topic (key
+``domain|need``, value the JSON list of ``[registered_at, opportunity_key]`` pairs) that every
+worker reads whole (a ``GlobalView``), and the routing core's pure ``register`` step decides. A
+worker applies its own registrations at once, so its next opportunity sees them without waiting
+for the round trip. Two workers registering the same customer within the same few milliseconds
+can both miss each other: that window is accepted (the embedded broker has no transactions).
 """
 
 from __future__ import annotations
@@ -16,66 +17,55 @@ from dataclasses import dataclass
 
 import orjson
 
-__all__ = ["Claim", "ClaimRegistry", "Conflict"]
+from schemas.opportunity import Opportunity
+from streams.routing.conflicts import Registration, conflict_keys, register
+
+__all__ = ["ClaimRegistry", "Found"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Claim:
-    opportunity_key: str
-    at: float
+class Found:
+    """The needs of an opportunity already registered for its customer, and since when."""
 
-
-@dataclass(frozen=True)
-class Conflict:
     domain: str
     needs: tuple[str, ...]
     first_at: float
 
 
 class ClaimRegistry:
-    """(domain, need) -> the first opportunity that registered it, within the conflict window."""
+    """``domain|need`` -> registrations within the conflict window."""
 
     def __init__(self, window_s: float) -> None:
         self.window_s = window_s
-        self._claims: dict[tuple[str, str], Claim] = {}
+        self._entries: dict[str, tuple[Registration, ...]] = {}
 
     def __len__(self) -> int:
-        return len(self._claims)
+        return len(self._entries)
 
-    def check(self, domain: str, needs: Sequence[str], key: str, now: float) -> Conflict | None:
-        """The needs of ``key`` another opportunity registered for ``domain`` within the window."""
+    def register(
+        self, opp: Opportunity, key: str, now: float
+    ) -> tuple[Found | None, list[tuple[bytes, bytes]]]:
+        """Register ``opp`` at ``now``: its conflict (if any) and the claim records to publish."""
         if self.window_s <= 0:
-            return None
+            return None, []
         overlap: list[str] = []
         first = now
-        for need in needs:
-            claim = self._claims.get((domain, need))
-            if claim is None or claim.opportunity_key == key:
-                continue
-            if now - claim.at <= self.window_s:
+        domain = ""
+        records: list[tuple[bytes, bytes]] = []
+        for ckey, need in zip(conflict_keys(opp), dict.fromkeys(opp.needs), strict=True):
+            current = self._entries.get(ckey, ())
+            earlier, stored = register(current, key, now, window_s=self.window_s)
+            if stored != current:
+                self._entries[ckey] = stored
+                records.append((ckey.encode(), orjson.dumps([list(e) for e in stored])))
+            if earlier is not None:
+                domain = ckey.split("|", 1)[0]
                 overlap.append(need)
-                first = min(first, claim.at)
-        return Conflict(domain, tuple(overlap), first) if overlap else None
-
-    def record(self, domain: str, need: str, claim: Claim) -> bool:
-        """Keep the earliest live claim of (domain, need); True when this one was recorded."""
-        current = self._claims.get((domain, need))
-        if current is not None and current.opportunity_key != claim.opportunity_key:
-            if claim.at - current.at <= self.window_s:
-                return False
-        if current is not None and current.opportunity_key == claim.opportunity_key:
-            return False
-        self._claims[(domain, need)] = claim
-        return True
-
-    # -- the compacted topic: key b"domain|need", value {"opportunity_key", "at"} ----------------
-    @staticmethod
-    def record_bytes(domain: str, need: str, claim: Claim) -> tuple[bytes, bytes]:
-        key = f"{domain}|{need}".encode()
-        value = orjson.dumps({"opportunity_key": claim.opportunity_key, "at": claim.at})
-        return key, value
+                first = min(first, earlier)
+        found = Found(domain, tuple(overlap), first) if overlap else None
+        return found, records
 
     def apply_record(
         self,
@@ -84,15 +74,17 @@ class ClaimRegistry:
         headers: Sequence[tuple[str, bytes]],
         origin: tuple[str, int, int],
     ) -> None:
-        """The ``GlobalView`` sink of the claims topic."""
+        """The ``GlobalView`` sink of the claims topic (the latest list per key wins)."""
         del headers
-        if key is None or value is None:
+        if key is None:
             return
         try:
-            domain, _, need = key.decode().partition("|")
-            data = orjson.loads(value)
-            claim = Claim(str(data["opportunity_key"]), float(data["at"]))
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            ckey = key.decode()
+            if value is None:
+                self._entries.pop(ckey, None)
+                return
+            entries = tuple((float(ts), str(k)) for ts, k in orjson.loads(value))
+        except (ValueError, TypeError, UnicodeDecodeError) as exc:
             log.warning("bad claim record topic=%s partition=%d offset=%d: %r", *origin, exc)
             return
-        self.record(domain, need, claim)
+        self._entries[ckey] = entries

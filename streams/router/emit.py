@@ -71,14 +71,14 @@ def _moved(r: Referral, opp: Opportunity) -> Contract:
         case Status.ACCEPTED:
             return ReferralAccepted(**about, accepted_at=at)
         case Status.DECLINED:
-            return ReferralDeclined(**about, reason=r.reason, note=r.note, declined_at=at)  # type: ignore[arg-type]
+            return ReferralDeclined(**about, reason=r.reason, note=r.note, declined_at=at)
         case Status.EXPIRED:
             return ReferralExpired(**about, expired_at=at)
         case Status.WON:
             amount = Money(amount=r.amount or Decimal(0), currency=r.currency or "USD")
             return ReferralWon(**about, amount=amount, won_at=at)
         case Status.LOST:
-            return ReferralLost(**about, reason=r.reason, note=r.note, lost_at=at)  # type: ignore[arg-type]
+            return ReferralLost(**about, reason=r.reason, note=r.note, lost_at=at)
         case Status.WITHDRAWN:
             return ReferralWithdrawn(**about, reason=r.reason, withdrawn_at=at)
     raise ValueError(f"no event for a referral moving to {r.status}")

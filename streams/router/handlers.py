@@ -20,7 +20,6 @@ from schemas.events import (
     ReportOutcome,
 )
 from schemas.ids import opportunity_key, referral_id
-from schemas.opportunity import normalise_domain
 from streams.deadletter import Refusal
 from streams.ledger.machine import Command
 from streams.offers.lifecycle import (
@@ -34,7 +33,7 @@ from streams.offers.lifecycle import (
     withdraw,
 )
 from streams.offers.store import Pending, Row
-from streams.router.claims import Claim, ClaimRegistry
+from streams.router.claims import ClaimRegistry
 from streams.router.emit import Out, conflict_event, effect_events
 
 __all__ = ["Ranker", "Ranking", "Router"]
@@ -61,7 +60,7 @@ class Router:
         claims: ClaimRegistry,
         *,
         ttl_s: float,
-        claims_topic: str = "claims",
+        claims_topic: str = "customer-claims",
     ) -> None:
         self.ranker = ranker
         self.claims = claims
@@ -69,7 +68,9 @@ class Router:
         self.claims_topic = claims_topic
 
     # -- opportunities ---------------------------------------------------------------------------
-    def on_opportunity(self, opp: Opportunity, data: bytes, pending: Pending, now: float) -> list[Out]:
+    def on_opportunity(
+        self, opp: Opportunity, data: bytes, pending: Pending, now: float
+    ) -> list[Out]:
         key_s = opportunity_key(opp.originator, opp.opportunity_id)
         key = key_s.encode()
         if pending.get(key) is not None:
@@ -82,17 +83,14 @@ class Router:
             ttl_s=float(opp.respond_within_s or self.ttl_s),
             opened_at=now,
         )
-        domain = normalise_domain(opp.customer.domain)
-        conflict = self.claims.check(domain, opp.needs, key_s, now)
+        conflict, claims = self.claims.register(opp, key_s, opp.published_at.timestamp())
+        records = [Out(self.claims_topic, ck, cv, []) for ck, cv in claims]
         if conflict is not None:
             pending.put(key, Row(state=_conflicted(state), opportunity=data))
-            return [conflict_event(opp, key, domain, conflict.needs, conflict.first_at, now)]
-        records: list[Out] = []
-        for need in opp.needs:
-            claim = Claim(key_s, now)
-            if self.claims.record(domain, need, claim):
-                ck, cv = ClaimRegistry.record_bytes(domain, need, claim)
-                records.append(Out(self.claims_topic, ck, cv, []))
+            records.append(
+                conflict_event(opp, key, conflict.domain, conflict.needs, conflict.first_at, now)
+            )
+            return records
         ranking = self.ranker(opp, frozenset(), now)
         step = fill(state, ranking.candidates, now, _ids(opp))
         records.extend(self._publish(step, opp, key, data, pending, now, ranking))
