@@ -187,6 +187,7 @@ def register_router(
 
     async def route(stream: faust.StreamT[Any]) -> None:
         await ready()  # never route against a half-loaded directory
+        assert isinstance(stream, faust.Stream)  # take_events is on the class, not the protocol
         async for events in stream.take_events(ctx.batch_max, within=ctx.batch_within_s):
             await ctx.process([e.message for e in events])
 

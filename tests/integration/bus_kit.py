@@ -122,12 +122,12 @@ class Bus:
             if isinstance(e, kind) and all(getattr(e, k) == v for k, v in match.items())
         ]
 
-    async def wait_for(self, check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    async def wait_for(self, check: Callable[[], Any], within_s: float = 20.0) -> Any:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within_s
         while loop.time() < deadline:
             result = check()
             if result:
                 return result
             await asyncio.sleep(0.05)
-        raise AssertionError(f"timed out after {timeout}s; referrals seen: {self.seen['referrals']}")
+        raise AssertionError(f"timed out after {within_s}s; referrals seen: {self.seen['referrals']}")

@@ -88,7 +88,7 @@ async def test_storage_opportunity_waterfall_decline_expiry_accept_and_win(
             await bus.publish(opportunity("netco", "opp-2", respond_within_s=1))
             (first2,) = await bus.wait_for(lambda: bus.of(OfferMade, opportunity_id="opp-2"))
             (expired,) = await bus.wait_for(
-                lambda: bus.of(ReferralExpired, opportunity_id="opp-2"), timeout=10
+                lambda: bus.of(ReferralExpired, opportunity_id="opp-2"), within_s=10
             )
             assert expired.partner_id == first2.partner_id
             assert (expired.expired_at - first2.expires_at).total_seconds() < 4
