@@ -38,6 +38,7 @@ __all__ = [
     "Step",
     "due_referrals",
     "fill",
+    "replay",
     "respond",
     "withdraw",
 ]
@@ -270,7 +271,9 @@ def respond(state: OpportunityState, referral_id: str, command: Command) -> tupl
         return Step(state, (Refused(referral_id, f"unknown referral {referral_id}"),)), False
     outcome = apply(referral, command)
     if isinstance(outcome, Unchanged):
-        return Step(state), False
+        if command.kind == "expire":
+            return Step(state), False  # the timer raced a response: nothing happened
+        return Step(state, replay(referral)), False
     if isinstance(outcome, Rejected):
         return Step(state, (Refused(referral_id, outcome.reason),)), False
     assert isinstance(outcome, Applied)
@@ -293,6 +296,21 @@ def withdraw(state: OpportunityState, now: float, reason: str | None) -> Step:
             state = _replace_referral(state, outcome.referral)
             effects.append(Moved(outcome.referral, outcome.previous))
     return Step(replace(state, phase="withdrawn"), tuple(effects))
+
+
+def replay(referral: Referral) -> tuple[Effect, ...]:
+    """The effects that recorded ``referral``'s current status, for a repeated input.
+
+    At-least-once delivery without transactions: a row can be stored while the events of the same
+    step were lost in a crash. A repeated input therefore publishes those events again — the very
+    same events (stable ids, times from the row), which consumers dedupe — and changes nothing.
+    """
+    if referral.status is Status.OFFERED:
+        return (Offered(referral),)
+    effects: tuple[Effect, ...] = (Moved(referral, referral.status),)
+    if referral.status is Status.ACCEPTED:
+        effects += (Revealed(referral),)
+    return effects
 
 
 def due_referrals(state: OpportunityState, now: float) -> tuple[Referral, ...]:

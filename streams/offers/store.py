@@ -6,9 +6,8 @@ open offers in epoch milliseconds, or ``-`` when nothing is pending, so the dead
 the rows without parsing any JSON. The JSON holds the offer state and the original opportunity
 bytes (embedded as they arrived: one ``orjson`` call, no re-encoding of the opportunity).
 
-``Pending`` holds the rows a batch changes until its output is delivered: the agent publishes the
-batch's events first and writes the rows after, so a crash in between re-processes the inputs and
-re-derives the same events (same stable ids) rather than recording offers nobody received.
+``Pending`` holds the rows a batch changes (decoded once per batch); the agent writes them at the
+end of the batch.
 """
 
 from __future__ import annotations
@@ -93,10 +92,8 @@ class Pending:
     def put(self, key: bytes, row: Row) -> None:
         self.rows[key] = row
 
-    def commit(self) -> int:
-        """Write the batch's rows to the table (each write goes to its changelog)."""
-        n = len(self.rows)
-        for key, row in self.rows.items():
-            self.table[key] = row.encode()
+    def drain(self) -> list[tuple[bytes, bytes]]:
+        """The batch's changed rows, encoded, in the order they were first changed."""
+        out = [(key, row.encode()) for key, row in self.rows.items()]
         self.rows.clear()
-        return n
+        return out

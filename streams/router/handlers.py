@@ -29,6 +29,7 @@ from streams.offers.lifecycle import (
     Step,
     due_referrals,
     fill,
+    replay,
     respond,
     withdraw,
 )
@@ -73,8 +74,12 @@ class Router:
     ) -> list[Out]:
         key_s = opportunity_key(opp.originator, opp.opportunity_id)
         key = key_s.encode()
-        if pending.get(key) is not None:
-            return []  # published twice: idempotent
+        known = pending.get(key)
+        if known is not None:  # published again: nothing changes; replay its open offers
+            effects = tuple(e for r in known.state.open_referrals for e in replay(r))
+            return self._publish(
+                Step(known.state, effects), opp, key, known.opportunity, pending, now
+            )
         state = OpportunityState(
             key=key_s,
             originator=opp.originator,

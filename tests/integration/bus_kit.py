@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from ops.settings import Settings
 from schemas.codec import decode, encode
 from schemas.common import Contract
-from schemas.events import event_key, event_topic
+from schemas.events import OfferMade, event_key, event_topic
 from schemas.opportunity import Opportunity
 from schemas.partner import PartnerProfile
 
@@ -60,6 +60,9 @@ class Bus:
         self.settings = settings
         self.producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
         self.seen: dict[str, list[Any]] = {"referrals": [], "deadletter": []}
+        self.by_type: dict[type, list[Any]] = {}
+        # opportunity id -> referral ids offered (what partners see: one lead per referral id)
+        self.offered: dict[str, set[str]] = {}
         self._readers: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> Bus:
@@ -75,14 +78,19 @@ class Bus:
         await self.producer.stop()
 
     async def publish(self, *events: Contract) -> None:
+        """Publish in order (one partition keeps its order) and wait until all are stored."""
+        futures = []
         for event in events:
             enc = encode(event, source="tests")
-            await self.producer.send_and_wait(
-                self.settings.topic(event_topic(event)),
-                enc.value,
-                key=event_key(event),
-                headers=enc.headers,
+            futures.append(
+                await self.producer.send(
+                    self.settings.topic(event_topic(event)),
+                    enc.value,
+                    key=event_key(event),
+                    headers=enc.headers,
+                )
             )
+        await asyncio.gather(*futures)
 
     async def send_raw(self, topic: str, key: bytes, value: bytes, headers: list[Any]) -> None:
         await self.producer.send_and_wait(
@@ -109,17 +117,25 @@ class Bus:
                 batch = await consumer.getmany(timeout_ms=100)
                 for messages in batch.values():
                     for m in messages:
-                        self.seen[name].append(
-                            decode(m.value, m.headers).event if name == "referrals" else m
-                        )
+                        self._ingest(name, m)
         finally:
             await consumer.stop()
+
+    def _ingest(self, name: str, m: Any) -> None:
+        if name != "referrals":
+            self.seen[name].append(m)
+            return
+        event = decode(m.value, m.headers).event
+        self.seen[name].append(event)
+        self.by_type.setdefault(type(event), []).append(event)
+        if isinstance(event, OfferMade):
+            self.offered.setdefault(event.opportunity_id, set()).add(event.referral_id)
 
     def of(self, kind: type[Any], **match: Any) -> list[Any]:
         return [
             e
-            for e in self.seen["referrals"]
-            if isinstance(e, kind) and all(getattr(e, k) == v for k, v in match.items())
+            for e in self.by_type.get(kind, ())
+            if all(getattr(e, k) == v for k, v in match.items())
         ]
 
     async def wait_for(self, check: Callable[[], Any], within_s: float = 20.0) -> Any:
@@ -130,4 +146,8 @@ class Bus:
             if result:
                 return result
             await asyncio.sleep(0.05)
-        raise AssertionError(f"timed out after {within_s}s; referrals seen: {self.seen['referrals']}")
+        tail = self.seen["referrals"][-5:]
+        raise AssertionError(
+            f"timed out after {within_s}s; {len(self.seen['referrals'])} referral events, "
+            f"last: {tail}; dead letters: {len(self.seen['deadletter'])}"
+        )

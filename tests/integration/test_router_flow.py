@@ -8,6 +8,7 @@ import pytest
 
 from ops.settings import Settings
 from ops.topic_admin import ensure_topics
+from schemas.codec import decode, encode
 from schemas.events import (
     AcceptReferral,
     DeclineReferral,
@@ -64,8 +65,10 @@ async def test_storage_opportunity_waterfall_decline_expiry_accept_and_win(
             assert "customer" not in first.model_dump() and first.teaser.needs == ("storage",)
             await bus.publish(DeclineReferral(**_about(first), reason="timing"))
             offers = await bus.wait_for(
-                lambda: len(bus.of(OfferMade, opportunity_id="opp-1")) == 2
-                and bus.of(OfferMade, opportunity_id="opp-1")
+                lambda: (
+                    len(bus.of(OfferMade, opportunity_id="opp-1")) == 2
+                    and bus.of(OfferMade, opportunity_id="opp-1")
+                )
             )
             second = offers[1]
             assert {first.partner_id, second.partner_id} == STORAGE_PARTNERS
@@ -93,8 +96,10 @@ async def test_storage_opportunity_waterfall_decline_expiry_accept_and_win(
             assert expired.partner_id == first2.partner_id
             assert (expired.expired_at - first2.expires_at).total_seconds() < 4
             offers2 = await bus.wait_for(
-                lambda: len(bus.of(OfferMade, opportunity_id="opp-2")) == 2
-                and bus.of(OfferMade, opportunity_id="opp-2")
+                lambda: (
+                    len(bus.of(OfferMade, opportunity_id="opp-2")) == 2
+                    and bus.of(OfferMade, opportunity_id="opp-2")
+                )
             )
             assert {o.partner_id for o in offers2} == STORAGE_PARTNERS
         finally:
@@ -102,3 +107,36 @@ async def test_storage_opportunity_waterfall_decline_expiry_accept_and_win(
     offered_to = {e.partner_id for e in bus.of(OfferMade)}
     assert offered_to <= STORAGE_PARTNERS  # never bigco (competes), never rivalco (competitor)
     assert [e.partner_id for e in bus.of(LeadRevealed)] == [second.partner_id]
+
+
+async def test_malformed_event_and_illegal_transition_are_dead_lettered_and_the_stream_goes_on(
+    settings: Settings,
+) -> None:
+    await ensure_topics(settings)
+    app = create_app(settings)
+    register_all(app, settings)
+    async with Bus(settings) as bus:
+        await bus.publish(*_partners())
+        await app.start()
+        try:
+            headers = encode(opportunity("netco", "bad"), source="tests").headers
+            await bus.send_raw("opportunities", b"netco/bad", b"{not json", headers)
+            await bus.publish(opportunity("netco", "opp-ok"))
+            (offer,) = await bus.wait_for(lambda: bus.of(OfferMade, opportunity_id="opp-ok"))
+            await bus.publish(DeclineReferral(**_about(offer), reason="not_a_fit"))
+            await bus.wait_for(lambda: bus.of(ReferralDeclined, opportunity_id="opp-ok"))
+            # accepting a declined offer is illegal: dead-lettered with the reason, nothing changes
+            await bus.publish(AcceptReferral(**_about(offer)))
+            await bus.publish(opportunity("netco", "opp-next"))
+            await bus.wait_for(lambda: bus.of(OfferMade, opportunity_id="opp-next"))
+            dead = await bus.wait_for(
+                lambda: len(bus.seen["deadletter"]) >= 2 and bus.seen["deadletter"]
+            )
+        finally:
+            await app.stop()
+    records = [decode(m.value, m.headers).event for m in dead]
+    assert [r.reason for r in records] == ["not_json", "illegal_transition"]
+    assert records[0].value == "{not json" and records[0].source_topic.endswith(".opportunities")
+    assert "from declined to accepted" in records[1].detail
+    assert records[1].event_id is not None
+    assert not bus.of(LeadRevealed, opportunity_id="opp-ok")
