@@ -15,4 +15,12 @@ Add = Callable[[str, str, Callable[[argparse.Namespace], int]], Any]
 
 
 def register_extra(add: Add) -> None:
-    del add  # commands are added here as they land
+    from ops import schemas_command
+
+    schemas_command.add_arguments(
+        add(
+            "schemas",
+            "Generate or check the contract documents (JSON Schema per event, AsyncAPI 3.0).",
+            schemas_command.run,
+        )
+    )

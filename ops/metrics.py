@@ -16,6 +16,10 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from schemas.operations import EXCLUSION_RULES
+from schemas.referrals import DECLINE_REASONS as schemas_decline_reasons
+from schemas.referrals import LOST_REASONS as schemas_lost_reasons
+
 __all__ = [
     "CURRENCIES",
     "DEAD_LETTER_REASONS",
@@ -31,42 +35,30 @@ __all__ = [
 
 OTHER = "other"
 
-# Why a partner declined an offer (the decline body's free-text reason, normalised).
-DECLINE_REASONS = frozenset(
-    {"no_capacity", "not_a_fit", "region", "timing", "deal_size", "competitor", "customer", OTHER}
-)
-# Why an accepted referral was lost.
-LOST_REASONS = frozenset(
-    {"price", "competitor", "no_decision", "timing", "budget", "requirements", "customer", OTHER}
-)
-# The routing rule that excluded the most candidates of an opportunity nobody could take.
-UNROUTABLE_RULES = frozenset(
-    {
-        "no_candidates",
-        "capability",
-        "region",
-        "certification",
-        "retained",
-        "competitor",
-        "refused",
-        "originator",
-        "not_accepting",
-        "capacity",
-        "consent",
-        "already_responded",
-        OTHER,
-    }
-)
-# Why an event went to the dead-letter topic.
+# The contracts' reason and rule codes (schemas/), plus "other" for anything else.
+DECLINE_REASONS = frozenset({*schemas_decline_reasons, OTHER})
+LOST_REASONS = frozenset({*schemas_lost_reasons, OTHER})
+# The routing rule that excluded the most candidates of an opportunity nobody could take
+# ("no_candidates": the directory had no partner to consider at all).
+UNROUTABLE_RULES = frozenset({*EXCLUSION_RULES, "no_candidates", OTHER})
+# Why an event went to the dead-letter topic: the codec's InvalidEvent reasons and the processors'.
 DEAD_LETTER_REASONS = frozenset(
     {
-        "invalid_event",
+        "not_json",
+        "not_an_object",
+        "too_large",
+        "missing_header",
+        "bad_header",
+        "unsupported_content_type",
+        "unsupported_specversion",
         "unknown_type",
-        "decode_error",
+        "schema",
+        "internal",
         "illegal_transition",
         "unknown_partner",
         "unknown_opportunity",
         "unknown_referral",
+        "not_authorised",
         "webhook_exhausted",
         "processing_error",
         OTHER,

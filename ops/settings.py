@@ -54,6 +54,12 @@ class Settings(BaseModel):
     # join waits about half of it, so it is kept short on the embedded broker.
     session_timeout_s: float = Field(default=10.0, gt=0)
     log_level: str = "info"
+    # HTTP load shedding (connectors/http/limits.py): requests processed at once (more: 503),
+    # open lead streams (more: 503), per-client sustained rate and burst (more: 429).
+    http_max_in_flight: int = Field(default=256, ge=1)
+    http_max_streams: int = Field(default=256, ge=1)
+    http_rate_per_client: float = Field(default=500.0, ge=0)
+    http_burst_per_client: int = Field(default=1000, ge=1)
 
     @field_validator("broker")
     @classmethod

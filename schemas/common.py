@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -26,6 +26,7 @@ __all__ = [
     "Contract",
     "Currency",
     "DecimalString",
+    "IsoDate",
     "Money",
     "OpportunityId",
     "PartnerId",
@@ -64,8 +65,27 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+_TIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _only_time_text(value: object) -> object:
+    """Times travel as RFC 3339 text with an offset: numbers (epoch seconds) are not guessed at."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _TIME_RE.match(value)):
+        return value
+    raise ValueError("must be an RFC 3339 timestamp with offset, like 2026-11-24T09:00:00Z")
+
+
+def _only_date_text(value: object) -> object:
+    if isinstance(value, date) or (isinstance(value, str) and _DATE_RE.match(value)):
+        return value
+    raise ValueError("must be an ISO 8601 date, like 2027-03-31")
+
+
 # Timezone-aware only (a naive timestamp is rejected), normalised to UTC.
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_only_time_text), AfterValidator(_to_utc)]
+# A calendar date: "2027-03-31" on the wire.
+IsoDate = Annotated[date, BeforeValidator(_only_date_text)]
 
 
 def _decimal_str(value: Decimal) -> str:

@@ -2,12 +2,14 @@
 
 ``FieldError(field, message, type)``: ``field`` is a dotted path into the JSON body
 (``deal_size.amount``, ``needs.0``, ``customer.contacts.1.email``); ``"$"`` is the object as a whole
-(a rule across fields, or a body that is not an object). The HTTP API returns a list of them in its
+(a body that is not an object). Rules across fields (model validators) blame one field by starting
+their message with ``"<field>: "`` (``"retains: overlaps needs: storage"``). The HTTP API returns a list of them in its
 422 bodies (``{"errors": [...]}``) and dead-letter records carry them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -31,8 +33,8 @@ class FieldError:
         return {"field": self.field, "message": self.message, "type": self.type}
 
 
-def _path(loc: Sequence[int | str]) -> str:
-    return ".".join(str(part) for part in loc) or ROOT
+# A rule across fields (a model validator) names the field it blames: "retains: overlaps needs".
+_BLAMED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*): (.+)$", re.DOTALL)
 
 
 def _message(error: Any) -> str:
@@ -41,14 +43,26 @@ def _message(error: Any) -> str:
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
+def _located(error: Any) -> tuple[str, str]:
+    loc: Sequence[int | str] = error.get("loc", ())
+    path = ".".join(str(part) for part in loc)
+    message = _message(error)
+    if error.get("type") == "value_error" and (m := _BLAMED.match(message)):
+        # errors of a model validator: its loc is the model, the message names the field
+        path = ".".join(p for p in (path, m.group(1)) if p)
+        message = m.group(2)
+    return path or ROOT, message
+
+
 def field_errors(exc: ValidationError) -> list[FieldError]:
     """Every error of a pydantic validation failure, with a dotted field path, in order."""
     out: list[FieldError] = []
     for error in exc.errors(include_url=False, include_input=False):
+        field, message = _located(error)
         out.append(
             FieldError(
-                field=_path(error.get("loc", ()))[:500],
-                message=_message(error)[:2000],
+                field=field[:500],
+                message=message[:2000],
                 type=str(error.get("type", "value_error"))[:100],
             )
         )

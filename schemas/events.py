@@ -6,6 +6,7 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 | topic           | key                                        | events                           |
 |-----------------|--------------------------------------------|----------------------------------|
 | partners        | partner_id                                 | partner.updated                  |
+| partner-stats   | partner_id                                 | partner.stats (scorecards)       |
 | opportunities   | opportunity_key(originator, opportunity_id) | opportunity.published/withdrawn |
 | responses       | opportunity_key                            | referral.accept/decline/outcome  |
 | referrals       | opportunity_key                            | referral.offered ... lead.revealed, opportunity.conflict-flagged/unroutable |
@@ -34,6 +35,7 @@ from schemas.referrals import (
     ReportOutcome,
     Teaser,
 )
+from schemas.scorecard import PartnerScorecard
 
 __all__ = [
     "EVENT_TOPICS",
@@ -51,6 +53,7 @@ __all__ = [
     "OpportunityUnroutable",
     "OpportunityWithdrawn",
     "PartnerProfile",
+    "PartnerScorecard",
     "ReferralAccepted",
     "ReferralDeclined",
     "ReferralExpired",
@@ -66,6 +69,7 @@ __all__ = [
 
 Event = (
     PartnerProfile
+    | PartnerScorecard
     | Opportunity
     | OpportunityWithdrawn
     | AcceptReferral
@@ -88,6 +92,7 @@ _PREFIX = "io.oppbus."
 
 EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "partner.updated.v1": PartnerProfile,
+    _PREFIX + "partner.stats.v1": PartnerScorecard,
     _PREFIX + "opportunity.published.v1": Opportunity,
     _PREFIX + "opportunity.withdrawn.v1": OpportunityWithdrawn,
     _PREFIX + "referral.accept.v1": AcceptReferral,
@@ -111,6 +116,7 @@ _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVEN
 # Topic name (short, without the prefix; see streams/topics.py) of each event type.
 _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     PartnerProfile: "partners",
+    PartnerScorecard: "partner-stats",
     Opportunity: "opportunities",
     OpportunityWithdrawn: "opportunities",
     AcceptReferral: "responses",
@@ -136,7 +142,7 @@ def event_topic(event: Contract | type[Contract]) -> str:
 
 def event_key(event: Contract) -> bytes | None:
     """The Kafka key of an event: partner id, opportunity key, or a dead letter's original key."""
-    if isinstance(event, PartnerProfile):
+    if isinstance(event, PartnerProfile | PartnerScorecard):
         return event.partner_id.encode()
     if isinstance(event, DeadLetter):
         return event.original_key()

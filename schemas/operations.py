@@ -58,11 +58,11 @@ class OpportunityUnroutable(Contract):
 
     opportunity_id: OpportunityId
     originator: PartnerId
-    candidates: int = Field(ge=0, description="partners considered")
-    excluded: dict[RuleCode, Annotated[int, Field(ge=0)]] = Field(
+    candidates: int = Field(strict=True, ge=0, description="partners considered")
+    excluded: dict[RuleCode, Annotated[int, Field(strict=True, ge=0)]] = Field(
         default_factory=dict, max_length=64, description="rule code -> partners it excluded"
     )
-    round: int = Field(default=1, ge=1, le=1000)
+    round: int = Field(strict=True, default=1, ge=1, le=1000)
     at: UtcDatetime
 
 
@@ -77,8 +77,10 @@ class DeadLetter(Contract):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
 
     source_topic: str = Field(min_length=1, max_length=249)
-    partition: int = Field(ge=0)
-    offset: int = Field(ge=-1, description="-1 when the input did not come from Kafka (HTTP)")
+    partition: int = Field(strict=True, ge=0)
+    offset: int = Field(
+        strict=True, ge=-1, description="-1 when the input did not come from Kafka (HTTP)"
+    )
     key: str | None = Field(default=None, max_length=1_500_000)
     key_encoding: Literal["utf-8", "base64"] = "utf-8"
     value: str = Field(max_length=1_500_000)
@@ -102,7 +104,7 @@ class DeadLetter(Contract):
                 try:
                     base64.b64decode(text, validate=True)
                 except ValueError:
-                    raise ValueError(f"{name} is not valid base64") from None
+                    raise ValueError(f"{name}: not valid base64") from None
         return self
 
     def original_value(self) -> bytes:

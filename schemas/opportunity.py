@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import Field, model_validator
 
 from schemas.common import (
     Capability,
     Contract,
+    IsoDate,
     Money,
     OpportunityId,
     PartnerId,
@@ -77,13 +76,13 @@ class OpportunityInput(Contract):
     region: Region
     industry: str = Field(min_length=1, max_length=80)
     deal_size: Money
-    expected_close: date
+    expected_close: IsoDate
     customer: Customer
     share_with: tuple[PartnerId, ...] | None = Field(
         default=None, description="consent scope: only these partners may be offered it"
     )
-    max_partners: int = Field(default=1, ge=1, le=10)
-    respond_within_s: int | None = Field(default=None, ge=1, le=30 * 86_400)
+    max_partners: int = Field(strict=True, default=1, ge=1, le=10)
+    respond_within_s: int | None = Field(strict=True, default=None, ge=1, le=30 * 86_400)
     requires_certification: tuple[CertificationRequirement, ...] = Field(default=(), max_length=16)
     title: str | None = Field(default=None, max_length=200)
 
@@ -92,11 +91,11 @@ class OpportunityInput(Contract):
         if self.retains is not None:
             both = sorted(set(self.needs) & set(self.retains))
             if both:
-                raise ValueError(f"needs and retains overlap: {', '.join(both)}")
+                raise ValueError(f"retains: overlaps needs: {', '.join(both)}")
         for i, req in enumerate(self.requires_certification):
             if req.capability not in self.needs:
                 raise ValueError(
-                    f"requires_certification[{i}].capability {req.capability!r} is not needed"
+                    f"requires_certification.{i}.capability: {req.capability!r} is not in needs"
                 )
         return self
 

@@ -30,8 +30,10 @@ class PartnerProfileInput(Contract):
     capabilities: tuple[Capability, ...] = Field(min_length=1, max_length=64)
     certifications: tuple[Certification, ...] = Field(default=(), max_length=256)
     regions: tuple[Region, ...] = Field(min_length=1, max_length=300)
-    accepting: bool = True
-    capacity: int = Field(default=10, ge=0, le=100_000, description="max open offers at once")
+    accepting: bool = Field(default=True, strict=True)
+    capacity: int = Field(
+        strict=True, default=10, ge=0, le=100_000, description="max open offers at once"
+    )
     competitors: tuple[PartnerId, ...] = Field(default=(), max_length=1000)
     refuses: tuple[PartnerId, ...] = Field(default=(), max_length=1000)
     industries: tuple[str, ...] = Field(default=(), max_length=50)
@@ -42,7 +44,7 @@ class PartnerProfileInput(Contract):
         for i, cert in enumerate(self.certifications):
             if cert.capability not in offered:
                 raise ValueError(
-                    f"certifications[{i}].capability {cert.capability!r} is not in capabilities"
+                    f"certifications.{i}.capability: {cert.capability!r} is not in capabilities"
                 )
         return self
 
@@ -51,6 +53,10 @@ class PartnerProfile(PartnerProfileInput):
     """A capability update as it travels on the bus: last writer wins by ``version``."""
 
     partner_id: PartnerId
-    version: int = Field(ge=0, description="monotonic per partner; stale updates are ignored")
+    version: int = Field(
+        strict=True, ge=0, description="monotonic per partner; stale updates are ignored"
+    )
     updated_at: UtcDatetime
-    active: bool = Field(default=True, description="False removes the partner from routing")
+    active: bool = Field(
+        default=True, strict=True, description="False removes the partner from routing"
+    )

@@ -11,7 +11,6 @@ the stable ``referral_id`` of :func:`schemas.ids.referral_id`.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -21,6 +20,7 @@ from schemas.common import (
     Capability,
     Contract,
     Currency,
+    IsoDate,
     Money,
     OpportunityId,
     PartnerId,
@@ -98,7 +98,7 @@ class Teaser(Contract):
     industry: str = Field(min_length=1, max_length=80)
     size_band: SizeBand
     currency: Currency
-    expected_close: date
+    expected_close: IsoDate
 
 
 def teaser_of(opportunity: Opportunity) -> Teaser:
@@ -117,7 +117,7 @@ class ScoreReason(Contract):
     win_rate, response_time, load, ...), its points, and a human explanation."""
 
     factor: Slug
-    points: float = Field(allow_inf_nan=False, ge=-1e6, le=1e6)
+    points: float = Field(strict=True, allow_inf_nan=False, ge=-1e6, le=1e6)
     detail: str = Field(default="", max_length=300)
 
 
@@ -131,9 +131,13 @@ class _AboutReferral(Contract):
 class OfferMade(_AboutReferral):
     """The router offers an opportunity's teaser to one partner until ``expires_at``."""
 
-    round: int = Field(ge=1, le=1000, description="offer round: 1 first, +1 per re-offer wave")
-    rank: int = Field(ge=1, le=100_000, description="position in the ranked candidate list")
-    score: float = Field(allow_inf_nan=False, ge=-1e9, le=1e9)
+    round: int = Field(
+        strict=True, ge=1, le=1000, description="offer round: 1 first, +1 per re-offer wave"
+    )
+    rank: int = Field(
+        strict=True, ge=1, le=100_000, description="position in the ranked candidate list"
+    )
+    score: float = Field(strict=True, allow_inf_nan=False, ge=-1e9, le=1e9)
     reasons: tuple[ScoreReason, ...] = Field(default=(), max_length=32)
     teaser: Teaser
     offered_at: UtcDatetime
@@ -142,7 +146,7 @@ class OfferMade(_AboutReferral):
     @model_validator(mode="after")
     def _expires_after_offer(self) -> OfferMade:
         if self.expires_at <= self.offered_at:
-            raise ValueError("expires_at must be later than offered_at")
+            raise ValueError("expires_at: must be later than offered_at")
         return self
 
 
@@ -174,10 +178,14 @@ class ReportOutcome(_AboutReferral):
 
     @model_validator(mode="after")
     def _won_has_amount_lost_has_reason(self) -> ReportOutcome:
-        if self.status == "won" and (self.amount is None or self.reason is not None):
-            raise ValueError("status won needs amount and no reason")
-        if self.status == "lost" and (self.reason is None or self.amount is not None):
-            raise ValueError("status lost needs reason and no amount")
+        if self.status == "won" and self.amount is None:
+            raise ValueError("amount: required when status is won")
+        if self.status == "won" and self.reason is not None:
+            raise ValueError("reason: only allowed when status is lost")
+        if self.status == "lost" and self.reason is None:
+            raise ValueError("reason: required when status is lost")
+        if self.status == "lost" and self.amount is not None:
+            raise ValueError("amount: only allowed when status is won")
         return self
 
 

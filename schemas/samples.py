@@ -2,7 +2,8 @@
 
 Each file is ``{"type", "source", "id", "time", "data"}``: the CloudEvents attributes and the event.
 ``opportunity.published.v1.json`` is the storage opportunity of a networking reseller used by the
-demo and the docs; ``v1/`` keeps the samples of the previous contract version (compatibility tests).
+demo and the docs; ``schemas/frozen/v1/examples`` keeps the samples of contract version 1 as first
+released (compatibility tests).
 """
 
 from __future__ import annotations

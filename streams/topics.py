@@ -73,6 +73,15 @@ TOPICS: tuple[TopicSpec, ...] = (
         consumers=("router (global)", "http-api"),
     ),
     TopicSpec(
+        name="scorecard-facts",
+        key="partner_id",
+        cleanup="delete",
+        description="Internal: each ledger fact re-keyed by the partner it concerns (giver and "
+        "receiver), so one worker folds all of a partner's figures.",
+        publishers=("scorecards",),
+        consumers=("scorecards",),
+    ),
+    TopicSpec(
         name="credentials",
         key="partner_id",
         cleanup="compact",

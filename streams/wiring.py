@@ -12,6 +12,7 @@ from streams.router.agent import RouterAgent, register_router
 from streams.router.claims import ClaimRegistry
 from streams.router.handlers import Router
 from streams.router.ranking import make_ranker
+from streams.scorecards.agents import Scorecards, register_scorecards
 
 __all__ = ["Contexts", "register_all"]
 
@@ -23,6 +24,7 @@ class Contexts:
     directory: DirectoryView
     claims: ClaimRegistry
     router: RouterAgent
+    scorecards: Scorecards
 
 
 def _run_with_app(app: faust.App, view: GlobalView) -> None:
@@ -56,4 +58,5 @@ def register_all(app: faust.App, settings: Settings) -> Contexts:
         ttl_s=settings.offer_ttl_s,
     )
     agent = register_router(app, settings, router, ready)
-    return Contexts(directory, claims, agent)
+    scorecards = register_scorecards(app, settings)  # ledger -> per-partner figures
+    return Contexts(directory, claims, agent, scorecards)

@@ -69,15 +69,15 @@ def test_won_counts_and_adds_revenue_per_currency(metrics, registry):
 def test_lost_unroutable_and_dead_letters_have_bounded_reasons(metrics, registry):
     metrics.referral_lost("price")
     metrics.referral_lost("customer chose acme")
-    metrics.unroutable("competitor")
+    metrics.unroutable("competing")
     metrics.unroutable("opportunity opp-123 had no match")
-    metrics.dead_lettered("invalid_event")
+    metrics.dead_lettered("schema")
     metrics.dead_lettered("Traceback ...")
     assert value(registry, "oppbus_referrals_lost_total", reason="price") == 1
     assert value(registry, "oppbus_referrals_lost_total", reason=OTHER) == 1
-    assert value(registry, "oppbus_opportunities_unroutable_total", rule="competitor") == 1
+    assert value(registry, "oppbus_opportunities_unroutable_total", rule="competing") == 1
     assert value(registry, "oppbus_opportunities_unroutable_total", rule=OTHER) == 1
-    assert value(registry, "oppbus_dead_letters_total", reason="invalid_event") == 1
+    assert value(registry, "oppbus_dead_letters_total", reason="schema") == 1
     assert value(registry, "oppbus_dead_letters_total", reason=OTHER) == 1
 
 

@@ -169,3 +169,28 @@ def test_dead_letter_record_keeps_the_original_bytes() -> None:
         at=datetime.now(UTC),
     )  # fmt: skip
     assert text.value == "  {x}\n" and text.original_value() == b"  {x}\n" and text.key is None
+
+
+COERCIBLE = [True, 1, 1.0, "5", "true", 1_700_000_000, None, [], {}]
+
+
+def test_no_silent_coercion_of_any_top_level_field(samples: dict[str, object]) -> None:
+    """Every field either rejects a value of the wrong JSON type or keeps it exactly as sent."""
+    for ce_type, event in samples.items():
+        enc = encode(event, source="urn:test")  # type: ignore[arg-type]
+        body = orjson.loads(enc.value)
+        for name in body:
+            for wrong in COERCIBLE:
+                mutated = {**body, name: wrong}
+                try:
+                    env = decode(orjson.dumps(mutated), enc.headers)
+                except InvalidEvent as exc:
+                    assert exc.reason == "schema"
+                    assert any(e.field.split(".")[0] == name for e in exc.errors), (ce_type, name)
+                else:
+                    again = orjson.loads(encode(env.event, source="x").value)[name]
+                    same_type = type(again) is type(wrong) or (type(wrong), type(again)) == (
+                        int,
+                        float,
+                    )
+                    assert again == wrong and same_type, (ce_type, name, wrong)

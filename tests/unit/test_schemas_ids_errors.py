@@ -95,11 +95,38 @@ def test_field_errors_use_dotted_paths() -> None:
     assert all(e.type for e in errors)
 
 
-def test_cross_field_rule_is_reported_at_root() -> None:
+def test_cross_field_rule_blames_one_field() -> None:
     with pytest.raises(ValidationError) as info:
         OpportunityInput.model_validate(_body(retains=["storage"]))
     (error,) = field_errors(info.value)
-    assert error.field == ROOT and "overlap" in error.message
+    assert (error.field, error.message) == ("retains", "overlaps needs: storage")
+    body = _body(requires_certification=[{"vendor": "NetApp", "capability": "backup"}])
+    with pytest.raises(ValidationError) as info:
+        OpportunityInput.model_validate(body)
+    assert [e.field for e in field_errors(info.value)] == ["requires_certification.0.capability"]
+
+
+def test_nested_model_rule_is_prefixed_with_its_path() -> None:
+    from schemas.referrals import ReportOutcome
+
+    base = {
+        "referral_id": "ref_" + "0" * 20,
+        "opportunity_id": "o1",
+        "originator": "ab",
+        "partner_id": "cd",
+        "requested_at": "2026-11-24T09:00:00Z",
+    }
+    with pytest.raises(ValidationError) as info:
+        ReportOutcome.model_validate({**base, "status": "won"})
+    assert [(e.field, e.message) for e in field_errors(info.value)] == [
+        ("amount", "required when status is won")
+    ]
+
+
+def test_an_error_with_no_location_is_the_root() -> None:
+    with pytest.raises(ValidationError) as info:
+        OpportunityInput.model_validate([1, 2])
+    assert [e.field for e in field_errors(info.value)] == [ROOT]
 
 
 def test_field_error_is_frozen_and_positional() -> None:

@@ -1,0 +1,63 @@
+"""Measurements shared by the load benchmarks: consumer lag, process memory, percentiles.
+
+Small synchronous or async helpers with no state: the soak benchmark samples them on a timer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+__all__ = ["group_lag", "percentile", "rss_bytes", "topic_end"]
+
+
+def rss_bytes(pid: int) -> int | None:
+    """Resident set size of a process (Linux ``/proc/PID/status``), None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q`` quantile (0..1) by the nearest-rank method; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+async def topic_end(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartition, int]:
+    """End offset of every partition of ``topic`` (an empty dict when it does not exist yet)."""
+    parts = consumer.partitions_for_topic(topic)
+    if not parts:
+        await consumer._client.force_metadata_update()
+        parts = consumer.partitions_for_topic(topic) or set()
+    tps = [TopicPartition(topic, p) for p in sorted(parts)]
+    return dict(await consumer.end_offsets(tps)) if tps else {}
+
+
+async def group_lag(
+    admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, group: str, topic: str
+) -> int:
+    """Records of ``topic`` not yet committed by consumer group ``group`` (sum over partitions).
+
+    A partition the group never committed counts from its start (offset 0), so a group that has
+    not joined yet shows the whole backlog as lag rather than none.
+    """
+    ends = await topic_end(consumer, topic)
+    committed = await admin.list_consumer_group_offsets(group, partitions=list(ends))
+    lag = 0
+    for tp, end in ends.items():
+        meta = committed.get(tp)
+        done = meta.offset if meta is not None and meta.offset >= 0 else 0
+        lag += max(0, end - done)
+    return lag

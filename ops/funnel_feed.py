@@ -1,0 +1,192 @@
+"""The funnel feed: the API process reads the ledger and watches the workers' consumer group.
+
+A plain aiokafka consumer without a group reads every partition of the opportunities, referrals
+and deadletter topics from the beginning (so a restarted API rebuilds the same counts) and hands
+each decoded event to a :class:`~ops.funnel.FunnelRecorder`. Between fetches, every
+``lag_interval_s``, it measures the lag of the workers' group (``Settings.app_id``) per topic —
+end offsets minus committed offsets — and whether the group has live members (``worker_up``).
+
+It never takes the API down: until the topics exist, or while the broker is away, it retries with
+a growing pause and says why on the status page. Undecodable records are skipped (they are the
+router's to dead-letter, not ours).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from ops.funnel import FunnelRecorder
+from ops.settings import Settings
+from schemas.codec import decode
+from schemas.errors import InvalidEvent
+from streams.topics import TOPICS
+
+__all__ = ["FEED_TOPICS", "FunnelFeed"]
+
+log = logging.getLogger(__name__)
+
+FEED_TOPICS = ("opportunities", "referrals", "deadletter")
+
+
+class FunnelFeed:
+    """Background task of the API process; ``start()`` returns at once, ``stop()`` cleans up."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        recorder: FunnelRecorder,
+        *,
+        lag_interval_s: float = 5.0,
+        retry_max_s: float = 10.0,
+    ) -> None:
+        self._settings = settings
+        self._recorder = recorder
+        self._lag_interval_s = lag_interval_s
+        self._retry_max_s = retry_max_s
+        self._task: asyncio.Task[None] | None = None
+        self.assigned = asyncio.Event()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="oppbus-funnel-feed")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        pause = 0.5
+        board = self._recorder.board
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except (KafkaError, OSError, TimeoutError) as exc:
+                board.set_feed_error(f"broker: {type(exc).__name__}")
+                log.warning("funnel feed: %s; retrying in %.1fs", exc, pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self._retry_max_s)
+
+    def _client_args(self) -> dict[str, object]:
+        return {
+            "bootstrap_servers": self._settings.bootstrap_servers,
+            "client_id": f"{self._settings.app_id}-funnel",
+        }
+
+    async def _consume(self) -> None:
+        consumer = AIOKafkaConsumer(
+            **self._client_args(),
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        admin = AIOKafkaAdminClient(**self._client_args())
+        await consumer.start()
+        try:
+            await admin.start()
+            partitions = await self._wait_for_topics(admin)
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            self.assigned.set()
+            self._recorder.board.set_feed_error(None)
+            next_lag = 0.0
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=2000)
+                for records in batches.values():
+                    for record in records:
+                        self._apply(record)
+                if time.monotonic() >= next_lag:
+                    await self._measure_lag(consumer, admin)
+                    next_lag = time.monotonic() + self._lag_interval_s
+        finally:
+            await consumer.stop()
+            await admin.close()
+
+    async def _wait_for_topics(self, admin: AIOKafkaAdminClient) -> list[TopicPartition]:
+        names = [self._settings.topic(t) for t in FEED_TOPICS]
+        pause = 0.5
+        while True:
+            found = await _partitions(admin, names)
+            missing = [n for n in names if not found.get(n)]
+            if not missing:
+                return [TopicPartition(n, p) for n in names for p in found[n]]
+            self._recorder.board.set_feed_error(f"waiting for topics: {', '.join(missing)}")
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self._retry_max_s)
+
+    def _apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        if record.value is None:
+            return
+        try:
+            envelope = decode(record.value, list(record.headers))
+        except InvalidEvent as exc:
+            log.debug(
+                "funnel feed skips %s[%d]@%d: %s",
+                record.topic,
+                record.partition,
+                record.offset,
+                exc.reason,
+            )
+            return
+        self._recorder.record(envelope)
+
+    async def _measure_lag(self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> None:
+        group = self._settings.app_id
+        names = [self._settings.topic(spec.name) for spec in TOPICS]
+        try:
+            found = await _partitions(admin, names)
+            wanted = [TopicPartition(n, p) for n, parts in found.items() for p in parts]
+            committed = await admin.list_consumer_group_offsets(group, partitions=wanted)
+            ends = await consumer.end_offsets(list(committed))
+            described = await admin.describe_consumer_groups([group])
+        except KafkaError as exc:
+            log.info("funnel feed: lag of group %s unavailable: %s", group, exc)
+            return
+        lag: dict[str, int] = defaultdict(int)
+        for tp, meta in committed.items():
+            if meta.offset >= 0 and tp in ends:
+                lag[tp.topic.removeprefix(self._settings.topic_prefix + ".")] += max(
+                    0, ends[tp] - meta.offset
+                )
+        for topic, value in lag.items():
+            self._recorder.metrics.consumer_lag(topic, value)
+        self._recorder.board.set_lag(dict(lag))
+        up = _has_members(described)
+        self._recorder.metrics.worker_up(up)
+        self._recorder.board.set_worker_up(up)
+
+
+async def _partitions(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, list[int]]:
+    """Partition numbers of those ``names`` that exist (never asks for a missing topic by name,
+    so a broker that auto-creates topics on metadata requests creates nothing)."""
+    existing = set(await admin.list_topics())
+    present = [n for n in names if n in existing]
+    if not present:
+        return {}
+    out: dict[str, list[int]] = {}
+    for topic in await admin.describe_topics(present):
+        if topic["error_code"] == 0 and topic["partitions"]:
+            out[topic["topic"]] = sorted(p["partition"] for p in topic["partitions"])
+    return out
+
+
+def _has_members(described: list[object]) -> bool:
+    """True when a DescribeGroups answer shows a live group with at least one member."""
+    for response in described:
+        for group in getattr(response, "groups", ()):
+            error_code, state, members = group[0], group[2], group[5]
+            if error_code == 0 and state not in ("Dead", "Empty") and len(members) > 0:
+                return True
+    return False

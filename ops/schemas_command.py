@@ -1,0 +1,103 @@
+"""``oppbus schemas generate|check``: write or verify the generated contract documents.
+
+``generate`` writes the JSON Schema of every event (``schemas/jsonschema/*.json``) and the AsyncAPI
+3.0 document (``schemas/asyncapi.json``); ``check`` exits 1 and names every document that differs
+from what the models produce (or that no model produces any more).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_arguments", "breaking", "check", "default_dir", "run", "write"]
+
+
+def default_dir() -> Path:
+    import schemas
+
+    return Path(schemas.__file__).resolve().parent
+
+
+def _generated() -> dict[str, bytes]:
+    from schemas.documents import generate
+
+    return generate()
+
+
+def _stale(directory: Path, expected: dict[str, bytes]) -> list[str]:
+    on_disk = {f"jsonschema/{p.name}" for p in (directory / "jsonschema").glob("*.json")}
+    return sorted(on_disk - set(expected))
+
+
+def breaking() -> list[str]:
+    """Incompatible changes of the current models against the frozen versions."""
+    from schemas.compatibility import breaking_changes, frozen_schema
+    from schemas.documents import json_schema
+    from schemas.events import EVENT_TYPES
+
+    out: list[str] = []
+    for ce_type in EVENT_TYPES:
+        name = ce_type.removeprefix("io.oppbus.")
+        old = frozen_schema(name.rsplit(".", 1)[-1], name)
+        if old is not None:
+            out += [f"{name} {change}" for change in breaking_changes(old, json_schema(ce_type))]
+    return out
+
+
+def check(directory: Path) -> list[str]:
+    """The documents under ``directory`` that are missing, differ, or are stale."""
+    expected = _generated()
+    drift = [
+        rel
+        for rel, content in sorted(expected.items())
+        if not (directory / rel).is_file() or (directory / rel).read_bytes() != content
+    ]
+    return drift + _stale(directory, expected)
+
+
+def write(directory: Path) -> list[str]:
+    """Write every document; remove stale ones. Returns the paths that changed."""
+    expected = _generated()
+    changed = check(directory)
+    for rel in _stale(directory, expected):
+        (directory / rel).unlink()
+    for rel, content in expected.items():
+        path = directory / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_bytes() != content:
+            path.write_bytes(content)
+    return changed
+
+
+def add_arguments(parser: Any) -> None:
+    parser.add_argument("action", choices=["generate", "check"], help="write or verify")
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="the schemas/ directory (default: the package's)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    directory: Path = args.dir or default_dir()
+    if args.action == "generate":
+        changed = write(directory)
+        print(
+            f"{len(changed)} document(s) updated under {directory}"
+            + "".join(f"\n  {rel}" for rel in changed)
+        )
+        return 0
+    drift, incompatible = check(directory), breaking()
+    if drift:
+        print("out of date (run `oppbus schemas generate`):", file=sys.stderr)
+        for rel in drift:
+            print(f"  {rel}", file=sys.stderr)
+    if incompatible:
+        print("breaking changes (see schemas/COMPATIBILITY.md):", file=sys.stderr)
+        for change in incompatible:
+            print(f"  {change}", file=sys.stderr)
+    if drift or incompatible:
+        return 1
+    print(f"all {len(_generated())} documents under {directory} match the models")
+    return 0

@@ -1,0 +1,1 @@
+"""Static files of the built-in status page (served by ops.status_page)."""

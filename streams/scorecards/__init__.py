@@ -1,0 +1,1 @@
+"""Scorecards: the referral ledger folded into per-partner aggregates (``partner-stats`` topic)."""

@@ -1,0 +1,193 @@
+"""Scorecards in a Faust worker: ledger -> partner-keyed facts -> tables -> ``partner-stats``.
+
+Two agents (concurrency 1, faust-streaming issue 606), both batched with ``take_events`` and
+sending bytes straight to ``app.producer.send`` (see the shared Faust throughput notes):
+
+1. ``scorecard-facts`` reads ``referrals`` (keyed by opportunity), turns each ledger event into a
+   fact and re-publishes it on ``scorecard-facts`` keyed by each partner involved (stateless: a
+   re-delivery just yields a duplicate fact, which stage 2 ignores).
+2. ``scorecard-fold`` reads ``scorecard-facts`` (keyed by partner) and folds each fact into two
+   tables, both written to the changelog partition of the fact's own partition:
+   ``scorecards-referrals`` (partner/referral -> :class:`RefState`, the idempotence record) and
+   ``scorecards-partners`` (partner -> :class:`PartnerAggregate`, carrying the last input offset it
+   folded). Each changed partner is written once per batch and its snapshot published once per
+   batch on the compacted ``partner-stats`` topic (key: partner id; a CloudEvent of type
+   ``io.oppbus.partner.stats.v1``: :class:`schemas.scorecard.PartnerScorecard`).
+
+Idempotence without transactions (the embedded broker has none): a duplicate fact does not move
+its referral, so it changes nothing; after a crash, a replayed fact whose referral step was stored
+but whose aggregate update was lost is re-derived from the stored step, and one whose aggregate
+update was stored is not folded again (its offset is not above the aggregate's). Replays
+re-publish the partner's snapshot, in case the crash came between the table write and the publish.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import faust
+import orjson
+from faust.serializers import codecs
+from faust.tables.table import Table
+from faust.types import EventT, StreamT
+
+from ops.settings import Settings
+from schemas.errors import InvalidEvent
+from streams.scorecards.facts import decode_fact, fact_from_record, routed_copies
+from streams.scorecards.fold import PartnerAggregate, RefState, apply
+from streams.scorecards.state import (
+    aggregate_from_json,
+    aggregate_to_json,
+    ref_from_json,
+    ref_to_json,
+    snapshot_record,
+)
+
+__all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "Scorecards", "register_scorecards"]
+
+log = logging.getLogger(__name__)
+
+# A batch is processed when this many events are buffered or this much time has passed: large
+# enough to coalesce a busy partner's updates into one table write and one snapshot, short enough
+# that a scorecard lags the ledger by well under a second.
+BATCH_MAX = 2000
+BATCH_WITHIN_S = 0.05
+
+
+class _JsonCodec(codecs.Codec):
+    """Table values <-> one orjson call, through the fold's own JSON forms."""
+
+    def __init__(self, to_json: Callable[[Any], Any], from_json: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self._to_json = to_json
+        self._from_json = from_json
+
+    def _dumps(self, obj: Any) -> bytes:
+        return orjson.dumps(self._to_json(obj))
+
+    def _loads(self, s: bytes) -> Any:
+        return self._from_json(orjson.loads(s))
+
+
+Tbl = Table[bytes, Any]
+
+
+def _table(app: faust.App, name: str, settings: Settings, codec: codecs.Codec) -> Tbl:
+    """``app.Table`` with our codec: it must be set before the table is added to the app, which
+    creates the changelog topic (whose serializer recovery uses) from the table's settings."""
+    table_class: Any = app.conf.Table
+    table = cast(
+        Tbl,
+        table_class(
+            app, name=name, beacon=app.tables.beacon, partitions=settings.partitions, key_type=bytes
+        ),
+    )
+    table.value_serializer = codec
+    app.tables.add(table)
+    return table
+
+
+def _put(table: Tbl, partition: int, key: bytes, value: Any) -> None:
+    """Set a key and write its changelog to ``partition`` (the input's partition: co-partitioned).
+
+    Faust's ``table[key] = value`` takes the partition from the *current* event, which in a
+    ``take_events`` batch is the batch's last event, not necessarily this one's."""
+    table.data[key] = value
+    table.send_changelog(partition, key, value)
+
+
+def _batches(stream: StreamT[bytes]) -> AsyncIterator[Sequence[EventT[bytes]]]:
+    return cast(faust.Stream[bytes], stream).take_events(BATCH_MAX, within=BATCH_WITHIN_S)
+
+
+@dataclass(frozen=True)
+class Scorecards:
+    """The scorecards context registered on one app (tables exposed for tests and views)."""
+
+    referrals: Tbl
+    partners: Tbl
+    facts_topic: str
+    stats_topic: str
+
+    def aggregate(self, partner_id: str) -> PartnerAggregate | None:
+        value = self.partners.data.get(partner_id.encode())
+        return value if isinstance(value, PartnerAggregate) else None
+
+
+def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
+    """Declare the scorecards topics, tables and agents on ``app``."""
+    referrals_topic = app.topic(
+        settings.topic("referrals"), key_serializer="raw", value_serializer="raw"
+    )
+    facts = app.topic(
+        settings.topic("scorecard-facts"),
+        partitions=settings.partitions,
+        key_serializer="raw",
+        value_serializer="raw",
+        internal=True,
+    )
+    facts_name = settings.topic("scorecard-facts")
+    stats_name = settings.topic("partner-stats")
+    refs = _table(app, "scorecards-referrals", settings, _JsonCodec(ref_to_json, ref_from_json))
+    partners = _table(
+        app, "scorecards-partners", settings, _JsonCodec(aggregate_to_json, aggregate_from_json)
+    )
+
+    async def forward_facts(stream: faust.StreamT[bytes]) -> None:
+        producer_send = app.producer.send
+        async for events in _batches(stream):
+            for event in events:
+                msg = event.message
+                try:
+                    fact = fact_from_record(msg.value, msg.headers)
+                except InvalidEvent as exc:  # the ledger's owner dead-letters it; we skip it
+                    log.warning(
+                        "scorecards: skipped invalid ledger record %s[%d]@%d: %s %s",
+                        msg.topic, msg.partition, msg.offset, exc.reason, str(exc)[:200],
+                    )  # fmt: skip
+                    continue
+                if fact is None:
+                    continue
+                for key, value in routed_copies(fact):
+                    await producer_send(facts_name, key, value, None, None, None)
+
+    async def fold_facts(stream: faust.StreamT[bytes]) -> None:
+        producer_send = app.producer.send
+        async for events in _batches(stream):
+            touched: dict[bytes, tuple[int, PartnerAggregate, bool]] = {}
+            for event in events:
+                msg = event.message
+                try:
+                    role, fact = decode_fact(msg.value)
+                except ValueError as exc:
+                    log.warning(
+                        "scorecards: skipped bad fact %s[%d]@%d: %s",
+                        msg.topic, msg.partition, msg.offset, exc,
+                    )  # fmt: skip
+                    continue
+                partner = fact.partner(role)
+                pkey = partner.encode()
+                rkey = pkey + b"/" + fact.referral_id.encode()
+                seen = touched.get(pkey)
+                if seen is not None:
+                    agg, changed = seen[1], seen[2]
+                else:
+                    agg, changed = partners.data.get(pkey) or PartnerAggregate(partner), False
+                ref: RefState | None = refs.data.get(rkey)
+                new_ref, new_agg = apply(ref, agg, fact, role, msg.offset)
+                if new_ref is not None:
+                    _put(refs, msg.partition, rkey, new_ref)
+                if new_agg is not agg or msg.offset <= agg.seq or seen is not None:
+                    touched[pkey] = (msg.partition, new_agg, changed or new_agg is not agg)
+            for pkey, (partition, agg, changed) in touched.items():
+                if changed:
+                    _put(partners, partition, pkey, agg)
+                value, headers = snapshot_record(agg)
+                await producer_send(stats_name, pkey, value, None, None, headers)
+
+    app.agent(referrals_topic, name="scorecard-facts", concurrency=1)(forward_facts)
+    app.agent(facts, name="scorecard-fold", concurrency=1)(fold_facts)
+    return Scorecards(refs, partners, facts_name, stats_name)

@@ -1,0 +1,177 @@
+"""Fault-injection harness, processes: real ``oppbus worker`` subprocesses to kill -9 and restart.
+
+A :class:`WorkerPool` starts workers exactly as a user would (``oppbus worker --broker ...``), with
+the test's own topic prefix, app id (consumer group) and a short session timeout, each logging to its
+own file. Workers can be stopped politely, killed with SIGKILL, and started again; the pool stops
+whatever is left at the end, and every worker dies with the test process anyway (``ops.procs``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ops.procs import free_port, spawn, stop
+from ops.settings import Settings
+
+__all__ = ["WorkerPool", "WorkerProc", "alive", "descendants"]
+
+
+def alive(pid: int | None) -> bool:
+    """True while ``pid`` runs (a zombie counts as dead)."""
+    if pid is None:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live descendant of ``pid`` (Linux /proc)."""
+    found: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            child = int(stat.parent.name)
+            found |= {child} | descendants(child)
+    return found
+
+
+def worker_env(settings: Settings, web_port: int) -> dict[str, str]:
+    """The environment of a worker: ours without OPPBUS_*, plus the test's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPPBUS_")}
+    env.update(
+        {
+            "OPPBUS_TOPIC_PREFIX": settings.topic_prefix,
+            "OPPBUS_APP_ID": settings.app_id,
+            "OPPBUS_SESSION_TIMEOUT_S": str(settings.session_timeout_s),
+            "OPPBUS_OFFER_TTL_S": str(settings.offer_ttl_s),
+            "OPPBUS_WORKER_WEB_PORT": str(web_port),
+        }
+    )
+    return env
+
+
+@dataclass
+class WorkerProc:
+    """One ``oppbus worker`` subprocess."""
+
+    name: str
+    settings: Settings
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+    web_port: int = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> WorkerProc:
+        assert not self.running(), f"{self.name} is already running"
+        argv = [sys.executable, "-m", "ops.cli", "worker", "--broker", self.settings.broker_url]
+        argv += ["--http-port", str(free_port()), "--partitions", str(self.settings.partitions)]
+        argv += ["--log-level", "warning"]
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n==== start {self.starts + 1} at {time.time():.3f}\n".encode())
+        self.web_port = free_port()
+        self.proc = spawn(argv, log=self.log_path, env=worker_env(self.settings, self.web_port))
+        self.starts += 1
+        return self
+
+    def wait_ready(self, timeout: float = 30.0) -> WorkerProc:
+        """Wait until the worker's web server answers (it is started, agents are running).
+
+        Faust binds its web server on 0.0.0.0: on a shared machine another process can take the
+        free port we picked before the worker binds it. That start is retried (twice at most).
+        """
+        retries = 2
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None, f"{self.name} is not started"
+            if self.proc.poll() is not None:
+                if retries and "address already in use" in self.log_tail(200):
+                    retries -= 1
+                    self.proc = None
+                    self.start()
+                    continue
+                raise AssertionError(f"{self.name} exited early:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/", timeout=1):
+                    return self
+            except urllib.error.HTTPError:
+                return self  # it answers: started
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"{self.name} not ready in {timeout} s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no commit, no flush."""
+        if self.proc is not None:
+            stop(self.proc, timeout=0.0, sig=signal.SIGKILL)
+            self.proc = None
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM (Faust commits and leaves the group), SIGKILL after ``timeout``."""
+        if self.proc is None:
+            return None
+        code = stop(self.proc, timeout=timeout)
+        self.proc = None
+        return code
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class WorkerPool:
+    """The workers of one test; ``close()`` stops every one still running."""
+
+    settings: Settings
+    log_dir: Path
+    workers: list[WorkerProc] = field(default_factory=list)
+
+    def add(self) -> WorkerProc:
+        index = len(self.workers) + 1
+        worker = WorkerProc(f"worker{index}", self.settings, self.log_dir / f"worker{index}.log")
+        self.workers.append(worker)
+        return worker.start().wait_ready()
+
+    def running(self) -> list[WorkerProc]:
+        return [w for w in self.workers if w.running()]
+
+    def check_alive(self) -> None:
+        """Fail with the worker's log when one that should run has exited on its own."""
+        for worker in self.workers:
+            if worker.proc is not None and worker.proc.poll() is not None:
+                raise AssertionError(
+                    f"{worker.name} exited with {worker.proc.returncode}:\n{worker.log_tail()}"
+                )
+
+    def close(self) -> list[int]:
+        """Stop every worker; return the pids that were started, for orphan checks."""
+        pids = [w.pid for w in self.workers if w.pid is not None]
+        for worker in self.workers:
+            if worker.running():
+                worker.stop(timeout=10.0)
+            elif worker.proc is not None:
+                worker.proc.wait(timeout=5)
+                worker.proc = None
+        return pids

@@ -1,0 +1,284 @@
+"""Hypothesis strategies producing any valid bus event (one strategy per CloudEvents type)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from schemas.common import Contract
+from schemas.errors import FieldError
+from schemas.events import EVENT_TYPES
+from schemas.ids import referral_id
+from schemas.operations import EXCLUSION_RULES
+from schemas.referrals import DECLINE_REASONS, LOST_REASONS, SIZE_BANDS
+from schemas.scorecard import COUNTERS
+from schemas.taxonomy import CAPABILITIES
+
+__all__ = ["events", "events_of"]
+
+partner_ids = st.from_regex(r"\A[a-z0-9][a-z0-9._-]{1,20}\Z")
+opportunity_ids = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._:-]{0,30}\Z")
+regions = st.from_regex(r"\A[A-Z]{2}(-[A-Z0-9]{1,3})?\Z")
+capabilities = st.sampled_from(sorted(CAPABILITIES))
+caps = st.lists(capabilities, min_size=1, max_size=4, unique=True).map(tuple)
+currencies = st.from_regex(r"\A[A-Z]{3}\Z")
+# printable text, not only whitespace (the contracts strip surrounding whitespace)
+texts = st.text(min_size=1, max_size=40).map(str.strip).filter(bool)
+opt_texts = st.none() | texts
+offsets = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-7))])
+times = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=offsets
+)
+dates = st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1))
+amounts = st.decimals(min_value=0, max_value=Decimal("9999999999999999.99"), places=2)
+money = st.fixed_dictionaries({"amount": amounts, "currency": currencies})
+floats = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+counts = st.integers(min_value=0, max_value=10_000)
+domains = st.from_regex(r"\A[a-z0-9]{1,12}(\.[a-z0-9-]{1,10})?\.[a-z]{2,6}\Z")
+contacts = st.fixed_dictionaries(
+    {"name": texts},
+    optional={
+        "email": st.from_regex(r"\A[a-z0-9.]{1,10}@[a-z0-9]{1,10}\.[a-z]{2,4}\Z"),
+        "phone": st.from_regex(r"\A\+?[0-9 ]{4,20}\Z").map(str.strip).filter(bool),
+        "role": texts,
+    },
+)
+customers = st.fixed_dictionaries(
+    {"company": texts, "domain": domains},
+    optional={"contacts": st.lists(contacts, max_size=3).map(tuple)},
+)
+
+
+def _referral() -> st.SearchStrategy[dict[str, Any]]:
+    def with_id(d: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **d,
+            "referral_id": referral_id(d["originator"], d["opportunity_id"], d["partner_id"]),
+        }
+
+    return st.fixed_dictionaries(
+        {"opportunity_id": opportunity_ids, "originator": partner_ids, "partner_id": partner_ids}
+    ).map(with_id)
+
+
+def _merge(*parts: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.tuples(*parts).map(lambda ds: {k: v for d in ds for k, v in d.items()})
+
+
+def _opportunity_fields() -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {
+            "opportunity_id": opportunity_ids,
+            "originator": partner_ids,
+            "published_at": times,
+            "needs": caps,
+            "region": regions,
+            "industry": texts,
+            "deal_size": money,
+            "expected_close": dates,
+            "customer": customers,
+        },
+        optional={
+            "retains": caps,
+            "share_with": st.lists(partner_ids, max_size=3).map(tuple),
+            "max_partners": st.integers(1, 10),
+            "respond_within_s": st.integers(1, 86_400),
+            "title": texts,
+        },
+    )
+
+
+def _with_expiry(d: dict[str, Any]) -> dict[str, Any]:
+    out = dict(d)
+    out["expires_at"] = out["offered_at"] + timedelta(seconds=out.pop("ttl"))
+    return out
+
+
+F = st.fixed_dictionaries
+_FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    "partner.stats.v1": F(
+        {
+            "partner_id": partner_ids,
+            "revision": counts,
+            "updated_at": st.none() | times,
+            **dict.fromkeys(COUNTERS, counts),
+            "acceptance_rate": st.none() | st.floats(0, 1),
+            "win_rate": st.none() | st.floats(0, 1),
+            "mean_seconds_to_accept": st.none() | st.floats(0, 1e7),
+            "median_seconds_to_accept": st.none() | st.floats(0, 1e7),
+            "revenue_won": st.dictionaries(currencies, amounts, max_size=3),
+            "revenue_from_given": st.dictionaries(currencies, amounts, max_size=3),
+            "reciprocity": st.lists(
+                F(
+                    {
+                        "partner_id": partner_ids,
+                        "given": counts,
+                        "received": counts,
+                        "given_accepted": counts,
+                        "received_accepted": counts,
+                    }
+                ),
+                max_size=3,
+            ).map(tuple),
+        }
+    ),
+    "partner.updated.v1": F(
+        {
+            "partner_id": partner_ids,
+            "version": st.integers(0, 2**40),
+            "updated_at": times,
+            "name": texts,
+            "kind": st.sampled_from(["reseller", "distributor", "msp", "consultant", "isv"]),
+            "capabilities": caps,
+            "regions": st.lists(regions, min_size=1, max_size=4).map(tuple),
+        },
+        optional={
+            "accepting": st.booleans(),
+            "capacity": st.integers(0, 100_000),
+            "competitors": st.lists(partner_ids, max_size=3).map(tuple),
+            "refuses": st.lists(partner_ids, max_size=3).map(tuple),
+            "active": st.booleans(),
+        },
+    ),
+    "opportunity.published.v1": _opportunity_fields(),
+    "opportunity.withdrawn.v1": F(
+        {"opportunity_id": opportunity_ids, "originator": partner_ids, "withdrawn_at": times},
+        optional={"reason": texts},
+    ),
+    "referral.accept.v1": _merge(_referral(), F({"requested_at": times})),
+    "referral.decline.v1": _merge(
+        _referral(),
+        F(
+            {"reason": st.sampled_from(DECLINE_REASONS), "requested_at": times},
+            optional={"note": texts},
+        ),
+    ),
+    "referral.outcome.v1": _merge(
+        _referral(),
+        F({"requested_at": times}),
+        F({"status": st.just("won"), "amount": money})
+        | F({"status": st.just("lost"), "reason": st.sampled_from(LOST_REASONS)}),
+    ),
+    "referral.offered.v1": _merge(
+        _referral(),
+        F(
+            {
+                "round": st.integers(1, 1000),
+                "rank": st.integers(1, 1000),
+                "score": floats,
+                "reasons": st.lists(
+                    F(
+                        {"factor": st.from_regex(r"\A[a-z][a-z0-9_]{0,15}\Z"), "points": floats},
+                        optional={"detail": texts},
+                    ),
+                    max_size=4,
+                ).map(tuple),
+                "teaser": F(
+                    {
+                        "needs": caps,
+                        "region": regions,
+                        "industry": texts,
+                        "size_band": st.sampled_from([b for _, b in SIZE_BANDS] + ["1m-plus"]),
+                        "currency": currencies,
+                        "expected_close": dates,
+                    }
+                ),
+                "offered_at": times,
+                "ttl": st.integers(1, 10**8),
+            }
+        ),
+    ).map(_with_expiry),
+    "referral.accepted.v1": _merge(_referral(), F({"accepted_at": times})),
+    "referral.declined.v1": _merge(
+        _referral(),
+        F(
+            {"reason": st.sampled_from(DECLINE_REASONS), "declined_at": times},
+            optional={"note": texts},
+        ),
+    ),
+    "referral.expired.v1": _merge(_referral(), F({"expired_at": times})),
+    "referral.won.v1": _merge(_referral(), F({"amount": money, "won_at": times})),
+    "referral.lost.v1": _merge(
+        _referral(),
+        F({"reason": st.sampled_from(LOST_REASONS), "lost_at": times}, optional={"note": texts}),
+    ),
+    "referral.withdrawn.v1": _merge(
+        _referral(), F({"withdrawn_at": times}, optional={"reason": texts})
+    ),
+    "lead.revealed.v1": _merge(
+        _referral(),
+        F(
+            {"customer": customers, "deal_size": money, "revealed_at": times},
+            optional={"title": texts},
+        ),
+    ),
+    "opportunity.conflict-flagged.v1": F(
+        {
+            "opportunity_id": opportunity_ids,
+            "originator": partner_ids,
+            "domain": domains,
+            "needs": caps,
+            "first_registered_at": times,
+            "flagged_at": times,
+        }
+    ),
+    "opportunity.unroutable.v1": F(
+        {
+            "opportunity_id": opportunity_ids,
+            "originator": partner_ids,
+            "candidates": counts,
+            "excluded": st.dictionaries(
+                st.sampled_from(sorted(EXCLUSION_RULES)), counts, max_size=5
+            ),
+            "round": st.integers(1, 1000),
+            "at": times,
+        }
+    ),
+    "deadletter.recorded.v1": F(
+        {
+            "source_topic": st.from_regex(r"\A[a-z.]{1,30}\Z"),
+            "partition": st.integers(0, 1000),
+            "offset": st.integers(-1, 2**62),
+            "value": st.text(max_size=200),  # kept exactly, whitespace included
+            "reason": st.from_regex(r"\A[a-z_]{1,20}\Z"),
+            "at": times,
+        },
+        optional={
+            "key": st.text(max_size=50),
+            "headers": st.lists(
+                st.tuples(st.text(max_size=10), st.text(max_size=20)), max_size=3
+            ).map(tuple),
+            "detail": st.text(max_size=50),
+            "errors": st.lists(
+                st.builds(
+                    FieldError, st.text(max_size=20), st.text(max_size=30), st.text(max_size=10)
+                ),
+                max_size=3,
+            ).map(tuple),
+            "event_id": st.text(max_size=20),
+            "event_type": st.text(max_size=40),
+            "consumer": st.text(max_size=20),
+        },
+    ),
+}
+
+
+def _build(model: type[Contract], fields: dict[str, Any]) -> Contract | None:
+    try:
+        return model.model_validate(fields)
+    except ValidationError:
+        return None  # a cross-field rule (e.g. needs/retains overlap): not a valid event
+
+
+def events_of(ce_type: str) -> st.SearchStrategy[Contract]:
+    model = EVENT_TYPES[ce_type]
+    fields = _FIELDS[ce_type.removeprefix("io.oppbus.")]
+    return fields.map(lambda f: _build(model, f)).filter(lambda e: e is not None)  # type: ignore[return-value]
+
+
+def events() -> st.SearchStrategy[Contract]:
+    return st.sampled_from(sorted(EVENT_TYPES)).flatmap(events_of)

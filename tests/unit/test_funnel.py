@@ -1,0 +1,198 @@
+"""From ledger events to funnel metrics and the status board, without a broker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from ops.funnel import FunnelRecorder, primary_rule
+from ops.metrics import ReferralMetrics
+from ops.status_board import StatusBoard
+from schemas.codec import Envelope
+from schemas.ids import referral_id
+from schemas.samples import example
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+P = "io.oppbus."
+
+
+def env(ce_type: str, n: int = 0, **update) -> Envelope:
+    event = example(P + ce_type).model_copy(update=update)
+    return Envelope(id=f"{ce_type}-{n}", source="urn:test", type=P + ce_type, time=T0, event=event)
+
+
+def ref(partner: str) -> str:
+    return referral_id("northwind-networks", "nw-2026-0042", partner)
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+def recorder(registry) -> FunnelRecorder:
+    board = StatusBoard(clock=lambda: (T0 + timedelta(minutes=10)).timestamp())
+    return FunnelRecorder(ReferralMetrics(registry), board)
+
+
+def story(at: datetime = T0) -> list[Envelope]:
+    """Published; offered to A, declined; re-offered to B, accepted after 30 min, won."""
+    a, b = ref("contoso-storage"), ref("fabrikam-storage")
+    return [
+        env("opportunity.published.v1", published_at=at),
+        env("referral.offered.v1", referral_id=a, offered_at=at + timedelta(seconds=2), round=1),
+        env("referral.declined.v1", referral_id=a, reason="no_capacity", declined_at=at),
+        env(
+            "referral.offered.v1",
+            1,
+            referral_id=b,
+            partner_id="fabrikam-storage",
+            offered_at=at + timedelta(minutes=1),
+            round=2,
+        ),
+        env(
+            "referral.accepted.v1",
+            referral_id=b,
+            partner_id="fabrikam-storage",
+            accepted_at=at + timedelta(minutes=31),
+        ),
+        env(
+            "referral.won.v1",
+            referral_id=b,
+            partner_id="fabrikam-storage",
+            won_at=at + timedelta(minutes=40),
+        ),
+    ]
+
+
+def get(registry, name, **labels):
+    return registry.get_sample_value(name, labels)
+
+
+def test_story_drives_every_funnel_metric(recorder, registry):
+    for e in story():
+        recorder.record(e)
+    assert get(registry, "oppbus_opportunities_published_total") == 1
+    assert get(registry, "oppbus_offers_sent_total", round="1") == 1
+    assert get(registry, "oppbus_offers_sent_total", round="2") == 1
+    assert get(registry, "oppbus_offers_reoffered_total") == 1
+    assert get(registry, "oppbus_offers_declined_total", reason="no_capacity") == 1
+    assert get(registry, "oppbus_offers_accepted_total") == 1
+    assert get(registry, "oppbus_referrals_won_total") == 1
+    won = example(P + "referral.won.v1").amount  # type: ignore[attr-defined]
+    assert get(registry, "oppbus_revenue_won_total", currency=won.currency) == float(won.amount)
+    assert get(registry, "oppbus_publish_to_offer_seconds_sum") == 2.0
+    assert get(registry, "oppbus_time_to_accept_seconds_sum") == 30 * 60
+
+
+def test_replayed_ledger_counts_once(recorder, registry):
+    for e in story() + story():
+        recorder.record(e)
+    assert get(registry, "oppbus_opportunities_published_total") == 1
+    assert get(registry, "oppbus_offers_accepted_total") == 1
+    assert get(registry, "oppbus_referrals_won_total") == 1
+    assert get(registry, "oppbus_publish_to_offer_seconds_count") == 1
+    assert recorder.board.summary()["funnel"]["offered"] == 2
+
+
+def test_offer_read_before_its_opportunity_still_measures_latency(recorder, registry):
+    published, offered = story()[:2]
+    recorder.record(offered)
+    recorder.record(published)
+    assert get(registry, "oppbus_publish_to_offer_seconds_sum") == 2.0
+
+
+def test_board_summary_has_funnel_rates_and_series(recorder):
+    for e in story():
+        recorder.record(e)
+    summary = recorder.board.summary()
+    assert summary["funnel"]["published"] == 1
+    assert summary["funnel"]["offered"] == 2
+    assert summary["funnel"]["won"] == 1
+    assert summary["rates"] == {"acceptance": 0.5, "win": 1.0}
+    assert summary["declines"] == [{"reason": "no_capacity", "count": 1}]
+    points = summary["series"]["points"]
+    assert 1 < len(points) <= 60
+    assert sum(p["offered"] for p in points) == 2
+    assert sum(p["accepted"] for p in points) == 1
+
+
+def test_unroutable_is_attributed_to_the_rule_that_excluded_most(recorder, registry):
+    e = env("opportunity.unroutable.v1", candidates=5, excluded={"competing": 3, "refused": 2})
+    assert primary_rule(e.event) == "competing"  # type: ignore[arg-type]
+    recorder.record(e)
+    recorder.record(e)
+    empty = env("opportunity.unroutable.v1", 1, candidates=0, excluded={}, opportunity_id="x-1")
+    recorder.record(empty)
+    assert get(registry, "oppbus_opportunities_unroutable_total", rule="competing") == 1
+    assert get(registry, "oppbus_opportunities_unroutable_total", rule="no_candidates") == 1
+    assert recorder.board.summary()["unroutable"][0] == {"rule": "competing", "count": 1}
+
+
+def test_dead_letters_are_counted_once_and_shown_without_payload(recorder, registry):
+    dead = env("deadletter.recorded.v1", reason="schema", offset=17, consumer="router")
+    recorder.record(dead)
+    recorder.record(dead)
+    recorder.record(env("deadletter.recorded.v1", 1, reason="a stack trace", offset=18))
+    assert get(registry, "oppbus_dead_letters_total", reason="schema") == 1
+    assert get(registry, "oppbus_dead_letters_total", reason="other") == 1
+    summary = recorder.board.summary()["dead_letters"]
+    assert summary["total"] == 2
+    newest, oldest = summary["recent"]
+    assert (oldest["reason"], oldest["offset"], oldest["consumer"]) == ("schema", 17, "router")
+    assert newest["reason"] == "other"
+    assert set(oldest) == {
+        "at",
+        "reason",
+        "topic",
+        "partition",
+        "offset",
+        "event_type",
+        "consumer",
+    }
+
+
+def test_conflict_and_withdrawal_and_expiry(recorder, registry):
+    recorder.record(env("opportunity.conflict-flagged.v1"))
+    recorder.record(env("referral.expired.v1"))
+    recorder.record(env("referral.withdrawn.v1"))
+    recorder.record(env("referral.lost.v1"))
+    assert get(registry, "oppbus_conflicts_flagged_total") == 1
+    assert get(registry, "oppbus_offers_expired_total") == 1
+    assert get(registry, "oppbus_referrals_withdrawn_total") == 1
+    lost = example(P + "referral.lost.v1").reason  # type: ignore[attr-defined]
+    assert get(registry, "oppbus_referrals_lost_total", reason=lost) == 1
+
+
+def test_events_outside_the_funnel_are_ignored(recorder, registry):
+    recorder.record(env("partner.updated.v1"))
+    recorder.record(env("lead.revealed.v1"))
+    assert recorder.board.summary()["funnel"] == dict.fromkeys(
+        recorder.board.summary()["funnel"], 0
+    )
+
+
+def test_board_forgets_buckets_older_than_retention():
+    now = T0.timestamp()
+    board = StatusBoard(bucket_s=10, retention_s=100, clock=lambda: now)
+    board.count("offered", T0 - timedelta(seconds=500))
+    board.count("offered", T0 - timedelta(seconds=50))
+    summary = board.summary()
+    assert summary["funnel"]["offered"] == 2
+    assert sum(p["offered"] for p in summary["series"]["points"]) == 1
+    with pytest.raises(ValueError):
+        board.count("nonsense", T0)
+
+
+def test_series_coarsens_buckets_to_at_most_sixty_points():
+    now = T0.timestamp()
+    board = StatusBoard(clock=lambda: now)
+    for minutes in range(0, 600, 7):
+        board.count("published", T0 - timedelta(minutes=minutes))
+    series = board.series()
+    assert series["bucket_s"] in (900, 3600)
+    assert len(series["points"]) <= 60
+    assert sum(p["published"] for p in series["points"]) == len(range(0, 600, 7))
