@@ -12,6 +12,7 @@ from streams.router.agent import RouterAgent, register_router
 from streams.router.claims import ClaimRegistry
 from streams.router.handlers import Router
 from streams.router.ranking import make_ranker
+from streams.router.stats import ScorecardStats
 from streams.scorecards.agents import Scorecards, register_scorecards
 
 __all__ = ["Contexts", "register_all"]
@@ -23,6 +24,7 @@ class Contexts:
 
     directory: DirectoryView
     claims: ClaimRegistry
+    stats: ScorecardStats
     router: RouterAgent
     scorecards: Scorecards
 
@@ -45,18 +47,26 @@ def register_all(app: faust.App, settings: Settings) -> Contexts:
         claims.apply_record,
         name="customer-claims",
     )
-    for view in (directory.view, claims_view):
+    stats = ScorecardStats()
+    stats_view = GlobalView(
+        settings.bootstrap_servers,
+        settings.topic("partner-stats"),
+        stats.apply_record,
+        name="partner-stats",
+    )
+    views = (directory.view, claims_view, stats_view)
+    for view in views:
         _run_with_app(app, view)
 
     async def ready() -> None:
-        await directory.view.wait_ready()
-        await claims_view.wait_ready()
+        for view in views:
+            await view.wait_ready()
 
     router = Router(
-        make_ranker(lambda: directory.directory),
+        make_ranker(lambda: directory.directory, lambda: stats),
         claims,
         ttl_s=settings.offer_ttl_s,
     )
     agent = register_router(app, settings, router, ready)
     scorecards = register_scorecards(app, settings)  # ledger -> per-partner figures
-    return Contexts(directory, claims, agent, scorecards)
+    return Contexts(directory, claims, stats, agent, scorecards)

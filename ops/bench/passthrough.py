@@ -59,7 +59,9 @@ async def run_passthrough(
                 for m in messages:
                     data = orjson.loads(m.value)
                     data["routed"] = True
-                    await producer.send(sink, orjson.dumps(data), key=m.key, headers=list(m.headers))
+                    await producer.send(
+                        sink, orjson.dumps(data), key=m.key, headers=list(m.headers)
+                    )
                     moved += 1
             await consumer.commit()
         await producer.flush()

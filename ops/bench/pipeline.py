@@ -23,21 +23,14 @@ import sys
 import time
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+if TYPE_CHECKING:  # the CLI imports this module to build its parser: the rest is imported in run()
+    from aiokafka import AIOKafkaProducer
 
-from ops.bench.passthrough import run_passthrough
-from ops.broker import EmbeddedBroker
-from ops.procs import free_port
-from ops.settings import Settings, load_settings
-from ops.topic_admin import ensure_topics
-from schemas.codec import encode, header
-from schemas.events import event_key, event_topic
-from schemas.opportunity import Opportunity
-from schemas.partner import PartnerProfile
-from streams.app import create_app
-from streams.wiring import register_all
+    from ops.settings import Settings
+    from schemas.opportunity import Opportunity
+    from schemas.partner import PartnerProfile
 
 __all__ = ["DESCRIPTION", "add_arguments", "run"]
 
@@ -62,6 +55,8 @@ def _say(msg: str) -> None:
 
 
 def _partners(n: int) -> list[PartnerProfile]:
+    from schemas.partner import PartnerProfile
+
     now = datetime.now(UTC)
     out = [
         PartnerProfile(
@@ -92,6 +87,8 @@ def _partners(n: int) -> list[PartnerProfile]:
 
 
 def _opportunity(i: int, tag: str) -> Opportunity:
+    from schemas.opportunity import Opportunity
+
     return Opportunity(
         opportunity_id=f"{tag}-{i}",
         originator="origin-net",
@@ -111,6 +108,9 @@ def _opportunity(i: int, tag: str) -> Opportunity:
 
 
 async def _publish(producer: AIOKafkaProducer, settings: Settings, events: list[Any]) -> None:
+    from schemas.codec import encode
+    from schemas.events import event_key, event_topic
+
     futures = []
     for event in events:
         enc = encode(event, source="oppbus/bench")
@@ -126,6 +126,8 @@ async def _publish(producer: AIOKafkaProducer, settings: Settings, events: list[
 
 
 async def _raw_baseline(settings: Settings, producer: AIOKafkaProducer, n: int) -> float:
+    from ops.bench.passthrough import run_passthrough
+
     opps = [_opportunity(i, "raw") for i in range(n)]
     await _publish(producer, settings, opps)  # onto <prefix>.opportunities, as the router reads
     result = await run_passthrough(
@@ -151,6 +153,11 @@ async def _wait(check: Any, limit_s: float, step: float = 0.005) -> float:
 async def _latency_run(
     settings: Settings, producer: AIOKafkaProducer, rate: int, seconds: float
 ) -> list[float]:
+    from aiokafka import AIOKafkaConsumer
+
+    from schemas.codec import encode, header
+    from schemas.events import event_key
+
     sent: dict[bytes, float] = {}
     latencies: list[float] = []
     consumer = AIOKafkaConsumer(
@@ -203,6 +210,14 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
+    from aiokafka import AIOKafkaProducer
+
+    from ops.procs import free_port
+    from ops.settings import load_settings
+    from ops.topic_admin import ensure_topics
+    from streams.app import create_app
+    from streams.wiring import register_all
+
     tag = f"bench{uuid.uuid4().hex[:6]}"
     settings = load_settings(
         {
@@ -274,6 +289,8 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from ops.broker import EmbeddedBroker
+
     logging.basicConfig(level=logging.WARNING)
     with EmbeddedBroker() as broker:
         if args.loop == "uvloop":

@@ -33,7 +33,9 @@ def partner(pid: str, caps: Iterable[str], version: int = 1, **kw: Any) -> Partn
     return PartnerProfile(**fields)
 
 
-def opportunity(originator: str, oid: str, needs: Iterable[str] = ("storage",), **kw: Any) -> Opportunity:
+def opportunity(
+    originator: str, oid: str, needs: Iterable[str] = ("storage",), **kw: Any
+) -> Opportunity:
     fields: dict[str, Any] = {
         "opportunity_id": oid,
         "originator": originator,

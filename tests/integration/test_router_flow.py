@@ -53,7 +53,7 @@ async def test_storage_opportunity_waterfall_decline_expiry_accept_and_win(
 ) -> None:
     await ensure_topics(settings)
     app = create_app(settings)
-    register_all(app, settings)
+    contexts = register_all(app, settings)
     async with Bus(settings) as bus:
         await bus.publish(*_partners())
         await app.start()
@@ -86,6 +86,17 @@ async def test_storage_opportunity_waterfall_decline_expiry_accept_and_win(
             )
             (won,) = await bus.wait_for(lambda: bus.of(ReferralWon, opportunity_id="opp-1"))
             assert str(won.amount.amount) == "98000.00"
+            # the scorecards of both partners, as the router reads them back from partner-stats
+            cards = contexts.stats.cards
+            await bus.wait_for(
+                lambda: cards.get("netco")
+                and cards["netco"].given_won == 1
+                and cards.get(second.partner_id)
+                and cards[second.partner_id].won == 1
+            )
+            assert cards[second.partner_id].revenue_won == {"USD": "98000.00"}
+            assert cards[first.partner_id].declined == 1
+            assert contexts.stats.partner(second.partner_id).won == 1
 
             # expiry -> re-offer, within a few seconds of the deadline
             await bus.publish(opportunity("netco", "opp-2", respond_within_s=1))
