@@ -93,8 +93,8 @@ class FunnelFeed:
             auto_offset_reset="earliest",
         )
         admin = AIOKafkaAdminClient(**self._client_args())
-        await consumer.start()
-        try:
+        try:  # start() inside: a cancel or a failure while starting still closes both
+            await consumer.start()
             await admin.start()
             partitions = await self._wait_for_topics(admin)
             consumer.assign(partitions)
@@ -111,8 +111,10 @@ class FunnelFeed:
                     await self._measure_lag(consumer, admin)
                     next_lag = time.monotonic() + self._lag_interval_s
         finally:
-            await consumer.stop()
-            await admin.close()
+            with contextlib.suppress(KafkaError, OSError):
+                await consumer.stop()
+            with contextlib.suppress(KafkaError, OSError):
+                await admin.close()
 
     async def _wait_for_topics(self, admin: AIOKafkaAdminClient) -> list[TopicPartition]:
         names = [self._settings.topic(t) for t in FEED_TOPICS]

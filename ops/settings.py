@@ -54,6 +54,22 @@ class Settings(BaseModel):
     # join waits about half of it, so it is kept short on the embedded broker.
     session_timeout_s: float = Field(default=10.0, gt=0)
     log_level: str = "info"
+    # Outbound webhooks (connectors/webhooks). Non-public targets are refused unless their network
+    # is listed here (comma-separated CIDRs, e.g. "127.0.0.0/8" for a local receiver in tests).
+    webhooks_enabled: bool = True
+    webhook_allowed_networks: str = ""
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_backoff_base_s: float = Field(default=2.0, gt=0)
+    webhook_backoff_max_s: float = Field(default=900.0, gt=0)
+    webhook_concurrency: int = Field(default=64, ge=1, le=10_000)
+    webhook_queue_limit: int = Field(default=10_000, ge=1)
+    # CRM inbound (connectors/crm): per-partner config files <partner_id>.json|.toml in this dir.
+    crm_dir: Path | None = None
+    crm_tolerance_s: float = Field(default=300.0, gt=0)
+    crm_public_url: str | None = Field(
+        default=None, description="public base URL the CRM calls (HubSpot signs the full URI)"
+    )
     # HTTP load shedding (connectors/http/limits.py): requests processed at once (more: 503),
     # open lead streams (more: 503), per-client sustained rate and burst (more: 429).
     http_max_in_flight: int = Field(default=256, ge=1)

@@ -36,6 +36,7 @@ from schemas.referrals import (
     Teaser,
 )
 from schemas.scorecard import PartnerScorecard
+from schemas.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "EVENT_TOPICS",
@@ -62,6 +63,8 @@ __all__ = [
     "ReferralWon",
     "ReportOutcome",
     "Teaser",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "event_key",
     "event_topic",
     "type_of",
@@ -86,6 +89,8 @@ Event = (
     | ConflictFlagged
     | OpportunityUnroutable
     | DeadLetter
+    | WebhookSubscription
+    | WebhookDelivery
 )
 
 _PREFIX = "io.oppbus."
@@ -109,6 +114,8 @@ EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "opportunity.conflict-flagged.v1": ConflictFlagged,
     _PREFIX + "opportunity.unroutable.v1": OpportunityUnroutable,
     _PREFIX + "deadletter.recorded.v1": DeadLetter,
+    _PREFIX + "webhook.subscribed.v1": WebhookSubscription,
+    _PREFIX + "webhook.settled.v1": WebhookDelivery,
 }
 
 _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVENT_TYPES.items()}
@@ -123,6 +130,8 @@ _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     DeclineReferral: "responses",
     ReportOutcome: "responses",
     DeadLetter: "deadletter",
+    WebhookSubscription: "webhooks",
+    WebhookDelivery: "webhook-deliveries",
 }
 EVENT_TOPICS: dict[str, str] = {
     ce_type: _TOPIC_OF_MODEL.get(model, "referrals") for ce_type, model in EVENT_TYPES.items()
@@ -146,6 +155,10 @@ def event_key(event: Contract) -> bytes | None:
         return event.partner_id.encode()
     if isinstance(event, DeadLetter):
         return event.original_key()
+    if isinstance(event, WebhookSubscription):
+        return event.partner_id.encode()
+    if isinstance(event, WebhookDelivery):
+        return event.webhook_id.encode()
     originator: str = getattr(event, "originator")  # noqa: B009 - every other event has both
     opportunity_id: str = getattr(event, "opportunity_id")  # noqa: B009
     return opportunity_key(originator, opportunity_id).encode()

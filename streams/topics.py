@@ -115,6 +115,23 @@ TOPICS: tuple[TopicSpec, ...] = (
         publishers=("router", "http-api", "webhooks"),
         consumers=("ops",),
     ),
+    TopicSpec(
+        name="webhooks",
+        key="partner_id",
+        cleanup="compact",
+        description="Partner webhook subscriptions: endpoint, signing secret (sensitive), events.",
+        publishers=("http-api",),
+        consumers=("webhooks", "http-api"),
+    ),
+    TopicSpec(
+        name="webhook-deliveries",
+        key="webhook_id",
+        cleanup="compact",
+        description="Settled outbound webhook deliveries (delivered or dead) with every attempt: "
+        "the delivery log per lead and the dispatcher's record of what was delivered.",
+        publishers=("webhooks",),
+        consumers=("webhooks", "http-api"),
+    ),
 )
 
 

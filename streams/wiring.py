@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import faust
 
+from connectors.webhooks.service import register_webhooks
 from ops.settings import Settings
 from streams.directory import DirectoryView, GlobalView, run_view
 from streams.router.agent import RouterAgent, register_router
@@ -69,4 +70,5 @@ def register_all(app: faust.App, settings: Settings) -> Contexts:
     )
     agent = register_router(app, settings, router, ready)
     scorecards = register_scorecards(app, settings)  # ledger -> per-partner figures
+    register_webhooks(app, settings)  # outbound webhooks: own consumer group on referrals
     return Contexts(directory, claims, stats, agent, scorecards)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
+import warnings
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +14,11 @@ from aiohttp.test_utils import TestServer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
+from ops.funnel import FunnelRecorder
+from ops.funnel_feed import FunnelFeed
+from ops.metrics import ReferralMetrics
 from ops.settings import Settings
+from ops.status_board import StatusBoard
 from ops.status_page import install_status
 from ops.topic_admin import ensure_topics
 from schemas.codec import encode
@@ -188,3 +194,18 @@ async def test_status_page_shows_the_funnel_in_headless_chromium(settings: Setti
     assert len(colours) > 50, "the screenshot is (nearly) blank"
     for colour in ("#60a5fa", "#a78bfa", "#34d399", "#fbbf24"):  # the four funnel bars
         assert chromium.near(colours, colour) > 100, f"no {colour} funnel bar in the screenshot"
+
+
+async def test_feed_stopped_while_starting_leaves_no_unclosed_client(settings: Settings) -> None:
+    """Regression: an API stopped right after start (restart tests) cancelled the feed inside
+    consumer.start(), leaving an unclosed AIOKafkaConsumer (ResourceWarning at GC)."""
+    await ensure_topics(settings)
+    for delay in (0.0, 0.005, 0.02, 0.05, 0.2, 0.5):
+        recorder = FunnelRecorder(ReferralMetrics(CollectorRegistry()), StatusBoard())
+        feed = FunnelFeed(settings, recorder, lag_interval_s=0.3)
+        await feed.start()
+        await asyncio.sleep(delay)
+        await feed.stop()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            gc.collect()

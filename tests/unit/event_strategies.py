@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from schemas.operations import EXCLUSION_RULES
 from schemas.referrals import DECLINE_REASONS, LOST_REASONS, SIZE_BANDS
 from schemas.scorecard import COUNTERS
 from schemas.taxonomy import CAPABILITIES
+from schemas.webhooks import LEAD_EVENTS, webhook_id
 
 __all__ = ["events", "events_of"]
 
@@ -264,6 +266,40 @@ _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "consumer": st.text(max_size=20),
         },
     ),
+    "webhook.subscribed.v1": F(
+        {
+            "partner_id": partner_ids,
+            "url": st.from_regex(r"\Ahttps?://[a-z0-9.-]{1,20}\.[a-z]{2,4}/[a-z0-9/]{0,20}\Z"),
+            "secret": st.binary(min_size=24, max_size=64).map(
+                lambda b: "whsec_" + base64.b64encode(b).decode()
+            ),
+            "version": st.integers(0, 2**40),
+            "updated_at": times,
+        },
+        optional={
+            "events": st.lists(st.sampled_from(LEAD_EVENTS), min_size=1, max_size=8).map(tuple),
+            "active": st.booleans(),
+        },
+    ),
+    "webhook.settled.v1": _merge(
+        _referral(),
+        F(
+            {
+                "event": st.sampled_from(LEAD_EVENTS),
+                "outcome": st.sampled_from(["delivered", "dead"]),
+                "url": st.from_regex(r"\Ahttps://[a-z]{1,10}\.example/[a-z]{0,10}\Z"),
+                "attempts": st.lists(
+                    F(
+                        {"at": times, "duration_ms": st.integers(0, 120_000)},
+                        optional={"status": st.integers(100, 599), "error": opt_texts},
+                    ),
+                    min_size=1,
+                    max_size=5,
+                ).map(tuple),
+                "settled_at": times,
+            }
+        ),
+    ).map(lambda d: {**d, "webhook_id": webhook_id(d["referral_id"], d["event"])}),
 }
 
 

@@ -1,0 +1,1 @@
+"""Outbound webhooks: lead events delivered to subscribing partners, signed (Standard Webhooks)."""

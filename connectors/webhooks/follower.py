@@ -1,0 +1,116 @@
+"""Follow compacted topics from the beginning: catch up once, then keep tailing.
+
+No consumer group: every process that needs the whole table (the dispatcher, the API) reads every
+partition itself. :meth:`TopicFollower.start` returns once everything that existed at start-up has
+been applied, so the dispatcher never handles a lead before it knows the subscriptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from ops.settings import Settings
+from schemas.codec import decode
+from schemas.common import Contract
+from schemas.errors import InvalidEvent
+
+__all__ = ["TopicFollower"]
+
+log = logging.getLogger("oppbus.webhooks.follower")
+
+
+class TopicFollower:
+    def __init__(
+        self,
+        settings: Settings,
+        topics: Sequence[str],
+        apply: Callable[[Contract], object],
+        *,
+        name: str,
+    ) -> None:
+        self._settings = settings
+        self._topics = [settings.topic(t) for t in topics]
+        self._apply = apply
+        self._name = name
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.applied = 0
+
+    async def start(self, *, timeout_s: float = 30.0) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.bootstrap_servers,
+            enable_auto_commit=False,
+            client_id=f"{self._settings.app_id}-{self._name}",
+        )
+        await consumer.start()
+        self._consumer = consumer
+        partitions = []
+        for topic in self._topics:
+            for p in sorted(consumer.partitions_for_topic(topic) or await self._wait(topic)):
+                partitions.append(TopicPartition(topic, p))
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        async with asyncio.timeout(timeout_s):
+            while not await self._caught_up(consumer, ends):
+                await self._poll(consumer)
+        self._task = asyncio.create_task(self._tail(consumer), name=f"follow-{self._name}")
+
+    @staticmethod
+    async def _caught_up(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+        for tp, end in ends.items():
+            if await consumer.position(tp) < end:
+                return False
+        return True
+
+    async def _wait(self, topic: str) -> set[int]:
+        assert self._consumer is not None
+        for _ in range(50):
+            await self._consumer.force_metadata_update()
+            found = self._consumer.partitions_for_topic(topic)
+            if found:
+                return set(found)
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"topic {topic} does not exist")
+
+    async def _poll(self, consumer: AIOKafkaConsumer) -> None:
+        batch = await consumer.getmany(timeout_ms=200, max_records=1000)
+        for tp, records in batch.items():
+            for record in records:
+                if record.value is None:
+                    continue
+                try:
+                    envelope = decode(record.value, record.headers)
+                except InvalidEvent as exc:
+                    log.warning(
+                        "skipping bad record topic=%s partition=%s offset=%s: %s",
+                        tp.topic, tp.partition, record.offset, exc,
+                    )  # fmt: skip
+                    continue
+                self._apply(envelope.event)
+                self.applied += 1
+
+    async def _tail(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            try:
+                await self._poll(consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep following: the next poll retries
+                log.exception("following %s failed; retrying", self._name)
+                await asyncio.sleep(1.0)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            await consumer.stop()

@@ -1,0 +1,82 @@
+"""Pure delivery policy: which ledger events a subscriber hears about, the payload, when to retry.
+
+* :func:`lead_event_of`: an offer (teaser only), the customer revealed after acceptance, and each
+  status change of the partner's own referral become ``lead.*`` events for *that* partner (the
+  ``partner_id`` of the ledger event) — never for anyone else.
+* :func:`payload`: ``{"type", "timestamp", "data"}`` (the Standard Webhooks payload shape), built
+  from the ledger event alone so a redelivery sends the very same body.
+* :func:`verdict`: 2xx delivered; 408, 425, 429, 5xx and transport errors are retried; any other
+  answer (3xx — redirects are never followed — and 4xx) is final: retrying cannot fix it.
+* :func:`backoff_s`: exponential backoff, ``base * 2**(attempt-1)`` capped, with "equal jitter"
+  (half fixed, half random) so retries of many deliveries do not synchronise.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from typing import Literal
+
+import orjson
+
+from schemas.common import Contract
+from schemas.referrals import (
+    LeadRevealed,
+    OfferMade,
+    ReferralAccepted,
+    ReferralDeclined,
+    ReferralExpired,
+    ReferralLost,
+    ReferralWithdrawn,
+    ReferralWon,
+)
+from schemas.webhooks import LeadEvent
+
+__all__ = ["RETRYABLE_STATUSES", "Verdict", "backoff_s", "lead_event_of", "payload", "verdict"]
+
+Verdict = Literal["delivered", "retry", "final"]
+RETRYABLE_STATUSES = frozenset({408, 425, 429})
+
+_LEAD_EVENTS: dict[type[Contract], LeadEvent] = {
+    OfferMade: "lead.offered",
+    LeadRevealed: "lead.revealed",
+    ReferralAccepted: "lead.accepted",
+    ReferralDeclined: "lead.declined",
+    ReferralExpired: "lead.expired",
+    ReferralWon: "lead.won",
+    ReferralLost: "lead.lost",
+    ReferralWithdrawn: "lead.withdrawn",
+}
+
+
+def lead_event_of(event: Contract) -> LeadEvent | None:
+    """The ``lead.*`` event a ledger event is for its partner; None for anything else."""
+    return _LEAD_EVENTS.get(type(event))
+
+
+def payload(lead_event: LeadEvent, event: Contract, occurred_at: datetime) -> bytes:
+    """The JSON body POSTed to the subscriber."""
+    return orjson.dumps(
+        {
+            "type": lead_event,
+            "timestamp": occurred_at.isoformat().replace("+00:00", "Z"),
+            "data": event.model_dump(mode="json"),
+        }
+    )
+
+
+def verdict(status: int | None) -> Verdict:
+    """What an attempt's answer means (``None``: no answer — timeout or connection error)."""
+    if status is None:
+        return "retry"
+    if 200 <= status < 300:
+        return "delivered"
+    if status >= 500 or status in RETRYABLE_STATUSES:
+        return "retry"
+    return "final"
+
+
+def backoff_s(attempt: int, *, base_s: float, cap_s: float, rng: random.Random) -> float:
+    """Delay before attempt ``attempt + 1`` (``attempt`` >= 1 failed so far)."""
+    delay = min(cap_s, base_s * 2 ** max(0, attempt - 1))
+    return float(delay / 2 + rng.uniform(0, delay / 2))

@@ -1,0 +1,100 @@
+"""The HTTP side of a delivery: one POST, no redirects, a hard timeout, the SSRF guard.
+
+:class:`Sender` is the port the dispatcher depends on (tests inject their own); :class:`HttpSender`
+is the aiohttp adapter. It never raises for a failed attempt: the result says what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+
+from connectors.webhooks.ssrf import GuardedResolver, TargetPolicy, UnsafeTarget, check_url
+
+__all__ = ["AttemptResult", "HttpSender", "Sender"]
+
+_MAX_RESPONSE_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """``status`` is the HTTP status, or None when there was no answer (``error`` says why);
+    ``unsafe`` marks a target the SSRF guard refused (never retried)."""
+
+    status: int | None
+    error: str | None
+    duration_ms: int
+    unsafe: bool = False
+
+
+class Sender(Protocol):
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: float
+    ) -> AttemptResult: ...
+
+    async def close(self) -> None: ...
+
+
+class HttpSender:
+    """POSTs with aiohttp through the guarded resolver; one connection pool for all partners."""
+
+    def __init__(self, policy: TargetPolicy, *, limit: int = 100, limit_per_host: int = 4) -> None:
+        self._policy = policy
+        self._limit = limit
+        self._limit_per_host = limit_per_host
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                resolver=GuardedResolver(self._policy),
+                limit=self._limit,
+                limit_per_host=self._limit_per_host,
+                ttl_dns_cache=0,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False
+            )
+        return self._session
+
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: float
+    ) -> AttemptResult:
+        started = time.monotonic()
+
+        def elapsed() -> int:
+            return int((time.monotonic() - started) * 1000)
+
+        try:
+            check_url(url, self._policy)
+        except UnsafeTarget as exc:
+            return AttemptResult(None, f"refused: {exc}"[:300], 0, unsafe=True)
+        try:
+            async with asyncio.timeout(timeout_s):
+                async with self._client().post(
+                    url,
+                    data=body,
+                    headers=dict(headers),
+                    allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=timeout_s),
+                ) as resp:
+                    await resp.content.read(_MAX_RESPONSE_BYTES)
+                    return AttemptResult(resp.status, None, elapsed())
+        except TimeoutError:
+            return AttemptResult(None, f"timeout after {timeout_s:g} s", elapsed())
+        except aiohttp.ClientConnectorError as exc:
+            text = str(exc.os_error) if exc.os_error else str(exc)
+            unsafe = "refused:" in text and "webhook target" in text
+            return AttemptResult(None, f"connection: {text}"[:300], elapsed(), unsafe=unsafe)
+        except (aiohttp.ClientError, OSError) as exc:
+            return AttemptResult(None, f"{type(exc).__name__}: {exc}"[:300], elapsed())
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()

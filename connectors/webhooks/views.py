@@ -1,0 +1,55 @@
+"""What the dispatcher and the API know about webhooks, built by applying bus records in order.
+
+Pure and in memory: :class:`WebhookViews` keeps each partner's latest subscription (last writer
+wins by ``version``; a stale record changes nothing) and the delivery log (every settled
+:class:`~schemas.webhooks.WebhookDelivery`, by referral and by ``webhook_id``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from schemas.common import Contract
+from schemas.webhooks import WebhookDelivery, WebhookSubscription
+
+__all__ = ["WebhookViews"]
+
+
+@dataclass
+class WebhookViews:
+    subscriptions: dict[str, WebhookSubscription] = field(default_factory=dict)
+    settled: dict[str, WebhookDelivery] = field(default_factory=dict)
+    by_referral: dict[str, list[WebhookDelivery]] = field(default_factory=lambda: defaultdict(list))
+
+    def apply(self, event: Contract) -> bool:
+        """Apply one record; True when it changed something."""
+        if isinstance(event, WebhookSubscription):
+            current = self.subscriptions.get(event.partner_id)
+            if current is not None and current.version >= event.version:
+                return False
+            self.subscriptions[event.partner_id] = event
+            return True
+        if isinstance(event, WebhookDelivery):
+            if event.webhook_id in self.settled:
+                return False
+            self.settled[event.webhook_id] = event
+            self.by_referral[event.referral_id].append(event)
+            return True
+        return False
+
+    def subscription(self, partner_id: str) -> WebhookSubscription | None:
+        """The partner's active subscription, if any."""
+        sub = self.subscriptions.get(partner_id)
+        return sub if sub is not None and sub.active else None
+
+    def is_settled(self, webhook_id: str) -> bool:
+        return webhook_id in self.settled
+
+    def log_for(self, partner_id: str, referral_id: str | None = None) -> list[WebhookDelivery]:
+        """The partner's delivery log (one lead's when ``referral_id`` is given), oldest first."""
+        if referral_id is not None:
+            items = self.by_referral.get(referral_id, [])
+        else:
+            items = [d for ds in self.by_referral.values() for d in ds]
+        return sorted((d for d in items if d.partner_id == partner_id), key=lambda d: d.settled_at)

@@ -1,0 +1,262 @@
+"""The partner directory: the latest profile of every partner, indexed by capability x region.
+
+Built from capability updates (``PartnerProfile`` events on the ``partners`` topic):
+
+- last writer wins per partner by ``(version, updated_at)``; a stale, repeated or out-of-order update
+  changes nothing and :meth:`PartnerDirectory.apply` returns ``False``;
+- ``active=False`` removes the partner from routing (its version is kept, so an older update that
+  arrives later cannot bring it back);
+- certifications are kept with their expiry; whether one counts is decided at routing time against
+  the event time ``now`` (:meth:`PartnerEntry.certified`).
+
+The index maps (capability, region) to the set of partners offering that capability and serving that
+region, so the partners covering every need of an opportunity are the intersection, over the needs,
+of the sets for the opportunity's region and for its country (`US` covers `US-CA`; a partner serving
+only `US-CA` is found neither for `US-NY` nor for plain `US`). Finding them costs in proportion to
+those sets, not to the directory. Memory is kept small: partners are small ints, capabilities bits
+of one int, region codes and vendors interned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Iterable, Iterator
+
+from schemas.partner import PartnerProfile
+
+__all__ = ["PartnerDirectory", "PartnerEntry"]
+
+_NO_IDS: frozenset[str] = frozenset()
+_NEVER = float("inf")
+
+
+def _id_hash(partner_id: str) -> int:
+    """A stable 64-bit hash of a partner id (``hash()`` of a str changes between processes)."""
+    return int.from_bytes(hashlib.blake2b(partner_id.encode(), digest_size=8).digest(), "big")
+
+
+class PartnerEntry:
+    """The compact routing view of one partner's latest profile."""
+
+    __slots__ = (
+        "accepting",
+        "capacity",
+        "caps",
+        "certs",
+        "competitors",
+        "id_hash",
+        "industries",
+        "kind",
+        "ncaps",
+        "partner_id",
+        "refuses",
+        "region_ids",
+        "slot",
+        "updated_ts",
+        "version",
+    )
+
+    def __init__(self, profile: PartnerProfile, slot: int, directory: PartnerDirectory) -> None:
+        self.partner_id: str = sys.intern(profile.partner_id)
+        self.slot = slot
+        self.version = profile.version
+        self.updated_ts = profile.updated_at.timestamp()
+        self.kind: str = sys.intern(profile.kind)
+        self.caps: int = directory.capability_mask(profile.capabilities, create=True)
+        self.ncaps = self.caps.bit_count()
+        self.region_ids: tuple[int, ...] = tuple(
+            sorted({directory.region_id(r, create=True) for r in profile.regions})
+        )
+        self.certs: tuple[tuple[int, str, float], ...] = tuple(
+            (
+                directory.capability_mask((c.capability,), create=True),
+                sys.intern(c.vendor.lower()),
+                c.expires_at.timestamp() if c.expires_at is not None else _NEVER,
+            )
+            for c in profile.certifications
+        )
+        self.accepting = profile.accepting
+        self.capacity = profile.capacity
+        self.competitors: frozenset[str] = (
+            frozenset(sys.intern(p) for p in profile.competitors)
+            if profile.competitors
+            else _NO_IDS
+        )
+        self.refuses: frozenset[str] = (
+            frozenset(sys.intern(p) for p in profile.refuses) if profile.refuses else _NO_IDS
+        )
+        self.industries: frozenset[str] = (
+            frozenset(sys.intern(i.lower()) for i in profile.industries)
+            if profile.industries
+            else _NO_IDS
+        )
+        self.id_hash = directory.id_hash(self.partner_id)
+
+    def certified(self, cap_bit: int, now_ts: float, vendor: str | None = None) -> bool:
+        """Holds a certification for the capability bit (of ``vendor``) valid at ``now_ts``."""
+        for bit, cert_vendor, expires in self.certs:
+            if bit == cap_bit and now_ts < expires and (vendor is None or vendor == cert_vendor):
+                return True
+        return False
+
+
+class PartnerDirectory:
+    """Latest partner profiles (last writer wins) with the capability x region index."""
+
+    def __init__(self) -> None:
+        self._cap_bits: dict[str, int] = {}
+        self._region_ids: dict[str, int] = {}
+        self._by_id: dict[str, PartnerEntry] = {}  # active and deactivated (the tombstones)
+        self._slots: list[PartnerEntry | None] = []  # slot -> entry while active
+        self._free: list[int] = []
+        self._index: dict[int, set[int]] = {}  # (cap bit index << 20 | region id) -> slots
+        self._active = 0
+
+    # -- interning -------------------------------------------------------------------------------
+    def capability_mask(self, codes: Iterable[str], *, create: bool = False) -> int:
+        """The bit mask of capability codes; unknown codes map to no bit unless ``create``."""
+        mask = 0
+        for code in codes:
+            bit = self._cap_bits.get(code)
+            if bit is None:
+                if not create:
+                    continue
+                bit = self._cap_bits[code] = len(self._cap_bits)
+            mask |= 1 << bit
+        return mask
+
+    def region_id(self, region: str, *, create: bool = False) -> int:
+        rid = self._region_ids.get(region)
+        if rid is None:
+            if not create:
+                return -1
+            rid = self._region_ids[sys.intern(region)] = len(self._region_ids)
+        return rid
+
+    @staticmethod
+    def id_hash(partner_id: str) -> int:
+        return _id_hash(partner_id)
+
+    # -- updates ---------------------------------------------------------------------------------
+    def apply(self, profile: PartnerProfile) -> bool:
+        """Apply a capability update; ``False`` when it is stale or repeated (nothing changed)."""
+        current = self._by_id.get(profile.partner_id)
+        if current is not None:
+            incoming = (profile.version, profile.updated_at.timestamp())
+            if incoming <= (current.version, current.updated_ts):
+                return False
+            if current.slot >= 0:
+                self._unindex(current)
+        if not profile.active:
+            self._by_id[profile.partner_id] = PartnerEntry(profile, -1, self)
+            return True
+        slot = self._free.pop() if self._free else len(self._slots)
+        entry = PartnerEntry(profile, slot, self)
+        if slot == len(self._slots):
+            self._slots.append(entry)
+        else:
+            self._slots[slot] = entry
+        self._by_id[entry.partner_id] = entry
+        self._index_entry(entry)
+        return True
+
+    def _keys(self, entry: PartnerEntry) -> Iterator[int]:
+        caps, bit = entry.caps, 0
+        while caps:
+            if caps & 1:
+                for rid in entry.region_ids:
+                    yield bit << 20 | rid
+            caps >>= 1
+            bit += 1
+
+    def _index_entry(self, entry: PartnerEntry) -> None:
+        for key in self._keys(entry):
+            bucket = self._index.get(key)
+            if bucket is None:
+                bucket = self._index[key] = set()
+            bucket.add(entry.slot)
+        self._active += 1
+
+    def _unindex(self, entry: PartnerEntry) -> None:
+        for key in self._keys(entry):
+            bucket = self._index[key]
+            bucket.discard(entry.slot)
+            if not bucket:
+                del self._index[key]
+        self._slots[entry.slot] = None
+        self._free.append(entry.slot)
+        entry.slot = -1
+        self._active -= 1
+
+    # -- reads -----------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        """Active partners (the ones routing can find)."""
+        return self._active
+
+    def __iter__(self) -> Iterator[PartnerEntry]:
+        """Active partners, in slot order."""
+        return (e for e in self._slots if e is not None)
+
+    def get(self, partner_id: str) -> PartnerEntry | None:
+        """The partner's latest entry while active, else None."""
+        entry = self._by_id.get(partner_id)
+        return entry if entry is not None and entry.slot >= 0 else None
+
+    def version_of(self, partner_id: str) -> int | None:
+        """The latest version applied for the partner (active or not)."""
+        entry = self._by_id.get(partner_id)
+        return None if entry is None else entry.version
+
+    def entry_at(self, slot: int) -> PartnerEntry:
+        entry = self._slots[slot]
+        assert entry is not None
+        return entry
+
+    def slots_of(self, partner_ids: Iterable[str]) -> set[int]:
+        """Slots of the active partners among ``partner_ids``."""
+        out = set()
+        for pid in partner_ids:
+            entry = self._by_id.get(pid)
+            if entry is not None and entry.slot >= 0:
+                out.add(entry.slot)
+        return out
+
+    def covering(self, needs: Iterable[str], region: str) -> tuple[set[int], int]:
+        """Partners offering every need and serving ``region`` (or its country).
+
+        Returns the set of their slots and how many more offer some but not all the needs there.
+        """
+        keys_per_need: list[list[int]] = []
+        region_ids = [self.region_id(region)]
+        if len(region) > 2:
+            region_ids.append(self.region_id(region[:2]))
+        for need in dict.fromkeys(needs):
+            bit = self._cap_bits.get(need)
+            keys = [] if bit is None else [bit << 20 | r for r in region_ids if r >= 0]
+            keys_per_need.append(keys)
+        per_need: list[set[int]] = []
+        for keys in keys_per_need:
+            buckets = [b for b in (self._index.get(k) for k in keys) if b]
+            if not buckets:
+                per_need.append(set())
+            elif len(buckets) == 1:
+                per_need.append(buckets[0])  # read-only below: never mutated
+            else:
+                per_need.append(buckets[0].union(*buckets[1:]))
+        if not per_need:
+            return set(), 0
+        per_need.sort(key=len)
+        both = per_need[0].intersection(*per_need[1:])
+        partial = 0
+        if len(per_need) > 1:
+            partial = len(per_need[0].union(*per_need[1:])) - len(both)
+        return both, partial
+
+    def memory_hint(self) -> dict[str, int]:
+        """Counts that size the index (for the bench)."""
+        return {
+            "partners": self._active,
+            "index_keys": len(self._index),
+            "index_entries": sum(len(b) for b in self._index.values()),
+        }

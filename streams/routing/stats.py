@@ -1,0 +1,96 @@
+"""The statistics routing reads: per-partner referral counts and reciprocity between pairs.
+
+Produced by the scorecards context from the referral event stream, read by :func:`route`.
+Everything here is a plain value; the router never writes it.
+
+``PartnerStats`` (one per partner, all counts since the partner joined):
+
+================== ==========================================================================
+offers_received    offers made to the partner (every ``offered`` event)
+accepted           offers it accepted
+declined           offers it declined
+expired            offers that reached their deadline unanswered
+won / lost         outcomes it reported on accepted referrals
+mean_s_to_accept   mean seconds from offer to acceptance (None until the first acceptance)
+open_offers        offers currently ``offered`` and unanswered, plus ``accepted`` ones not yet
+                   closed: what counts against the profile's ``capacity``
+================== ==========================================================================
+
+Reciprocity: ``given(giver, receiver)`` is the number of referrals ``giver`` originated that
+``receiver`` accepted. :class:`RoutingStats` is the in-memory implementation; anything with the two
+methods of :class:`StatsView` (e.g. an adapter over Faust tables) can be passed to :func:`route`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Protocol
+
+__all__ = ["NO_STATS", "PartnerStats", "RoutingStats", "StatsView"]
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerStats:
+    """Referral counts of one partner (see the module docstring for each field)."""
+
+    offers_received: int = 0
+    accepted: int = 0
+    declined: int = 0
+    expired: int = 0
+    won: int = 0
+    lost: int = 0
+    mean_s_to_accept: float | None = None
+    open_offers: int = 0
+
+    def __post_init__(self) -> None:
+        counts = (
+            self.offers_received,
+            self.accepted,
+            self.declined,
+            self.expired,
+            self.won,
+            self.lost,
+            self.open_offers,
+        )
+        if min(counts) < 0:
+            raise ValueError("PartnerStats counts cannot be negative")
+        if self.mean_s_to_accept is not None and self.mean_s_to_accept < 0:
+            raise ValueError("mean_s_to_accept cannot be negative")
+
+
+NEW_PARTNER = PartnerStats()
+
+
+class StatsView(Protocol):
+    """What :func:`route` needs to know about past referrals."""
+
+    def partner(self, partner_id: str) -> PartnerStats:
+        """The partner's stats; a partner never seen has ``PartnerStats()`` (all zero)."""
+        ...
+
+    def given(self, giver: str, receiver: str) -> int:
+        """Referrals originated by ``giver`` that ``receiver`` accepted."""
+        ...
+
+
+_EMPTY_PARTNERS: Mapping[str, PartnerStats] = MappingProxyType({})
+_EMPTY_PAIRS: Mapping[tuple[str, str], int] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingStats:
+    """A snapshot of the stats: ``partners[partner_id]`` and ``given[(giver, receiver)]``."""
+
+    partners: Mapping[str, PartnerStats] = field(default_factory=lambda: _EMPTY_PARTNERS)
+    pairs: Mapping[tuple[str, str], int] = field(default_factory=lambda: _EMPTY_PAIRS)
+
+    def partner(self, partner_id: str) -> PartnerStats:
+        return self.partners.get(partner_id, NEW_PARTNER)
+
+    def given(self, giver: str, receiver: str) -> int:
+        return self.pairs.get((giver, receiver), 0)
+
+
+NO_STATS = RoutingStats()

@@ -1,0 +1,130 @@
+"""The ranking weights: every tunable of the score in one documented place, and the factors.
+
+Each factor is a number in [0, 1]; the score is their weighted mean (also in [0, 1]):
+
+============== ============================================================================
+factor         meaning
+============== ============================================================================
+fit            capability focus: needed capabilities / capabilities the partner offers
+               (a storage specialist beats a do-everything integrator for a storage need)
+certification  share of the needs for which the partner holds a certification valid now
+region         1 when it serves the opportunity's region itself, ``country_region`` (0.5)
+               when only through the country (`US` for `US-CA`)
+industry       1 when it lists the opportunity's industry, ``unknown`` (0.5) when it lists
+               none, 0 when it lists others
+acceptance     accepted / (accepted + declined + expired), Beta-smoothed towards ``prior``
+win            won / (won + lost), Beta-smoothed the same way
+speed          1 / (1 + mean seconds to accept / ``speed_half_life_s``); ``unknown`` if never
+load           1 - open offers / capacity: free capacity, so busy partners yield to idle ones
+reciprocity    (received + 1) / (received + sent + 2): referrals the candidate gave the
+               originator (accepted by it) against those the originator gave the candidate
+============== ============================================================================
+
+Smoothing: with ``prior_strength`` pseudo-observations at ``prior`` (0.5), a partner with no
+history scores 0.5 on acceptance and win, so a new partner is neither starved nor favoured.
+Ties (equal scores) break on a hash of (opportunity key, partner id): deterministic, and different
+opportunities favour different partners, so load spreads instead of going alphabetically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from streams.routing.stats import PartnerStats
+
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "FACTORS",
+    "Weights",
+    "acceptance_rate",
+    "speed",
+    "tiebreak",
+    "win_rate",
+]
+
+FACTORS: tuple[str, ...] = (
+    "fit",
+    "certification",
+    "region",
+    "industry",
+    "acceptance",
+    "win",
+    "speed",
+    "load",
+    "reciprocity",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """Every tunable of the ranking, in one place (``weights=`` of :func:`route`)."""
+
+    fit: float = 1.0
+    certification: float = 1.0
+    region: float = 0.5
+    industry: float = 0.5
+    acceptance: float = 2.0
+    win: float = 1.5
+    speed: float = 0.5
+    load: float = 2.0
+    reciprocity: float = 1.0
+    # Beta smoothing of the acceptance and win rates: ``prior_strength`` observations at ``prior``.
+    prior: float = 0.5
+    prior_strength: float = 4.0
+    # speed is 0.5 when the mean time to accept equals this many seconds.
+    speed_half_life_s: float = 4 * 3600.0
+    # the region factor of a partner serving the opportunity's country rather than its subdivision
+    country_region: float = 0.5
+    # the value of a factor with no information (industry not listed, never accepted)
+    unknown: float = 0.5
+    # how many ranked partners route() returns (the waterfall); 0 means all eligible partners
+    max_ranked: int = 25
+    # the sum of the factor weights (derived, not an argument)
+    total: float = field(init=False, repr=False, compare=False, default=0.0)
+
+    def __post_init__(self) -> None:
+        weights = [getattr(self, f) for f in FACTORS]
+        if min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError("weights must be >= 0 with a positive sum")
+        if not 0 <= self.prior <= 1 or self.prior_strength < 0:
+            raise ValueError("prior must be in [0, 1] and prior_strength >= 0")
+        if self.speed_half_life_s <= 0 or self.max_ranked < 0:
+            raise ValueError("speed_half_life_s must be > 0 and max_ranked >= 0")
+        for name in ("country_region", "unknown"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1]")
+
+        object.__setattr__(self, "total", float(sum(weights)))
+
+
+DEFAULT_WEIGHTS = Weights()
+
+
+def _smoothed(hits: int, trials: int, w: Weights) -> float:
+    """Posterior mean of a rate under a Beta prior of ``prior_strength`` trials at ``prior``."""
+    if trials + w.prior_strength <= 0:
+        return w.prior
+    return (hits + w.prior * w.prior_strength) / (trials + w.prior_strength)
+
+
+def acceptance_rate(stats: PartnerStats, w: Weights) -> float:
+    decided = stats.accepted + stats.declined + stats.expired
+    return _smoothed(stats.accepted, decided, w)
+
+
+def win_rate(stats: PartnerStats, w: Weights) -> float:
+    return _smoothed(stats.won, stats.won + stats.lost, w)
+
+
+def speed(stats: PartnerStats, w: Weights) -> float:
+    if stats.mean_s_to_accept is None:
+        return w.unknown
+    return 1.0 / (1.0 + stats.mean_s_to_accept / w.speed_half_life_s)
+
+
+def tiebreak(opportunity_hash: int, partner_hash: int) -> int:
+    """A 64-bit mix (splitmix64 finaliser) of the two hashes: the order of equal scores."""
+    z = (opportunity_hash ^ partner_hash) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return z ^ (z >> 31)

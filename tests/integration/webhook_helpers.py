@@ -1,0 +1,128 @@
+"""Helpers of the webhook integration tests: a real local receiver and bus I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from connectors.webhooks.signing import WebhookVerificationError, verify
+from ops.settings import Settings
+from schemas.codec import decode, encode
+from schemas.common import Contract
+from schemas.events import event_key, event_topic
+
+
+@dataclass
+class Hit:
+    path: str
+    webhook_id: str
+    status: int
+    verified: bool
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """A real aiohttp server on loopback; each path has its own behaviour."""
+
+    secrets: dict[str, str]
+    hits: list[Hit] = field(default_factory=list)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    url: str = ""
+    _runner: web.AppRunner | None = None
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        path = request.match_info["path"]
+        body = await request.read()
+        wid = request.headers.get("webhook-id", "")
+        try:
+            verify(self.secrets.get(path, ""), dict(request.headers), body, now=time.time())
+            verified = True
+        except (WebhookVerificationError, ValueError):
+            verified = False
+        tries = sum(1 for h in self.hits if h.webhook_id == wid)
+        if path == "hang":
+            await self.release.wait()
+        status = {"ok": 200, "down": 500, "gone": 410, "redirect": 302}.get(path, 200)
+        if path == "flaky":
+            status = 503 if tries < 2 else 204
+        await self._record(Hit(path, wid, status, verified, body))
+        return web.Response(status=status, headers={"Location": "http://127.0.0.1:1/"})
+
+    async def _record(self, hit: Hit) -> None:
+        async with self.changed:
+            self.hits.append(hit)
+            self.changed.notify_all()
+
+    async def wait_for(self, predicate: Callable[[list[Hit]], bool], within: float) -> None:
+        async with asyncio.timeout(within), self.changed:
+            await self.changed.wait_for(lambda: predicate(self.hits))
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/{path}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        self.release.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+async def publish(settings: Settings, *events: Contract) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for event in events:
+            enc = encode(event, source="urn:test")
+            await producer.send_and_wait(
+                settings.topic(event_topic(event)),
+                value=enc.value,
+                key=event_key(event),
+                headers=enc.headers,
+            )
+    finally:
+        await producer.stop()
+
+
+async def read_until(
+    settings: Settings,
+    topic: str,
+    done: Callable[[list[Contract]], bool],
+    within: float = 20.0,
+) -> list[Contract]:
+    """Every event of ``topic`` from the start, until ``done(events)`` holds."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    await consumer.start()
+    try:
+        full = settings.topic(topic)
+        parts = [TopicPartition(full, p) for p in consumer.partitions_for_topic(full) or ()]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        seen: list[Contract] = []
+        async with asyncio.timeout(within):
+            while not done(seen):
+                batch = await consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    seen.extend(decode(r.value, r.headers).event for r in records)
+        return seen
+    finally:
+        await consumer.stop()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
+    """Poll broker-side state (committed offsets): there is no event to await for it."""
+    async with asyncio.timeout(within):
+        while not await check():  # noqa: ASYNC110 - remote state, polled
+            await asyncio.sleep(0.1)

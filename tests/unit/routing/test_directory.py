@@ -1,0 +1,101 @@
+"""The partner directory: last writer wins, deactivation, and the capability x region index."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from streams.routing import PartnerDirectory
+
+from .factories import T0, profile
+
+
+def _found(d: PartnerDirectory, needs: tuple[str, ...], region: str) -> set[str]:
+    slots, _partial = d.covering(needs, region)
+    return {d.entry_at(s).partner_id for s in slots}
+
+
+def test_newer_version_replaces_the_profile() -> None:
+    d = PartnerDirectory()
+    assert d.apply(profile("pa", ("storage",), version=1))
+    assert d.apply(profile("pa", ("backup",), version=2))
+    assert _found(d, ("storage",), "US") == set()
+    assert _found(d, ("backup",), "US") == {"pa"}
+    assert len(d) == 1
+
+
+def test_stale_update_is_ignored_and_reports_no_change() -> None:
+    d = PartnerDirectory()
+    d.apply(profile("pa", ("backup",), version=5))
+    assert not d.apply(profile("pa", ("storage",), version=4))
+    assert _found(d, ("backup",), "US") == {"pa"}
+    assert d.version_of("pa") == 5
+
+
+def test_repeated_update_is_idempotent() -> None:
+    d = PartnerDirectory()
+    assert d.apply(profile("pa"))
+    assert not d.apply(profile("pa"))
+    assert len(d) == 1
+
+
+def test_same_version_later_updated_at_wins() -> None:
+    d = PartnerDirectory()
+    d.apply(profile("pa", ("storage",), version=3))
+    assert d.apply(profile("pa", ("backup",), version=3, updated_at=T0 + timedelta(seconds=1)))
+    assert not d.apply(profile("pa", ("storage",), version=3, updated_at=T0 - timedelta(seconds=1)))
+    assert _found(d, ("backup",), "US") == {"pa"}
+
+
+def test_deactivation_removes_from_routing_and_blocks_older_updates() -> None:
+    d = PartnerDirectory()
+    d.apply(profile("pa", version=1))
+    assert d.apply(profile("pa", version=2, active=False))
+    assert _found(d, ("storage",), "US") == set() and len(d) == 0 and d.get("pa") is None
+    assert not d.apply(profile("pa", version=1))
+    assert _found(d, ("storage",), "US") == set()
+    assert d.apply(profile("pa", version=3))
+    assert _found(d, ("storage",), "US") == {"pa"}
+
+
+def test_slots_are_reused_after_deactivation() -> None:
+    d = PartnerDirectory()
+    d.apply(profile("pa"))
+    d.apply(profile("pa", version=2, active=False))
+    d.apply(profile("pb"))
+    assert d.get("pb") is not None and d.get("pb").slot == 0
+
+
+def test_country_partner_is_found_for_its_subdivisions_only() -> None:
+    d = PartnerDirectory()
+    d.apply(profile("us", regions=("US",)))
+    d.apply(profile("ca", regions=("US-CA",)))
+    d.apply(profile("de", regions=("DE",)))
+    assert _found(d, ("storage",), "US-CA") == {"us", "ca"}
+    assert _found(d, ("storage",), "US-NY") == {"us"}
+    assert _found(d, ("storage",), "US") == {"us"}
+    assert _found(d, ("storage",), "DE-BY") == {"de"}
+    assert _found(d, ("storage",), "FR") == set()
+
+
+def test_every_need_must_be_offered() -> None:
+    d = PartnerDirectory()
+    d.apply(profile("sb", ("storage", "backup"), regions=("US",)))
+    d.apply(profile("ss", ("storage",), regions=("US-CA",)))
+    d.apply(profile("bb", ("backup",), regions=("US-CA",)))
+    assert _found(d, ("storage", "backup"), "US-CA") == {"sb"}
+    assert d.covering(("storage", "backup"), "US-CA")[1] == 2  # offering only some of the needs
+
+
+def test_covering_never_hands_out_the_index_sets() -> None:
+    d = PartnerDirectory()
+    d.apply(profile("pa", regions=("US",)))
+    found, _ = d.covering(("storage",), "US")
+    found.clear()
+    assert _found(d, ("storage",), "US") == {"pa"}
+
+
+def test_unknown_capability_and_region_find_nobody() -> None:
+    d = PartnerDirectory()
+    d.apply(profile("pa"))
+    assert _found(d, ("iot",), "US") == set()
+    assert _found(d, ("storage",), "JP-13") == set()

@@ -1,0 +1,201 @@
+"""Hypothesis: the routing invariants over random directories, stats and opportunities.
+
+The oracle below re-derives every rule of DESIGN.md straight from the latest ``PartnerProfile`` of
+each partner (no index, no interning), so the directory index, the eligibility code and the linear
+scan are all checked against an independent reading of the rules.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schemas.common import region_covers
+from schemas.partner import PartnerProfile
+from streams.routing import (
+    PartnerDirectory,
+    PartnerStats,
+    RoutingStats,
+    Weights,
+    route,
+    route_linear,
+)
+
+from .factories import T0, cert, opportunity, profile
+
+NOW = T0 + timedelta(hours=1)
+IDS = ("origin", "pa", "pb", "pc", "pd", "pe", "pf", "pg", "ph", "pi", "pj", "pk")
+CAPS = ("storage", "backup", "networking", "security", "cloud")
+REGIONS = ("US", "US-CA", "US-NY", "DE", "DE-BY")
+SERVED = ("US", "US", "US-CA", "US-NY", "DE", "DE-BY")  # sampled: most partners serve all the US
+VENDORS = ("NetApp", "Dell")
+ALL = Weights(max_ranked=0)
+
+caps_st = st.lists(st.sampled_from(CAPS), min_size=1, max_size=3, unique=True).map(tuple)
+ids_st = st.lists(st.sampled_from(IDS[:4]), min_size=1, max_size=2, unique=True).map(tuple)
+rare = st.integers(0, 5).map(lambda n: n == 0)  # true one time in six
+expiry_st = st.sampled_from([None, NOW - timedelta(days=1), NOW, NOW + timedelta(days=1)])
+
+
+@st.composite
+def profiles(draw: st.DrawFn) -> PartnerProfile:
+    caps = draw(caps_st)
+    certs = tuple(
+        cert(c, draw(st.sampled_from(VENDORS)), draw(expiry_st))
+        for c in caps
+        if draw(st.integers(0, 2)) > 0
+    )
+    return profile(
+        draw(st.sampled_from(IDS)),
+        caps,
+        tuple(draw(st.lists(st.sampled_from(SERVED), min_size=1, max_size=2, unique=True))),
+        version=draw(st.integers(0, 3)),
+        updated_at=T0 + timedelta(seconds=draw(st.integers(0, 2))),
+        certifications=certs,
+        accepting=not draw(rare),
+        capacity=draw(st.sampled_from([0, 1, 3, 3, 3, 3])),
+        competitors=draw(ids_st) if draw(rare) else (),
+        refuses=draw(ids_st) if draw(rare) else (),
+        industries=draw(st.sampled_from([(), ("healthcare",), ("retail",)])),
+        active=not draw(rare),
+    )
+
+
+@st.composite
+def opportunities(draw: st.DrawFn):
+    needs = tuple(
+        draw(st.lists(st.sampled_from(CAPS), min_size=1, max_size=1 + draw(rare), unique=True))
+    )
+    others = [c for c in CAPS if c not in needs]
+    retains = None
+    if draw(st.booleans()):
+        retains = tuple(draw(st.lists(st.sampled_from(others), max_size=2, unique=True)))
+    required = tuple(
+        {"vendor": draw(st.sampled_from(VENDORS)).lower(), "capability": n}
+        for n in needs
+        if draw(rare)
+    )
+    return opportunity(
+        draw(st.sampled_from(IDS[:3])),
+        needs,
+        draw(st.sampled_from(("US-CA", "US-CA", *REGIONS))),
+        opportunity_id=f"opp-{draw(st.integers(0, 5))}",
+        retains=retains,
+        share_with=tuple(draw(st.lists(st.sampled_from(IDS), max_size=5, unique=True)))
+        if draw(rare)
+        else None,
+        requires_certification=required,
+        industry=draw(st.sampled_from(["healthcare", "retail"])),
+    )
+
+
+stats_st = st.builds(
+    lambda opens, pairs: RoutingStats(
+        {
+            pid: PartnerStats(offers_received=9, accepted=n, declined=1, open_offers=n)
+            for pid, n in opens.items()
+        },
+        pairs,
+    ),
+    st.dictionaries(st.sampled_from(IDS), st.sampled_from([0, 0, 1, 2, 3])),
+    st.dictionaries(
+        st.tuples(st.sampled_from(IDS), st.sampled_from(IDS)), st.integers(0, 5), max_size=4
+    ),
+)
+
+
+def _latest(updates: list[PartnerProfile]) -> dict[str, PartnerProfile]:
+    latest: dict[str, PartnerProfile] = {}
+    for p in updates:
+        cur = latest.get(p.partner_id)
+        if cur is None or (p.version, p.updated_at) > (cur.version, cur.updated_at):
+            latest[p.partner_id] = p
+    return {pid: p for pid, p in latest.items() if p.active}
+
+
+def _oracle(opp, latest, stats, exclude) -> set[str]:
+    origin = latest.get(opp.originator)
+    if opp.retains is not None:
+        retained = set(opp.retains)
+    else:
+        retained = set(origin.capabilities) - set(opp.needs) if origin else set()
+    eligible = set()
+    for pid, p in latest.items():
+        ok = (
+            pid != opp.originator
+            and set(opp.needs) <= set(p.capabilities)
+            and any(region_covers(r, opp.region) for r in p.regions)
+            and all(
+                any(
+                    c.capability == req.capability
+                    and c.vendor.lower() == req.vendor.lower()
+                    and (c.expires_at is None or c.expires_at > NOW)
+                    for c in p.certifications
+                )
+                for req in opp.requires_certification
+            )
+            and not retained & set(p.capabilities)
+            and opp.originator not in p.competitors + p.refuses
+            and (origin is None or pid not in origin.competitors + origin.refuses)
+            and p.accepting
+            and stats.partner(pid).open_offers < p.capacity
+            and (opp.share_with is None or pid in opp.share_with)
+            and pid not in exclude
+        )
+        if ok:
+            eligible.add(pid)
+    return eligible
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    updates=st.lists(profiles(), min_size=8, max_size=30),
+    opp=opportunities(),
+    stats=stats_st,
+    exclude=st.frozensets(st.sampled_from(IDS), max_size=1),
+)
+def test_route_offers_exactly_the_eligible_partners(updates, opp, stats, exclude) -> None:
+    d = PartnerDirectory()
+    for p in updates:
+        d.apply(p)
+    decision = route(opp, d, stats, now=NOW, exclude=exclude, weights=ALL)
+    expected = _oracle(opp, _latest(updates), stats, exclude)
+
+    # every invariant of DESIGN.md holds for every offered partner, and nobody eligible is missed
+    assert set(decision.partner_ids) == expected
+    assert decision.eligible == len(expected)
+    assert opp.originator not in decision.partner_ids
+    # when somebody is eligible the result is not empty; when nobody is, it says why
+    assert decision.routable == bool(expected)
+    assert sum(decision.exclusions.values()) >= decision.covering - decision.eligible
+    # ranked best first, ranks 1..n, scores in [0, 1], one reason per factor
+    scores = [c.score for c in decision.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert [c.rank for c in decision.candidates] == list(range(1, len(scores) + 1))
+    assert all(
+        0.0 <= s <= 1.0 and len(c.reasons) == 9
+        for s, c in zip(scores, decision.candidates, strict=True)
+    )
+    # the index finds exactly what a scan of every partner finds, and the same input gives the
+    # same output (also from a directory rebuilt from the same updates)
+    assert route_linear(opp, d, stats, now=NOW, exclude=exclude, weights=ALL) == decision
+    rebuilt = PartnerDirectory()
+    for p in updates:
+        rebuilt.apply(p)
+    assert route(opp, rebuilt, stats, now=NOW, exclude=exclude, weights=ALL) == decision
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    updates=st.lists(profiles(), min_size=1, max_size=14), opp=opportunities(), k=st.integers(1, 3)
+)
+def test_max_ranked_keeps_the_best_prefix(updates, opp, k) -> None:
+    d = PartnerDirectory()
+    for p in updates:
+        d.apply(p)
+    everyone = route(opp, d, now=NOW, weights=ALL)
+    top = route(opp, d, now=NOW, weights=Weights(max_ranked=k))
+    assert top.candidates == everyone.candidates[:k]
+    assert top.eligible == everyone.eligible and top.exclusions == everyone.exclusions

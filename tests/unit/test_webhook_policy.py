@@ -1,0 +1,91 @@
+"""Pure parts of webhook delivery: event selection, payload, retry verdicts, backoff, offsets."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from aiokafka import TopicPartition
+
+from connectors.webhooks.offsets import OffsetTracker
+from connectors.webhooks.policy import backoff_s, lead_event_of, payload, verdict
+from connectors.webhooks.views import WebhookViews
+from schemas.samples import example
+from schemas.webhooks import WebhookDelivery, WebhookSubscription, webhook_id
+
+
+def test_only_a_partners_own_ledger_events_become_lead_events() -> None:
+    assert lead_event_of(example("io.oppbus.referral.offered.v1")) == "lead.offered"
+    assert lead_event_of(example("io.oppbus.lead.revealed.v1")) == "lead.revealed"
+    assert lead_event_of(example("io.oppbus.referral.won.v1")) == "lead.won"
+    assert lead_event_of(example("io.oppbus.opportunity.published.v1")) is None
+    assert lead_event_of(example("io.oppbus.opportunity.conflict-flagged.v1")) is None
+    assert lead_event_of(example("io.oppbus.referral.accept.v1")) is None  # a command, not a fact
+
+
+def test_offer_payload_carries_the_teaser_and_no_customer() -> None:
+    offer = example("io.oppbus.referral.offered.v1")
+    at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    body = orjson.loads(payload("lead.offered", offer, at))
+    assert body["type"] == "lead.offered" and body["timestamp"] == "2026-11-24T09:00:00Z"
+    assert "teaser" in body["data"] and "customer" not in body["data"]
+    assert payload("lead.offered", offer, at) == payload("lead.offered", offer, at)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (200, "delivered"), (204, "delivered"), (None, "retry"), (500, "retry"), (503, "retry"),
+        (429, "retry"), (408, "retry"), (301, "final"), (302, "final"), (400, "final"),
+        (401, "final"), (404, "final"), (410, "final"),
+    ],
+)  # fmt: skip
+def test_verdicts(status: int | None, expected: str) -> None:
+    assert verdict(status) == expected
+
+
+def test_backoff_is_exponential_with_jitter_and_capped() -> None:
+    rng = random.Random(7)
+    delays = [backoff_s(n, base_s=1.0, cap_s=30.0, rng=rng) for n in range(1, 8)]
+    for n, d in enumerate(delays, start=1):
+        full = min(30.0, 2.0 ** (n - 1))
+        assert full / 2 <= d <= full
+    assert delays[-1] <= 30.0
+    spread = {round(backoff_s(3, base_s=1.0, cap_s=30.0, rng=rng), 6) for _ in range(20)}
+    assert len(spread) > 1  # jitter: retries do not synchronise
+
+
+def test_offsets_commit_only_below_the_lowest_unsettled_record() -> None:
+    tp = TopicPartition("t", 0)
+    tracker = OffsetTracker()
+    for offset in range(5):
+        tracker.seen(tp, offset)
+    tracker.settle(tp, 0)
+    tracker.settle(tp, 2)  # out of order: 1 is still in a slow partner's queue
+    assert tracker.to_commit() == {tp: 1}
+    tracker.committed({tp: 1})
+    assert tracker.to_commit() == {}
+    for offset in (1, 3, 4):
+        tracker.settle(tp, offset)
+    assert tracker.to_commit() == {tp: 5}
+    tracker.forget({tp})
+    assert tracker.to_commit() == {} and tracker.pending() == 0
+
+
+def test_views_keep_the_latest_subscription_and_the_log() -> None:
+    sub = example("io.oppbus.webhook.subscribed.v1")
+    assert isinstance(sub, WebhookSubscription)
+    views = WebhookViews()
+    assert views.apply(sub)
+    assert not views.apply(sub.model_copy(update={"version": 0, "url": "https://old.example/"}))
+    assert views.subscription(sub.partner_id) == sub
+    views.apply(sub.model_copy(update={"version": 2, "active": False}))
+    assert views.subscription(sub.partner_id) is None
+    delivery = example("io.oppbus.webhook.settled.v1")
+    assert isinstance(delivery, WebhookDelivery)
+    assert views.apply(delivery) and not views.apply(delivery)
+    assert views.is_settled(webhook_id(delivery.referral_id, "lead.offered"))
+    assert views.log_for(delivery.partner_id, delivery.referral_id) == [delivery]
+    assert views.log_for("someone-else", delivery.referral_id) == []
