@@ -89,12 +89,16 @@ async def test_storage_opportunity_waterfall_decline_expiry_accept_and_win(
             # the scorecards of both partners, as the router reads them back from partner-stats
             cards = contexts.stats.cards
             await bus.wait_for(
-                lambda: cards.get("netco")
-                and cards["netco"].given_won == 1
-                and cards.get(second.partner_id)
-                and cards[second.partner_id].won == 1
+                lambda: (
+                    cards.get("netco")
+                    and cards["netco"].given_won == 1
+                    and cards.get(second.partner_id)
+                    and cards[second.partner_id].won == 1
+                )
             )
-            assert cards[second.partner_id].revenue_won == {"USD": "98000.00"}
+            assert {k: str(v) for k, v in cards[second.partner_id].revenue_won.items()} == {
+                "USD": "98000.00"
+            }
             assert cards[first.partner_id].declined == 1
             assert contexts.stats.partner(second.partner_id).won == 1
 
