@@ -6,6 +6,7 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 | topic           | key                                        | events                           |
 |-----------------|--------------------------------------------|----------------------------------|
 | partners        | partner_id                                 | partner.updated                  |
+| credentials     | partner_id                                 | credential.updated               |
 | partner-stats   | partner_id                                 | partner.stats (scorecards)       |
 | opportunities   | opportunity_key(originator, opportunity_id) | opportunity.published/withdrawn |
 | responses       | opportunity_key                            | referral.accept/decline/outcome  |
@@ -16,6 +17,7 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 from __future__ import annotations
 
 from schemas.common import Contract
+from schemas.credentials import Credential
 from schemas.errors import FieldError, InvalidEvent
 from schemas.ids import opportunity_key
 from schemas.operations import ConflictFlagged, DeadLetter, OpportunityUnroutable
@@ -43,6 +45,7 @@ __all__ = [
     "EVENT_TYPES",
     "AcceptReferral",
     "ConflictFlagged",
+    "Credential",
     "DeadLetter",
     "DeclineReferral",
     "Event",
@@ -89,6 +92,7 @@ Event = (
     | ConflictFlagged
     | OpportunityUnroutable
     | DeadLetter
+    | Credential
     | WebhookSubscription
     | WebhookDelivery
 )
@@ -114,6 +118,7 @@ EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "opportunity.conflict-flagged.v1": ConflictFlagged,
     _PREFIX + "opportunity.unroutable.v1": OpportunityUnroutable,
     _PREFIX + "deadletter.recorded.v1": DeadLetter,
+    _PREFIX + "credential.updated.v1": Credential,
     _PREFIX + "webhook.subscribed.v1": WebhookSubscription,
     _PREFIX + "webhook.settled.v1": WebhookDelivery,
 }
@@ -130,6 +135,7 @@ _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     DeclineReferral: "responses",
     ReportOutcome: "responses",
     DeadLetter: "deadletter",
+    Credential: "credentials",
     WebhookSubscription: "webhooks",
     WebhookDelivery: "webhook-deliveries",
 }
@@ -151,7 +157,7 @@ def event_topic(event: Contract | type[Contract]) -> str:
 
 def event_key(event: Contract) -> bytes | None:
     """The Kafka key of an event: partner id, opportunity key, or a dead letter's original key."""
-    if isinstance(event, PartnerProfile | PartnerScorecard):
+    if isinstance(event, PartnerProfile | Credential | PartnerScorecard):
         return event.partner_id.encode()
     if isinstance(event, DeadLetter):
         return event.original_key()

@@ -1,30 +1,60 @@
-"""The HTTP API application: built from Settings by a factory, served by ``oppbus api``/``up``."""
+"""The HTTP API application: built from Settings by a factory, served by ``oppbus api``/``up``.
+
+On start-up (aiohttp cleanup context) the app makes sure the bus topics exist, starts its producer
+(``acks=all``) and its read model, and serves once the read model has caught up with the bus; on
+shutdown it ends the lead streams, then stops both. Routes live in ``routes_*.py``; further
+connectors add theirs through :func:`connectors.http.extensions.install_extensions`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from connectors.http.errors import error_middleware, json_response
+from connectors.http.extensions import install_extensions
+from connectors.http.limits import Limits, install_limits
+from connectors.http.openapi import add_openapi_route
+from connectors.http.routes_leads import add_lead_routes
+from connectors.http.routes_opportunities import add_opportunity_routes
+from connectors.http.routes_partners import add_partner_routes
+from connectors.http.routes_referrals import add_referral_routes
+from connectors.http.state import STATE, ApiState
 from ops.kafka_probe import kafka_answers
 from ops.settings import Settings
+from ops.topic_admin import ensure_topics
 
-__all__ = ["create_web_app", "run_api"]
+__all__ = ["REGISTRY_KEY", "SETTINGS_KEY", "create_web_app", "run_api"]
+
+log = logging.getLogger("oppbus.api")
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
+# Largest request body the server reads at all; routes enforce smaller limits (64 KiB or less).
+MAX_REQUEST_BYTES = 256 * 1024
 
 
 async def healthz(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS_KEY]
+    state = request.app[STATE]
     host, _, port = settings.bootstrap_servers.split(",")[0].rpartition(":")
     reachable = await asyncio.to_thread(kafka_answers, host, int(port))
+    reading = state.readmodel.running
+    ok = reachable and reading
     body = {
-        "status": "ok" if reachable else "degraded",
+        "status": "ok" if ok else "degraded",
         "broker": {"url": settings.broker_url, "reachable": reachable},
+        "read_model": {
+            "running": reading,
+            "applied": state.readmodel.applied,
+            "skipped": state.readmodel.skipped,
+        },
     }
-    return web.json_response(body, status=200 if reachable else 503)
+    return json_response(body, status=200 if ok else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -32,23 +62,54 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=data, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+async def _bus(app: web.Application) -> AsyncIterator[None]:
+    state = app[STATE]
+    await ensure_topics(state.settings)
+    await state.publisher.start()
+    try:
+        await state.readmodel.start()
+        try:
+            yield
+        finally:
+            await state.readmodel.stop()
+    finally:
+        await state.publisher.stop()
+
+
+async def _end_streams(app: web.Application) -> None:
+    app[STATE].closing.set()
+
+
 def create_web_app(
     settings: Settings, registry: CollectorRegistry | None = None
 ) -> web.Application:
-    app = web.Application(client_max_size=256 * 1024)
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[error_middleware])
     app[SETTINGS_KEY] = settings
     app[REGISTRY_KEY] = registry or CollectorRegistry()
+    app[STATE] = ApiState.build(settings, app[REGISTRY_KEY])
+    install_limits(app, Limits.from_settings(settings))  # outermost: sheds before any work
+    app.cleanup_ctx.append(_bus)
+    app.on_shutdown.append(_end_streams)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    add_partner_routes(app)
+    add_opportunity_routes(app)
+    add_lead_routes(app)
+    add_referral_routes(app)
+    add_openapi_route(app)
+    install_extensions(app)
     return app
 
 
 def run_api(settings: Settings) -> None:
     """Serve the API until SIGINT/SIGTERM."""
+    if settings.admin_token is None:
+        log.warning("no OPPBUS_ADMIN_TOKEN: admin routes are disabled (partner keys still work)")
     web.run_app(
         create_web_app(settings),
         host=settings.http_host,
         port=settings.http_port,
         print=None,
         access_log=None,
+        shutdown_timeout=5.0,
     )

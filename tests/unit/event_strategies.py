@@ -240,6 +240,16 @@ _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "at": times,
         }
     ),
+    "credential.updated.v1": F(
+        {
+            "partner_id": partner_ids,
+            "key_id": st.from_regex(r"\A[0-9a-f]{12}\Z"),
+            "key_hash": st.from_regex(r"\A[0-9a-f]{64}\Z"),
+            "status": st.sampled_from(["active", "revoked"]),
+            "version": st.integers(1, 2**31),
+            "updated_at": times,
+        }
+    ),
     "deadletter.recorded.v1": F(
         {
             "source_topic": st.from_regex(r"\A[a-z.]{1,30}\Z"),

@@ -1,0 +1,1 @@
+"""CRM inbound: HubSpot and Salesforce webhooks become oppbus opportunities (signed, mapped)."""

@@ -1,0 +1,170 @@
+"""Declarative CRM field mapping: a file, not code, says where each oppbus field comes from.
+
+A mapping is a table from an oppbus field path (``"deal_size.amount"``, ``"customer.contacts.0.email"``
+— integer parts build lists) to a *rule*:
+
+* a string: the dotted path of the value in the CRM payload (``"properties.amount"``);
+* a table with ``path`` (or ``value`` for a constant) and optionally ``default`` (when the path is
+  missing or empty), ``map`` (translate values, e.g. ``{"United States" = "US"}``), ``split``
+  (a separator: ``"storage;backup"`` -> a list), ``lower``/``upper`` (true), ``prefix`` (prepended
+  to the value, e.g. ``"hs-"`` for an id), and ``as``: ``"date"`` (ISO date, date-time, or
+  epoch milliseconds as HubSpot sends them), ``"int"`` or ``"str"``.
+
+:func:`apply_mapping` builds the body of an :class:`~schemas.opportunity.OpportunityInput`; the
+caller validates it exactly as the HTTP API validates ``POST /v1/opportunities``. A rule that
+cannot be applied raises :class:`MappingRuleError` naming the oppbus field and the CRM path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from itertools import pairwise
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = ["FieldRule", "MappingRuleError", "apply_mapping", "parse_mapping", "pluck"]
+
+_MISSING = object()
+
+
+class MappingRuleError(ValueError):
+    def __init__(self, target: str, message: str) -> None:
+        super().__init__(f"{target}: {message}")
+        self.target = target
+        self.message = message
+
+
+class FieldRule(BaseModel):
+    """One rule of a mapping file (the string form is ``FieldRule(path=...)``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    path: str | None = Field(default=None, min_length=1, max_length=300)
+    value: Any = None
+    default: Any = None
+    map: dict[str, Any] | None = None
+    split: str | None = Field(default=None, min_length=1, max_length=5)
+    lower: bool = False
+    upper: bool = False
+    prefix: str | None = Field(default=None, max_length=40)
+    as_: str | None = Field(default=None, alias="as", pattern=r"^(date|int|str)$")
+
+    @model_validator(mode="after")
+    def _path_or_value(self) -> FieldRule:
+        if (self.path is None) == (self.value is None):
+            raise ValueError("give exactly one of path or value")
+        return self
+
+
+def parse_mapping(raw: Mapping[str, Any]) -> dict[str, FieldRule]:
+    """Validate a mapping table from a config file; ValueError naming the bad target."""
+    rules: dict[str, FieldRule] = {}
+    for target, rule in raw.items():
+        try:
+            rules[target] = FieldRule(path=rule) if isinstance(rule, str) else FieldRule(**rule)
+        except (ValidationError, TypeError) as exc:
+            raise ValueError(f"mapping rule for {target!r} is invalid: {exc}") from None
+    return rules
+
+
+def pluck(payload: Any, path: str) -> Any:
+    """The value at a dotted path (list indices allowed), or a private MISSING marker."""
+    node = payload
+    for part in path.split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def _as_date(value: Any, target: str) -> str:
+    text = str(value).strip()
+    try:
+        if text.isdigit():  # HubSpot date properties: epoch milliseconds
+            return datetime.fromtimestamp(int(text) / 1000, UTC).date().isoformat()
+        if len(text) == 10:
+            return date.fromisoformat(text).isoformat()
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return (moment.astimezone(UTC) if moment.tzinfo else moment).date().isoformat()
+    except (ValueError, OverflowError, OSError):
+        raise MappingRuleError(target, f"not a date: {text[:40]!r}") from None
+
+
+def _convert(rule: FieldRule, value: Any, target: str) -> Any:
+    if rule.split is not None and isinstance(value, str):
+        value = [v.strip() for v in value.split(rule.split) if v.strip()]
+    if isinstance(value, list):
+        return [_convert_one(rule, v, target) for v in value]
+    return _convert_one(rule, value, target)
+
+
+def _convert_one(rule: FieldRule, value: Any, target: str) -> Any:
+    if rule.map is not None and isinstance(value, str | int) and str(value) in rule.map:
+        value = rule.map[str(value)]
+    if isinstance(value, str):
+        value = value.lower() if rule.lower else value.upper() if rule.upper else value
+    if rule.as_ == "date":
+        return _as_date(value, target)
+    if rule.as_ == "int":
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise MappingRuleError(target, f"not an integer: {str(value)[:40]!r}") from None
+    if rule.as_ == "str" or rule.prefix:
+        value = str(value)
+    return f"{rule.prefix}{value}" if rule.prefix else value
+
+
+def _place(body: dict[str, Any], target: str, value: Any) -> None:
+    parts = target.split(".")
+    node: Any = body
+    for part, nxt in pairwise(parts):
+        key: Any = int(part) if part.isdigit() else part
+        child: Any = [] if nxt.isdigit() else {}
+        if isinstance(node, list):
+            while len(node) <= key:
+                node.append(None)
+            if node[key] is None:
+                node[key] = child
+            node = node[key]
+        else:
+            node = node.setdefault(key, child)
+    last = parts[-1]
+    if isinstance(node, list):
+        index = int(last)
+        while len(node) <= index:
+            node.append(None)
+        node[index] = value
+    else:
+        node[last] = value
+
+
+def apply_mapping(rules: Mapping[str, FieldRule], payload: Any) -> dict[str, Any]:
+    """The oppbus opportunity body the ``rules`` make of a CRM ``payload`` (not yet validated)."""
+    body: dict[str, Any] = {}
+    for target, rule in rules.items():
+        value = rule.value if rule.path is None else pluck(payload, rule.path)
+        if value is _MISSING or value is None or value == "":
+            if rule.default is None:
+                continue
+            value = rule.default
+        _place(body, target, _convert(rule, value, target))
+    _drop_holes(body)
+    return body
+
+
+def _drop_holes(node: Any) -> None:
+    """Lists with gaps (contact 0 unmapped, contact 1 mapped) are compacted."""
+    if isinstance(node, dict):
+        for key, child in node.items():
+            if isinstance(child, list):
+                node[key] = [c for c in child if c is not None]
+            _drop_holes(node[key])
+    elif isinstance(node, list):
+        for child in node:
+            _drop_holes(child)

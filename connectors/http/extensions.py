@@ -1,0 +1,19 @@
+"""Routes other connectors add to the API app (webhooks, CRM inbound, interop, status page).
+
+``create_web_app`` calls :func:`install_extensions` once, after the core routes. A connector adds
+one line here calling its own ``add_*_routes(app)``; inside its handlers it reaches the shared
+publisher, read model and auth through ``connectors.http.state.state_of(request)`` and
+``connectors.http.auth``. Nothing is imported at module level, so an API without those
+connectors stays importable.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+__all__ = ["install_extensions"]
+
+
+def install_extensions(app: web.Application) -> None:
+    """Add the routes of every further connector to ``app`` (one call per connector)."""
+    del app  # connectors add their ``add_*_routes(app)`` calls here

@@ -1,0 +1,219 @@
+"""The OpenAPI 3.1 document of the API, generated from the route table and the pydantic models.
+
+The document is checked in next to this module (``openapi.json``) and served at ``/openapi.json``;
+a test checks that the generated, the checked-in and the served documents are the same. After
+changing a route or a model, regenerate it::
+
+    python -m connectors.http.openapi --write
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from connectors.http import models as m
+from schemas.opportunity import OpportunityInput
+from schemas.partner import PartnerProfile, PartnerProfileInput
+from schemas.scorecard import PartnerScorecard
+
+__all__ = ["DOCUMENT_PATH", "Route", "add_openapi_route", "build_document", "main"]
+
+DOCUMENT_PATH = Path(__file__).resolve().parent / "openapi.json"
+_REF = "#/components/schemas/{model}"
+
+ERRORS = {
+    400: "malformed JSON or parameters",
+    401: "missing, invalid or revoked bearer token",
+    403: "authenticated, but not allowed to act on this",
+    404: "no such object of yours",
+    409: "conflict: illegal transition, or already exists with other content",
+    413: "request body too large",
+    429: "too many requests from this client (see Retry-After)",
+    415: "the body is not application/json",
+    422: "the body is invalid: `errors` names each bad field",
+    503: "overloaded, or the broker did not acknowledge (retry; see Retry-After)",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    summary: str
+    auth: str  # "admin", "partner", "admin-or-partner", "none"
+    ok: dict[int, type[BaseModel] | str]
+    body: type[BaseModel] | None = None
+    errors: tuple[int, ...] = ()
+    params: tuple[tuple[str, str, str], ...] = ()  # (name, in, description)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _routes() -> tuple[Route, ...]:
+    from connectors.http.routes_opportunities import WithdrawInput
+    from connectors.http.routes_referrals import AcceptInput, DeclineInput, OutcomeInput
+
+    pid = (("partner_id", "path", "the partner's id"),)
+    rid = (("referral_id", "path", "the referral's id (ref_...)"),)
+    oid = (("opportunity_id", "path", "the opportunity's id (unique per originator)"),)
+    idem = (("Idempotency-Key", "header", "replays the first response of a retried POST"),)
+    wait = (("Prefer", "header", "wait=N: wait up to N s (max 30) for the ledger's result"),)
+    acting = (400, 401, 403, 404, 409, 413, 415, 422, 503)
+    return (
+        Route("put", "/v1/partners/{partner_id}", "Register (admin) or update a partner",
+              "admin-or-partner", {200: PartnerProfile, 201: m.PartnerRegistered},
+              PartnerProfileInput, (400, 401, 403, 413, 415, 422, 503), pid),
+        Route("get", "/v1/partners/{partner_id}", "A partner's profile", "admin-or-partner",
+              {200: PartnerProfile}, None, (401, 403, 404, 422), pid),
+        Route("post", "/v1/partners/{partner_id}/api-key", "Rotate the partner's API key",
+              "admin-or-partner", {201: m.ApiKeyIssued}, None, (401, 403, 404, 422, 503), pid),
+        Route("delete", "/v1/partners/{partner_id}/api-key", "Revoke the partner's API key",
+              "admin-or-partner", {204: "revoked"}, None, (401, 403, 404, 422, 503), pid),
+        Route("get", "/v1/partners/{partner_id}/scorecard", "The partner's scorecard",
+              "admin-or-partner", {200: PartnerScorecard}, None, (401, 403, 404, 422), pid),
+        Route("post", "/v1/opportunities", "Publish an opportunity as the calling partner",
+              "partner", {202: m.OpportunityAccepted}, OpportunityInput,
+              (400, 401, 403, 409, 413, 415, 422, 503), idem),
+        Route("get", "/v1/opportunities/{opportunity_id}",
+              "Routing state and every offer of one of your opportunities", "partner",
+              {200: m.OpportunityView}, None, (401, 404), oid),
+        Route("post", "/v1/opportunities/{opportunity_id}/withdraw",
+              "Withdraw one of your opportunities", "partner", {202: "withdrawn"},
+              WithdrawInput, acting, oid + idem),
+        Route("get", "/v1/leads", "Your leads (the offers routed to you)", "partner",
+              {200: m.LeadList}, None, (400, 401, 403),
+              (("status", "query", "only leads in this status (repeatable)"),)),
+        Route("get", "/v1/leads/stream", "Your leads as Server-Sent Events", "partner",
+              {200: "text/event-stream: `event: lead`, `id: <epoch>-<seq>`, data = Lead"},
+              None, (401, 403),
+              (("Last-Event-ID", "header", "resume after this event id"),)),
+        Route("get", "/v1/leads/{referral_id}", "One of your leads", "partner",
+              {200: m.Lead}, None, (401, 403, 404), rid),
+        Route("post", "/v1/referrals/{referral_id}/accept", "Accept a referral you hold",
+              "partner", {200: m.Lead, 202: m.CommandAccepted}, AcceptInput, acting,
+              rid + idem + wait),
+        Route("post", "/v1/referrals/{referral_id}/decline", "Decline a referral you hold",
+              "partner", {200: m.Lead, 202: m.CommandAccepted}, DeclineInput, acting,
+              rid + idem + wait),
+        Route("post", "/v1/referrals/{referral_id}/outcome",
+              "Report won (amount, currency) or lost (reason)", "partner",
+              {200: m.Lead, 202: m.CommandAccepted}, OutcomeInput, acting, rid + idem + wait),
+        Route("get", "/healthz", "Broker reachable and read model running", "none",
+              {200: m.Health, 503: m.Health}),
+        Route("get", "/metrics", "Prometheus metrics", "none", {200: "text/plain exposition"}),
+        Route("get", "/openapi.json", "This document", "none", {200: "OpenAPI 3.1"}),
+    )  # fmt: skip
+
+
+def _schemas(routes: tuple[Route, ...]) -> dict[str, Any]:
+    wanted: set[type[BaseModel]] = {m.ErrorBody}
+    for r in routes:
+        wanted.update(v for v in r.ok.values() if isinstance(v, type))
+        if r.body is not None:
+            wanted.add(r.body)
+    ordered = sorted(wanted, key=lambda t: t.__name__)
+    pairs = [
+        (t, "serialization" if t.__module__.endswith("models") else "validation") for t in ordered
+    ]
+    _, top = models_json_schema(pairs, ref_template=_REF)  # type: ignore[arg-type]
+    defs: dict[str, Any] = top.get("$defs", {})
+    return dict(sorted(defs.items()))
+
+
+def _content(model: type[BaseModel] | str) -> dict[str, Any]:
+    if isinstance(model, str):
+        return {"description": model}
+    return {
+        "description": model.__doc__.strip().splitlines()[0] if model.__doc__ else model.__name__,
+        "content": {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}},
+    }
+
+
+def _operation(r: Route) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": r.summary, "operationId": f"{r.method}_{r.path}"}
+    if r.auth != "none":
+        op["security"] = [{"bearer": []}]
+        op["description"] = f"Authorisation: {r.auth}."
+    else:
+        op["security"] = []
+    if r.params:
+        op["parameters"] = [
+            {"name": n, "in": where, "required": where == "path", "description": d,
+             "schema": {"type": "string"}}
+            for n, where, d in r.params
+        ]  # fmt: skip
+    if r.body is not None:
+        op["requestBody"] = {
+            "required": r.method != "post" or "accept" not in r.path,
+            "content": {
+                "application/json": {"schema": {"$ref": _REF.format(model=r.body.__name__)}}
+            },
+        }
+    responses: dict[str, Any] = {str(code): _content(v) for code, v in sorted(r.ok.items())}
+    for code in r.errors:
+        responses[str(code)] = {
+            "description": ERRORS[code],
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorBody")}}},
+        }
+    op["responses"] = dict(sorted(responses.items()))
+    return op
+
+
+def build_document() -> dict[str, Any]:
+    routes = _routes()
+    paths: dict[str, dict[str, Any]] = {}
+    for r in routes:
+        paths.setdefault(r.path, {})[r.method] = _operation(r)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "oppbus HTTP API",
+            "version": "1.0.0",
+            "description": "Partners publish opportunities, receive the leads routed to them and "
+            "respond; every change is an event on the bus. Bearer tokens: the operator's admin "
+            "token or a partner's API key. Errors: JSON `ErrorBody`.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": _schemas(routes),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def render(document: dict[str, Any]) -> bytes:
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+OPENAPI_KEY = web.AppKey("oppbus_openapi", bytes)
+
+
+async def serve_openapi(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[OPENAPI_KEY], content_type="application/json")
+
+
+def add_openapi_route(app: web.Application) -> None:
+    app[OPENAPI_KEY] = render(build_document())
+    app.router.add_get("/openapi.json", serve_openapi)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    data = render(build_document())
+    if "--write" in args:
+        DOCUMENT_PATH.write_bytes(data)
+        print(f"wrote {DOCUMENT_PATH.name}")
+    else:
+        sys.stdout.write(data.decode())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

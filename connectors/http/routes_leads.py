@@ -1,0 +1,128 @@
+"""The calling partner's leads: a list, one lead, and a Server-Sent Events stream.
+
+* ``GET /v1/leads`` — ``{"leads": [...]}``, the caller's offers (``?status=offered`` filters);
+* ``GET /v1/leads/{referral_id}`` — one of them (anyone else's is a ``404``);
+* ``GET /v1/leads/stream`` — ``text/event-stream``: one ``event: lead`` per change of one of the
+  caller's leads, ``data`` = the lead as in the list (the customer once accepted), ``id`` =
+  ``<epoch>-<seq>``. Reconnecting with ``Last-Event-ID`` resumes after that change; an id from
+  another API process (other epoch) or none replays every current lead, so nothing is missed
+  (clients may see a lead state twice: dedupe on ``referral_id`` + ``status``). A comment line is
+  sent every ``heartbeat_s`` to keep proxies from closing the connection. The stream ends when the
+  key is rotated or revoked.
+
+A lead never carries another partner's data: every view is selected by the caller's partner id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import orjson
+from aiohttp import web
+
+from connectors.http.auth import require_partner
+from connectors.http.errors import ApiError, json_response
+from connectors.http.state import state_of
+from connectors.http.views import Referral
+
+__all__ = ["LEAD_STATUSES", "add_lead_routes", "parse_last_event_id", "sse_event"]
+
+LEAD_STATUSES = ("offered", "accepted", "declined", "expired", "won", "lost", "withdrawn")
+HEARTBEAT_S = 15.0
+HEARTBEAT_KEY = web.AppKey("oppbus_sse_heartbeat_s", float)
+
+
+def parse_last_event_id(value: str | None, epoch: str) -> int:
+    """The sequence number to resume after; 0 (replay everything) when unknown."""
+    if not value:
+        return 0
+    tag, _, seq = value.strip().partition("-")
+    if tag != epoch or not seq.isdigit():
+        return 0
+    return int(seq)
+
+
+def sse_event(referral: Referral, epoch: str) -> bytes:
+    data = orjson.dumps(referral.as_lead())
+    return b"id: %s-%d\nevent: lead\ndata: %s\n\n" % (epoch.encode(), referral.seq, data)
+
+
+async def list_leads(request: web.Request) -> web.Response:
+    partner_id = require_partner(request)
+    wanted = request.query.getall("status", [])
+    unknown = [s for s in wanted if s not in LEAD_STATUSES]
+    if unknown:
+        raise ApiError(400, f"unknown status {unknown[0]!r}; one of {', '.join(LEAD_STATUSES)}")
+    leads = [
+        r.as_lead()
+        for r in state_of(request).views.leads_of(partner_id)
+        if not wanted or r.status in wanted
+    ]
+    return json_response({"leads": leads, "count": len(leads)})
+
+
+async def get_lead(request: web.Request) -> web.Response:
+    partner_id = require_partner(request)
+    referral_id = request.match_info["referral_id"]
+    referral = state_of(request).views.referral_of(partner_id, referral_id)
+    if referral is None:
+        raise ApiError(404, f"no lead {referral_id} of yours")
+    return json_response(referral.as_lead())
+
+
+async def stream_leads(request: web.Request) -> web.StreamResponse:
+    partner_id = require_partner(request)
+    token = request.headers["Authorization"].partition(" ")[2].strip()
+    state = state_of(request)
+    heartbeat = request.app.get(HEARTBEAT_KEY, HEARTBEAT_S)
+    last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
+    since = parse_last_event_id(last, state.epoch)
+
+    wake = asyncio.Event()
+
+    def on_change(changed: list[Referral]) -> None:
+        if any(r.partner_id == partner_id for r in changed):
+            wake.set()
+
+    unsubscribe = state.readmodel.listen(on_change)
+    closing = asyncio.ensure_future(state.closing.wait())
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    try:
+        await response.prepare(request)
+        await response.write(b"retry: 2000\n\n")
+        while not state.closing.is_set():
+            wake.clear()
+            for referral in state.views.leads_of(partner_id):
+                if referral.seq > since:
+                    await response.write(sse_event(referral, state.epoch))
+                    since = referral.seq
+            waiter = asyncio.ensure_future(wake.wait())
+            done, _ = await asyncio.wait(
+                {waiter, closing}, timeout=heartbeat, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                await response.write(b": keep-alive\n\n")
+            waiter.cancel()
+            if state.views.keys.verify(token) != partner_id:
+                break  # the key was rotated or revoked: the stream ends with it
+    except (ConnectionResetError, ConnectionError):
+        pass  # the client went away
+    finally:
+        unsubscribe()
+        closing.cancel()
+    with contextlib.suppress(ConnectionError):
+        await response.write_eof()
+    return response
+
+
+def add_lead_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/leads", list_leads)
+    app.router.add_get("/v1/leads/stream", stream_leads)
+    app.router.add_get("/v1/leads/{referral_id}", get_lead)

@@ -1,0 +1,188 @@
+"""Opportunity routes, always as the calling partner (the originator).
+
+* ``POST /v1/opportunities`` — validate, publish on the ``opportunities`` topic (key
+  ``originator/opportunity_id``), ``202`` once the broker acknowledged it. Publishing the same
+  opportunity again (same originator and id, same content) is a ``202`` that publishes nothing; the
+  same id with different content is a ``409``. ``Idempotency-Key`` is honoured.
+* ``GET /v1/opportunities/{opportunity_id}`` — its originator sees the routing state and every
+  offer's status; for anyone else it does not exist (``404``).
+* ``POST /v1/opportunities/{opportunity_id}/withdraw`` — the originator withdraws it (``{reason?}``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+from pydantic import Field
+
+from connectors.http.auth import authenticate, require_partner
+from connectors.http.errors import ApiError, json_response, read_json
+from connectors.http.idempotency import with_idempotency
+from connectors.http.state import ApiState, state_of, utcnow
+from connectors.http.views import OpportunityState
+from schemas.common import Contract
+from schemas.ids import opportunity_key
+from schemas.opportunity import Opportunity, OpportunityInput, OpportunityWithdrawn
+
+__all__ = ["WithdrawInput", "add_opportunity_routes", "opportunity_view"]
+
+MAX_OPPORTUNITY_BYTES = 64 * 1024
+_CLOSED = frozenset({"won", "lost"})
+
+
+class WithdrawInput(Contract):
+    """Body of ``POST /v1/opportunities/{id}/withdraw``."""
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+def _new_id() -> str:
+    return f"opp_{uuid.uuid4().hex[:20]}"
+
+
+def _same(published: Opportunity, candidate: Opportunity) -> bool:
+    exclude = {"published_at"}
+    return published.model_dump(exclude=exclude) == candidate.model_dump(exclude=exclude)
+
+
+async def post_opportunity(request: web.Request) -> web.Response:
+    partner_id = require_partner(request)
+    body, raw = await read_json(request, OpportunityInput, max_bytes=MAX_OPPORTUNITY_BYTES)
+    state = state_of(request)
+
+    async def publish() -> web.Response:
+        return await _publish(state, partner_id, body)
+
+    return await with_idempotency(state.idempotency, request, partner_id, raw, publish)
+
+
+async def _publish(state: ApiState, originator: str, body: OpportunityInput) -> web.Response:
+    opportunity_id = body.opportunity_id or _new_id()
+    key = opportunity_key(originator, opportunity_id)
+    async with state.lock(f"opportunity:{key}"):
+        opportunity = Opportunity.model_validate(
+            {
+                **body.model_dump(),
+                "opportunity_id": opportunity_id,
+                "originator": originator,
+                "published_at": utcnow(),
+            }
+        )
+        known = state.views.opportunity_of(originator, opportunity_id)
+        if known is not None and known.opportunity is not None:
+            if not _same(known.opportunity, opportunity):
+                raise ApiError(
+                    409,
+                    f"opportunity {opportunity_id} was already published with other content",
+                    code="opportunity_exists",
+                )
+            return _accepted(opportunity_id, originator, duplicate=True)
+        published = await state.publisher.publish("opportunities", key, opportunity)
+        # Read-your-writes for the originator's GET; the 202 stands even if this is slow.
+        await state.readmodel.wait_for(published, timeout_s=state.visibility_timeout_s)
+    return _accepted(opportunity_id, originator, duplicate=False)
+
+
+def _accepted(opportunity_id: str, originator: str, *, duplicate: bool) -> web.Response:
+    location = f"/v1/opportunities/{opportunity_id}"
+    return json_response(
+        {
+            "opportunity_id": opportunity_id,
+            "originator": originator,
+            "status": "published",
+            "duplicate": duplicate,
+            "location": location,
+        },
+        status=202,
+        headers={"Location": location},
+    )
+
+
+def routing_status(state: OpportunityState, offers: list[dict[str, Any]]) -> str:
+    """One word for where an opportunity stands, from its offers and ledger notices."""
+    if state.withdrawn is not None:
+        return "withdrawn"
+    statuses = {o["status"] for o in offers}
+    for status in ("won", "accepted", "offered"):
+        if status in statuses:
+            return status
+    if "lost" in statuses:
+        return "lost"
+    if any(n.get("type") == "opportunity_unroutable" for n in state.notices):
+        return "unroutable"
+    return "routing"
+
+
+def opportunity_view(state: OpportunityState, referrals: list[dict[str, Any]]) -> dict[str, Any]:
+    assert state.opportunity is not None
+    body: dict[str, Any] = {
+        "opportunity_id": state.opportunity_id,
+        "originator": state.originator,
+        "status": routing_status(state, referrals),
+        "published_at": state.opportunity.published_at.isoformat(),
+        "opportunity": state.opportunity.model_dump(mode="json"),
+        "offers": referrals,
+        "notices": list(state.notices),
+        "conflict": any(n.get("type") == "conflict_flagged" for n in state.notices),
+    }
+    if state.withdrawn is not None:
+        body["withdrawn"] = state.withdrawn.model_dump(mode="json")
+    return body
+
+
+def _own(request: web.Request) -> OpportunityState:
+    """The caller's own opportunity; anyone else's (or an unknown id) is a 404."""
+    principal = authenticate(request)
+    opportunity_id = request.match_info["opportunity_id"]
+    originator = principal.partner_id or request.query.get("originator", "")
+    views = state_of(request).views
+    state = None
+    if originator and "/" not in opportunity_id and "/" not in originator:
+        state = views.opportunity_of(originator, opportunity_id)
+    if state is None or state.opportunity is None:
+        raise ApiError(404, f"no opportunity {opportunity_id} of yours")
+    return state
+
+
+async def get_opportunity(request: web.Request) -> web.Response:
+    state = _own(request)
+    views = state_of(request).views
+    offers = [views.referrals[r].as_offer() for r in state.referrals if r in views.referrals]
+    return json_response(opportunity_view(state, offers))
+
+
+async def withdraw_opportunity(request: web.Request) -> web.Response:
+    require_partner(request)
+    state = _own(request)
+    body, raw = await read_json(request, WithdrawInput)
+    api = state_of(request)
+    assert state.opportunity is not None
+    opportunity = state.opportunity
+
+    async def publish() -> web.Response:
+        if state.withdrawn is None:
+            views = api.views
+            offers = [views.referrals[r].status for r in state.referrals if r in views.referrals]
+            if _CLOSED & set(offers):
+                raise ApiError(409, "the opportunity is already closed", code="illegal_transition")
+            event = OpportunityWithdrawn(
+                opportunity_id=opportunity.opportunity_id,
+                originator=opportunity.originator,
+                reason=body.reason,
+                withdrawn_at=utcnow(),
+            )
+            key = opportunity_key(opportunity.originator, opportunity.opportunity_id)
+            await api.visible(await api.publisher.publish("opportunities", key, event))
+        return json_response(
+            {"opportunity_id": opportunity.opportunity_id, "status": "withdrawn"}, status=202
+        )
+
+    return await with_idempotency(api.idempotency, request, opportunity.originator, raw, publish)
+
+
+def add_opportunity_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/opportunities", post_opportunity)
+    app.router.add_get("/v1/opportunities/{opportunity_id}", get_opportunity)
+    app.router.add_post("/v1/opportunities/{opportunity_id}/withdraw", withdraw_opportunity)

@@ -1,0 +1,80 @@
+"""What every handler of the API shares: settings, read model, publisher, idempotency store.
+
+One :class:`ApiState` per web app, stored under :data:`STATE`; connectors that add routes
+(webhooks, CRM inbound, ...) reach the same publisher, views and auth through :func:`state_of`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from connectors.http.errors import ApiError
+from connectors.http.idempotency import IdempotencyStore
+from connectors.http.publisher import Published, Publisher
+from connectors.http.readmodel import ReadModel
+from connectors.http.views import Views
+from ops.settings import Settings
+
+__all__ = ["STATE", "ApiState", "state_of", "utcnow"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ApiState:
+    settings: Settings
+    registry: CollectorRegistry
+    views: Views
+    readmodel: ReadModel
+    publisher: Publisher
+    idempotency: IdempotencyStore = field(default_factory=IdempotencyStore)
+    # How long a write waits to become visible in the read model (read-your-writes).
+    visibility_timeout_s: float = 5.0
+
+    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # A random tag of this process's read model: lead stream event ids are "<epoch>-<seq>".
+    epoch: str = field(default_factory=lambda: secrets.token_hex(4))
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def lock(self, name: str) -> asyncio.Lock:
+        """One lock per name (e.g. per partner) so concurrent writes get consecutive versions."""
+        lock = self.locks.get(name)
+        if lock is None:
+            lock = self.locks[name] = asyncio.Lock()
+        return lock
+
+    async def visible(self, *published: Published) -> None:
+        """Read-your-writes: wait until the read model applied ``published`` (else 503)."""
+        for p in published:
+            if not await self.readmodel.wait_for(p, timeout_s=self.visibility_timeout_s):
+                raise ApiError(
+                    503,
+                    "the change was published but is not visible yet; retry the read shortly",
+                    code="not_yet_visible",
+                )
+
+    @classmethod
+    def build(cls, settings: Settings, registry: CollectorRegistry) -> ApiState:
+        views = Views()
+        return cls(
+            settings=settings,
+            registry=registry,
+            views=views,
+            readmodel=ReadModel(settings, views),
+            publisher=Publisher(settings),
+        )
+
+
+STATE = web.AppKey("oppbus_api_state", ApiState)
+
+
+def state_of(request: web.Request) -> ApiState:
+    return request.app[STATE]

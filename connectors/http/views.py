@@ -1,0 +1,269 @@
+"""The API's read model state: pure, in-memory views built by applying bus events in order.
+
+Nothing here does I/O: :class:`Views.apply` takes a decoded event and updates
+
+* ``profiles`` (partners topic; last writer wins by ``version``, stale updates ignored),
+* ``keys`` (credentials topic, see :mod:`connectors.http.keys`),
+* ``stats`` (partner-stats topic: the scorecards, highest ``revision`` per partner),
+* ``opportunities`` (opportunities topic + the referral ledger: what an originator may see),
+* ``referrals`` (the ledger: one :class:`Referral` per offer, what its holder may see).
+
+Ledger events are applied as the state machine allows (offered → accepted | declined | expired |
+withdrawn; accepted → won | lost | withdrawn): a replayed or out-of-date event changes nothing.
+Every change to a referral bumps its ``seq`` (one counter for the whole view), which the lead stream
+uses to resume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from connectors.http.keys import Credential, KeyRing
+from schemas.common import Money
+from schemas.ids import opportunity_key
+from schemas.opportunity import Customer, Opportunity, OpportunityWithdrawn
+from schemas.partner import PartnerProfile
+from schemas.referrals import (
+    LeadRevealed,
+    OfferMade,
+    ReferralAccepted,
+    ReferralDeclined,
+    ReferralExpired,
+    ReferralLost,
+    ReferralWithdrawn,
+    ReferralWon,
+)
+from schemas.scorecard import PartnerScorecard
+
+__all__ = ["OpportunityState", "Referral", "Views"]
+
+_FROM: dict[str, frozenset[str]] = {
+    "accepted": frozenset({"offered"}),
+    "declined": frozenset({"offered"}),
+    "expired": frozenset({"offered"}),
+    "withdrawn": frozenset({"offered", "accepted"}),
+    "won": frozenset({"accepted"}),
+    "lost": frozenset({"accepted"}),
+}
+REVEALED_STATUSES = frozenset({"accepted", "won", "lost"})
+
+
+@dataclass
+class Referral:
+    """One offer of one opportunity to one partner, as the ledger tells it."""
+
+    offer: OfferMade
+    status: str = "offered"
+    updated_at: datetime | None = None
+    seq: int = 0
+    customer: Customer | None = None
+    deal_size: Money | None = None
+    title: str | None = None
+    outcome: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def referral_id(self) -> str:
+        return self.offer.referral_id
+
+    @property
+    def partner_id(self) -> str:
+        return self.offer.partner_id
+
+    @property
+    def opportunity_key(self) -> str:
+        return opportunity_key(self.offer.originator, self.offer.opportunity_id)
+
+    def as_lead(self) -> dict[str, Any]:
+        """The holder's view (``GET /v1/leads`` item): the customer only once accepted."""
+        o = self.offer
+        lead: dict[str, Any] = {
+            "referral_id": o.referral_id,
+            "opportunity_id": o.opportunity_id,
+            "originator": o.originator,
+            "status": self.status,
+            "teaser": o.teaser.model_dump(mode="json"),
+            "score": o.score,
+            "reasons": [r.model_dump(mode="json") for r in o.reasons],
+            "round": o.round,
+            "rank": o.rank,
+            "offered_at": o.offered_at.isoformat(),
+            "expires_at": o.expires_at.isoformat(),
+            "updated_at": (self.updated_at or o.offered_at).isoformat(),
+        }
+        if self.status in REVEALED_STATUSES and self.customer is not None:
+            lead["customer"] = self.customer.model_dump(mode="json")
+            if self.deal_size is not None:
+                lead["deal_size"] = self.deal_size.model_dump(mode="json")
+            if self.title is not None:
+                lead["title"] = self.title
+        if self.outcome:
+            lead["outcome"] = dict(self.outcome)
+        return lead
+
+    def as_offer(self) -> dict[str, Any]:
+        """The originator's view of this offer (no customer: the originator has it already)."""
+        o = self.offer
+        view: dict[str, Any] = {
+            "referral_id": o.referral_id,
+            "partner_id": o.partner_id,
+            "status": self.status,
+            "round": o.round,
+            "rank": o.rank,
+            "score": o.score,
+            "reasons": [r.model_dump(mode="json") for r in o.reasons],
+            "offered_at": o.offered_at.isoformat(),
+            "expires_at": o.expires_at.isoformat(),
+            "updated_at": (self.updated_at or o.offered_at).isoformat(),
+        }
+        if self.outcome:
+            view["outcome"] = dict(self.outcome)
+        return view
+
+
+@dataclass
+class OpportunityState:
+    """Everything an originator may see about its opportunity."""
+
+    originator: str
+    opportunity_id: str
+    opportunity: Opportunity | None = None
+    withdrawn: OpportunityWithdrawn | None = None
+    referrals: list[str] = field(default_factory=list)
+    notices: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Views:
+    """All read-model views; :meth:`apply` is the only writer."""
+
+    def __init__(self) -> None:
+        self.profiles: dict[str, PartnerProfile] = {}
+        self.keys = KeyRing()
+        self.stats: dict[str, PartnerScorecard] = {}
+        self.opportunities: dict[str, OpportunityState] = {}
+        self.referrals: dict[str, Referral] = {}
+        self.by_partner: dict[str, dict[str, Referral]] = {}
+        self.seq = 0
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def leads_of(self, partner_id: str) -> list[Referral]:
+        found = self.by_partner.get(partner_id, {})
+        return sorted(found.values(), key=lambda r: r.seq)
+
+    def referral_of(self, partner_id: str, referral_id: str) -> Referral | None:
+        """The referral if ``partner_id`` holds it; None otherwise (never someone else's)."""
+        referral = self.referrals.get(referral_id)
+        if referral is None or referral.partner_id != partner_id:
+            return None
+        return referral
+
+    def opportunity_of(self, originator: str, opportunity_id: str) -> OpportunityState | None:
+        return self.opportunities.get(opportunity_key(originator, opportunity_id))
+
+    # --- the writer ----------------------------------------------------------------------------
+
+    def apply(self, event: BaseModel, *, topic: str, key: str | None = None) -> list[Referral]:
+        """Apply one decoded event; returns the referrals whose state changed (for the stream)."""
+        if isinstance(event, Credential):
+            self.keys.apply(event)
+        elif isinstance(event, PartnerProfile):
+            current = self.profiles.get(event.partner_id)
+            if current is None or event.version > current.version:
+                self.profiles[event.partner_id] = event
+        elif isinstance(event, PartnerScorecard):
+            current_card = self.stats.get(event.partner_id)
+            if current_card is None or event.revision > current_card.revision:
+                self.stats[event.partner_id] = event
+        elif isinstance(event, Opportunity):
+            state = self._opportunity(event.originator, event.opportunity_id)
+            if state.opportunity is None:
+                state.opportunity = event
+        elif isinstance(event, OpportunityWithdrawn):
+            state = self._opportunity(event.originator, event.opportunity_id)
+            if state.withdrawn is None:
+                state.withdrawn = event
+        elif isinstance(event, OfferMade):
+            return self._offer(event)
+        else:
+            return self._ledger(event)
+        return []
+
+    def _opportunity(self, originator: str, opportunity_id: str) -> OpportunityState:
+        k = opportunity_key(originator, opportunity_id)
+        state = self.opportunities.get(k)
+        if state is None:
+            state = self.opportunities[k] = OpportunityState(originator, opportunity_id)
+        return state
+
+    def _touch(self, referral: Referral) -> list[Referral]:
+        self.seq += 1
+        referral.seq = self.seq
+        return [referral]
+
+    def _offer(self, offer: OfferMade) -> list[Referral]:
+        existing = self.referrals.get(offer.referral_id)
+        if existing is not None:
+            return []  # a replayed offer: the ledger already moved on from it
+        referral = Referral(offer=offer, updated_at=offer.offered_at)
+        self.referrals[offer.referral_id] = referral
+        self.by_partner.setdefault(offer.partner_id, {})[offer.referral_id] = referral
+        state = self._opportunity(offer.originator, offer.opportunity_id)
+        state.referrals.append(offer.referral_id)
+        return self._touch(referral)
+
+    def _ledger(self, event: BaseModel) -> list[Referral]:
+        referral_id = getattr(event, "referral_id", None)
+        if not isinstance(referral_id, str):
+            return self._notice(event)
+        referral = self.referrals.get(referral_id)
+        if referral is None:
+            return []
+        if isinstance(event, LeadRevealed):
+            if referral.customer is not None:
+                return []
+            referral.customer = event.customer
+            referral.deal_size = event.deal_size
+            referral.title = event.title
+            return self._touch(referral) if referral.status in REVEALED_STATUSES else []
+        status, at, outcome = _transition(event)
+        if status is None or referral.status not in _FROM[status]:
+            return []
+        referral.status = status
+        referral.updated_at = at
+        referral.outcome = outcome
+        return self._touch(referral)
+
+    def _notice(self, event: BaseModel) -> list[Referral]:
+        """Ledger facts about an opportunity as a whole (unroutable, conflict): for its originator."""
+        originator = getattr(event, "originator", None)
+        opportunity_id = getattr(event, "opportunity_id", None)
+        if isinstance(originator, str) and isinstance(opportunity_id, str):
+            state = self._opportunity(originator, opportunity_id)
+            notice = {"type": _snake(type(event).__name__), **event.model_dump(mode="json")}
+            if notice not in state.notices:
+                state.notices.append(notice)
+        return []
+
+
+def _transition(event: BaseModel) -> tuple[str | None, datetime | None, dict[str, Any]]:
+    if isinstance(event, ReferralAccepted):
+        return "accepted", event.accepted_at, {}
+    if isinstance(event, ReferralDeclined):
+        return "declined", event.declined_at, {"reason": event.reason, "note": event.note}
+    if isinstance(event, ReferralExpired):
+        return "expired", event.expired_at, {}
+    if isinstance(event, ReferralWithdrawn):
+        return "withdrawn", event.withdrawn_at, {"reason": event.reason}
+    if isinstance(event, ReferralWon):
+        return "won", event.won_at, {"amount": event.amount.model_dump(mode="json")}
+    if isinstance(event, ReferralLost):
+        return "lost", event.lost_at, {"reason": event.reason, "note": event.note}
+    return None, None, {}
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
