@@ -13,8 +13,8 @@ from streams.router.agent import RouterAgent, register_router
 from streams.router.claims import ClaimRegistry
 from streams.router.handlers import Router
 from streams.router.ranking import make_ranker
-from streams.router.stats import ScorecardStats
 from streams.scorecards.agents import Scorecards, register_scorecards
+from streams.scorecards.view import ScorecardBook
 
 __all__ = ["Contexts", "register_all"]
 
@@ -25,7 +25,7 @@ class Contexts:
 
     directory: DirectoryView
     claims: ClaimRegistry
-    stats: ScorecardStats
+    stats: ScorecardBook
     router: RouterAgent
     scorecards: Scorecards
 
@@ -48,11 +48,11 @@ def register_all(app: faust.App, settings: Settings) -> Contexts:
         claims.apply_record,
         name="customer-claims",
     )
-    stats = ScorecardStats()
+    stats = ScorecardBook()  # load, rates and reciprocity for ranking, from partner-stats
     stats_view = GlobalView(
         settings.bootstrap_servers,
         settings.topic("partner-stats"),
-        stats.apply_record,
+        stats,
         name="partner-stats",
     )
     views = (directory.view, claims_view, stats_view)

@@ -87,19 +87,14 @@ async def test_storage_opportunity_waterfall_decline_expiry_accept_and_win(
             (won,) = await bus.wait_for(lambda: bus.of(ReferralWon, opportunity_id="opp-1"))
             assert str(won.amount.amount) == "98000.00"
             # the scorecards of both partners, as the router reads them back from partner-stats
-            cards = contexts.stats.cards
+            card = contexts.stats.scorecard
             await bus.wait_for(
-                lambda: (
-                    cards.get("netco")
-                    and cards["netco"].given_won == 1
-                    and cards.get(second.partner_id)
-                    and cards[second.partner_id].won == 1
-                )
+                lambda: card("netco").given_won == 1 and card(second.partner_id).won == 1
             )
-            assert {k: str(v) for k, v in cards[second.partner_id].revenue_won.items()} == {
+            assert {k: str(v) for k, v in card(second.partner_id).revenue_won.items()} == {
                 "USD": "98000.00"
             }
-            assert cards[first.partner_id].declined == 1
+            assert card(first.partner_id).declined == 1
             assert contexts.stats.partner(second.partner_id).won == 1
 
             # expiry -> re-offer, within a few seconds of the deadline

@@ -26,14 +26,14 @@ from streams.offers.store import Pending, decode_row, due_of, due_rows
 from streams.router.claims import ClaimRegistry
 from streams.router.handlers import Router
 from streams.router.ranking import make_ranker
-from streams.router.stats import ScorecardStats
 from streams.routing.directory import PartnerDirectory
+from streams.scorecards.view import ScorecardBook
 from tests.integration.bus_kit import opportunity, partner
 
 NOW = 1_800_000_000.0
 
 
-def _router(stats: ScorecardStats | None = None) -> Router:
+def _router(stats: ScorecardBook | None = None) -> Router:
     directory = PartnerDirectory()
     for p in (
         partner("netco", ["networking"], competitors=("rivalco",)),
@@ -42,7 +42,7 @@ def _router(stats: ScorecardStats | None = None) -> Router:
         partner("rivalco", ["storage"]),
     ):
         directory.apply(p)
-    view = stats or ScorecardStats()
+    view = stats or ScorecardBook()
     return Router(make_ranker(lambda: directory, lambda: view), ClaimRegistry(3600.0), ttl_s=60)
 
 
@@ -135,7 +135,7 @@ def test_conflict_is_flagged_without_naming_the_other_and_unroutable_counts_excl
 
 
 def test_a_partner_at_capacity_is_skipped_as_the_scorecards_report_it() -> None:
-    stats = ScorecardStats()
+    stats = ScorecardBook()
     busy = empty_scorecard("storeco").model_copy(update={"revision": 3, "open_offers": 10})
     assert stats.apply(busy) and not stats.apply(busy.model_copy(update={"revision": 2}))
     opp = opportunity("netco", "o8")
