@@ -8,10 +8,11 @@ publish with the default partitioner on the opportunity key, as every Kafka clie
 
 Throughput shape (shared notes on Faust throughput): ``take_events`` batches, raw bytes in and out,
 one ``decode``/``encode`` per event, records handed to ``app.producer.send`` below Faust's Topic
-layer. Per batch: decide everything, publish it, wait for delivery, then write the changed rows, so
-a crash never leaves a row claiming an offer that was never published (re-processing re-derives the
-same events with the same ids). Agent concurrency is 1 (faust-streaming issue 606: concurrency > 1
-loses events), which also makes each batch the only writer of its rows.
+layer. Per batch: decide everything, store the changed rows (and wait for their changelog), then
+publish the events. A crash never leaves a published offer without its row; a row whose events
+were lost is replayed when its input is re-processed (identical events, stable ids). Agent
+concurrency is 1 (faust-streaming issue 606: concurrency > 1 loses events), which also makes each
+batch the only writer of its rows.
 
 Deadlines: the timer scans the rows (``due|json``: no JSON parsing) every ``deadline_scan_s`` and
 sends a tick for each opportunity with an offer past its deadline; the owning worker expires it
@@ -21,6 +22,7 @@ worker holding a standby copy is harmless (an expiry is idempotent).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -109,14 +111,20 @@ class RouterAgent:
         self.processed += len(messages)
         self.dead_lettered += len(dead)
         send = self.app.producer.send
-        # The rows: into the table's store and, as bytes, onto its changelog through the same
-        # producer (Faust's own table write queues each change in a buffer drained one message at
-        # a time, which capped the router near 400 opportunities/s: see README figures).
+        # The rows first: into the table's store and, as bytes, onto its changelog through the
+        # same producer (Faust's own table write queues each change in a buffer drained one
+        # message at a time, which capped the router near 400 opportunities/s). The batch's events
+        # go out only once the rows are stored, so a crash never leaves a published offer without
+        # its row: re-processing then replays the stored decision instead of routing again
+        # (which, with the partners' load moved by that very offer, could pick someone else).
         store = self.table.data
         changelog = self.table.changelog_topic.get_topic_name()
+        stored = []
         for key, value in pending.drain():
             store[key] = value
-            await send(changelog, key, value, None, None, None)
+            stored.append(await send(changelog, key, value, None, None, None))
+        if stored:
+            await asyncio.gather(*stored)
         for o in outputs:
             await send(self.name(o.topic), o.key, o.value, None, None, o.headers)
         dlq = self.name("deadletter")
