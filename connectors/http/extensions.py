@@ -16,4 +16,8 @@ __all__ = ["install_extensions"]
 
 def install_extensions(app: web.Application) -> None:
     """Add the routes of every further connector to ``app`` (one call per connector)."""
-    del app  # connectors add their ``add_*_routes(app)`` calls here
+    from connectors.crm.routes import add_crm_routes
+    from connectors.webhooks.routes import add_webhook_routes
+
+    add_webhook_routes(app)  # PUT/GET/DELETE /v1/partners/{id}/webhook, delivery log
+    add_crm_routes(app)  # POST /v1/crm/hubspot|salesforce/{partner_id}

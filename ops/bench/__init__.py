@@ -12,6 +12,7 @@ BENCHES: dict[str, str] = {
     "pipeline": "ops.bench.pipeline",
     # name -> module path; filled in as benchmarks land
     "soak": "ops.bench.soak",
+    "routing": "ops.bench.routing",
     "scorecards": "ops.bench.scorecards",
 }
 
