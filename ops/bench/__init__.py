@@ -11,6 +11,7 @@ from __future__ import annotations
 BENCHES: dict[str, str] = {
     "pipeline": "ops.bench.pipeline",
     # name -> module path; filled in as benchmarks land
+    "codec": "ops.bench.codec",
     "soak": "ops.bench.soak",
     "routing": "ops.bench.routing",
     "scorecards": "ops.bench.scorecards",
