@@ -32,7 +32,9 @@ __all__ = ["S3_REGION", "LocalS3", "LocalS3Error", "find_weed"]
 
 WEED_ENV = "OPPBUS_WEED_BIN"
 S3_REGION = "us-east-1"
-_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+# Written once, then read back on every start: S3 is ready when it serves existing objects
+# (right after a restart SeaweedFS answers 500 until its volumes are registered again).
+READY_MARKER = ".oppbus/ready"
 # Listener flags of `weed mini`; iceberg/lance are switched off (port 0), the rest get free ports.
 _PORT_FLAGS = (
     "master.port",
@@ -72,9 +74,16 @@ def find_weed() -> str:
 
 
 def _signed_headers(
-    method: str, host: str, path: str, access_key: str, secret_key: str, now: dt.datetime
+    method: str,
+    host: str,
+    path: str,
+    access_key: str,
+    secret_key: str,
+    now: dt.datetime,
+    body: bytes = b"",
 ) -> dict[str, str]:
-    """AWS Signature V4 headers for a body-less S3 request (enough for HEAD/PUT bucket)."""
+    """AWS Signature V4 headers of a path-style S3 request without a query string."""
+    payload = hashlib.sha256(body).hexdigest()
     amz_date = now.strftime("%Y%m%dT%H%M%SZ")
     day = amz_date[:8]
     scope = f"{day}/{S3_REGION}/s3/aws4_request"
@@ -85,11 +94,11 @@ def _signed_headers(
             path,
             "",
             f"host:{host}",
-            f"x-amz-content-sha256:{_EMPTY_SHA256}",
+            f"x-amz-content-sha256:{payload}",
             f"x-amz-date:{amz_date}",
             "",
             names,
-            _EMPTY_SHA256,
+            payload,
         ]
     )
     to_sign = "\n".join(
@@ -102,7 +111,7 @@ def _signed_headers(
     return {
         "Host": host,
         "x-amz-date": amz_date,
-        "x-amz-content-sha256": _EMPTY_SHA256,
+        "x-amz-content-sha256": payload,
         "Authorization": f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
         f"SignedHeaders={names}, Signature={signature}",
     }
@@ -221,33 +230,45 @@ class LocalS3:
         path.write_bytes(orjson.dumps(chosen))
         return chosen
 
-    def _request(self, method: str) -> int:
+    def _request(self, method: str, key: str = "", body: bytes = b"") -> tuple[int, bytes]:
         access, secret = self._credentials()
         host = f"{self.host}:{self.ports['s3.port']}"
-        path = f"/{self.bucket}"
-        headers = _signed_headers(method, host, path, access, secret, dt.datetime.now(dt.UTC))
+        path = f"/{self.bucket}" + (f"/{key}" if key else "")
+        now = dt.datetime.now(dt.UTC)
+        headers = _signed_headers(method, host, path, access, secret, now, body)
         conn = http.client.HTTPConnection(self.host, self.ports["s3.port"], timeout=2.0)
         try:
-            conn.request(method, path, headers=headers)
+            conn.request(method, path, body=body or None, headers=headers)
             resp = conn.getresponse()
-            resp.read()
-            return int(resp.status)
+            return int(resp.status), resp.read()
         finally:
             conn.close()
 
     def _bucket_ready(self) -> bool:
-        """True when S3 accepts our signed HEAD of the bucket; creates the bucket on a 404."""
+        """True when S3 accepts our signed requests and serves objects of the bucket.
+
+        Creates the bucket on a 404, writes the ready marker on the first start, and on every
+        start reads it back: an existing object served means the stored data is reachable.
+        """
         try:
-            status = self._request("HEAD")
+            status, _ = self._request("HEAD")
             if status == 404:
-                status = self._request("PUT")
-                if status in (200, 409):
-                    status = self._request("HEAD")
+                status, _ = self._request("PUT")
+                if status not in (200, 409):
+                    return False
+            elif status != 200:
+                if status in (401, 403):
+                    time.sleep(0.2)  # the identity file is loaded just after the listener opens
+                return False
+            status, body = self._request("GET", READY_MARKER)
+            if status == 404:
+                status, _ = self._request("PUT", READY_MARKER, b"oppbus")
+                if status != 200:
+                    return False
+                status, body = self._request("GET", READY_MARKER)
         except OSError:
             return False
-        if status in (401, 403):
-            time.sleep(0.2)  # the identity file is loaded just after the listener opens
-        return status == 200
+        return status == 200 and body == b"oppbus"
 
     def _log_tail(self) -> str:
         if self.log_path is None or not self.log_path.exists():
