@@ -10,10 +10,18 @@ connectors stays importable.
 from __future__ import annotations
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from ops.settings import Settings
 
 __all__ = ["install_extensions"]
 
 
-def install_extensions(app: web.Application) -> None:
+def install_extensions(
+    app: web.Application, settings: Settings, registry: CollectorRegistry
+) -> None:
     """Add the routes of every further connector to ``app`` (one call per connector)."""
-    del app  # connectors add their ``add_*_routes(app)`` calls here
+    from ops.status_page import install_status
+
+    # /status, /v1/status/summary, and the referral funnel metrics on this registry
+    install_status(app, settings, registry)
