@@ -156,4 +156,3 @@ async def test_metrics_count_requests_by_route_template_and_rejections(api: Harn
     assert 'oppbus_api_published_total{topic="partners"} 1.0' in text
     assert 'oppbus_api_rejected_total{code="not_found"}' in text
     assert "ref_0000" not in text and "contoso" not in text  # no ids as labels
-    assert "oppbus_opportunities_published_total" in text  # the funnel, from the status feed
