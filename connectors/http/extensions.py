@@ -21,4 +21,11 @@ def install_extensions(
     app: web.Application, settings: Settings, registry: CollectorRegistry
 ) -> None:
     """Add the routes of every further connector to ``app`` (one call per connector)."""
-    del app, settings, registry  # e.g. ops.status_page.install_status(app, settings, registry)
+    from connectors.crm.routes import add_crm_routes
+    from connectors.webhooks.routes import add_webhook_routes
+    from ops.status_page import install_status
+
+    add_webhook_routes(app)  # PUT/GET/DELETE /v1/partners/{id}/webhook, delivery log
+    add_crm_routes(app)  # POST /v1/crm/hubspot|salesforce/{partner_id}
+    # ops: GET /status + /v1/status/summary, and the referral funnel on the API's /metrics.
+    install_status(app, settings, registry)

@@ -26,7 +26,7 @@ from schemas.common import Contract
 from schemas.ids import opportunity_key
 from schemas.opportunity import Opportunity, OpportunityInput, OpportunityWithdrawn
 
-__all__ = ["WithdrawInput", "add_opportunity_routes", "opportunity_view"]
+__all__ = ["WithdrawInput", "add_opportunity_routes", "opportunity_view", "publish_opportunity"]
 
 MAX_OPPORTUNITY_BYTES = 64 * 1024
 _CLOSED = frozenset({"won", "lost"})
@@ -83,6 +83,14 @@ async def _publish(state: ApiState, originator: str, body: OpportunityInput) -> 
         # Read-your-writes for the originator's GET; the 202 stands even if this is slow.
         await state.readmodel.wait_for(published, timeout_s=state.visibility_timeout_s)
     return _accepted(opportunity_id, originator, duplicate=False)
+
+
+async def publish_opportunity(
+    state: ApiState, originator: str, body: OpportunityInput
+) -> web.Response:
+    """Publish a validated opportunity exactly as ``POST /v1/opportunities`` does (same 202/409):
+    used by the CRM inbound webhooks."""
+    return await _publish(state, originator, body)
 
 
 def _accepted(opportunity_id: str, originator: str, *, duplicate: bool) -> web.Response:

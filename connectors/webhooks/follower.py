@@ -39,6 +39,7 @@ class TopicFollower:
         self._name = name
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Condition()
         self.applied = 0
 
     async def start(self, *, timeout_s: float = 30.0) -> None:
@@ -78,8 +79,19 @@ class TopicFollower:
             await asyncio.sleep(0.1)
         raise RuntimeError(f"topic {topic} does not exist")
 
+    async def wait_until(self, predicate: Callable[[], bool], *, timeout_s: float) -> bool:
+        """Read-your-writes: wait until ``predicate()`` holds after applying records."""
+        try:
+            async with asyncio.timeout(timeout_s), self._changed:
+                await self._changed.wait_for(predicate)
+        except TimeoutError:
+            return False
+        return True
+
     async def _poll(self, consumer: AIOKafkaConsumer) -> None:
         batch = await consumer.getmany(timeout_ms=200, max_records=1000)
+        if not batch:
+            return
         for tp, records in batch.items():
             for record in records:
                 if record.value is None:
@@ -94,6 +106,8 @@ class TopicFollower:
                     continue
                 self._apply(envelope.event)
                 self.applied += 1
+        async with self._changed:
+            self._changed.notify_all()
 
     async def _tail(self, consumer: AIOKafkaConsumer) -> None:
         while True:

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from schemas.ids import opportunity_key
 from schemas.opportunity import Opportunity, normalise_domain
-from streams.routing.eligibility import opportunity_key
 
 __all__ = [
     "DEFAULT_CONFLICT_WINDOW_S",

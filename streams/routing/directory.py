@@ -9,26 +9,37 @@ Built from capability updates (``PartnerProfile`` events on the ``partners`` top
 - certifications are kept with their expiry; whether one counts is decided at routing time against
   the event time ``now`` (:meth:`PartnerEntry.certified`).
 
-The index maps (capability, region) to the set of partners offering that capability and serving that
+The index maps (capability, region, shard) to the partners offering that capability and serving that
 region, so the partners covering every need of an opportunity are the intersection, over the needs,
-of the sets for the opportunity's region and for its country (`US` covers `US-CA`; a partner serving
-only `US-CA` is found neither for `US-NY` nor for plain `US`). Finding them costs in proportion to
-those sets, not to the directory. Memory is kept small: partners are small ints, capabilities bits
-of one int, region codes and vendors interned.
+of the buckets for the opportunity's region and for its country (`US` covers `US-CA`; a partner
+serving only `US-CA` is found neither for `US-NY` nor for plain `US`). Finding them costs in
+proportion to them, not to the directory.
+
+Shards: every partner belongs to one of :data:`SHARDS` shards by a hash of its id (content, not
+history: a directory rebuilt from a compacted topic shards the same way). :meth:`covering` yields
+the covering partners shard by shard, starting from a shard the caller picks (routing derives it
+from the opportunity key), so the router can stop once it has examined enough of them, and its
+decision depends only on the directory's content and the opportunity.
+
+Memory is kept small: partners are small ints in short lists, capabilities bits of one int, region
+codes and vendors interned.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from schemas.partner import PartnerProfile
 
-__all__ = ["PartnerDirectory", "PartnerEntry"]
+__all__ = ["SHARDS", "PartnerDirectory", "PartnerEntry"]
+
+SHARDS = 64  # partitions of the directory by partner id hash (a power of two, at most 64)
 
 _NO_IDS: frozenset[str] = frozenset()
 _NEVER = float("inf")
+_NO_ENTRIES: frozenset[PartnerEntry] = frozenset()
 
 
 def _id_hash(partner_id: str) -> int:
@@ -52,6 +63,7 @@ class PartnerEntry:
         "partner_id",
         "refuses",
         "region_ids",
+        "shard",
         "slot",
         "updated_ts",
         "version",
@@ -92,6 +104,7 @@ class PartnerEntry:
             else _NO_IDS
         )
         self.id_hash = directory.id_hash(self.partner_id)
+        self.shard = self.id_hash % SHARDS
 
     def certified(self, cap_bit: int, now_ts: float, vendor: str | None = None) -> bool:
         """Holds a certification for the capability bit (of ``vendor``) valid at ``now_ts``."""
@@ -110,7 +123,10 @@ class PartnerDirectory:
         self._by_id: dict[str, PartnerEntry] = {}  # active and deactivated (the tombstones)
         self._slots: list[PartnerEntry | None] = []  # slot -> entry while active
         self._free: list[int] = []
-        self._index: dict[int, set[int]] = {}  # (cap bit index << 20 | region id) -> slots
+        # (cap bit index << 20 | region id) -> per shard, the partners (None: none)
+        self._index: dict[int, list[list[PartnerEntry] | None]] = {}
+        # (cap bit mask, lowercased vendor) -> per shard, the partners holding such a certification
+        self._certs: dict[tuple[int, str], list[set[PartnerEntry] | None]] = {}
         self._active = 0
 
     # -- interning -------------------------------------------------------------------------------
@@ -171,19 +187,42 @@ class PartnerDirectory:
             bit += 1
 
     def _index_entry(self, entry: PartnerEntry) -> None:
+        shard = entry.shard
         for key in self._keys(entry):
-            bucket = self._index.get(key)
+            shards = self._index.get(key)
+            if shards is None:
+                shards = self._index[key] = [None] * SHARDS
+            bucket = shards[shard]
             if bucket is None:
-                bucket = self._index[key] = set()
-            bucket.add(entry.slot)
+                shards[shard] = [entry]
+            else:
+                bucket.append(entry)
+        for bit, vendor, _expires in entry.certs:
+            holders = self._certs.get((bit, vendor))
+            if holders is None:
+                holders = self._certs[bit, vendor] = [None] * SHARDS
+            held = holders[shard]
+            if held is None:
+                holders[shard] = {entry}
+            else:
+                held.add(entry)
         self._active += 1
 
     def _unindex(self, entry: PartnerEntry) -> None:
+        shard = entry.shard
         for key in self._keys(entry):
-            bucket = self._index[key]
-            bucket.discard(entry.slot)
+            shards = self._index[key]
+            bucket = shards[shard]
+            assert bucket is not None
+            bucket.remove(entry)
             if not bucket:
-                del self._index[key]
+                shards[shard] = None
+        for bit, vendor, _expires in entry.certs:
+            held = self._certs[bit, vendor][shard]
+            if held is not None:
+                held.discard(entry)
+                if not held:
+                    self._certs[bit, vendor][shard] = None
         self._slots[entry.slot] = None
         self._free.append(entry.slot)
         entry.slot = -1
@@ -208,55 +247,59 @@ class PartnerDirectory:
         entry = self._by_id.get(partner_id)
         return None if entry is None else entry.version
 
-    def entry_at(self, slot: int) -> PartnerEntry:
-        entry = self._slots[slot]
-        assert entry is not None
-        return entry
+    def certified_in(
+        self, cap_bit: int, vendor: str, shard: int
+    ) -> frozenset[PartnerEntry] | set[PartnerEntry]:
+        """Partners of ``shard`` holding a certification (valid or not) of ``vendor`` (lowercase)
+        for the capability bit. Read-only."""
+        holders = self._certs.get((cap_bit, vendor))
+        held = holders[shard] if holders is not None else None
+        return held if held is not None else _NO_ENTRIES
 
-    def slots_of(self, partner_ids: Iterable[str]) -> set[int]:
-        """Slots of the active partners among ``partner_ids``."""
-        out = set()
-        for pid in partner_ids:
-            entry = self._by_id.get(pid)
-            if entry is not None and entry.slot >= 0:
-                out.add(entry.slot)
-        return out
+    def covering(
+        self, needs: Iterable[str], region: str, *, start: int = 0
+    ) -> Iterator[tuple[int, Collection[PartnerEntry], int]]:
+        """Partners offering every need and serving ``region`` (or its country), shard by shard.
 
-    def covering(self, needs: Iterable[str], region: str) -> tuple[set[int], int]:
-        """Partners offering every need and serving ``region`` (or its country).
-
-        Returns the set of their slots and how many more offer some but not all the needs there.
+        Yields ``(shard, partners covering every need, how many more offer only some needs
+        there)`` for every shard, from ``start`` (mod :data:`SHARDS`) on. The collections are
+        read-only views of the index: do not modify them.
         """
-        keys_per_need: list[list[int]] = []
         region_ids = [self.region_id(region)]
         if len(region) > 2:
             region_ids.append(self.region_id(region[:2]))
+        per_need: list[list[list[list[PartnerEntry] | None]]] = []
         for need in dict.fromkeys(needs):
             bit = self._cap_bits.get(need)
             keys = [] if bit is None else [bit << 20 | r for r in region_ids if r >= 0]
-            keys_per_need.append(keys)
-        per_need: list[set[int]] = []
-        for keys in keys_per_need:
-            buckets = [b for b in (self._index.get(k) for k in keys) if b]
-            if not buckets:
-                per_need.append(set())
-            elif len(buckets) == 1:
-                per_need.append(buckets[0])  # read-only below: never mutated
-            else:
-                per_need.append(buckets[0].union(*buckets[1:]))
-        if not per_need:
-            return set(), 0
-        per_need.sort(key=len)
-        both = per_need[0].intersection(*per_need[1:])
-        partial = 0
-        if len(per_need) > 1:
-            partial = len(per_need[0].union(*per_need[1:])) - len(both)
-        return both, partial
+            per_need.append([self._index[k] for k in keys if k in self._index])
+        order = [(start + i) % SHARDS for i in range(SHARDS)]
+        if len(per_need) == 1 and len(per_need[0]) <= 1:  # the common case: one bucket per shard
+            only = per_need[0][0] if per_need[0] else None
+            for shard in order:
+                bucket = only[shard] if only is not None else None
+                yield shard, bucket or (), 0
+            return
+        for shard in order:
+            found: list[set[PartnerEntry]] = []
+            for need_arrays in per_need:
+                partners: set[PartnerEntry] = set()
+                for shards in need_arrays:
+                    bucket = shards[shard]
+                    if bucket:
+                        partners.update(bucket)
+                found.append(partners)
+            if len(found) == 1:
+                yield shard, found[0], 0
+                continue
+            found.sort(key=len)
+            both = found[0].intersection(*found[1:])
+            yield shard, both, len(found[0].union(*found[1:])) - len(both)
 
     def memory_hint(self) -> dict[str, int]:
         """Counts that size the index (for the bench)."""
         return {
             "partners": self._active,
             "index_keys": len(self._index),
-            "index_entries": sum(len(b) for b in self._index.values()),
+            "index_entries": sum(len(b) for a in self._index.values() for b in a if b),
         }

@@ -20,12 +20,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import Final
 
+from schemas.ids import opportunity_key
 from schemas.opportunity import Opportunity
 from streams.routing.directory import PartnerDirectory, PartnerEntry
 from streams.routing.stats import StatsView
 from streams.routing.weights import Weights
 
-__all__ = ["RULES", "Context", "exclusion", "opportunity_key"]
+__all__ = ["RULES", "Context", "exclusion"]
 
 NOT_COVERING: Final = "not_covering"  # offers some of the needs in the region, not all
 ORIGINATOR: Final = "originator"
@@ -38,8 +39,10 @@ REFUSED: Final = "refused"
 CERTIFICATION: Final = "certification"
 AT_CAPACITY: Final = "at_capacity"
 
+# complementary first, then the originator and its consent scope, then non-competing, then available
 RULES: tuple[str, ...] = (
     NOT_COVERING,
+    CERTIFICATION,
     ORIGINATOR,
     OUTSIDE_CONSENT,
     DECLINED_OR_EXPIRED,
@@ -47,14 +50,8 @@ RULES: tuple[str, ...] = (
     RETAINED_CAPABILITY,
     COMPETITOR,
     REFUSED,
-    CERTIFICATION,
     AT_CAPACITY,
 )
-
-
-def opportunity_key(originator: str, opportunity_id: str) -> str:
-    """``originator/opportunity_id``: unique on the bus (ids are unique per originator)."""
-    return f"{originator}/{opportunity_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +141,9 @@ class Context:
 
 def exclusion(entry: PartnerEntry, ctx: Context) -> str | None:
     """The first rule excluding a partner that covers the needs in the region, or None."""
+    for bit, vendor in ctx.required:
+        if not entry.certified(bit, ctx.now_ts, vendor):
+            return CERTIFICATION
     pid = entry.partner_id
     if pid == ctx.originator:
         return ORIGINATOR
@@ -159,9 +159,6 @@ def exclusion(entry: PartnerEntry, ctx: Context) -> str | None:
         return COMPETITOR
     if pid in ctx.originator_refuses or ctx.originator in entry.refuses:
         return REFUSED
-    for bit, vendor in ctx.required:
-        if not entry.certified(bit, ctx.now_ts, vendor):
-            return CERTIFICATION
     if ctx.stats.partner(pid).open_offers >= entry.capacity:
         return AT_CAPACITY
     return None

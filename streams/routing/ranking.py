@@ -8,14 +8,15 @@ Reasons never name a third partner (no competitor or refusal is ever shown).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from streams.routing.directory import PartnerEntry
 from streams.routing.eligibility import Context
-from streams.routing.weights import FACTORS, Weights, acceptance_rate, speed, win_rate
+from streams.routing.stats import PartnerStats
+from streams.routing.weights import FACTORS
 
-__all__ = ["Candidate", "Reason", "explain", "factors", "weighted_score"]
+__all__ = ["Basis", "Candidate", "Reason", "candidate", "explain", "factors"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,20 +38,60 @@ class Reason:
 
 
 @dataclass(frozen=True, slots=True)
+class Basis:
+    """What an explanation is made of, captured when the candidate was ranked."""
+
+    entry: PartnerEntry
+    ctx: Context
+    stats: PartnerStats
+    received: int  # referrals the candidate gave the originator (accepted by it)
+    sent: int  # referrals the originator gave the candidate (accepted by it)
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
-    """An eligible partner, its rank (1 = best), score in [0, 1] and the reasons for it."""
+    """An eligible partner, its rank (1 = best), score in [0, 1] and the reasons for it.
+
+    ``values`` are the factor values in :data:`FACTORS` order; ``reasons`` spells them out (built
+    on demand: most candidates of a waterfall are never offered).
+    """
 
     partner_id: str
     rank: int
     score: float
-    reasons: tuple[Reason, ...]
+    values: tuple[float, ...]
+    basis: Basis = field(compare=False, repr=False)
+
+    @property
+    def reasons(self) -> tuple[Reason, ...]:
+        return explain(self.basis, self.values)
 
     def reasons_as_dicts(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.reasons]
 
 
-def factors(entry: PartnerEntry, ctx: Context) -> tuple[float, ...]:
-    """The factor values of an eligible partner, in :data:`FACTORS` order."""
+def candidate(
+    pid: str, rank: int, score: float, entry: PartnerEntry, ctx: Context, values: tuple[float, ...]
+) -> Candidate:
+    """A ranked candidate, its explanation's inputs captured now (stats may change later)."""
+    basis = Basis(
+        entry,
+        ctx,
+        ctx.stats.partner(pid),
+        ctx.stats.given(pid, ctx.originator),
+        ctx.stats.given(ctx.originator, pid),
+    )
+    return Candidate(pid, rank, score, values, basis)
+
+
+def factors(
+    entry: PartnerEntry, ctx: Context, stats: PartnerStats
+) -> tuple[float, tuple[float, ...]]:
+    """The score of an eligible partner (``stats``: its stats) and its factor values, in
+    :data:`FACTORS` order.
+
+    Written out (no helper calls): it runs for every eligible partner examined.
+    """
     w = ctx.weights
     n = ctx.n_needs
     fit = n / entry.ncaps if entry.ncaps >= n else 1.0
@@ -66,48 +107,41 @@ def factors(entry: PartnerEntry, ctx: Context) -> tuple[float, ...]:
         industry = w.unknown
     else:
         industry = 1.0 if ctx.industry in entry.industries else 0.0
-    stats = ctx.stats.partner(entry.partner_id)
-    load = 1.0 - stats.open_offers / entry.capacity if entry.capacity > stats.open_offers else 0.0
-    received = ctx.stats.given(entry.partner_id, ctx.originator)
-    sent = ctx.stats.given(ctx.originator, entry.partner_id)
-    return (
-        fit,
-        cert,
-        region,
-        industry,
-        acceptance_rate(stats, w),
-        win_rate(stats, w),
-        speed(stats, w),
-        load,
-        (received + 1) / (received + sent + 2),
-    )
+    pid = entry.partner_id
+    prior = w.prior * w.prior_strength
+    decided = stats.accepted + stats.declined + stats.expired + w.prior_strength
+    acceptance = (stats.accepted + prior) / decided if decided > 0 else w.prior
+    closed = stats.won + stats.lost + w.prior_strength
+    win = (stats.won + prior) / closed if closed > 0 else w.prior
+    mean = stats.mean_s_to_accept
+    speed = w.unknown if mean is None else 1.0 / (1.0 + mean / w.speed_half_life_s)
+    capacity, opened = entry.capacity, stats.open_offers
+    load = 1.0 - opened / capacity if capacity > opened else 0.0
+    received = ctx.stats.given(pid, ctx.originator)
+    sent = ctx.stats.given(ctx.originator, pid)
+    reciprocity = (received + 1) / (received + sent + 2)
+    score = (
+        w.fit * fit
+        + w.certification * cert
+        + w.region * region
+        + w.industry * industry
+        + w.acceptance * acceptance
+        + w.win * win
+        + w.speed * speed
+        + w.load * load
+        + w.reciprocity * reciprocity
+    ) / w.total
+    return score, (fit, cert, region, industry, acceptance, win, speed, load, reciprocity)
 
 
-def weighted_score(values: tuple[float, ...], w: Weights) -> float:
-    """The weighted mean of the factor values: a score in [0, 1]."""
-    total = (
-        w.fit * values[0]
-        + w.certification * values[1]
-        + w.region * values[2]
-        + w.industry * values[3]
-        + w.acceptance * values[4]
-        + w.win * values[5]
-        + w.speed * values[6]
-        + w.load * values[7]
-        + w.reciprocity * values[8]
-    )
-    return total / w.total
-
-
-def explain(entry: PartnerEntry, ctx: Context, values: tuple[float, ...]) -> tuple[Reason, ...]:
+def explain(basis: Basis, values: tuple[float, ...]) -> tuple[Reason, ...]:
     """One reason per factor, in :data:`FACTORS` order."""
+    entry, ctx, stats = basis.entry, basis.ctx, basis.stats
+    received, sent = basis.received, basis.sent
     w = ctx.weights
-    stats = ctx.stats.partner(entry.partner_id)
     n = ctx.n_needs
     decided = stats.accepted + stats.declined + stats.expired
     mean = stats.mean_s_to_accept
-    received = ctx.stats.given(entry.partner_id, ctx.originator)
-    sent = ctx.stats.given(ctx.originator, entry.partner_id)
     if ctx.region_id in entry.region_ids:
         region = f"serves {ctx.region}"
     else:

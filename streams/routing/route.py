@@ -4,24 +4,40 @@ Pure: the directory, the stats and ``now`` (the event time: certifications are c
 are inputs; nothing is read from a clock, a broker or a disk. The same inputs give the same
 decision, in any process.
 
-``route`` finds the partners covering every need in the region through the directory index (cost in
-proportion to them, not to the directory); ``route_linear`` does the same by scanning every partner.
-Both give identical decisions: the linear one is the executable specification, the bench baseline
-and the property tests' oracle.
+``route`` finds the partners covering every need in the region through the directory index, shard
+by shard from a shard chosen by the opportunity key, and stops after the shard where it has found
+``weights.pool`` eligible partners: its cost depends on the pool, not on the directory. With
+``pool=0``, or when fewer partners are eligible, it examines every shard and its decision is
+identical to ``route_linear``'s, which scans every partner of the directory: the executable
+specification, the bench baseline and the property tests' oracle.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
 from schemas.opportunity import Opportunity
-from streams.routing.directory import PartnerDirectory, PartnerEntry
-from streams.routing.eligibility import NOT_COVERING, RULES, Context, exclusion
-from streams.routing.ranking import Candidate, explain, factors, weighted_score
+from streams.routing.directory import SHARDS, PartnerDirectory, PartnerEntry
+from streams.routing.eligibility import (
+    AT_CAPACITY,
+    CERTIFICATION,
+    COMPETITOR,
+    DECLINED_OR_EXPIRED,
+    NOT_ACCEPTING,
+    NOT_COVERING,
+    ORIGINATOR,
+    OUTSIDE_CONSENT,
+    REFUSED,
+    RETAINED_CAPABILITY,
+    RULES,
+    Context,
+    exclusion,
+)
+from streams.routing.ranking import Candidate, candidate, factors
 from streams.routing.stats import NO_STATS, StatsView
 from streams.routing.weights import DEFAULT_WEIGHTS, Weights, tiebreak
 
@@ -33,10 +49,12 @@ class RoutingDecision:
     """The outcome of routing one opportunity.
 
     ``candidates``: the best ``weights.max_ranked`` eligible partners, best first (the waterfall).
-    ``eligible``: how many partners are eligible in all (may exceed ``len(candidates)``).
-    ``covering``: partners offering every need in the region, before the other rules.
-    ``exclusions``: for every rule of :data:`RULES`, how many partners it excluded
+    ``eligible``: how many eligible partners were found (may exceed ``len(candidates)``).
+    ``covering``: partners examined that offer every need in the region.
+    ``exclusions``: for every rule of :data:`RULES`, how many examined partners it excluded
     (``not_covering`` counts partners offering only some of the needs in the region).
+    ``complete``: the whole directory was examined (always when nobody is eligible): the counts
+    are then those of the whole directory, else of the shards examined.
     """
 
     opportunity_key: str
@@ -44,6 +62,7 @@ class RoutingDecision:
     eligible: int
     covering: int
     exclusions: Mapping[str, int]
+    complete: bool = True
 
     @property
     def routable(self) -> bool:
@@ -66,6 +85,9 @@ class RoutingDecision:
         return dict(hits) if hits else {"no_partner": 0}
 
 
+_Scored = tuple[float, int, str, PartnerEntry, tuple[float, ...]]
+
+
 def route(
     opportunity: Opportunity,
     directory: PartnerDirectory,
@@ -81,9 +103,43 @@ def route(
     ``now``: the event time certifications are valid at (e.g. the opportunity's ``published_at``).
     """
     ctx = _context(opportunity, directory, stats, now, exclude, weights)
-    slots, partial = directory.covering(opportunity.needs, opportunity.region)
-    entry_at = directory.entry_at
-    return _decide(ctx, (entry_at(s) for s in slots), len(slots), partial)
+    counts = dict.fromkeys(RULES, 0)
+    scored: list[_Scored] = []
+    covering = shards = 0
+    pool = weights.pool
+    start = ctx.key_hash % SHARDS
+    # Rules that can be applied to a whole shard at once (set operations, in RULES order) are:
+    # the certification holders (their expiry is checked one by one), the originator, and the
+    # consent scope (then only the partners in it are examined one by one).
+    origin_entry = directory.get(ctx.originator)
+    scope = None
+    if ctx.consent is not None:
+        scope = frozenset(e for e in map(directory.get, ctx.consent) if e is not None)
+    now_ts = ctx.now_ts
+    for shard, found, partial in directory.covering(
+        opportunity.needs, opportunity.region, start=start
+    ):
+        shards += 1
+        counts[NOT_COVERING] += partial
+        covering += len(found)
+        partners: Collection[PartnerEntry] = found
+        if ctx.required and partners:
+            for bit, vendor in ctx.required:
+                partners = directory.certified_in(bit, vendor, shard).intersection(partners)
+            valid = [e for e in partners if all(e.certified(b, now_ts, v) for b, v in ctx.required)]
+            counts[CERTIFICATION] += len(found) - len(valid)
+            partners = valid
+        if origin_entry is not None and origin_entry in partners:
+            counts[ORIGINATOR] += 1
+            partners = [e for e in partners if e is not origin_entry]
+        if scope is not None:
+            inside = scope.intersection(partners)
+            counts[OUTSIDE_CONSENT] += len(partners) - len(inside)
+            partners = inside
+        _examine_all(partners, ctx, counts, scored)
+        if pool and len(scored) >= pool:
+            break
+    return _decide(ctx, scored, counts, covering, complete=shards == SHARDS)
 
 
 def route_linear(
@@ -95,17 +151,19 @@ def route_linear(
     exclude: Collection[str] = frozenset(),
     weights: Weights = DEFAULT_WEIGHTS,
 ) -> RoutingDecision:
-    """The same decision as :func:`route`, by checking every partner of the directory."""
+    """The decision of :func:`route` with ``pool=0``, by checking every partner of the directory."""
     ctx = _context(opportunity, directory, stats, now, exclude, weights)
-    covering: list[PartnerEntry] = []
-    partial = 0
+    counts = dict.fromkeys(RULES, 0)
+    scored: list[_Scored] = []
+    covering = 0
     for entry in directory:
         covers = ctx.covers(entry)
         if covers:
-            covering.append(entry)
+            covering += 1
+            _examine(entry, ctx, counts, scored)
         elif covers is None:
-            partial += 1
-    return _decide(ctx, covering, len(covering), partial)
+            counts[NOT_COVERING] += 1
+    return _decide(ctx, scored, counts, covering, complete=True)
 
 
 def _context(
@@ -126,41 +184,67 @@ def _context(
     )
 
 
+def _examine(
+    entry: PartnerEntry, ctx: Context, counts: dict[str, int], scored: list[_Scored]
+) -> None:
+    rule = exclusion(entry, ctx)
+    if rule is not None:
+        counts[rule] += 1
+        return
+    score, values = factors(entry, ctx, ctx.stats.partner(entry.partner_id))
+    scored.append((-score, tiebreak(ctx.key_hash, entry.id_hash), entry.partner_id, entry, values))
+
+
+def _examine_all(
+    partners: Collection[PartnerEntry],
+    ctx: Context,
+    counts: dict[str, int],
+    scored: list[_Scored],
+) -> None:
+    """:func:`_examine` for many partners, with :func:`exclusion` written out: the hot loop.
+
+    The partners are already certified, not the originator and inside the consent scope (the
+    rules :func:`route` applies to a whole shard). ``route_linear`` calls :func:`exclusion` itself
+    and the property tests assert that both decide the same, so this copy cannot drift.
+    """
+    origin, exclude, retained = ctx.originator, ctx.exclude, ctx.retained_mask
+    origin_competitors, origin_refuses = ctx.originator_competitors, ctx.originator_refuses
+    partner_stats, key_hash = ctx.stats.partner, ctx.key_hash
+    for entry in partners:
+        pid = entry.partner_id
+        if pid in exclude:
+            counts[DECLINED_OR_EXPIRED] += 1
+        elif not entry.accepting:
+            counts[NOT_ACCEPTING] += 1
+        elif entry.caps & retained:
+            counts[RETAINED_CAPABILITY] += 1
+        elif pid in origin_competitors or origin in entry.competitors:
+            counts[COMPETITOR] += 1
+        elif pid in origin_refuses or origin in entry.refuses:
+            counts[REFUSED] += 1
+        else:
+            stats = partner_stats(pid)
+            if stats.open_offers >= entry.capacity:
+                counts[AT_CAPACITY] += 1
+                continue
+            score, values = factors(entry, ctx, stats)
+            scored.append((-score, tiebreak(key_hash, entry.id_hash), pid, entry, values))
+
+
 def _decide(
-    ctx: Context, covering: Iterable[PartnerEntry], n_covering: int, partial: int
+    ctx: Context, scored: list[_Scored], counts: dict[str, int], covering: int, *, complete: bool
 ) -> RoutingDecision:
-    counts = dict.fromkeys(RULES, 0)
-    counts[NOT_COVERING] = partial
-    w = ctx.weights
-    key_hash = ctx.key_hash
-    scored: list[tuple[float, int, str, PartnerEntry, tuple[float, ...]]] = []
-    for entry in covering:
-        rule = exclusion(entry, ctx)
-        if rule is not None:
-            counts[rule] += 1
-            continue
-        values = factors(entry, ctx)
-        scored.append(
-            (
-                -weighted_score(values, w),
-                tiebreak(key_hash, entry.id_hash),
-                entry.partner_id,
-                entry,
-                values,
-            )
-        )
-    if w.max_ranked and len(scored) > w.max_ranked:
-        best = heapq.nsmallest(w.max_ranked, scored)
-    else:
-        best = sorted(scored)
+    k = ctx.weights.max_ranked
+    best = heapq.nsmallest(k, scored) if k and len(scored) > k else sorted(scored)
     candidates = tuple(
-        Candidate(pid, rank, round(-neg, 6), explain(entry, ctx, values))
+        candidate(pid, rank, round(-neg, 6), entry, ctx, values)
         for rank, (neg, _tb, pid, entry, values) in enumerate(best, start=1)
     )
     return RoutingDecision(
         opportunity_key=ctx.key,
         candidates=candidates,
         eligible=len(scored),
-        covering=n_covering,
+        covering=covering,
         exclusions=MappingProxyType(counts),
+        complete=complete,
     )

@@ -79,6 +79,11 @@ class Weights:
     unknown: float = 0.5
     # how many ranked partners route() returns (the waterfall); 0 means all eligible partners
     max_ranked: int = 25
+    # route() examines the directory shard by shard (shards are random by partner id; the first
+    # one depends on the opportunity) and stops after the shard where it has found this many
+    # eligible partners: the ranking is over that sample, which keeps the cost flat as the
+    # directory grows and spreads load. 0 examines every shard (the exact, slower ranking).
+    pool: int = 32
     # the sum of the factor weights (derived, not an argument)
     total: float = field(init=False, repr=False, compare=False, default=0.0)
 
@@ -88,8 +93,8 @@ class Weights:
             raise ValueError("weights must be >= 0 with a positive sum")
         if not 0 <= self.prior <= 1 or self.prior_strength < 0:
             raise ValueError("prior must be in [0, 1] and prior_strength >= 0")
-        if self.speed_half_life_s <= 0 or self.max_ranked < 0:
-            raise ValueError("speed_half_life_s must be > 0 and max_ranked >= 0")
+        if self.speed_half_life_s <= 0 or self.max_ranked < 0 or self.pool < 0:
+            raise ValueError("speed_half_life_s must be > 0, max_ranked and pool >= 0")
         for name in ("country_region", "unknown"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1]")
@@ -123,8 +128,6 @@ def speed(stats: PartnerStats, w: Weights) -> float:
 
 
 def tiebreak(opportunity_hash: int, partner_hash: int) -> int:
-    """A 64-bit mix (splitmix64 finaliser) of the two hashes: the order of equal scores."""
-    z = (opportunity_hash ^ partner_hash) & 0xFFFFFFFFFFFFFFFF
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-    return z ^ (z >> 31)
+    """The order of equal scores: a 64-bit multiplicative mix of the two hashes, so each
+    opportunity orders tied partners differently (deterministically, in every process)."""
+    return ((opportunity_hash ^ partner_hash) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF

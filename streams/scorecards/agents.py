@@ -4,9 +4,10 @@ Two agents (concurrency 1, faust-streaming issue 606), both batched with ``take_
 sending bytes straight to ``app.producer.send`` (see the shared Faust throughput notes):
 
 1. ``scorecard-facts`` reads ``referrals`` (keyed by opportunity), turns each ledger event into a
-   fact and re-publishes it on ``scorecard-facts`` keyed by each partner involved (stateless: a
-   re-delivery just yields a duplicate fact, which stage 2 ignores).
-2. ``scorecard-fold`` reads ``scorecard-facts`` (keyed by partner) and folds each fact into two
+   fact and re-publishes the facts of a batch on ``scorecard-facts``, packed per partner involved
+   (stateless: a re-delivery just yields duplicate facts, which stage 2 ignores).
+2. ``scorecard-fold`` reads ``scorecard-facts`` (keyed by partner) and folds each fact (its
+   position: the record's offset and its index in the pack) into two
    tables, both written to the changelog partition of the fact's own partition:
    ``scorecards-referrals`` (partner/referral -> :class:`RefState`, the idempotence record) and
    ``scorecards-partners`` (partner -> :class:`PartnerAggregate`, carrying the last input offset it
@@ -24,7 +25,7 @@ re-publish the partner's snapshot, in case the crash came between the table writ
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -36,8 +37,8 @@ from faust.types import EventT, StreamT
 
 from ops.settings import Settings
 from schemas.errors import InvalidEvent
-from streams.scorecards.facts import decode_fact, fact_from_record, routed_copies
-from streams.scorecards.fold import PartnerAggregate, RefState, apply
+from streams.scorecards.facts import PACK_MAX, fact_from_record, routed_packs, unpack
+from streams.scorecards.fold import LedgerFact, PartnerAggregate, apply
 from streams.scorecards.state import (
     aggregate_from_json,
     aggregate_to_json,
@@ -58,7 +59,8 @@ BATCH_WITHIN_S = 0.05
 
 
 class _JsonCodec(codecs.Codec):
-    """Table values <-> one orjson call, through the fold's own JSON forms."""
+    """Table values <-> one orjson call, through the fold's own JSON forms (the changelog's
+    serializer, used when a worker recovers the table)."""
 
     def __init__(self, to_json: Callable[[Any], Any], from_json: Callable[[Any], Any]) -> None:
         super().__init__()
@@ -73,30 +75,43 @@ class _JsonCodec(codecs.Codec):
 
 
 Tbl = Table[bytes, Any]
+Send = Callable[..., Awaitable[Any]]
 
 
-def _table(app: faust.App, name: str, settings: Settings, codec: codecs.Codec) -> Tbl:
-    """``app.Table`` with our codec: it must be set before the table is added to the app, which
-    creates the changelog topic (whose serializer recovery uses) from the table's settings."""
-    table_class: Any = app.conf.Table
-    table = cast(
-        Tbl,
-        table_class(
-            app, name=name, beacon=app.tables.beacon, partitions=settings.partitions, key_type=bytes
-        ),
-    )
-    table.value_serializer = codec
-    app.tables.add(table)
-    return table
+class _StateTable:
+    """A Faust table whose changes we write ourselves: into its store, and as bytes onto its
+    changelog through ``app.producer.send`` with the input's partition (co-partitioned).
 
+    Faust's ``table[key] = value`` queues each change in the producer buffer, drained one message
+    at a time ("producer buffer full" warnings; it capped this context below 1k events/s), and
+    takes the partition from the *current* event, which in a ``take_events`` batch is the batch's
+    last event, not necessarily this one's."""
 
-def _put(table: Tbl, partition: int, key: bytes, value: Any) -> None:
-    """Set a key and write its changelog to ``partition`` (the input's partition: co-partitioned).
+    def __init__(self, app: faust.App, name: str, settings: Settings, codec: _JsonCodec) -> None:
+        table_class: Any = app.conf.Table
+        table = cast(
+            Tbl,
+            table_class(
+                app,
+                name=name,
+                beacon=app.tables.beacon,
+                partitions=settings.partitions,
+                key_type=bytes,
+            ),
+        )
+        # set before the table is added to the app, which creates the changelog topic from it
+        table.value_serializer = codec
+        app.tables.add(table)
+        self.table = table
+        self.codec = codec
 
-    Faust's ``table[key] = value`` takes the partition from the *current* event, which in a
-    ``take_events`` batch is the batch's last event, not necessarily this one's."""
-    table.data[key] = value
-    table.send_changelog(partition, key, value)
+    def get(self, key: bytes) -> Any:
+        return self.table.data.get(key)
+
+    async def put(self, send: Send, partition: int, key: bytes, value: Any) -> None:
+        self.table.data[key] = value
+        changelog = self.table.changelog_topic.get_topic_name()
+        await send(changelog, key, self.codec._dumps(value), partition, None, None)
 
 
 def _batches(stream: StreamT[bytes]) -> AsyncIterator[Sequence[EventT[bytes]]]:
@@ -107,13 +122,13 @@ def _batches(stream: StreamT[bytes]) -> AsyncIterator[Sequence[EventT[bytes]]]:
 class Scorecards:
     """The scorecards context registered on one app (tables exposed for tests and views)."""
 
-    referrals: Tbl
-    partners: Tbl
+    referrals: _StateTable
+    partners: _StateTable
     facts_topic: str
     stats_topic: str
 
     def aggregate(self, partner_id: str) -> PartnerAggregate | None:
-        value = self.partners.data.get(partner_id.encode())
+        value = self.partners.get(partner_id.encode())
         return value if isinstance(value, PartnerAggregate) else None
 
 
@@ -131,14 +146,17 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
     )
     facts_name = settings.topic("scorecard-facts")
     stats_name = settings.topic("partner-stats")
-    refs = _table(app, "scorecards-referrals", settings, _JsonCodec(ref_to_json, ref_from_json))
-    partners = _table(
+    refs = _StateTable(
+        app, "scorecards-referrals", settings, _JsonCodec(ref_to_json, ref_from_json)
+    )
+    partners = _StateTable(
         app, "scorecards-partners", settings, _JsonCodec(aggregate_to_json, aggregate_from_json)
     )
 
     async def forward_facts(stream: faust.StreamT[bytes]) -> None:
         producer_send = app.producer.send
         async for events in _batches(stream):
+            facts: list[LedgerFact] = []
             for event in events:
                 msg = event.message
                 try:
@@ -149,10 +167,10 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
                         msg.topic, msg.partition, msg.offset, exc.reason, str(exc)[:200],
                     )  # fmt: skip
                     continue
-                if fact is None:
-                    continue
-                for key, value in routed_copies(fact):
-                    await producer_send(facts_name, key, value, None, None, None)
+                if fact is not None:
+                    facts.append(fact)
+            for key, value in routed_packs(facts):
+                await producer_send(facts_name, key, value, None, None, None)
 
     async def fold_facts(stream: faust.StreamT[bytes]) -> None:
         producer_send = app.producer.send
@@ -161,30 +179,31 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
             for event in events:
                 msg = event.message
                 try:
-                    role, fact = decode_fact(msg.value)
+                    copies = unpack(msg.value)
                 except ValueError as exc:
                     log.warning(
-                        "scorecards: skipped bad fact %s[%d]@%d: %s",
+                        "scorecards: skipped bad facts %s[%d]@%d: %s",
                         msg.topic, msg.partition, msg.offset, exc,
                     )  # fmt: skip
                     continue
-                partner = fact.partner(role)
-                pkey = partner.encode()
-                rkey = pkey + b"/" + fact.referral_id.encode()
-                seen = touched.get(pkey)
-                if seen is not None:
-                    agg, changed = seen[1], seen[2]
-                else:
-                    agg, changed = partners.data.get(pkey) or PartnerAggregate(partner), False
-                ref: RefState | None = refs.data.get(rkey)
-                new_ref, new_agg = apply(ref, agg, fact, role, msg.offset)
-                if new_ref is not None:
-                    _put(refs, msg.partition, rkey, new_ref)
-                if new_agg is not agg or msg.offset <= agg.seq or seen is not None:
-                    touched[pkey] = (msg.partition, new_agg, changed or new_agg is not agg)
+                for index, (role, fact) in enumerate(copies):
+                    seq = msg.offset * PACK_MAX + index  # increases along the partition
+                    partner = fact.partner(role)
+                    pkey = partner.encode()
+                    rkey = pkey + b"/" + fact.referral_id.encode()
+                    seen = touched.get(pkey)
+                    if seen is not None:
+                        agg, changed = seen[1], seen[2]
+                    else:
+                        agg, changed = partners.get(pkey) or PartnerAggregate(partner), False
+                    new_ref, new_agg = apply(refs.get(rkey), agg, fact, role, seq)
+                    if new_ref is not None:
+                        await refs.put(producer_send, msg.partition, rkey, new_ref)
+                    if new_agg is not agg or seq <= agg.seq or seen is not None:
+                        touched[pkey] = (msg.partition, new_agg, changed or new_agg is not agg)
             for pkey, (partition, agg, changed) in touched.items():
                 if changed:
-                    _put(partners, partition, pkey, agg)
+                    await partners.put(producer_send, partition, pkey, agg)
                 value, headers = snapshot_record(agg)
                 await producer_send(stats_name, pkey, value, None, None, headers)
 

@@ -7,7 +7,8 @@ import pytest
 from schemas.codec import encode
 from schemas.errors import InvalidEvent
 from schemas.samples import example
-from streams.scorecards.facts import decode_fact, fact_from_record, routed_copies
+from streams.scorecards.facts import PACK_MAX, fact_from_record, pack, routed_packs, unpack
+from streams.scorecards.fold import LedgerFact
 
 PREFIX = "io.oppbus."
 
@@ -50,12 +51,28 @@ def test_an_invalid_ledger_record_is_reported() -> None:
         fact_from_record(b'{"referral_id": 3}', headers)
 
 
-def test_copies_go_to_both_partners_and_round_trip() -> None:
-    fact = fact_from_record(*record("referral.won.v1"))
-    assert fact is not None
-    copies = routed_copies(fact)
-    assert [key for key, _ in copies] == [b"contoso-storage", b"northwind-networks"]
-    assert [decode_fact(value) for _, value in copies] == [("receiver", fact), ("giver", fact)]
+def test_copies_go_to_both_partners_packed_in_order() -> None:
+    won = fact_from_record(*record("referral.won.v1"))
+    offered = fact_from_record(*record("referral.offered.v1"))
+    assert won is not None and offered is not None
+    other = LedgerFact("ref_00000000000000000001", "contoso-storage", "fabrikam", "offered", 1.0)
+    packs = dict(routed_packs([offered, won, other]))
+    assert set(packs) == {b"contoso-storage", b"northwind-networks", b"fabrikam"}
+    assert unpack(packs[b"contoso-storage"]) == [
+        ("receiver", offered), ("receiver", won), ("giver", other)
+    ]  # fmt: skip
+    assert unpack(packs[b"northwind-networks"]) == [("giver", offered), ("giver", won)]
+    assert unpack(packs[b"fabrikam"]) == [("receiver", other)]
+
+
+def test_big_packs_are_split() -> None:
+    facts = [LedgerFact(f"r{i}", "g1", "p1", "offered", float(i)) for i in range(PACK_MAX + 5)]
+    packs = routed_packs(facts)
+    assert [(key, len(unpack(value))) for key, value in packs] == [
+        (b"p1", PACK_MAX), (b"p1", 5), (b"g1", PACK_MAX), (b"g1", 5)
+    ]  # fmt: skip
+    with pytest.raises(ValueError):
+        unpack(pack([("giver", facts[0])] * (PACK_MAX + 1)))
 
 
 @pytest.mark.parametrize(
@@ -63,16 +80,19 @@ def test_copies_go_to_both_partners_and_round_trip() -> None:
     [
         b"nope",
         b"[]",
-        b'["x", "r", "g", "p", "offered", 1.0, null, null]',
-        b'[["r"], "r", "g", "p", ["offered"], 1.0, null, null]',
-        b'["r", "r1", "g", "p", "offered", true, null, null]',
-        b'["r", "r1", "g", "p", "bogus", 1.0, null, null]',
-        b'["r", "r1", "g", "p", "offered", "soon", null, null]',
-        b'["r", "", "g", "p", "offered", 1.0, null, null]',
-        b'["r", "r1", "g", "p", "offered", 1.0, "5.00", "USD"]',
-        b'["r", "r1", "g", "p", "won", 1.0, "5.00", null]',
+        b"{}",
+        b'["rxxxxxxx"]',
+        b'[["x", "r", "g", "p", "offered", 1.0, null, null]]',
+        b'[[["r"], "r", "g", "p", ["offered"], 1.0, null, null]]',
+        b'[["r", "r1", "g", "p", "offered", true, null, null]]',
+        b'[["r", "r1", "g", "p", "bogus", 1.0, null, null]]',
+        b'[["r", "r1", "g", "p", "offered", "soon", null, null]]',
+        b'[["r", "", "g", "p", "offered", 1.0, null, null]]',
+        b'[["r", "r1", "g", "p", "offered", 1.0, "5.00", "USD"]]',
+        b'[["r", "r1", "g", "p", "won", 1.0, "5.00", null]]',
+        b'[["r", "r1", "g", "p", "offered", 1.0, null, null], 3]',
     ],
 )
-def test_malformed_copies_are_rejected(value: bytes) -> None:
+def test_malformed_packs_are_rejected(value: bytes) -> None:
     with pytest.raises(ValueError):
-        decode_fact(value)
+        unpack(value)

@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 from streams.routing import PartnerDirectory
+from streams.routing.directory import SHARDS
 
 from .factories import T0, profile
 
 
+def _covering(d: PartnerDirectory, needs: tuple[str, ...], region: str) -> tuple[set[str], int]:
+    found: set[str] = set()
+    partial = 0
+    for _shard, partners, some in d.covering(needs, region):
+        found |= {e.partner_id for e in partners}
+        partial += some
+    return found, partial
+
+
 def _found(d: PartnerDirectory, needs: tuple[str, ...], region: str) -> set[str]:
-    slots, _partial = d.covering(needs, region)
-    return {d.entry_at(s).partner_id for s in slots}
+    return _covering(d, needs, region)[0]
 
 
 def test_newer_version_replaces_the_profile() -> None:
@@ -83,15 +92,30 @@ def test_every_need_must_be_offered() -> None:
     d.apply(profile("ss", ("storage",), regions=("US-CA",)))
     d.apply(profile("bb", ("backup",), regions=("US-CA",)))
     assert _found(d, ("storage", "backup"), "US-CA") == {"sb"}
-    assert d.covering(("storage", "backup"), "US-CA")[1] == 2  # offering only some of the needs
+    assert _covering(d, ("storage", "backup"), "US-CA")[1] == 2  # offering only some of the needs
 
 
-def test_covering_never_hands_out_the_index_sets() -> None:
+def test_partner_serving_country_and_subdivision_is_found_once() -> None:
     d = PartnerDirectory()
-    d.apply(profile("pa", regions=("US",)))
-    found, _ = d.covering(("storage",), "US")
-    found.clear()
-    assert _found(d, ("storage",), "US") == {"pa"}
+    d.apply(profile("pa", regions=("US", "US-CA")))
+    found = [
+        e.partner_id for _s, partners, _p in d.covering(("storage",), "US-CA") for e in partners
+    ]
+    assert found == ["pa"]
+
+
+def test_covering_visits_every_shard_once_from_the_start() -> None:
+    d = PartnerDirectory()
+    shards = [shard for shard, _found, _partial in d.covering(("storage",), "US", start=5)]
+    assert shards[0] == 5 and sorted(shards) == list(range(SHARDS))
+
+
+def test_shard_depends_on_the_partner_id_only() -> None:
+    a, b = PartnerDirectory(), PartnerDirectory()
+    for i in range(40):
+        a.apply(profile(f"pa{i}"))
+    b.apply(profile("pa7", ("backup",), regions=("DE",)))
+    assert a.get("pa7").shard == b.get("pa7").shard
 
 
 def test_unknown_capability_and_region_find_nobody() -> None:

@@ -31,7 +31,7 @@ CAPS = ("storage", "backup", "networking", "security", "cloud")
 REGIONS = ("US", "US-CA", "US-NY", "DE", "DE-BY")
 SERVED = ("US", "US", "US-CA", "US-NY", "DE", "DE-BY")  # sampled: most partners serve all the US
 VENDORS = ("NetApp", "Dell")
-ALL = Weights(max_ranked=0)
+ALL = Weights(max_ranked=0, pool=0)
 
 caps_st = st.lists(st.sampled_from(CAPS), min_size=1, max_size=3, unique=True).map(tuple)
 ids_st = st.lists(st.sampled_from(IDS[:4]), min_size=1, max_size=2, unique=True).map(tuple)
@@ -199,3 +199,24 @@ def test_max_ranked_keeps_the_best_prefix(updates, opp, k) -> None:
     top = route(opp, d, now=NOW, weights=Weights(max_ranked=k))
     assert top.candidates == everyone.candidates[:k]
     assert top.eligible == everyone.eligible and top.exclusions == everyone.exclusions
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    updates=st.lists(profiles(), min_size=8, max_size=30),
+    opp=opportunities(),
+    pool=st.integers(1, 3),
+)
+def test_pooled_route_offers_only_eligible_partners_and_never_nobody(updates, opp, pool) -> None:
+    d = PartnerDirectory()
+    for p in updates:
+        d.apply(p)
+    exact = route(opp, d, now=NOW, weights=ALL)
+    pooled = route(opp, d, now=NOW, weights=Weights(max_ranked=0, pool=pool))
+    assert set(pooled.partner_ids) <= set(exact.partner_ids)
+    assert pooled.routable == exact.routable
+    assert pooled.eligible >= min(pool, exact.eligible)
+    if pooled.complete:
+        assert pooled == exact
+    if not exact.routable:  # nobody eligible: every shard examined, the counts are the whole story
+        assert pooled.complete and pooled.exclusions == exact.exclusions

@@ -1,0 +1,159 @@
+"""CRM inbound endpoints: ``POST /v1/crm/hubspot/{partner_id}``, ``POST /v1/crm/salesforce/{partner_id}``.
+
+The CRM authenticates by signing (no API key): the partner's CRM file (``Settings.crm_dir``, see
+:mod:`connectors.crm.config`) holds the secret and the field mapping. In order, before anything is
+published:
+
+1. the partner must be registered and have a CRM file for this provider (else ``404``);
+2. the body is read with a size limit (``413``);
+3. the signature and its timestamp are checked (``401``: missing, stale or bad signature);
+4. the payload is mapped (HubSpot may send a list of deals: all of them or none) and validated as
+   ``POST /v1/opportunities`` validates (``400`` malformed JSON, ``422`` naming each bad field);
+5. the same signed request twice is a replay (``409``);
+6. each opportunity is published as that partner, with the same semantics as the HTTP API
+   (``202`` only after the broker acknowledged; same id with other content ``409``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+from pydantic import ValidationError
+
+from connectors.crm.config import CrmConfigError, CrmConfigs, Provider, ProviderConfig
+from connectors.crm.mapping import MappingRuleError, apply_mapping
+from connectors.crm.signatures import ReplayGuard, SignatureError, verify_hubspot, verify_salesforce
+from connectors.http.errors import ApiError, json_response
+from connectors.http.routes_opportunities import publish_opportunity
+from connectors.http.routes_partners import partner_id_param
+from connectors.http.state import STATE, state_of
+from schemas.errors import FieldError, field_errors
+from schemas.opportunity import OpportunityInput
+
+__all__ = ["MAX_CRM_BODY", "add_crm_routes"]
+
+MAX_CRM_BODY = 256 * 1024
+MAX_DEALS = 100
+CONFIGS = web.AppKey("oppbus_crm_configs", CrmConfigs)
+REPLAYS = web.AppKey("oppbus_crm_replays", ReplayGuard)
+
+
+async def _read(request: web.Request) -> bytes:
+    if request.content_length is not None and request.content_length > MAX_CRM_BODY:
+        raise ApiError(413, f"request body larger than {MAX_CRM_BODY} bytes")
+    raw = bytearray()
+    async for chunk in request.content.iter_chunked(16 * 1024):
+        raw.extend(chunk)
+        if len(raw) > MAX_CRM_BODY:
+            raise ApiError(413, f"request body larger than {MAX_CRM_BODY} bytes")
+    return bytes(raw)
+
+
+def _signed_uri(request: web.Request, public_url: str | None) -> str:
+    if public_url:
+        return public_url.rstrip("/") + request.path_qs
+    return str(request.url)
+
+
+def _verify(
+    request: web.Request, provider: Provider, config: ProviderConfig, body: bytes
+) -> tuple[str, float]:
+    settings = state_of(request).settings
+    secret = config.secret.get_secret_value()
+    try:
+        if provider == "hubspot":
+            return verify_hubspot(
+                secret,
+                request.method,
+                _signed_uri(request, settings.crm_public_url),
+                request.headers,
+                body,
+                now=time.time(),
+                tolerance_s=settings.crm_tolerance_s,
+            )
+        return verify_salesforce(
+            secret, request.headers, body, now=time.time(), tolerance_s=settings.crm_tolerance_s
+        )
+    except SignatureError as exc:
+        raise ApiError(401, str(exc), code=exc.code) from None
+
+
+def _opportunities(config: ProviderConfig, body: bytes) -> list[OpportunityInput]:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"malformed JSON: {exc}", code="malformed_json") from None
+    deals: list[Any] = payload if isinstance(payload, list) else [payload]
+    if not deals or len(deals) > MAX_DEALS or not all(isinstance(d, dict) for d in deals):
+        raise ApiError(
+            400, f"send one deal object or a list of 1-{MAX_DEALS}", code="malformed_json"
+        )
+    out: list[OpportunityInput] = []
+    errors: list[FieldError] = []
+    for i, deal in enumerate(deals):
+        prefix = f"{i}." if isinstance(payload, list) else ""
+        try:
+            out.append(OpportunityInput.model_validate(apply_mapping(config.mapping, deal)))
+        except MappingRuleError as exc:
+            errors.append(
+                FieldError(field=prefix + exc.target, message=exc.message, type="mapping")
+            )
+        except ValidationError as exc:
+            errors.extend(
+                FieldError(field=prefix + e.field, message=e.message, type=e.type)
+                for e in field_errors(exc)
+            )
+    if errors:
+        raise ApiError(422, "the CRM payload does not map to a valid opportunity", errors=errors)
+    return out
+
+
+async def _inbound(request: web.Request, provider: Provider) -> web.Response:
+    partner_id = partner_id_param(request)
+    state = state_of(request)
+    try:
+        config = request.app[CONFIGS].provider(partner_id, provider)
+    except CrmConfigError:
+        raise ApiError(
+            503, "this partner's CRM configuration is invalid", code="crm_config"
+        ) from None
+    if config is None or partner_id not in state.views.profiles:
+        raise ApiError(404, f"no {provider} integration for partner {partner_id}")
+    body = await _read(request)
+    signature, timestamp = _verify(request, provider, config, body)
+    opportunities = _opportunities(config, body)
+    replays = request.app[REPLAYS]
+    replay_key = f"{provider}:{partner_id}:{signature}"
+    if not replays.reserve(replay_key, timestamp, now=time.time()):
+        raise ApiError(409, "this signed request was already received", code="replayed")
+    results: list[Any] = []
+    try:
+        for opportunity in opportunities:
+            response = await publish_opportunity(state, partner_id, opportunity)
+            assert isinstance(response.body, bytes)
+            results.append(orjson.loads(response.body))
+    except BaseException:
+        # Not (fully) published: the CRM's retry must get through. Publishing is idempotent per
+        # opportunity id, so what did get published is not published twice.
+        replays.release(replay_key)
+        raise
+    return json_response({"opportunities": results}, status=202)
+
+
+async def post_hubspot(request: web.Request) -> web.Response:
+    return await _inbound(request, "hubspot")
+
+
+async def post_salesforce(request: web.Request) -> web.Response:
+    return await _inbound(request, "salesforce")
+
+
+def add_crm_routes(app: web.Application) -> None:
+    settings = app[STATE].settings
+    app[CONFIGS] = CrmConfigs(settings.crm_dir)
+    app[REPLAYS] = ReplayGuard(settings.crm_tolerance_s)
+    app.router.add_post("/v1/crm/hubspot/{partner_id}", post_hubspot)
+    app.router.add_post("/v1/crm/salesforce/{partner_id}", post_salesforce)
