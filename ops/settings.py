@@ -42,12 +42,20 @@ class Settings(BaseModel):
     app_id: str = "oppbus"
     # Response deadline of an offer when the opportunity does not set one (48 h).
     offer_ttl_s: float = Field(default=172_800.0, gt=0)
+    # Longest a worker's fetch waits for new records (Faust's fixed 1.5 s replaced; see
+    # streams/app.py): bounds the publish->offer latency on a broker that does not wake long polls.
+    fetch_wait_ms: int = Field(default=10, ge=1, le=1500)
+    # How often each worker scans its offers for passed response deadlines (an expiry fires within
+    # about this long plus one fetch of its tick).
+    deadline_scan_s: float = Field(default=1.0, gt=0, le=60)
     # Window in which a second opportunity for the same customer domain and need is a conflict.
     conflict_window_s: float = Field(default=90 * 86_400.0, ge=0)
     # Session timeout for consumer groups. Tansu only notices a member that left after this, and a
     # join waits about half of it, so it is kept short on the embedded broker.
     session_timeout_s: float = Field(default=10.0, gt=0)
     log_level: str = "info"
+    # Capability codes added to the built-in taxonomy (schemas/taxonomy.py), comma-separated.
+    extra_capabilities: str = ""
     # Outbound webhooks (connectors/webhooks). Non-public targets are refused unless their network
     # is listed here (comma-separated CIDRs, e.g. "127.0.0.0/8" for a local receiver in tests).
     webhooks_enabled: bool = True
@@ -70,6 +78,13 @@ class Settings(BaseModel):
     http_max_streams: int = Field(default=256, ge=1)
     http_rate_per_client: float = Field(default=500.0, ge=0)
     http_burst_per_client: int = Field(default=1000, ge=1)
+
+    @field_validator("extra_capabilities")
+    @classmethod
+    def _capability_codes(cls, value: str) -> str:
+        from schemas.taxonomy import parse_capabilities
+
+        return ",".join(parse_capabilities(value))
 
     @field_validator("broker")
     @classmethod
