@@ -15,9 +15,10 @@ Add = Callable[[str, str, Callable[[argparse.Namespace], int]], Any]
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    import sys
+
     from pydantic import ValidationError
 
-    from ops.cli import UserError
     from ops.demo import DemoError, run_demo
     from ops.settings import load_settings
 
@@ -31,7 +32,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(flags)
     except ValidationError as exc:
-        raise UserError(f"invalid setting: {exc.errors()[0]['msg']}") from exc
+        first = exc.errors()[0]
+        print(f"oppbus: error: invalid setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+        return 2
     try:
         return run_demo(
             settings,
@@ -39,8 +42,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             admin_token=args.admin_token,
             keep_running=not args.exit,
         )
-    except DemoError as exc:
-        raise UserError(f"demo: {exc}") from exc
+    except DemoError as exc:  # one line, like the CLI's other user-facing errors
+        print(f"oppbus: error: demo: {exc}", file=sys.stderr)
+        return 1
 
 
 def _add_demo(add: Add) -> None:

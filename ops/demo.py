@@ -15,7 +15,7 @@ import secrets
 import signal
 import sys
 import tempfile
-import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -176,14 +176,21 @@ class Story:
         self.say(f"\n      and {opp_id} (managed print in US-OR): nobody covers it → unroutable")
 
     def funnel(self) -> dict[str, float]:
-        want = {"published": 2, "offered": 2, "declined": 1, "accepted": 1, "won": 1}
+        want = {
+            "published": 2,
+            "offered": 2,
+            "declined": 1,
+            "accepted": 1,
+            "won": 1,
+            "unroutable": 1,
+        }
 
         def caught_up() -> dict[str, float] | None:
             counts = funnel_counts(self.api.text("/metrics"))
             return counts if all(counts.get(k, 0) >= v for k, v in want.items()) else None
 
         counts = self.api.wait("the referral funnel on /metrics", caught_up)
-        shown = " · ".join(f"{k} {counts.get(k, 0):g}" for k in (*want, "unroutable"))
+        shown = " · ".join(f"{k} {counts.get(k, 0):g}" for k in want)
         self.say(f"\nFunnel on {self.api.base}/metrics: {shown}")
         return counts
 
@@ -246,12 +253,15 @@ def run_demo(
     say: Say = _say,
 ) -> int:
     """Run the story; with no ``api_url``, start a bus first (kept until Ctrl-C if asked)."""
-    stop_event = threading.Event()
 
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
+    def _interrupt(signum: int, frame: FrameType | None) -> None:
         del signum, frame
-        stop_event.set()
+        raise KeyboardInterrupt
 
+    # Ctrl-C and SIGTERM end the demo wherever it is (also when started with SIGINT ignored,
+    # as a background job of a shell is); the finally below stops the bus it started.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     token = admin_token or (
         settings.admin_token.get_secret_value() if settings.admin_token else None
     )
@@ -264,7 +274,6 @@ def run_demo(
         child = _start_bus(settings, token, run_dir)
     elif token is None:
         raise DemoError("--api needs the bus's admin token (--admin-token or OPPBUS_ADMIN_TOKEN)")
-    signal.signal(signal.SIGTERM, _on_signal)
     api = Api(api_url or settings.api_url, alive=(lambda: child.poll() is None) if child else None)
     try:
         api.wait("the API to be healthy", api.healthy, timeout=90.0)
@@ -273,7 +282,8 @@ def run_demo(
         say(f"Status page: {api.base}/status   (metrics: {api.base}/metrics)")
         if child is not None and keep_running:
             say(f"admin token {token}\nThe bus keeps running: press Ctrl-C to stop it.")
-            while not stop_event.wait(0.5):
+            while True:
+                time.sleep(0.5)
                 if child.poll() is not None:
                     raise DemoError("the bus stopped unexpectedly")
         return 0
