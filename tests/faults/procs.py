@@ -74,6 +74,7 @@ class WorkerProc:
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
     web_port: int = 0
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def pid(self) -> int | None:
@@ -90,7 +91,8 @@ class WorkerProc:
         with open(self.log_path, "ab") as log:
             log.write(f"\n==== start {self.starts + 1} at {time.time():.3f}\n".encode())
         self.web_port = free_port()
-        self.proc = spawn(argv, log=self.log_path, env=worker_env(self.settings, self.web_port))
+        env = {**worker_env(self.settings, self.web_port), **self.env}
+        self.proc = spawn(argv, log=self.log_path, env=env)
         self.starts += 1
         return self
 
@@ -147,10 +149,12 @@ class WorkerPool:
     settings: Settings
     log_dir: Path
     workers: list[WorkerProc] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # extra OPPBUS_* for every worker
 
     def add(self) -> WorkerProc:
         index = len(self.workers) + 1
-        worker = WorkerProc(f"worker{index}", self.settings, self.log_dir / f"worker{index}.log")
+        log = self.log_dir / f"worker{index}.log"
+        worker = WorkerProc(f"worker{index}", self.settings, log, env=dict(self.env))
         self.workers.append(worker)
         return worker.start().wait_ready()
 
