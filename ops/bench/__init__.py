@@ -15,6 +15,7 @@ BENCHES: dict[str, str] = {
     "soak": "ops.bench.soak",
     "routing": "ops.bench.routing",
     "scorecards": "ops.bench.scorecards",
+    "webhooks": "ops.bench.webhooks",
 }
 
 __all__ = ["BENCHES"]
