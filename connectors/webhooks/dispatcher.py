@@ -31,13 +31,11 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
-from connectors.webhooks.follower import TopicFollower
-from connectors.webhooks.offsets import OffsetTracker
-from connectors.webhooks.policy import backoff_s, lead_event_of, payload, verdict
+from connectors.webhooks.policy import OffsetTracker, backoff_s, lead_event_of, payload, verdict
 from connectors.webhooks.sender import AttemptResult, HttpSender, Sender
 from connectors.webhooks.signing import signed_headers
 from connectors.webhooks.ssrf import TargetPolicy
-from connectors.webhooks.views import WebhookViews
+from connectors.webhooks.views import TopicFollower, WebhookViews
 from ops.metrics import ReferralMetrics
 from ops.settings import Settings
 from schemas.codec import Envelope, decode, encode
@@ -108,6 +106,13 @@ class WebhookDispatcher:
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:  # cancelled or failed while starting: close what was opened
+            await asyncio.shield(self.stop())
+            raise
+
+    async def _start(self) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.bootstrap_servers,
             acks="all",
