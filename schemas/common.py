@@ -110,8 +110,9 @@ def _only_decimal_text(value: object) -> object:
 # A non-negative amount with at most 2 decimal places; a JSON string on the wire, never a number.
 DecimalString = Annotated[
     Decimal,
-    BeforeValidator(_only_decimal_text),
+    # constraints first: pydantic-core checks them natively (after a validator they run in Python)
     Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False),
+    BeforeValidator(_only_decimal_text),
     PlainSerializer(_decimal_str, return_type=str),
     WithJsonSchema({"type": "string", "pattern": _DECIMAL_PATTERN, "examples": ["250000.00"]}),
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 BENCHES: dict[str, str] = {
     # name -> module path; filled in as benchmarks land
+    "codec": "ops.bench.codec",
     "soak": "ops.bench.soak",
     "routing": "ops.bench.routing",
     "scorecards": "ops.bench.scorecards",
