@@ -42,6 +42,12 @@ class Settings(BaseModel):
     app_id: str = "oppbus"
     # Response deadline of an offer when the opportunity does not set one (48 h).
     offer_ttl_s: float = Field(default=172_800.0, gt=0)
+    # Longest a worker's fetch waits for new records (Faust's fixed 1.5 s replaced; see
+    # streams/app.py): bounds the publish->offer latency on a broker that does not wake long polls.
+    fetch_wait_ms: int = Field(default=10, ge=1, le=1500)
+    # How often each worker scans its offers for passed response deadlines (an expiry fires within
+    # about this long plus one fetch of its tick).
+    deadline_scan_s: float = Field(default=1.0, gt=0, le=60)
     # Window in which a second opportunity for the same customer domain and need is a conflict.
     conflict_window_s: float = Field(default=90 * 86_400.0, ge=0)
     # Session timeout for consumer groups. Tansu only notices a member that left after this, and a

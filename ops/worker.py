@@ -24,12 +24,28 @@ def build_worker_app(settings: Settings, *, web: bool = True) -> faust.App:
 def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM (Faust's worker installs the handlers and stops cleanly)."""
     asyncio.run(ensure_topics(settings))
+    _use_uvloop()
     app = build_worker_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
 
-    @app.on_after_configured.connect
-    def _quiet_root(*_: object, **__: object) -> None:
-        # Faust's worker leaves the root logger at DEBUG, which costs ~17 % throughput (notes).
+    async def _quiet_root() -> None:
+        # With a level of WARNING or above, Faust's worker start-up (its spinner handler) leaves
+        # the root logger at DEBUG, so every log.debug in faust and aiokafka builds a record
+        # (~17 % throughput, notes). App tasks run after that start-up: set it back here.
         logging.getLogger().setLevel(settings.log_level.upper())
 
+    app.task(_quiet_root)
     worker.execute_from_commandline()
+
+
+def _use_uvloop() -> None:
+    """Run the worker on uvloop (+7-14 % throughput, notes) when it is installed.
+
+    Faust picks its loop from ``FAUST_LOOP`` only when ``faust`` is first imported, which is too
+    early for us; the worker (mode) takes the current event loop, so we set that instead.
+    """
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency except on Windows
+        return
+    asyncio.set_event_loop(uvloop.new_event_loop())

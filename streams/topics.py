@@ -90,6 +90,24 @@ TOPICS: tuple[TopicSpec, ...] = (
         consumers=("http-api",),
     ),
     TopicSpec(
+        name="offer-deadlines",
+        key="opportunity_key",
+        cleanup="delete",
+        description="Internal: the deadline timer's 'offers of this opportunity may be due' ticks, "
+        "so expiries are decided by the worker owning the opportunity's partition.",
+        publishers=("router (deadline timer)",),
+        consumers=("router",),
+    ),
+    TopicSpec(
+        name="customer-claims",
+        key="normalised customer domain|need",
+        cleanup="compact",
+        description="Internal: conflict-detection registrations (customer domain and need -> "
+        "first opportunity within the window), read whole by every router.",
+        publishers=("router",),
+        consumers=("router (global view)",),
+    ),
+    TopicSpec(
         name="deadletter",
         key="original key",
         cleanup="delete",

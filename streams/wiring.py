@@ -2,16 +2,73 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import faust
 
 from connectors.webhooks.service import register_webhooks
 from ops.settings import Settings
-from streams.scorecards.agents import register_scorecards
+from streams.directory import DirectoryView, GlobalView, run_view
+from streams.router.agent import RouterAgent, register_router
+from streams.router.claims import ClaimRegistry
+from streams.router.handlers import Router
+from streams.router.ranking import make_ranker
+from streams.scorecards.agents import Scorecards, register_scorecards
+from streams.scorecards.view import ScorecardBook
 
-__all__ = ["register_all"]
+__all__ = ["Contexts", "register_all"]
 
 
-def register_all(app: faust.App, settings: Settings) -> None:
+@dataclass(frozen=True)
+class Contexts:
+    """What ``register_all`` put on the app (tests and benches look inside)."""
+
+    directory: DirectoryView
+    claims: ClaimRegistry
+    stats: ScorecardBook
+    router: RouterAgent
+    scorecards: Scorecards
+
+
+def _run_with_app(app: faust.App, view: GlobalView) -> None:
+    async def follow() -> None:
+        await run_view(app, view)
+
+    follow.__name__ = f"follow_{view.name.replace('-', '_')}"
+    app.task(follow)
+
+
+def register_all(app: faust.App, settings: Settings) -> Contexts:
     """Register every bounded context on ``app`` (the explicit autodiscover list)."""
-    register_scorecards(app, settings)  # ledger -> per-partner figures on partner-stats
+    directory = DirectoryView(settings)
+    claims = ClaimRegistry(settings.conflict_window_s)
+    claims_view = GlobalView(
+        settings.bootstrap_servers,
+        settings.topic("customer-claims"),
+        claims.apply_record,
+        name="customer-claims",
+    )
+    stats = ScorecardBook()  # load, rates and reciprocity for ranking, from partner-stats
+    stats_view = GlobalView(
+        settings.bootstrap_servers,
+        settings.topic("partner-stats"),
+        stats,
+        name="partner-stats",
+    )
+    views = (directory.view, claims_view, stats_view)
+    for view in views:
+        _run_with_app(app, view)
+
+    async def ready() -> None:
+        for view in views:
+            await view.wait_ready()
+
+    router = Router(
+        make_ranker(lambda: directory.directory, lambda: stats),
+        claims,
+        ttl_s=settings.offer_ttl_s,
+    )
+    agent = register_router(app, settings, router, ready)
+    scorecards = register_scorecards(app, settings)  # ledger -> per-partner figures
     register_webhooks(app, settings)  # outbound webhooks: own consumer group on referrals
+    return Contexts(directory, claims, stats, agent, scorecards)

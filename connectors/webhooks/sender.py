@@ -41,9 +41,13 @@ class Sender(Protocol):
 
 
 class HttpSender:
-    """POSTs with aiohttp through the guarded resolver; one connection pool for all partners."""
+    """POSTs with aiohttp through the guarded resolver; one connection pool for all partners.
 
-    def __init__(self, policy: TargetPolicy, *, limit: int = 100, limit_per_host: int = 4) -> None:
+    No per-host connection limit by default: partners often share a host (an integration
+    platform), and a hanging endpoint must not hold a connection slot another partner needs.
+    The dispatcher bounds concurrency itself (one request per partner, a global semaphore)."""
+
+    def __init__(self, policy: TargetPolicy, *, limit: int = 0, limit_per_host: int = 0) -> None:
         self._policy = policy
         self._limit = limit
         self._limit_per_host = limit_per_host

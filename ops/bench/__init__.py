@@ -9,11 +9,13 @@ Register a new one by adding its module here.
 from __future__ import annotations
 
 BENCHES: dict[str, str] = {
+    "pipeline": "ops.bench.pipeline",
     # name -> module path; filled in as benchmarks land
     "codec": "ops.bench.codec",
     "soak": "ops.bench.soak",
     "routing": "ops.bench.routing",
     "scorecards": "ops.bench.scorecards",
+    "webhooks": "ops.bench.webhooks",
 }
 
 __all__ = ["BENCHES"]

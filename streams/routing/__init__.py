@@ -4,9 +4,9 @@
   region; :meth:`PartnerDirectory.apply` takes each capability update.
 - :func:`route` — the eligible partners of an opportunity, ranked with reasons, or the counts per
   excluding rule (:data:`RULES`) when there are none; :class:`Weights` holds every ranking tunable.
-- :class:`PartnerStats`, :class:`StatsView` — the referral statistics routing reads;
-  :class:`StatsBook` keeps them from the ``partner-stats`` scorecards, :class:`RoutingStats` is a
-  fixed snapshot.
+- :class:`PartnerStats`, :class:`StatsView` — the referral statistics routing reads
+  (``streams.scorecards.view.ScorecardBook`` serves them from the ``partner-stats`` topic);
+  :class:`RoutingStats` is a fixed snapshot.
 - :func:`plan_offers` / :func:`next_offers` — who holds the opportunity at once, then the waterfall.
 - :class:`ConflictTable` — same customer and need within a window is flagged to the originator.
 """
@@ -24,14 +24,7 @@ from streams.routing.eligibility import RULES
 from streams.routing.plan import OfferPlan, exhausted, next_offers, plan_offers, replan
 from streams.routing.ranking import Candidate, Reason
 from streams.routing.route import RoutingDecision, route, route_linear
-from streams.routing.stats import (
-    NO_STATS,
-    PartnerStats,
-    RoutingStats,
-    StatsBook,
-    StatsView,
-    partner_stats_of,
-)
+from streams.routing.stats import NO_STATS, PartnerStats, RoutingStats, StatsView
 from streams.routing.weights import DEFAULT_WEIGHTS, FACTORS, Weights
 
 __all__ = [
@@ -50,14 +43,12 @@ __all__ = [
     "Reason",
     "RoutingDecision",
     "RoutingStats",
-    "StatsBook",
     "StatsView",
     "Weights",
     "conflict_keys",
     "exhausted",
     "next_offers",
     "opportunity_key",
-    "partner_stats_of",
     "plan_offers",
     "register",
     "replan",

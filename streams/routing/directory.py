@@ -39,7 +39,6 @@ SHARDS = 64  # partitions of the directory by partner id hash (a power of two, a
 
 _NO_IDS: frozenset[str] = frozenset()
 _NEVER = float("inf")
-_NO_ENTRIES: frozenset[PartnerEntry] = frozenset()
 
 
 def _id_hash(partner_id: str) -> int:
@@ -58,12 +57,9 @@ class PartnerEntry:
         "competitors",
         "id_hash",
         "industries",
-        "kind",
-        "ncaps",
         "partner_id",
         "refuses",
-        "region_ids",
-        "shard",
+        "regions",
         "slot",
         "updated_ts",
         "version",
@@ -74,12 +70,10 @@ class PartnerEntry:
         self.slot = slot
         self.version = profile.version
         self.updated_ts = profile.updated_at.timestamp()
-        self.kind: str = sys.intern(profile.kind)
         self.caps: int = directory.capability_mask(profile.capabilities, create=True)
-        self.ncaps = self.caps.bit_count()
-        self.region_ids: tuple[int, ...] = tuple(
-            sorted({directory.region_id(r, create=True) for r in profile.regions})
-        )
+        self.regions: int = 0  # bit mask of region ids
+        for region in profile.regions:
+            self.regions |= 1 << directory.region_id(region, create=True)
         self.certs: tuple[tuple[int, str, float], ...] = tuple(
             (
                 directory.capability_mask((c.capability,), create=True),
@@ -98,13 +92,16 @@ class PartnerEntry:
         self.refuses: frozenset[str] = (
             frozenset(sys.intern(p) for p in profile.refuses) if profile.refuses else _NO_IDS
         )
-        self.industries: frozenset[str] = (
-            frozenset(sys.intern(i.lower()) for i in profile.industries)
-            if profile.industries
-            else _NO_IDS
-        )
+        self.industries: int = directory.industry_mask(profile.industries, create=True)
         self.id_hash = directory.id_hash(self.partner_id)
-        self.shard = self.id_hash % SHARDS
+
+    @property
+    def shard(self) -> int:
+        return self.id_hash % SHARDS
+
+    @property
+    def ncaps(self) -> int:
+        return self.caps.bit_count()
 
     def certified(self, cap_bit: int, now_ts: float, vendor: str | None = None) -> bool:
         """Holds a certification for the capability bit (of ``vendor``) valid at ``now_ts``."""
@@ -120,13 +117,14 @@ class PartnerDirectory:
     def __init__(self) -> None:
         self._cap_bits: dict[str, int] = {}
         self._region_ids: dict[str, int] = {}
+        self._industry_bits: dict[str, int] = {}
         self._by_id: dict[str, PartnerEntry] = {}  # active and deactivated (the tombstones)
         self._slots: list[PartnerEntry | None] = []  # slot -> entry while active
         self._free: list[int] = []
         # (cap bit index << 20 | region id) -> per shard, the partners (None: none)
         self._index: dict[int, list[list[PartnerEntry] | None]] = {}
         # (cap bit mask, lowercased vendor) -> per shard, the partners holding such a certification
-        self._certs: dict[tuple[int, str], list[set[PartnerEntry] | None]] = {}
+        self._certs: dict[tuple[int, str], list[list[PartnerEntry] | None]] = {}
         self._active = 0
 
     # -- interning -------------------------------------------------------------------------------
@@ -149,6 +147,19 @@ class PartnerDirectory:
                 return -1
             rid = self._region_ids[sys.intern(region)] = len(self._region_ids)
         return rid
+
+    def industry_mask(self, industries: Iterable[str], *, create: bool = False) -> int:
+        """The bit mask of industries (case-insensitive); unknown ones map to no bit."""
+        mask = 0
+        for name in industries:
+            key = name.lower()
+            bit = self._industry_bits.get(key)
+            if bit is None:
+                if not create:
+                    continue
+                bit = self._industry_bits[sys.intern(key)] = len(self._industry_bits)
+            mask |= 1 << bit
+        return mask
 
     @staticmethod
     def id_hash(partner_id: str) -> int:
@@ -181,8 +192,12 @@ class PartnerDirectory:
         caps, bit = entry.caps, 0
         while caps:
             if caps & 1:
-                for rid in entry.region_ids:
-                    yield bit << 20 | rid
+                regions, rid = entry.regions, 0
+                while regions:
+                    if regions & 1:
+                        yield bit << 20 | rid
+                    regions >>= 1
+                    rid += 1
             caps >>= 1
             bit += 1
 
@@ -203,9 +218,9 @@ class PartnerDirectory:
                 holders = self._certs[bit, vendor] = [None] * SHARDS
             held = holders[shard]
             if held is None:
-                holders[shard] = {entry}
-            else:
-                held.add(entry)
+                holders[shard] = [entry]
+            elif entry not in held:  # two certifications of one vendor for one capability
+                held.append(entry)
         self._active += 1
 
     def _unindex(self, entry: PartnerEntry) -> None:
@@ -219,8 +234,8 @@ class PartnerDirectory:
                 shards[shard] = None
         for bit, vendor, _expires in entry.certs:
             held = self._certs[bit, vendor][shard]
-            if held is not None:
-                held.discard(entry)
+            if held is not None and entry in held:
+                held.remove(entry)
                 if not held:
                     self._certs[bit, vendor][shard] = None
         self._slots[entry.slot] = None
@@ -247,24 +262,17 @@ class PartnerDirectory:
         entry = self._by_id.get(partner_id)
         return None if entry is None else entry.version
 
-    def certified_in(
-        self, cap_bit: int, vendor: str, shard: int
-    ) -> frozenset[PartnerEntry] | set[PartnerEntry]:
+    def certified_in(self, cap_bit: int, vendor: str, shard: int) -> Collection[PartnerEntry]:
         """Partners of ``shard`` holding a certification (valid or not) of ``vendor`` (lowercase)
         for the capability bit. Read-only."""
         holders = self._certs.get((cap_bit, vendor))
         held = holders[shard] if holders is not None else None
-        return held if held is not None else _NO_ENTRIES
+        return held if held is not None else ()
 
-    def covering(
-        self, needs: Iterable[str], region: str, *, start: int = 0
-    ) -> Iterator[tuple[int, Collection[PartnerEntry], int]]:
-        """Partners offering every need and serving ``region`` (or its country), shard by shard.
-
-        Yields ``(shard, partners covering every need, how many more offer only some needs
-        there)`` for every shard, from ``start`` (mod :data:`SHARDS`) on. The collections are
-        read-only views of the index: do not modify them.
-        """
+    def _need_arrays(
+        self, needs: Iterable[str], region: str
+    ) -> list[list[list[list[PartnerEntry] | None]]]:
+        """Per need, the per-shard bucket arrays of the region and of its country."""
         region_ids = [self.region_id(region)]
         if len(region) > 2:
             region_ids.append(self.region_id(region[:2]))
@@ -273,28 +281,60 @@ class PartnerDirectory:
             bit = self._cap_bits.get(need)
             keys = [] if bit is None else [bit << 20 | r for r in region_ids if r >= 0]
             per_need.append([self._index[k] for k in keys if k in self._index])
+        return per_need
+
+    def covering(
+        self, needs: Iterable[str], region: str, *, start: int = 0
+    ) -> Iterator[tuple[int, Collection[PartnerEntry]]]:
+        """Partners offering every need and serving ``region`` (or its country), shard by shard.
+
+        Yields ``(shard, partners)`` for every shard, from ``start`` (mod :data:`SHARDS`) on.
+        The collections are read-only views of the index: do not modify them.
+        """
+        per_need = self._need_arrays(needs, region)
         order = [(start + i) % SHARDS for i in range(SHARDS)]
         if len(per_need) == 1 and len(per_need[0]) <= 1:  # the common case: one bucket per shard
             only = per_need[0][0] if per_need[0] else None
             for shard in order:
                 bucket = only[shard] if only is not None else None
-                yield shard, bucket or (), 0
+                yield shard, bucket or ()
             return
+        mask = self.capability_mask(needs)
         for shard in order:
-            found: list[set[PartnerEntry]] = []
+            # start from the need with the fewest partners in the shard, keep those offering all
+            smallest: list[list[PartnerEntry]] = []
+            size = -1
             for need_arrays in per_need:
-                partners: set[PartnerEntry] = set()
-                for shards in need_arrays:
-                    bucket = shards[shard]
-                    if bucket:
-                        partners.update(bucket)
-                found.append(partners)
-            if len(found) == 1:
-                yield shard, found[0], 0
+                buckets = [b for shards in need_arrays if (b := shards[shard])]
+                total = sum(map(len, buckets))
+                if size < 0 or total < size:
+                    smallest, size = buckets, total
+                if not total:
+                    break
+            if not size:
+                yield shard, ()
                 continue
-            found.sort(key=len)
-            both = found[0].intersection(*found[1:])
-            yield shard, both, len(found[0].union(*found[1:])) - len(both)
+            if len(smallest) == 1:
+                partners: Collection[PartnerEntry] = smallest[0]
+            else:
+                partners = set(smallest[0]).union(*smallest[1:])
+            if len(per_need) > 1:
+                partners = [e for e in partners if e.caps & mask == mask]
+            yield shard, partners
+
+    def partially_covering(self, needs: Iterable[str], region: str) -> int:
+        """How many partners serving the region offer some of the needs but not all of them."""
+        per_need = self._need_arrays(needs, region)
+        if len(per_need) < 2:
+            return 0
+        total = 0
+        for shard in range(SHARDS):
+            found: list[set[PartnerEntry]] = [
+                set().union(*[b for shards in need_arrays if (b := shards[shard])])
+                for need_arrays in per_need
+            ]
+            total += len(set().union(*found)) - len(found[0].intersection(*found[1:]))
+        return total
 
     def memory_hint(self) -> dict[str, int]:
         """Counts that size the index (for the bench)."""

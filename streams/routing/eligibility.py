@@ -65,8 +65,8 @@ class Context:
     known_need_mask: int  # the needs somebody offers
     n_needs: int
     region: str
-    region_id: int
-    country_id: int  # the country of a subdivision region, else -1
+    region_bit: int  # the region's bit in PartnerEntry.regions (0: nobody serves it)
+    country_bit: int  # the bit of the country of a subdivision region, else 0
     retained_mask: int
     originator_competitors: frozenset[str]
     originator_refuses: frozenset[str]
@@ -74,6 +74,7 @@ class Context:
     exclude: frozenset[str]
     required: tuple[tuple[int, str], ...]  # (capability bit, lowercased vendor)
     industry: str
+    industry_mask: int  # the opportunity's industry as a PartnerEntry.industries bit (0: unknown)
     now_ts: float
     stats: StatsView
     weights: Weights
@@ -109,8 +110,8 @@ class Context:
             known_need_mask=known_need_mask,
             n_needs=len(needs),
             region=region,
-            region_id=directory.region_id(region),
-            country_id=directory.region_id(region[:2]) if len(region) > 2 else -1,
+            region_bit=_bit(directory.region_id(region)),
+            country_bit=_bit(directory.region_id(region[:2])) if len(region) > 2 else 0,
             retained_mask=retained,
             originator_competitors=origin.competitors if origin is not None else frozenset(),
             originator_refuses=origin.refuses if origin is not None else frozenset(),
@@ -121,6 +122,7 @@ class Context:
                 for r in opportunity.requires_certification
             ),
             industry=opportunity.industry.lower(),
+            industry_mask=directory.industry_mask((opportunity.industry,)),
             now_ts=now_ts,
             stats=stats,
             weights=weights,
@@ -128,15 +130,16 @@ class Context:
 
     def covers(self, entry: PartnerEntry) -> bool | None:
         """True: offers every need in the region; None: only some of them; False: none there."""
-        if not (
-            self.region_id in entry.region_ids
-            or (self.country_id >= 0 and self.country_id in entry.region_ids)
-        ):
+        if not entry.regions & (self.region_bit | self.country_bit):
             return False
         offered = entry.caps & self.known_need_mask
         if self.need_mask and offered == self.need_mask:
             return True
         return None if offered else False
+
+
+def _bit(index: int) -> int:
+    return 1 << index if index >= 0 else 0
 
 
 def exclusion(entry: PartnerEntry, ctx: Context) -> str | None:

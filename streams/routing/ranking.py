@@ -94,7 +94,8 @@ def factors(
     """
     w = ctx.weights
     n = ctx.n_needs
-    fit = n / entry.ncaps if entry.ncaps >= n else 1.0
+    ncaps = entry.caps.bit_count()
+    fit = n / ncaps if ncaps >= n else 1.0
     cert = 0.0
     if entry.certs:
         certified = 0
@@ -102,11 +103,11 @@ def factors(
             if bit & ctx.need_mask and ctx.now_ts < expires:
                 certified |= bit
         cert = certified.bit_count() / n
-    region = 1.0 if ctx.region_id in entry.region_ids else w.country_region
+    region = 1.0 if entry.regions & ctx.region_bit else w.country_region
     if not entry.industries:
         industry = w.unknown
     else:
-        industry = 1.0 if ctx.industry in entry.industries else 0.0
+        industry = 1.0 if entry.industries & ctx.industry_mask else 0.0
     pid = entry.partner_id
     prior = w.prior * w.prior_strength
     decided = stats.accepted + stats.declined + stats.expired + w.prior_strength
@@ -142,7 +143,7 @@ def explain(basis: Basis, values: tuple[float, ...]) -> tuple[Reason, ...]:
     n = ctx.n_needs
     decided = stats.accepted + stats.declined + stats.expired
     mean = stats.mean_s_to_accept
-    if ctx.region_id in entry.region_ids:
+    if entry.regions & ctx.region_bit:
         region = f"serves {ctx.region}"
     else:
         region = f"serves {ctx.region[:2]}, which covers {ctx.region}"

@@ -51,8 +51,9 @@ class RoutingDecision:
     ``candidates``: the best ``weights.max_ranked`` eligible partners, best first (the waterfall).
     ``eligible``: how many eligible partners were found (may exceed ``len(candidates)``).
     ``covering``: partners examined that offer every need in the region.
-    ``exclusions``: for every rule of :data:`RULES`, how many examined partners it excluded
-    (``not_covering`` counts partners offering only some of the needs in the region).
+    ``exclusions``: for every rule of :data:`RULES`, how many examined partners it excluded;
+    ``not_covering`` (partners offering only some of the needs in the region) is counted only
+    when nobody is eligible, as it explains an unroutable opportunity (0 otherwise).
     ``complete``: the whole directory was examined (always when nobody is eligible): the counts
     are then those of the whole directory, else of the shards examined.
     """
@@ -116,16 +117,14 @@ def route(
     if ctx.consent is not None:
         scope = frozenset(e for e in map(directory.get, ctx.consent) if e is not None)
     now_ts = ctx.now_ts
-    for shard, found, partial in directory.covering(
-        opportunity.needs, opportunity.region, start=start
-    ):
+    for shard, found in directory.covering(opportunity.needs, opportunity.region, start=start):
         shards += 1
-        counts[NOT_COVERING] += partial
         covering += len(found)
         partners: Collection[PartnerEntry] = found
         if ctx.required and partners:
             for bit, vendor in ctx.required:
-                partners = directory.certified_in(bit, vendor, shard).intersection(partners)
+                holders = directory.certified_in(bit, vendor, shard)
+                partners = set(holders).intersection(partners) if holders else ()
             valid = [e for e in partners if all(e.certified(b, now_ts, v) for b, v in ctx.required)]
             counts[CERTIFICATION] += len(found) - len(valid)
             partners = valid
@@ -139,6 +138,8 @@ def route(
         _examine_all(partners, ctx, counts, scored)
         if pool and len(scored) >= pool:
             break
+    if not scored:  # unroutable: also count who offers only some of the needs
+        counts[NOT_COVERING] = directory.partially_covering(opportunity.needs, opportunity.region)
     return _decide(ctx, scored, counts, covering, complete=shards == SHARDS)
 
 
@@ -163,6 +164,8 @@ def route_linear(
             _examine(entry, ctx, counts, scored)
         elif covers is None:
             counts[NOT_COVERING] += 1
+    if scored:
+        counts[NOT_COVERING] = 0  # counted only when it explains an unroutable opportunity
     return _decide(ctx, scored, counts, covering, complete=True)
 
 

@@ -12,15 +12,14 @@ declined           offers it declined
 expired            offers that reached their deadline unanswered
 won / lost         outcomes it reported on accepted referrals
 mean_s_to_accept   mean seconds from offer to acceptance (None until the first acceptance)
-open_offers        offers currently ``offered`` and unanswered: what counts against the
-                   profile's ``capacity`` ("max open offers", DESIGN.md)
+open_offers        what counts against the profile's ``capacity``: offers awaiting an answer
+                   plus accepted referrals not closed yet
 ================== ==========================================================================
 
 Reciprocity: ``given(giver, receiver)`` is the number of referrals ``giver`` originated that
 ``receiver`` accepted. Anything with the two methods of :class:`StatsView` can be passed to
-:func:`route`: :class:`RoutingStats` is an immutable snapshot (tests, bench), :class:`StatsBook` is
-kept up to date from the ``partner-stats`` topic's :class:`~schemas.scorecard.PartnerScorecard`
-snapshots (``book.apply(card)``, highest ``revision`` wins).
+:func:`route`: :class:`RoutingStats` is an immutable snapshot (tests, bench);
+``streams.scorecards.view.ScorecardBook`` is kept up to date from the ``partner-stats`` topic.
 """
 
 from __future__ import annotations
@@ -30,16 +29,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
 
-from schemas.scorecard import PartnerScorecard
-
-__all__ = [
-    "NO_STATS",
-    "PartnerStats",
-    "RoutingStats",
-    "StatsBook",
-    "StatsView",
-    "partner_stats_of",
-]
+__all__ = ["NEW_PARTNER", "NO_STATS", "PartnerStats", "RoutingStats", "StatsView"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,50 +95,3 @@ class RoutingStats:
 
 
 NO_STATS = RoutingStats()
-
-
-def partner_stats_of(card: PartnerScorecard) -> PartnerStats:
-    """The routing view of a scorecard."""
-    return PartnerStats(
-        offers_received=card.received,
-        accepted=card.accepted,
-        declined=card.declined,
-        expired=card.expired,
-        won=card.won,
-        lost=card.lost,
-        mean_s_to_accept=card.mean_seconds_to_accept,
-        open_offers=card.open_offers,
-    )
-
-
-class StatsBook:
-    """A :class:`StatsView` kept current from scorecard snapshots (one per partner)."""
-
-    def __init__(self) -> None:
-        self._partners: dict[str, PartnerStats] = {}
-        self._revisions: dict[str, int] = {}
-        self._given: dict[str, dict[str, int]] = {}
-
-    def apply(self, card: PartnerScorecard) -> bool:
-        """Take a snapshot; ``False`` when it is not newer than the one held (nothing changed)."""
-        pid = card.partner_id
-        if card.revision <= self._revisions.get(pid, -1):
-            return False
-        self._revisions[pid] = card.revision
-        self._partners[pid] = partner_stats_of(card)
-        given = {r.partner_id: r.given_accepted for r in card.reciprocity if r.given_accepted}
-        if given:
-            self._given[pid] = given
-        else:
-            self._given.pop(pid, None)
-        return True
-
-    def partner(self, partner_id: str) -> PartnerStats:
-        return self._partners.get(partner_id, NEW_PARTNER)
-
-    def given(self, giver: str, receiver: str) -> int:
-        pairs = self._given.get(giver)
-        return 0 if pairs is None else pairs.get(receiver, 0)
-
-    def __len__(self) -> int:
-        return len(self._partners)

@@ -10,17 +10,11 @@ from streams.routing.directory import SHARDS
 from .factories import T0, profile
 
 
-def _covering(d: PartnerDirectory, needs: tuple[str, ...], region: str) -> tuple[set[str], int]:
-    found: set[str] = set()
-    partial = 0
-    for _shard, partners, some in d.covering(needs, region):
-        found |= {e.partner_id for e in partners}
-        partial += some
-    return found, partial
-
-
 def _found(d: PartnerDirectory, needs: tuple[str, ...], region: str) -> set[str]:
-    return _covering(d, needs, region)[0]
+    found: set[str] = set()
+    for _shard, partners in d.covering(needs, region):
+        found |= {e.partner_id for e in partners}
+    return found
 
 
 def test_newer_version_replaces_the_profile() -> None:
@@ -92,21 +86,19 @@ def test_every_need_must_be_offered() -> None:
     d.apply(profile("ss", ("storage",), regions=("US-CA",)))
     d.apply(profile("bb", ("backup",), regions=("US-CA",)))
     assert _found(d, ("storage", "backup"), "US-CA") == {"sb"}
-    assert _covering(d, ("storage", "backup"), "US-CA")[1] == 2  # offering only some of the needs
+    assert d.partially_covering(("storage", "backup"), "US-CA") == 2  # only some of the needs
 
 
 def test_partner_serving_country_and_subdivision_is_found_once() -> None:
     d = PartnerDirectory()
     d.apply(profile("pa", regions=("US", "US-CA")))
-    found = [
-        e.partner_id for _s, partners, _p in d.covering(("storage",), "US-CA") for e in partners
-    ]
+    found = [e.partner_id for _s, partners in d.covering(("storage",), "US-CA") for e in partners]
     assert found == ["pa"]
 
 
 def test_covering_visits_every_shard_once_from_the_start() -> None:
     d = PartnerDirectory()
-    shards = [shard for shard, _found, _partial in d.covering(("storage",), "US", start=5)]
+    shards = [shard for shard, _found in d.covering(("storage",), "US", start=5)]
     assert shards[0] == 5 and sorted(shards) == list(range(SHARDS))
 
 

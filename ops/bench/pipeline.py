@@ -1,0 +1,300 @@
+"""``oppbus bench pipeline``: the routing pipeline on the embedded broker, against a raw baseline.
+
+One run, one broker (started here), three measurements on the same topic shapes (partitions,
+~1 KB CloudEvents opportunity records keyed by opportunity):
+
+1. raw: an aiokafka consume -> orjson transform -> produce pass-through of N opportunities;
+2. throughput: one in-process Faust worker (the real ``register_all``) routes N pre-published
+   opportunities; opportunities/s from its first batch until all are routed and flushed;
+3. latency: the same worker while opportunities are published at a fixed rate (500/s): p50/p99
+   from the publish call to the moment the offer is read back from the referrals topic.
+
+The worker runs the throughput levers of the shared notes: ``take_events`` batches, raw bytes and
+one codec call per event, ``app.producer.send`` below the Topic layer, producer linger and batch
+size (``streams.app``), root logger at WARNING, uvloop (``--loop``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the CLI imports this module to build its parser: the rest is imported in run()
+    from aiokafka import AIOKafkaProducer
+
+    from ops.settings import Settings
+    from schemas.opportunity import Opportunity
+    from schemas.partner import PartnerProfile
+
+__all__ = ["DESCRIPTION", "add_arguments", "run"]
+
+DESCRIPTION = (
+    "Routed opportunities/s of one worker and publish->offer latency at a fixed rate, with a raw "
+    "aiokafka pass-through on the same embedded broker as the baseline."
+)
+OFFERED = "io.oppbus.referral.offered.v1"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--count", type=int, default=20_000, help="opportunities (throughput)")
+    parser.add_argument("--rate", type=int, default=500, help="publish rate of the latency run")
+    parser.add_argument("--seconds", type=float, default=6.0, help="length of the latency run")
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--partners", type=int, default=40)
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
+
+
+def _say(msg: str) -> None:
+    print(f"[bench pipeline] {msg}", file=sys.stderr, flush=True)
+
+
+def _partners(n: int) -> list[PartnerProfile]:
+    from schemas.partner import PartnerProfile
+
+    now = datetime.now(UTC)
+    out = [
+        PartnerProfile(
+            partner_id="origin-net",
+            name="Origin Networks",
+            kind="reseller",
+            capabilities=("networking",),
+            regions=("US",),
+            version=1,
+            updated_at=now,
+        )
+    ]
+    mixes = [("storage",), ("storage", "backup"), ("storage", "networking"), ("security",)]
+    for i in range(n):
+        out.append(
+            PartnerProfile(
+                partner_id=f"p{i:04d}",
+                name=f"Partner {i}",
+                kind="reseller",
+                capabilities=mixes[i % len(mixes)],
+                regions=("US",) if i % 3 else ("US-CA", "US-NY"),
+                capacity=100_000,
+                version=1,
+                updated_at=now,
+            )
+        )
+    return out
+
+
+def _opportunity(i: int, tag: str) -> Opportunity:
+    from schemas.opportunity import Opportunity
+
+    return Opportunity(
+        opportunity_id=f"{tag}-{i}",
+        originator="origin-net",
+        needs=("storage",),
+        region="US-CA",
+        industry="healthcare",
+        deal_size={"amount": "120000.00", "currency": "USD"},
+        expected_close=date(2027, 3, 31),
+        customer={
+            "company": f"Customer {tag} {i}",
+            "domain": f"c{i}-{tag}.example.com",
+            "contacts": [{"name": "Dana Lee", "email": "dana@example.com", "role": "IT director"}],
+        },
+        title="Storage refresh alongside a campus network upgrade",
+        published_at=datetime.now(UTC),
+    )
+
+
+async def _publish(producer: AIOKafkaProducer, settings: Settings, events: list[Any]) -> None:
+    from schemas.codec import encode
+    from schemas.events import event_key, event_topic
+
+    futures = []
+    for event in events:
+        enc = encode(event, source="oppbus/bench")
+        futures.append(
+            await producer.send(
+                settings.topic(event_topic(event)),
+                enc.value,
+                key=event_key(event),
+                headers=enc.headers,
+            )
+        )
+    await asyncio.gather(*futures)
+
+
+async def _raw_baseline(settings: Settings, producer: AIOKafkaProducer, n: int) -> float:
+    from ops.bench.passthrough import run_passthrough
+
+    opps = [_opportunity(i, "raw") for i in range(n)]
+    await _publish(producer, settings, opps)  # onto <prefix>.opportunities, as the router reads
+    result = await run_passthrough(
+        settings.bootstrap_servers,
+        settings.topic("opportunities"),
+        settings.topic("raw-out"),
+        f"{settings.app_id}-raw",
+        n,
+    )
+    return result.per_second
+
+
+async def _wait(check: Any, limit_s: float, step: float = 0.005) -> float:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    while not check():
+        if loop.time() > deadline:
+            raise TimeoutError("the pipeline did not finish in time")
+        await asyncio.sleep(step)
+    return time.perf_counter()
+
+
+async def _latency_run(
+    settings: Settings, producer: AIOKafkaProducer, rate: int, seconds: float
+) -> list[float]:
+    from aiokafka import AIOKafkaConsumer
+
+    from schemas.codec import encode, header
+    from schemas.events import event_key
+
+    sent: dict[bytes, float] = {}
+    latencies: list[float] = []
+    consumer = AIOKafkaConsumer(
+        settings.topic("referrals"),
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="latest",
+        fetch_max_wait_ms=5,
+    )
+    await consumer.start()
+    stop = asyncio.Event()
+
+    async def read() -> None:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=20)
+            now = time.perf_counter()
+            for messages in batches.values():
+                for m in messages:
+                    at = sent.pop(m.key, None) if header(m.headers, "ce_type") == OFFERED else None
+                    if at is not None:
+                        latencies.append(now - at)
+
+    reader = asyncio.create_task(read())
+    try:
+        await asyncio.sleep(1.0)  # the reader is positioned at the end
+        total = int(rate * seconds)
+        events = [_opportunity(i, f"lat{uuid.uuid4().hex[:6]}") for i in range(total)]
+        encoded = [(event_key(e), encode(e, source="oppbus/bench")) for e in events]
+        topic = settings.topic("opportunities")
+        start = time.perf_counter()
+        for i, (key, enc) in enumerate(encoded):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            assert key is not None
+            sent[key] = time.perf_counter()
+            await producer.send(topic, enc.value, key=key, headers=enc.headers)
+        await _wait(lambda: len(latencies) >= total, limit_s=30)
+    finally:
+        stop.set()
+        await reader
+        await consumer.stop()
+    return latencies
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
+    from aiokafka import AIOKafkaProducer
+
+    from ops.procs import free_port
+    from ops.settings import load_settings
+    from ops.topic_admin import ensure_topics
+    from streams.app import create_app
+    from streams.wiring import register_all
+
+    tag = f"bench{uuid.uuid4().hex[:6]}"
+    settings = load_settings(
+        {
+            "broker": broker_url,
+            "topic_prefix": tag,
+            "app_id": tag,
+            "partitions": args.partitions,
+            "session_timeout_s": 4.0,
+            "http_port": free_port(),
+            "log_level": "warning",
+        },
+        env={},
+    )
+    await ensure_topics(settings)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, linger_ms=2, max_batch_size=262_144
+    )
+    await producer.start()
+    try:
+        _say(f"raw pass-through of {args.count} opportunities")
+        raw = await _raw_baseline(settings, producer, args.count)
+        _say(f"raw: {raw:,.0f} msg/s")
+
+        routed_settings = settings.model_copy(
+            update={"topic_prefix": tag + "r", "app_id": tag + "r"}
+        )
+        await ensure_topics(routed_settings)
+        await _publish(producer, routed_settings, _partners(args.partners))
+        await _publish(
+            producer, routed_settings, [_opportunity(i, "thr") for i in range(args.count)]
+        )
+        app = create_app(routed_settings)
+        contexts = register_all(app, routed_settings)
+        agent = contexts.router
+        await app.start()
+        logging.getLogger().setLevel(logging.WARNING)  # the notes' logging lever
+        try:
+            _say(f"routing {args.count} pre-published opportunities")
+            first = await _wait(lambda: agent.processed > 0, limit_s=60)
+            done = await _wait(lambda: agent.processed >= args.count, limit_s=300)
+            await app.producer.flush()
+            done = time.perf_counter()
+            routed = args.count / (done - first)
+            _say(f"routed: {routed:,.0f} opportunities/s ({routed / raw:.2f} x raw)")
+            _say(f"latency run: {args.rate}/s for {args.seconds:.0f} s")
+            latencies = await _latency_run(routed_settings, producer, args.rate, args.seconds)
+        finally:
+            await app.stop()
+    finally:
+        await producer.stop()
+    p50, p99 = _percentile(latencies, 0.50), _percentile(latencies, 0.99)
+    _say(f"publish->offer p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+    return {
+        "opportunities": args.count,
+        "partitions": args.partitions,
+        "partners": args.partners,
+        "loop": args.loop,
+        "raw_passthrough_msgs_per_s": round(raw, 1),
+        "routed_opportunities_per_s": round(routed, 1),
+        "routed_vs_raw": round(routed / raw, 3),
+        "latency_rate_per_s": args.rate,
+        "latency_samples": len(latencies),
+        "latency_p50_ms": round(p50 * 1000, 2),
+        "latency_p99_ms": round(p99 * 1000, 2),
+        "latency_max_ms": round(max(latencies) * 1000, 2) if latencies else None,
+        "target_met": bool(routed >= 0.5 * raw and p99 < 0.050),
+        "dead_lettered": agent.dead_lettered,
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from ops.broker import EmbeddedBroker
+
+    logging.basicConfig(level=logging.WARNING)
+    with EmbeddedBroker() as broker:
+        if args.loop == "uvloop":
+            import uvloop
+
+            return uvloop.run(_bench(args, broker.url))
+        return asyncio.run(_bench(args, broker.url))

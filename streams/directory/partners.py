@@ -1,0 +1,78 @@
+"""The partner directory of every routing worker, rebuilt from the ``partners`` topic at start.
+
+Each worker folds the whole compacted ``partners`` topic (a ``GlobalView``: every partition, no
+consumer group) into the routing core's ``PartnerDirectory``, which applies last-writer-wins by
+profile version and ignores stale updates. Records that are not valid partner events are counted
+and logged with their origin; they cannot be dead-lettered from here, because every worker reads
+them (the HTTP API validates profiles before publishing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+import faust
+
+from ops.settings import Settings
+from schemas.codec import decode
+from schemas.errors import InvalidEvent
+from schemas.partner import PartnerProfile
+from streams.directory.view import GlobalView
+from streams.routing.directory import PartnerDirectory
+
+__all__ = ["DirectoryView", "run_view"]
+
+log = logging.getLogger(__name__)
+
+
+class DirectoryView:
+    """``directory`` stays current with the ``partners`` topic once ``view.ready`` is set."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.directory = PartnerDirectory()
+        self.applied = 0
+        self.stale = 0
+        self.invalid = 0
+        self.view = GlobalView(
+            settings.bootstrap_servers,
+            settings.topic("partners"),
+            self.apply_record,
+            name="partner-directory",
+        )
+
+    def apply_record(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[tuple[str, bytes]],
+        origin: tuple[str, int, int],
+    ) -> None:
+        if value is None:
+            return  # a tombstone: deactivation is an update with active=false
+        try:
+            event = decode(value, headers).event
+        except InvalidEvent as exc:
+            self.invalid += 1
+            log.warning("ignored partner record topic=%s partition=%d offset=%d: %s", *origin, exc)
+            return
+        if not isinstance(event, PartnerProfile):
+            self.invalid += 1
+            log.warning("non-profile event on topic=%s partition=%d offset=%d", *origin)
+            return
+        if self.directory.apply(event):
+            self.applied += 1
+        else:
+            self.stale += 1
+
+
+async def run_view(app: faust.App, view: GlobalView) -> None:
+    """Run a view for the app's lifetime; a view that fails stops the worker (never half-loaded)."""
+    try:
+        await view.run()
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.error("%s failed: %r", view.name, exc)
+        await app.crash(exc)

@@ -1,0 +1,1 @@
+"""The offer lifecycle: the waterfall of one opportunity and how its state is stored."""

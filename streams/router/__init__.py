@@ -1,0 +1,1 @@
+"""The router bounded context: route opportunities, run the offer waterfall and its deadlines."""

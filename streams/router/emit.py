@@ -1,0 +1,167 @@
+"""From lifecycle effects to bus events: the one place that builds what the router publishes.
+
+Every event id is derived from what makes the event unique (``schemas.ids.event_id``), so a
+re-processed input yields the very same event and consumers dedupe on it; a partner's lead is keyed
+by its stable referral id, never duplicated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from schemas.codec import encode
+from schemas.common import Contract, Money
+from schemas.events import (
+    ConflictFlagged,
+    LeadRevealed,
+    OfferMade,
+    Opportunity,
+    OpportunityUnroutable,
+    ReferralAccepted,
+    ReferralDeclined,
+    ReferralExpired,
+    ReferralLost,
+    ReferralWithdrawn,
+    ReferralWon,
+)
+from schemas.ids import event_id
+from schemas.referrals import ScoreReason, teaser_of
+from streams.ledger.machine import Referral, Status
+from streams.offers.lifecycle import Effect, Exhausted, Moved, Offered, Refused, Revealed
+
+__all__ = ["SOURCE", "Out", "conflict_event", "effect_events", "out", "ts"]
+
+SOURCE = "oppbus/router"
+
+
+@dataclass(frozen=True)
+class Out:
+    """One record to publish: short topic name, key, value, headers."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def ts(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def out(event: Contract, key: bytes, eid: str, at: float, topic: str = "referrals") -> Out:
+    enc = encode(event, source=SOURCE, id=eid, time=ts(at))
+    return Out(topic, key, enc.value, enc.headers)
+
+
+def _about(r: Referral, opp: Opportunity) -> dict[str, str]:
+    return {
+        "referral_id": r.referral_id,
+        "opportunity_id": opp.opportunity_id,
+        "originator": opp.originator,
+        "partner_id": r.partner_id,
+    }
+
+
+def _moved(r: Referral, opp: Opportunity) -> Contract:
+    about = _about(r, opp)
+    at = ts(r.updated_at)
+    match r.status:
+        case Status.ACCEPTED:
+            return ReferralAccepted(**about, accepted_at=at)
+        case Status.DECLINED:
+            return ReferralDeclined(**about, reason=r.reason, note=r.note, declined_at=at)
+        case Status.EXPIRED:
+            return ReferralExpired(**about, expired_at=at)
+        case Status.WON:
+            amount = Money(amount=r.amount or Decimal(0), currency=r.currency or "USD")
+            return ReferralWon(**about, amount=amount, won_at=at)
+        case Status.LOST:
+            return ReferralLost(**about, reason=r.reason, note=r.note, lost_at=at)
+        case Status.WITHDRAWN:
+            return ReferralWithdrawn(**about, reason=r.reason, withdrawn_at=at)
+    raise ValueError(f"no event for a referral moving to {r.status}")
+
+
+def effect_events(
+    effects: tuple[Effect, ...],
+    opp: Opportunity,
+    key: bytes,
+    *,
+    now: float,
+    excluded: dict[str, int] | None = None,
+    considered: int = 0,
+) -> tuple[list[Out], list[Refused]]:
+    """The records for ``effects`` (refusals are returned apart: they go to the dead-letter policy)."""
+    records: list[Out] = []
+    refused: list[Refused] = []
+    teaser = None
+    for effect in effects:
+        if isinstance(effect, Offered):
+            r = effect.referral
+            teaser = teaser or teaser_of(opp)
+            event: Contract = OfferMade(
+                **_about(r, opp),
+                round=r.round,
+                rank=r.rank,
+                score=r.score,
+                reasons=tuple(ScoreReason.model_validate(x) for x in r.reasons),
+                teaser=teaser,
+                offered_at=ts(r.offered_at),
+                expires_at=ts(r.expires_at),
+            )
+            records.append(out(event, key, event_id(r.referral_id, "offered"), r.offered_at))
+        elif isinstance(effect, Moved):
+            r = effect.referral
+            eid = event_id(r.referral_id, r.status.value)
+            records.append(out(_moved(r, opp), key, eid, r.updated_at))
+        elif isinstance(effect, Revealed):
+            r = effect.referral
+            event = LeadRevealed(
+                **_about(r, opp),
+                customer=opp.customer,
+                deal_size=opp.deal_size,
+                title=opp.title,
+                revealed_at=ts(r.updated_at),
+            )
+            records.append(out(event, key, event_id(r.referral_id, "revealed"), r.updated_at))
+        elif isinstance(effect, Exhausted):
+            records.append(_unroutable(opp, key, effect, excluded, considered, now))
+        else:
+            refused.append(effect)
+    return records, refused
+
+
+def _unroutable(
+    opp: Opportunity,
+    key: bytes,
+    effect: Exhausted,
+    excluded: dict[str, int] | None,
+    considered: int,
+    now: float,
+) -> Out:
+    event = OpportunityUnroutable(
+        opportunity_id=opp.opportunity_id,
+        originator=opp.originator,
+        candidates=considered,
+        excluded=dict(excluded or {}),
+        round=effect.rounds,
+        at=ts(now),
+    )
+    eid = event_id(key.decode(), "unroutable", str(effect.tried))
+    return out(event, key, eid, now)
+
+
+def conflict_event(
+    opp: Opportunity, key: bytes, domain: str, needs: tuple[str, ...], first_at: float, now: float
+) -> Out:
+    event = ConflictFlagged(
+        opportunity_id=opp.opportunity_id,
+        originator=opp.originator,
+        domain=domain,
+        needs=needs,
+        first_registered_at=ts(first_at),
+        flagged_at=ts(now),
+    )
+    return out(event, key, event_id(key.decode(), "conflict"), now)

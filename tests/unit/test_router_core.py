@@ -1,0 +1,162 @@
+"""The router's decisions and stores without a broker: handlers over a dict 'table'."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from schemas.codec import decode, encode
+from schemas.errors import InvalidEvent
+from schemas.events import (
+    AcceptReferral,
+    ConflictFlagged,
+    DeadLetter,
+    LeadRevealed,
+    OfferMade,
+    OpportunityUnroutable,
+    OpportunityWithdrawn,
+    ReferralAccepted,
+    ReferralWithdrawn,
+)
+from schemas.scorecard import empty_scorecard
+from streams.deadletter import EventRef, Refusal, dead_letter_domain_errors, dead_letter_record
+from streams.offers.store import Pending, decode_row, due_of, due_rows
+from streams.router.claims import ClaimRegistry
+from streams.router.handlers import Router
+from streams.router.ranking import make_ranker
+from streams.routing.directory import PartnerDirectory
+from streams.scorecards.view import ScorecardBook
+from tests.integration.bus_kit import opportunity, partner
+
+NOW = 1_800_000_000.0
+
+
+def _router(stats: ScorecardBook | None = None) -> Router:
+    directory = PartnerDirectory()
+    for p in (
+        partner("netco", ["networking"], competitors=("rivalco",)),
+        partner("storeco", ["storage"]),
+        partner("bigco", ["storage", "networking"]),
+        partner("rivalco", ["storage"]),
+    ):
+        directory.apply(p)
+    view = stats or ScorecardBook()
+    return Router(make_ranker(lambda: directory, lambda: view), ClaimRegistry(3600.0), ttl_s=60)
+
+
+def _events(records) -> list:
+    return [decode(r.value, r.headers).event for r in records if r.topic == "referrals"]
+
+
+def test_routes_to_the_complementary_partner_and_replays_on_a_repeat() -> None:
+    router, table = _router(), {}
+    opp = opportunity("netco", "o1")
+    data = encode(opp, source="t").value
+    pending = Pending(table)
+    (offer,) = _events(router.on_opportunity(opp, data, pending, NOW))
+    assert isinstance(offer, OfferMade) and offer.partner_id == "storeco"
+    assert [r.topic for r in router.on_opportunity(opp, data, pending, NOW + 1)] == ["referrals"]
+    table.update(pending.drain())
+    # published again after the row was stored: the very same offer event, nothing else
+    again = router.on_opportunity(opp, data, Pending(table), NOW + 2)
+    assert _events(again) == [offer]
+    ((key, value),) = table.items()
+    assert due_of(value) == NOW + 60 and list(due_rows(table.items(), NOW + 60)) == [key]
+    assert decode_row(value).state.referrals[0].partner_id == "storeco"
+
+
+def test_accept_reveals_to_the_holder_only_and_a_stranger_is_refused() -> None:
+    router, table = _router(), {}
+    opp = opportunity("netco", "o2")
+    pending = Pending(table)
+    (offer,) = _events(router.on_opportunity(opp, encode(opp, source="t").value, pending, NOW))
+    about = {
+        "referral_id": offer.referral_id,
+        "opportunity_id": "o2",
+        "originator": "netco",
+        "requested_at": datetime.fromtimestamp(NOW + 5, UTC),
+    }
+    with pytest.raises(Refusal) as refused:
+        router.on_response(AcceptReferral(**about, partner_id="bigco"), pending, NOW + 5)
+    assert refused.value.code == "unknown_referral"
+    accepted, lead = _events(
+        router.on_response(AcceptReferral(**about, partner_id="storeco"), pending, NOW + 5)
+    )
+    assert isinstance(accepted, ReferralAccepted) and isinstance(lead, LeadRevealed)
+    assert lead.partner_id == "storeco" and lead.customer == opp.customer
+    withdrawn = OpportunityWithdrawn(
+        opportunity_id="o2", originator="netco", withdrawn_at=datetime.fromtimestamp(NOW + 9, UTC)
+    )
+    (w,) = _events(router.on_withdrawn(withdrawn, pending, NOW + 9))
+    assert isinstance(w, ReferralWithdrawn)
+
+
+def test_an_answer_after_the_deadline_expires_the_offer_first_and_is_refused() -> None:
+    router, table = _router(), {}
+    opp = opportunity("netco", "o3")
+    pending = Pending(table)
+    (offer,) = _events(router.on_opportunity(opp, encode(opp, source="t").value, pending, NOW))
+    late = AcceptReferral(
+        referral_id=offer.referral_id,
+        opportunity_id="o3",
+        originator="netco",
+        partner_id="storeco",
+        requested_at=datetime.fromtimestamp(NOW + 61, UTC),
+    )
+    with pytest.raises(Refusal) as refused:
+        router.on_response(late, pending, NOW + 61)
+    kinds = [type(e).__name__ for e in _events(refused.value.outputs)]
+    assert kinds == ["ReferralExpired", "OpportunityUnroutable"]  # nobody else is eligible
+
+
+def test_conflict_is_flagged_without_naming_the_other_and_unroutable_counts_exclusions() -> None:
+    router = _router()
+    first = opportunity("netco", "o4", customer={"company": "Acme", "domain": "www.acme.com"})
+    second = opportunity(
+        "storeco",
+        "o5",
+        needs=("networking",),
+        customer={"company": "Acme", "domain": "https://acme.com/"},
+    )
+    third = opportunity("bigco", "o6", customer={"company": "Acme", "domain": "acme.com"})
+    router.on_opportunity(first, b"{}", Pending({}), NOW)
+    assert not any(
+        isinstance(e, ConflictFlagged)
+        for e in _events(router.on_opportunity(second, b"{}", Pending({}), NOW))
+    )
+    (flag,) = _events(router.on_opportunity(third, b"{}", Pending({}), NOW))
+    assert isinstance(flag, ConflictFlagged) and flag.needs == ("storage",)
+    assert "netco" not in flag.model_dump_json()
+    lonely = opportunity("storeco", "o7", needs=("security",))
+    (unroutable,) = _events(router.on_opportunity(lonely, b"{}", Pending({}), NOW))
+    assert isinstance(unroutable, OpportunityUnroutable)
+
+
+def test_a_partner_at_capacity_is_skipped_as_the_scorecards_report_it() -> None:
+    stats = ScorecardBook()
+    busy = empty_scorecard("storeco").model_copy(update={"revision": 3, "open_offers": 10})
+    assert stats.apply(busy) and not stats.apply(busy.model_copy(update={"revision": 2}))
+    opp = opportunity("netco", "o8")
+    (only,) = _events(_router(stats).on_opportunity(opp, b"{}", Pending({}), NOW))
+    assert isinstance(only, OpportunityUnroutable) and only.excluded.get("at_capacity") == 1
+
+
+def test_dead_letter_policy_and_record() -> None:
+    ref = EventRef("p.responses", 1, 42, b"netco/o1", b"\xff\x00", [("ce_id", b"abc")], "abc")
+    log = logging.getLogger("t")
+    assert dead_letter_domain_errors(Refusal("cannot move"), ref, log)
+    assert dead_letter_domain_errors(InvalidEvent("not_json"), ref, log)
+    assert not dead_letter_domain_errors(RuntimeError("bug"), ref, log)
+    key, value, headers = dead_letter_record(
+        Refusal("cannot move x"), ref, consumer="router", now=NOW
+    )
+    record = decode(value, headers).event
+    assert isinstance(record, DeadLetter) and key == b"netco/o1"
+    assert (record.reason, record.detail, record.offset) == (
+        "illegal_transition",
+        "cannot move x",
+        42,
+    )
+    assert record.value_encoding == "base64" and record.event_id == "abc"
