@@ -63,11 +63,16 @@ def _add_http_flags(p: argparse.ArgumentParser) -> None:
 def _settings(args: argparse.Namespace) -> Settings:
     flags = {k: v for k, v in vars(args).items() if k not in {"func", "command"}}
     try:
-        return load_settings(flags)
+        settings = load_settings(flags)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "settings"
         raise UserError(f"invalid setting {field}: {first['msg']}") from exc
+    if settings.extra_capabilities:  # OPPBUS_EXTRA_CAPABILITIES extends the taxonomy
+        from schemas.taxonomy import register_capabilities
+
+        register_capabilities(settings.extra_capabilities)
+    return settings
 
 
 def _cmd_up(args: argparse.Namespace) -> int:

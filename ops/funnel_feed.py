@@ -18,6 +18,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Awaitable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -34,6 +35,21 @@ __all__ = ["FEED_TOPICS", "FunnelFeed"]
 log = logging.getLogger(__name__)
 
 FEED_TOPICS = ("opportunities", "referrals", "deadletter")
+
+
+async def _start_whole(starting: Awaitable[None]) -> None:
+    """Let a client's start() finish even when we are cancelled meanwhile, then re-raise.
+
+    aiokafka leaks its bootstrap connection when start() is cancelled half-way (it is not yet
+    in the client's table, so stop() cannot close it): a ResourceWarning at GC.
+    """
+    task = asyncio.ensure_future(starting)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
 
 
 class FunnelFeed:
@@ -94,8 +110,8 @@ class FunnelFeed:
         )
         admin = AIOKafkaAdminClient(**self._client_args())
         try:  # start() inside: a cancel or a failure while starting still closes both
-            await consumer.start()
-            await admin.start()
+            await _start_whole(consumer.start())
+            await _start_whole(admin.start())
             partitions = await self._wait_for_topics(admin)
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)

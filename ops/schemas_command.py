@@ -1,4 +1,4 @@
-"""``oppbus schemas generate|check``: write or verify the generated contract documents.
+"""``oppbus schemas generate|check|validate``: the generated contract documents, and a validator.
 
 ``generate`` writes the JSON Schema of every event (``schemas/jsonschema/*.json``) and the AsyncAPI
 3.0 document (``schemas/asyncapi.json``); ``check`` exits 1 and names every document that differs
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_arguments", "breaking", "check", "default_dir", "run", "write"]
+__all__ = ["add_arguments", "breaking", "check", "default_dir", "run", "validate", "write"]
 
 
 def default_dir() -> Path:
@@ -73,14 +73,46 @@ def write(directory: Path) -> list[str]:
 
 
 def add_arguments(parser: Any) -> None:
-    parser.add_argument("action", choices=["generate", "check"], help="write or verify")
+    parser.add_argument(
+        "action",
+        choices=["generate", "check", "validate"],
+        help="generate: write the documents; check: verify them; validate TYPE FILE: check an event",
+    )
+    parser.add_argument("target", nargs="*", help="validate: the ce_type and JSON file(s) of data")
     parser.add_argument(
         "--dir", type=Path, default=None, help="the schemas/ directory (default: the package's)"
     )
 
 
+def validate(ce_type: str, paths: list[Path]) -> int:
+    """Validate JSON files as events of ``ce_type``; print each file's field errors as JSON."""
+    import orjson
+
+    from schemas.codec import decode_data
+    from schemas.errors import InvalidEvent
+
+    failed = 0
+    for path in paths:
+        try:
+            decode_data(ce_type, orjson.loads(path.read_bytes()))
+        except (OSError, orjson.JSONDecodeError) as exc:
+            failed += 1
+            print(f"{path}: cannot read JSON: {exc}", file=sys.stderr)
+        except InvalidEvent as exc:
+            failed += 1
+            print(f"{path}: " + orjson.dumps(exc.as_dict()).decode())
+        else:
+            print(f"{path}: valid {ce_type}")
+    return 1 if failed else 0
+
+
 def run(args: argparse.Namespace) -> int:
     directory: Path = args.dir or default_dir()
+    if args.action == "validate":
+        if len(args.target) < 2:
+            print("usage: oppbus schemas validate CE_TYPE FILE...", file=sys.stderr)
+            return 2
+        return validate(args.target[0], [Path(p) for p in args.target[1:]])
     if args.action == "generate":
         changed = write(directory)
         print(

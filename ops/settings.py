@@ -54,6 +54,8 @@ class Settings(BaseModel):
     # join waits about half of it, so it is kept short on the embedded broker.
     session_timeout_s: float = Field(default=10.0, gt=0)
     log_level: str = "info"
+    # Capability codes added to the built-in taxonomy (schemas/taxonomy.py), comma-separated.
+    extra_capabilities: str = ""
     # Outbound webhooks (connectors/webhooks). Non-public targets are refused unless their network
     # is listed here (comma-separated CIDRs, e.g. "127.0.0.0/8" for a local receiver in tests).
     webhooks_enabled: bool = True
@@ -76,6 +78,13 @@ class Settings(BaseModel):
     http_max_streams: int = Field(default=256, ge=1)
     http_rate_per_client: float = Field(default=500.0, ge=0)
     http_burst_per_client: int = Field(default=1000, ge=1)
+
+    @field_validator("extra_capabilities")
+    @classmethod
+    def _capability_codes(cls, value: str) -> str:
+        from schemas.taxonomy import parse_capabilities
+
+        return ",".join(parse_capabilities(value))
 
     @field_validator("broker")
     @classmethod

@@ -19,7 +19,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from schemas.taxonomy import check_capability
+from schemas.taxonomy import CAPABILITIES, check_capability
 
 __all__ = [
     "Capability",
@@ -57,6 +57,11 @@ Capability = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,39}$", strip_whitespace=True),
     AfterValidator(check_capability),
+    Field(
+        description="a code of the capability taxonomy (schemas/taxonomy.py): "
+        + ", ".join(CAPABILITIES)
+        + "; a deployment may add codes (OPPBUS_EXTRA_CAPABILITIES)"
+    ),
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 

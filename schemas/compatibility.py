@@ -81,11 +81,21 @@ def _compare(old: Any, new: Any, path: str, out: list[str]) -> None:
         if key in ("prefixItems", "allOf") and len(old_list) == len(new_list):
             for i, (a, b) in enumerate(zip(old_list, new_list, strict=True)):
                 _compare(a, b, f"{path}[{key}.{i}]", out)
-        elif any(branch not in new_list for branch in old_list):
-            out.append(f"{path}: {key} branch removed or changed")
+        elif not all(_covered(branch, new_list) for branch in old_list):
+            out.append(f"{path}: {key} branch removed or narrowed")
     unknown = set(new) - set(old) - _IGNORED - {"properties", "required", "type", "enum"}
     for key in sorted(unknown - set(_UPPER) - set(_LOWER) - set(_EXACT)):
         out.append(f"{path}: new keyword {key!r} (review: may reject old events)")
+
+
+def _covered(branch: Any, candidates: list[Any]) -> bool:
+    """Some new branch accepts everything the old branch accepted."""
+    for candidate in candidates:
+        found: list[str] = []
+        _compare(branch, candidate, "", found)
+        if not found:
+            return True
+    return False
 
 
 def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

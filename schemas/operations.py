@@ -13,6 +13,7 @@ from schemas.common import Capability, Contract, OpportunityId, PartnerId, UtcDa
 from schemas.errors import FieldError, InvalidEvent
 
 __all__ = [
+    "DEADLETTER_VALUE_BYTES",
     "EXCLUSION_RULES",
     "ConflictFlagged",
     "DeadLetter",
@@ -35,6 +36,12 @@ EXCLUSION_RULES: dict[str, str] = {
     "already_responded": "already declined or let an offer of this opportunity expire",
     "inactive": "the partner was deactivated",
 }
+
+# How much of a failed input a dead-letter record keeps (the record must stay well below the
+# codec's MAX_EVENT_BYTES and Kafka's message size even for an oversized input in base64).
+DEADLETTER_VALUE_BYTES = 256 * 1024
+_KEY_BYTES = 16 * 1024
+_HEADER_CHARS = 1024
 
 RuleCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
@@ -77,7 +84,7 @@ class DeadLetter(Contract):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
 
     source_topic: str = Field(min_length=1, max_length=249)
-    partition: int = Field(strict=True, ge=0)
+    partition: int = Field(strict=True, ge=-1, description="-1 when not from Kafka (HTTP)")
     offset: int = Field(
         strict=True, ge=-1, description="-1 when the input did not come from Kafka (HTTP)"
     )
@@ -85,6 +92,14 @@ class DeadLetter(Contract):
     key_encoding: Literal["utf-8", "base64"] = "utf-8"
     value: str = Field(max_length=1_500_000)
     value_encoding: Literal["utf-8", "base64"] = "utf-8"
+    value_size: int | None = Field(
+        default=None, strict=True, ge=0, description="size in bytes of the original value"
+    )
+    value_truncated: bool = Field(
+        default=False,
+        strict=True,
+        description=f"only the first {DEADLETTER_VALUE_BYTES} bytes kept",
+    )
     headers: tuple[tuple[str, str], ...] = Field(default=(), max_length=64)
     reason: str = Field(min_length=1, max_length=100)
     detail: str = Field(default="", max_length=2000)
@@ -118,8 +133,15 @@ def _raw(text: str, encoding: str) -> bytes:
     return base64.b64decode(text) if encoding == "base64" else text.encode()
 
 
-def payload_text(raw: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
-    """Original bytes as ``(text, encoding)`` for a dead-letter record: UTF-8 when possible."""
+def payload_text(raw: bytes, limit: int | None = None) -> tuple[str, Literal["utf-8", "base64"]]:
+    """Original bytes (the first ``limit``) as ``(text, encoding)``: UTF-8 when possible."""
+    if limit is not None and len(raw) > limit:
+        raw = raw[:limit]
+        for cut in range(4):  # do not let a multi-byte character cut at the limit force base64
+            try:
+                return raw[: len(raw) - cut].decode("utf-8"), "utf-8"
+            except UnicodeDecodeError:
+                continue
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -134,29 +156,41 @@ def dead_letter(
     offset: int,
     key: bytes | None,
     value: bytes,
-    headers: Sequence[tuple[str, bytes]] = (),
+    headers: Sequence[tuple[str, bytes | None]] = (),
     at: datetime,
     consumer: str = "",
 ) -> DeadLetter:
-    """The dead-letter record of an input that failed with ``error``."""
-    value_text, value_encoding = payload_text(value)
-    key_text, key_encoding = payload_text(key) if key is not None else (None, "utf-8")
-    texts = tuple((str(name), payload_text(raw or b"")[0]) for name, raw in list(headers)[:64])
+    """The dead-letter record of an input that failed with ``error``; never raises for any input
+    (oversized values, keys and headers are cut, see ``DEADLETTER_VALUE_BYTES``)."""
+    value = bytes(value or b"")
+    value_text, value_encoding = payload_text(value, DEADLETTER_VALUE_BYTES)
+    key_text, key_encoding = (
+        payload_text(bytes(key), _KEY_BYTES) if key is not None else (None, "utf-8")
+    )
+    texts = tuple(
+        (
+            str(name)[:_HEADER_CHARS],
+            payload_text(bytes(raw or b""), _HEADER_CHARS)[0][:_HEADER_CHARS],
+        )
+        for name, raw in list(headers)[:64]
+    )
     header_map = dict(texts)
     return DeadLetter(
-        source_topic=source_topic,
-        partition=partition,
-        offset=offset,
+        source_topic=(source_topic or "unknown")[:249],
+        partition=max(-1, partition),
+        offset=max(-1, offset),
         key=key_text,
         key_encoding=key_encoding,
         value=value_text,
         value_encoding=value_encoding,
+        value_size=len(value),
+        value_truncated=len(value) > DEADLETTER_VALUE_BYTES,
         headers=texts,
-        reason=error.reason[:100],
+        reason=(error.reason or "unknown")[:100],
         detail=error.detail[:2000],
         errors=tuple(error.errors[:1000]),
         event_id=header_map["ce_id"][:200] if "ce_id" in header_map else None,
         event_type=header_map["ce_type"][:200] if "ce_type" in header_map else None,
-        consumer=consumer,
+        consumer=consumer[:100],
         at=at,
     )

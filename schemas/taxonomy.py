@@ -7,7 +7,16 @@ any event is validated.
 
 from __future__ import annotations
 
-__all__ = ["CAPABILITIES", "check_capability", "known_capabilities", "register_capabilities"]
+import re
+
+__all__ = [
+    "CAPABILITIES",
+    "CODE_PATTERN",
+    "check_capability",
+    "known_capabilities",
+    "parse_capabilities",
+    "register_capabilities",
+]
 
 # code -> what it covers
 CAPABILITIES: dict[str, str] = {
@@ -34,10 +43,22 @@ CAPABILITIES: dict[str, str] = {
 _known: set[str] = set(CAPABILITIES)
 
 
+CODE_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
+
+
+def parse_capabilities(codes: str | list[str]) -> list[str]:
+    """Capability codes from a comma-separated string or a list; ValueError names bad ones."""
+    items = codes.split(",") if isinstance(codes, str) else codes
+    cleaned = [c.strip().lower() for c in items if c.strip()]
+    bad = [c for c in cleaned if not re.match(CODE_PATTERN, c)]
+    if bad:
+        raise ValueError(f"not capability codes (lowercase slugs, 2-40 chars): {', '.join(bad)}")
+    return cleaned
+
+
 def register_capabilities(codes: str | list[str]) -> None:
     """Extend the taxonomy (comma-separated string or list of codes)."""
-    items = codes.split(",") if isinstance(codes, str) else codes
-    _known.update(c.strip().lower() for c in items if c.strip())
+    _known.update(parse_capabilities(codes))
 
 
 def known_capabilities() -> frozenset[str]:

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from connectors.http.errors import error_middleware, json_response
 from connectors.http.extensions import install_extensions
 from connectors.http.limits import Limits, install_limits
+from connectors.http.metrics import METRICS, ApiMetrics
 from connectors.http.openapi import add_openapi_route
 from connectors.http.routes_leads import add_lead_routes
 from connectors.http.routes_opportunities import add_opportunity_routes
@@ -83,10 +84,16 @@ async def _end_streams(app: web.Application) -> None:
 def create_web_app(
     settings: Settings, registry: CollectorRegistry | None = None
 ) -> web.Application:
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[error_middleware])
+    registry = registry or CollectorRegistry()
+    api_metrics = ApiMetrics(registry)
+    app = web.Application(
+        client_max_size=MAX_REQUEST_BYTES,
+        middlewares=[api_metrics.middleware, error_middleware],
+    )
     app[SETTINGS_KEY] = settings
-    app[REGISTRY_KEY] = registry or CollectorRegistry()
-    app[STATE] = ApiState.build(settings, app[REGISTRY_KEY])
+    app[REGISTRY_KEY] = registry
+    app[METRICS] = api_metrics
+    app[STATE] = ApiState.build(settings, registry, api_metrics)
     install_limits(app, Limits.from_settings(settings))  # outermost: sheds before any work
     app.cleanup_ctx.append(_bus)
     app.on_shutdown.append(_end_streams)
@@ -97,7 +104,7 @@ def create_web_app(
     add_lead_routes(app)
     add_referral_routes(app)
     add_openapi_route(app)
-    install_extensions(app)
+    install_extensions(app, settings, registry)
     return app
 
 

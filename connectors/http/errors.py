@@ -20,6 +20,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from connectors.http.metrics import REJECTED
 from schemas.errors import FieldError, field_errors
 
 __all__ = [
@@ -143,8 +144,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as exc:
+        request[REJECTED] = exc.code
         return json_response(exc.body(), status=exc.status, headers=exc.headers)
     except web.HTTPRequestEntityTooLarge:
+        request[REJECTED] = "payload_too_large"
         return json_response(ApiError(413, "request body too large").body(), status=413)
     except web.HTTPException as exc:
         if exc.status < 400:

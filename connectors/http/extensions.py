@@ -10,18 +10,22 @@ connectors stays importable.
 from __future__ import annotations
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from ops.settings import Settings
 
 __all__ = ["install_extensions"]
 
 
-def install_extensions(app: web.Application) -> None:
+def install_extensions(
+    app: web.Application, settings: Settings, registry: CollectorRegistry
+) -> None:
     """Add the routes of every further connector to ``app`` (one call per connector)."""
     from connectors.crm.routes import add_crm_routes
-    from connectors.http.app import REGISTRY_KEY, SETTINGS_KEY
     from connectors.webhooks.routes import add_webhook_routes
     from ops.status_page import install_status
 
     add_webhook_routes(app)  # PUT/GET/DELETE /v1/partners/{id}/webhook, delivery log
     add_crm_routes(app)  # POST /v1/crm/hubspot|salesforce/{partner_id}
     # ops: GET /status + /v1/status/summary, and the referral funnel on the API's /metrics.
-    install_status(app, app[SETTINGS_KEY], app[REGISTRY_KEY])
+    install_status(app, settings, registry)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
@@ -39,8 +40,15 @@ class Published:
 class Publisher:
     """The API's producer: started and stopped with the web app."""
 
-    def __init__(self, settings: Settings, *, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        timeout_s: float = 10.0,
+        on_published: Callable[[str], None] | None = None,
+    ) -> None:
         self._settings = settings
+        self._on_published = on_published
         self._timeout_s = timeout_s
         self._producer: AIOKafkaProducer | None = None
 
@@ -83,6 +91,8 @@ class Publisher:
             raise ApiError(
                 503, "the broker did not acknowledge the event; retry", code="broker_unavailable"
             ) from None
+        if self._on_published is not None:
+            self._on_published(topic)
         return Published(
             topic=topic, partition=meta.partition, offset=meta.offset, event_id=_ce_id(encoded)
         )

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from connectors.http.errors import ApiError
 from connectors.http.idempotency import IdempotencyStore
+from connectors.http.metrics import ApiMetrics
 from connectors.http.publisher import Published, Publisher
 from connectors.http.readmodel import ReadModel
 from connectors.http.views import Views
@@ -32,6 +33,7 @@ def utcnow() -> datetime:
 class ApiState:
     settings: Settings
     registry: CollectorRegistry
+    metrics: ApiMetrics
     views: Views
     readmodel: ReadModel
     publisher: Publisher
@@ -62,14 +64,17 @@ class ApiState:
                 )
 
     @classmethod
-    def build(cls, settings: Settings, registry: CollectorRegistry) -> ApiState:
+    def build(
+        cls, settings: Settings, registry: CollectorRegistry, metrics: ApiMetrics
+    ) -> ApiState:
         views = Views()
         return cls(
             settings=settings,
             registry=registry,
+            metrics=metrics,
             views=views,
             readmodel=ReadModel(settings, views),
-            publisher=Publisher(settings),
+            publisher=Publisher(settings, on_published=metrics.published),
         )
 
 

@@ -117,6 +117,7 @@ class PartnerDirectory:
     def __init__(self) -> None:
         self._cap_bits: dict[str, int] = {}
         self._region_ids: dict[str, int] = {}
+        self._country_of: list[int] = []  # region id -> its country's region id, or -1
         self._industry_bits: dict[str, int] = {}
         self._by_id: dict[str, PartnerEntry] = {}  # active and deactivated (the tombstones)
         self._slots: list[PartnerEntry | None] = []  # slot -> entry while active
@@ -145,8 +146,23 @@ class PartnerDirectory:
         if rid is None:
             if not create:
                 return -1
+            country = self.region_id(region[:2], create=True) if len(region) > 2 else -1
             rid = self._region_ids[sys.intern(region)] = len(self._region_ids)
+            self._country_of.append(country)
         return rid
+
+    def _indexed_regions(self, regions: int) -> Iterator[int]:
+        """The region ids a partner is indexed under: a subdivision of a country it serves
+        whole is left out (the country's bucket finds it), so buckets never overlap."""
+        country_of = self._country_of
+        rest, rid = regions, 0
+        while rest:
+            if rest & 1:
+                country = country_of[rid]
+                if country < 0 or not regions >> country & 1:
+                    yield rid
+            rest >>= 1
+            rid += 1
 
     def industry_mask(self, industries: Iterable[str], *, create: bool = False) -> int:
         """The bit mask of industries (case-insensitive); unknown ones map to no bit."""
@@ -192,12 +208,8 @@ class PartnerDirectory:
         caps, bit = entry.caps, 0
         while caps:
             if caps & 1:
-                regions, rid = entry.regions, 0
-                while regions:
-                    if regions & 1:
-                        yield bit << 20 | rid
-                    regions >>= 1
-                    rid += 1
+                for rid in self._indexed_regions(entry.regions):
+                    yield bit << 20 | rid
             caps >>= 1
             bit += 1
 
@@ -293,11 +305,14 @@ class PartnerDirectory:
         """
         per_need = self._need_arrays(needs, region)
         order = [(start + i) % SHARDS for i in range(SHARDS)]
-        if len(per_need) == 1 and len(per_need[0]) <= 1:  # the common case: one bucket per shard
-            only = per_need[0][0] if per_need[0] else None
+        if len(per_need) == 1:  # the common case: the buckets of the region and of its country
+            arrays = per_need[0]
             for shard in order:
-                bucket = only[shard] if only is not None else None
-                yield shard, bucket or ()
+                buckets = [b for shards in arrays if (b := shards[shard])]
+                if len(buckets) > 1:
+                    yield shard, [e for b in buckets for e in b]  # disjoint: no duplicates
+                else:
+                    yield shard, buckets[0] if buckets else ()
             return
         mask = self.capability_mask(needs)
         for shard in order:
@@ -314,27 +329,31 @@ class PartnerDirectory:
             if not size:
                 yield shard, ()
                 continue
-            if len(smallest) == 1:
-                partners: Collection[PartnerEntry] = smallest[0]
-            else:
-                partners = set(smallest[0]).union(*smallest[1:])
-            if len(per_need) > 1:
-                partners = [e for e in partners if e.caps & mask == mask]
-            yield shard, partners
+            yield shard, [e for b in smallest for e in b if e.caps & mask == mask]
 
-    def partially_covering(self, needs: Iterable[str], region: str) -> int:
-        """How many partners serving the region offer some of the needs but not all of them."""
+    def partially_covering(
+        self, needs: Iterable[str], region: str, *, covering: int | None = None
+    ) -> int:
+        """How many partners serving the region offer some of the needs but not all of them.
+
+        ``covering``: how many offer all of them, when the caller already knows.
+        """
         per_need = self._need_arrays(needs, region)
         if len(per_need) < 2:
             return 0
+        if covering is None:
+            covering = sum(len(p) for _s, p in self.covering(needs, region))
+        if len(per_need) == 2:  # |A u B| - |A n B| = |A| + |B| - 2 |A n B| (buckets are disjoint)
+            sizes = sum(len(b) for arrays in per_need for shards in arrays for b in shards if b)
+            return sizes - 2 * covering
         total = 0
         for shard in range(SHARDS):
             found: list[set[PartnerEntry]] = [
                 set().union(*[b for shards in need_arrays if (b := shards[shard])])
                 for need_arrays in per_need
             ]
-            total += len(set().union(*found)) - len(found[0].intersection(*found[1:]))
-        return total
+            total += len(set().union(*found))
+        return total - covering
 
     def memory_hint(self) -> dict[str, int]:
         """Counts that size the index (for the bench)."""

@@ -139,7 +139,9 @@ def route(
         if pool and len(scored) >= pool:
             break
     if not scored:  # unroutable: also count who offers only some of the needs
-        counts[NOT_COVERING] = directory.partially_covering(opportunity.needs, opportunity.region)
+        counts[NOT_COVERING] = directory.partially_covering(
+            opportunity.needs, opportunity.region, covering=covering
+        )
     return _decide(ctx, scored, counts, covering, complete=shards == SHARDS)
 
 

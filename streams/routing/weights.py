@@ -30,17 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from streams.routing.stats import PartnerStats
-
-__all__ = [
-    "DEFAULT_WEIGHTS",
-    "FACTORS",
-    "Weights",
-    "acceptance_rate",
-    "speed",
-    "tiebreak",
-    "win_rate",
-]
+__all__ = ["DEFAULT_WEIGHTS", "FACTORS", "Weights", "tiebreak"]
 
 FACTORS: tuple[str, ...] = (
     "fit",
@@ -103,28 +93,6 @@ class Weights:
 
 
 DEFAULT_WEIGHTS = Weights()
-
-
-def _smoothed(hits: int, trials: int, w: Weights) -> float:
-    """Posterior mean of a rate under a Beta prior of ``prior_strength`` trials at ``prior``."""
-    if trials + w.prior_strength <= 0:
-        return w.prior
-    return (hits + w.prior * w.prior_strength) / (trials + w.prior_strength)
-
-
-def acceptance_rate(stats: PartnerStats, w: Weights) -> float:
-    decided = stats.accepted + stats.declined + stats.expired
-    return _smoothed(stats.accepted, decided, w)
-
-
-def win_rate(stats: PartnerStats, w: Weights) -> float:
-    return _smoothed(stats.won, stats.won + stats.lost, w)
-
-
-def speed(stats: PartnerStats, w: Weights) -> float:
-    if stats.mean_s_to_accept is None:
-        return w.unknown
-    return 1.0 / (1.0 + stats.mean_s_to_accept / w.speed_half_life_s)
 
 
 def tiebreak(opportunity_hash: int, partner_hash: int) -> int:

@@ -77,6 +77,17 @@ def test_checker_accepts_compatible_changes(change: Any) -> None:
     assert breaking_changes(_current(), new) == []
 
 
+def test_checker_compares_anyof_branches_by_what_they_accept() -> None:
+    old = {"anyOf": [{"type": "string", "maxLength": 5}, {"type": "null"}]}
+    described = {
+        "anyOf": [{"type": "string", "maxLength": 5, "description": "x"}, {"type": "null"}]
+    }
+    assert breaking_changes(old, described) == []
+    narrowed = {"anyOf": [{"type": "string", "maxLength": 4}, {"type": "null"}]}
+    assert breaking_changes(old, narrowed) == ["$: anyOf branch removed or narrowed"]
+    assert breaking_changes(old, {"anyOf": [{"type": "null"}]}) != []
+
+
 def test_checker_flags_removed_enum_values() -> None:
     old = {"type": "object", "properties": {"r": {"enum": ["a", "b"]}}}
     new = {"type": "object", "properties": {"r": {"enum": ["a"]}}}

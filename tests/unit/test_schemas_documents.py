@@ -161,3 +161,21 @@ def test_operations_use_their_channels_messages(doc: dict[str, Any]) -> None:
 
 def test_default_partitions_match_settings() -> None:
     assert Settings.model_fields["partitions"].default == DEFAULT_PARTITIONS
+
+
+def test_schemas_validate_command_names_each_bad_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ce_type = "io.oppbus.opportunity.published.v1"
+    good = tmp_path / "good.json"
+    good.write_bytes(orjson.dumps(_example_data(ce_type)))
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(orjson.dumps({**_example_data(ce_type), "deal_size": {"amount": 1.5}}))
+    assert main(["schemas", "validate", ce_type, str(good)]) == 0
+    assert "valid" in capsys.readouterr().out
+    assert main(["schemas", "validate", ce_type, str(good), str(bad)]) == 1
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    errors = orjson.loads(line.split(": ", 1)[1])["errors"]
+    assert {e["field"] for e in errors} == {"deal_size.amount", "deal_size.currency"}
+    assert main(["schemas", "validate", "io.oppbus.nope.v1", str(good)]) == 1
+    assert main(["schemas", "validate", ce_type]) == 2

@@ -140,3 +140,19 @@ async def test_keys_survive_an_api_restart(api: Harness) -> None:
         assert (await resp.json())["version"] == 1
     finally:
         await fresh.close()
+
+
+async def test_metrics_count_requests_by_route_template_and_rejections(api: Harness) -> None:
+    key = await api.register("contoso")
+    await api.client.get("/v1/leads/ref_00000000000000000000", headers=key)
+    await api.client.get("/v1/nowhere")
+    text = await (await api.client.get("/metrics")).text()
+    assert (
+        'oppbus_http_requests_total{method="PUT",route="/v1/partners/{partner_id}",status="2xx"} 1.0'
+        in text
+    )
+    assert 'route="/v1/leads/{referral_id}",status="4xx"' in text
+    assert 'route="unmatched",status="4xx"' in text
+    assert 'oppbus_api_published_total{topic="partners"} 1.0' in text
+    assert 'oppbus_api_rejected_total{code="not_found"}' in text
+    assert "ref_0000" not in text and "contoso" not in text  # no ids as labels

@@ -164,3 +164,23 @@ def test_ties_break_by_opportunity_not_alphabetically() -> None:
 def test_same_input_gives_same_ranking() -> None:
     d = directory(ORIGIN, *(profile(f"twin-{i:02d}") for i in range(10)))
     assert _order(d) == _order(d)
+
+
+def test_smoothed_rates_of_new_and_proven_partners() -> None:
+    d = directory(ORIGIN, profile("newbie"), profile("proven"))
+    stats = RoutingStats(
+        {
+            "proven": PartnerStats(
+                offers_received=10, accepted=8, declined=2, won=3, lost=1, mean_s_to_accept=4 * 3600
+            )
+        }
+    )
+    values = {
+        c.partner_id: dict(zip(FACTORS, c.values, strict=True))
+        for c in route(opportunity(), d, stats, now=NOW).candidates
+    }
+    assert values["newbie"]["acceptance"] == 0.5 and values["newbie"]["win"] == 0.5
+    assert values["newbie"]["speed"] == 0.5 and values["newbie"]["reciprocity"] == 0.5
+    assert values["proven"]["acceptance"] == pytest.approx((8 + 2) / (10 + 4))
+    assert values["proven"]["win"] == pytest.approx((3 + 2) / (4 + 4))
+    assert values["proven"]["speed"] == pytest.approx(0.5)
