@@ -68,31 +68,42 @@ class FunnelFeed:
         self._lag_interval_s = lag_interval_s
         self._retry_max_s = retry_max_s
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self.assigned = asyncio.Event()
 
     async def start(self) -> None:
         if self._task is None:
+            self._stopping.clear()
             self._task = asyncio.create_task(self._run(), name="oppbus-funnel-feed")
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Ask the loop to finish at its next safe point (never inside a client's start(),
+        which would leave a half-open connection behind); cancel only after ``grace_s``."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace_s)
+        except TimeoutError:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
     async def _run(self) -> None:
         pause = 0.5
         board = self._recorder.board
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self._consume()
-            except asyncio.CancelledError:
-                raise
             except (KafkaError, OSError, TimeoutError) as exc:
                 board.set_feed_error(f"broker: {type(exc).__name__}")
                 log.warning("funnel feed: %s; retrying in %.1fs", exc, pause)
-            await asyncio.sleep(pause)
+            await self._pause(pause)
             pause = min(pause * 2, self._retry_max_s)
 
     def _client_args(self) -> dict[str, object]:
@@ -113,13 +124,15 @@ class FunnelFeed:
             await _start_whole(consumer.start())
             await _start_whole(admin.start())
             partitions = await self._wait_for_topics(admin)
+            if not partitions:
+                return  # stopping
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             self.assigned.set()
             self._recorder.board.set_feed_error(None)
             next_lag = 0.0
-            while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=2000)
+            while not self._stopping.is_set():
+                batches = await consumer.getmany(timeout_ms=250, max_records=2000)
                 for records in batches.values():
                     for record in records:
                         self._apply(record)
@@ -135,14 +148,15 @@ class FunnelFeed:
     async def _wait_for_topics(self, admin: AIOKafkaAdminClient) -> list[TopicPartition]:
         names = [self._settings.topic(t) for t in FEED_TOPICS]
         pause = 0.5
-        while True:
+        while not self._stopping.is_set():
             found = await _partitions(admin, names)
             missing = [n for n in names if not found.get(n)]
             if not missing:
                 return [TopicPartition(n, p) for n in names for p in found[n]]
             self._recorder.board.set_feed_error(f"waiting for topics: {', '.join(missing)}")
-            await asyncio.sleep(pause)
+            await self._pause(pause)
             pause = min(pause * 2, self._retry_max_s)
+        return []
 
     def _apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         if record.value is None:
@@ -167,7 +181,10 @@ class FunnelFeed:
             found = await _partitions(admin, names)
             wanted = [TopicPartition(n, p) for n, parts in found.items() for p in parts]
             committed = await admin.list_consumer_group_offsets(group, partitions=wanted)
-            ends = await consumer.end_offsets(list(committed))
+            # Only partitions the group has committed on (the first end-offsets request for a
+            # topic the consumer does not follow waits for a metadata refresh: seconds).
+            known = [tp for tp, meta in committed.items() if meta.offset >= 0]
+            ends = await consumer.end_offsets(known) if known else {}
             described = await admin.describe_consumer_groups([group])
         except KafkaError as exc:
             log.info("funnel feed: lag of group %s unavailable: %s", group, exc)

@@ -12,6 +12,7 @@ Metric names (all prefixed ``oppbus_``) are the contract of the dashboard and th
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -93,6 +94,9 @@ LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ACCEPT_BUCKETS = (60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 12 * 3600.0, 86_400.0, 172_800.0)
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+_CONTAINERS: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, ReferralMetrics]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def bounded(value: str | None, vocabulary: Iterable[str]) -> str:
@@ -109,7 +113,20 @@ def bounded(value: str | None, vocabulary: Iterable[str]) -> str:
 class ReferralMetrics:
     """The referral funnel and bus health metrics of one process, on an explicit registry."""
 
+    def __new__(cls, registry: CollectorRegistry, *, namespace: str = "oppbus") -> ReferralMetrics:
+        # One container per registry and namespace: a second ``ReferralMetrics(registry)`` (e.g.
+        # the webhook dispatcher's and the worker's /metrics in one process) is the same object,
+        # instead of a "Duplicated timeseries" error.
+        existing = _CONTAINERS.get(registry, {}).get(namespace)
+        if existing is not None:
+            return existing
+        self = super().__new__(cls)
+        _CONTAINERS.setdefault(registry, {})[namespace] = self
+        return self
+
     def __init__(self, registry: CollectorRegistry, *, namespace: str = "oppbus") -> None:
+        if getattr(self, "registry", None) is registry:
+            return  # already built by an earlier call for this registry
         self.registry = registry
 
         def counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
@@ -167,7 +184,7 @@ class ReferralMetrics:
         )
         self._worker_up = Gauge(
             "worker_up",
-            "1 while the workers' consumer group has live members, else 0.",
+            "1 while oppbus workers run (from the API: the workers' group has live members).",
             namespace=namespace,
             registry=registry,
         )

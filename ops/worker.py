@@ -6,7 +6,10 @@ import asyncio
 import logging
 
 import faust
+from faust.web import Request, Response, View
+from prometheus_client import CollectorRegistry, generate_latest
 
+from ops.metrics import ReferralMetrics
 from ops.settings import Settings
 from ops.topic_admin import ensure_topics
 from streams.app import create_app
@@ -14,11 +17,29 @@ from streams.wiring import register_all
 
 __all__ = ["build_worker_app", "run_worker"]
 
+_EXPOSITION_TYPE = "text/plain; version=0.0.4"
+
 
 def build_worker_app(settings: Settings, *, web: bool = True) -> faust.App:
     app = create_app(settings, web=web)
-    register_all(app, settings)
+    registry = CollectorRegistry()
+    register_all(app, settings, registry)
+    if web:
+        _serve_metrics(app, registry)
     return app
+
+
+def _serve_metrics(app: faust.App, registry: CollectorRegistry) -> None:
+    """``GET /metrics`` on the worker's web port: what runs in the worker (outbound webhook
+    deliveries and failures) plus ``oppbus_worker_up`` 1 while it serves. The referral funnel and
+    the consumer lag come from the API's /metrics (ops.funnel_feed)."""
+    ReferralMetrics(registry).worker_up(True)
+
+    @app.page("/metrics")
+    async def metrics(self: View, request: Request) -> Response:
+        del request
+        # aiohttp (under Faust's view) takes the charset separately from the content type.
+        return self.bytes(generate_latest(registry), content_type=_EXPOSITION_TYPE)
 
 
 def run_worker(settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import faust
+from prometheus_client import CollectorRegistry
 
 from connectors.webhooks.service import register_webhooks
 from ops.settings import Settings
@@ -38,8 +39,13 @@ def _run_with_app(app: faust.App, view: GlobalView) -> None:
     app.task(follow)
 
 
-def register_all(app: faust.App, settings: Settings) -> Contexts:
-    """Register every bounded context on ``app`` (the explicit autodiscover list)."""
+def register_all(
+    app: faust.App, settings: Settings, registry: CollectorRegistry | None = None
+) -> Contexts:
+    """Register every bounded context on ``app`` (the explicit autodiscover list).
+
+    ``registry``: the worker's metrics registry (served at the worker's ``/metrics``), if any.
+    """
     directory = DirectoryView(settings)
     claims = ClaimRegistry(settings.conflict_window_s)
     claims_view = GlobalView(
@@ -70,5 +76,5 @@ def register_all(app: faust.App, settings: Settings) -> Contexts:
     )
     agent = register_router(app, settings, router, ready)
     scorecards = register_scorecards(app, settings)  # ledger -> per-partner figures
-    register_webhooks(app, settings)  # outbound webhooks: own consumer group on referrals
+    register_webhooks(app, settings, registry)  # outbound webhooks: own consumer group on referrals
     return Contexts(directory, claims, stats, agent, scorecards)

@@ -111,13 +111,18 @@ def test_api_port_healthcheck_and_prometheus_target_agree(compose):
     assert api["ports"] == [f"{port}:{port}"]
     assert f":{port}/healthz" in " ".join(api["healthcheck"]["test"])
     prom_cfg = yaml.safe_load((ROOT / "ops" / "prometheus" / "prometheus.yml").read_text())
-    (job,) = prom_cfg["scrape_configs"]
-    assert job["metrics_path"] == "/metrics"
-    assert job["static_configs"][0]["targets"] == [f"api:{port}"]
-    for name in ("worker-1", "worker-2"):
+    jobs = {job["job_name"]: job for job in prom_cfg["scrape_configs"]}
+    assert set(jobs) == {"oppbus-api", "oppbus-workers"}
+    assert all(job["metrics_path"] == "/metrics" for job in jobs.values())
+    assert jobs["oppbus-api"]["static_configs"][0]["targets"] == [f"api:{port}"]
+    workers = [n for n in compose["services"] if n.startswith("worker-")]
+    targets = []
+    for name in workers:
         worker = compose["services"][name]
         web = _settings(worker).resolved_worker_web_port
-        assert f"'127.0.0.1', {web})" in " ".join(worker["healthcheck"]["test"])
+        assert f":{web}/metrics" in " ".join(worker["healthcheck"]["test"])
+        targets.append(f"{name}:{web}")
+    assert jobs["oppbus-workers"]["static_configs"][0]["targets"] == targets
 
 
 def _mounts(service: dict) -> dict[str, str]:

@@ -143,3 +143,14 @@ def test_bounded_maps_spaces_and_case_onto_the_vocabulary():
     assert bounded("not-a-fit!", vocab) == "not_a_fit"
     assert bounded("", vocab) == OTHER
     assert bounded("nope", vocab) == OTHER
+
+
+def test_one_container_per_registry_so_two_components_can_share_it():
+    registry = CollectorRegistry()
+    first = ReferralMetrics(registry)
+    second = ReferralMetrics(registry)  # e.g. the webhook dispatcher and the worker's /metrics
+    assert second is first
+    second.webhook_delivered()
+    first.webhook_delivered()
+    assert registry.get_sample_value("oppbus_webhook_deliveries_total") == 2
+    assert ReferralMetrics(CollectorRegistry()) is not first

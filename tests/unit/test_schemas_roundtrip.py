@@ -36,7 +36,7 @@ def test_every_type_has_a_strategy() -> None:
         assert events_of(ce_type) is not None
 
 
-@FAST
+@settings(FAST, max_examples=25)  # each example draws one event of every type
 @given(st.data())
 def test_any_valid_event_round_trips(data: st.DataObject) -> None:
     for ce_type in sorted(EVENT_TYPES):
