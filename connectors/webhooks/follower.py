@@ -48,7 +48,11 @@ class TopicFollower:
             enable_auto_commit=False,
             client_id=f"{self._settings.app_id}-{self._name}",
         )
-        await consumer.start()
+        try:
+            await consumer.start()
+        except BaseException:  # a failed start leaves the client and its connection open
+            await consumer.stop()
+            raise
         self._consumer = consumer
         partitions = []
         for topic in self._topics:
