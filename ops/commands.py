@@ -14,6 +14,61 @@ __all__ = ["register_extra"]
 Add = Callable[[str, str, Callable[[argparse.Namespace], int]], Any]
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import sys
+
+    from pydantic import ValidationError
+
+    from ops.demo import DemoError, run_demo
+    from ops.settings import load_settings
+
+    flags = {
+        "broker": args.broker,
+        "broker_port": args.broker_port,
+        "http_port": args.http_port,
+        "http_host": args.http_host,
+        "log_level": args.log_level,
+    }
+    try:
+        settings = load_settings(flags)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"oppbus: error: invalid setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+        return 2
+    try:
+        return run_demo(
+            settings,
+            api_url=args.api,
+            admin_token=args.admin_token,
+            keep_running=not args.exit,
+        )
+    except DemoError as exc:  # one line, like the CLI's other user-facing errors
+        print(f"oppbus: error: demo: {exc}", file=sys.stderr)
+        return 1
+
+
+def _add_demo(add: Add) -> None:
+    p = add(
+        "demo",
+        "A seeded story: six partners register, a networking VAR shares a storage opportunity, "
+        "the router offers it to a storage specialist, who declines; it is re-offered, accepted "
+        "and won. Starts a bus like `up` (kept running for the status page) unless --api is given.",
+        _cmd_demo,
+    )
+    p.add_argument(
+        "--api", metavar="URL", help="use the running bus at URL (e.g. http://127.0.0.1:8080)"
+    )
+    p.add_argument(
+        "--admin-token", metavar="TOKEN", help="admin token of that bus (else OPPBUS_ADMIN_TOKEN)"
+    )
+    p.add_argument("--exit", action="store_true", help="stop the started bus when the story ends")
+    p.add_argument("--broker", metavar="URL", help="kafka://host:port for the started bus")
+    p.add_argument("--broker-port", type=int, metavar="PORT", help="embedded broker port (9092)")
+    p.add_argument("--http-port", type=int, metavar="PORT", help="HTTP API port (8080)")
+    p.add_argument("--http-host", metavar="HOST", help="HTTP bind address (127.0.0.1)")
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default=None)
+
+
 def register_extra(add: Add) -> None:
     from ops import schemas_command
 
@@ -24,3 +79,4 @@ def register_extra(add: Add) -> None:
             schemas_command.run,
         )
     )
+    _add_demo(add)

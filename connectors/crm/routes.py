@@ -1,7 +1,7 @@
 """CRM inbound endpoints: ``POST /v1/crm/hubspot/{partner_id}``, ``POST /v1/crm/salesforce/{partner_id}``.
 
 The CRM authenticates by signing (no API key): the partner's CRM file (``Settings.crm_dir``, see
-:mod:`connectors.crm.config`) holds the secret and the field mapping. In order, before anything is
+:mod:`connectors.crm.mapping`) holds the secret and the field mapping. In order, before anything is
 published:
 
 1. the partner must be registered and have a CRM file for this provider (else ``404``);
@@ -21,24 +21,37 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from connectors.crm.config import CrmConfigError, CrmConfigs, Provider, ProviderConfig
-from connectors.crm.mapping import MappingRuleError, apply_mapping
+from connectors.crm.mapping import (
+    CrmConfigError,
+    CrmConfigs,
+    MappingRuleError,
+    Provider,
+    ProviderConfig,
+    apply_mapping,
+)
 from connectors.crm.signatures import ReplayGuard, SignatureError, verify_hubspot, verify_salesforce
 from connectors.http.errors import ApiError, json_response
+from connectors.http.models import OpportunityAccepted
 from connectors.http.routes_opportunities import publish_opportunity
 from connectors.http.routes_partners import partner_id_param
 from connectors.http.state import STATE, state_of
 from schemas.errors import FieldError, field_errors
 from schemas.opportunity import OpportunityInput
 
-__all__ = ["MAX_CRM_BODY", "add_crm_routes"]
+__all__ = ["MAX_CRM_BODY", "CrmAccepted", "add_crm_routes"]
 
 MAX_CRM_BODY = 256 * 1024
 MAX_DEALS = 100
 CONFIGS = web.AppKey("oppbus_crm_configs", CrmConfigs)
 REPLAYS = web.AppKey("oppbus_crm_replays", ReplayGuard)
+
+
+class CrmAccepted(BaseModel):
+    """``202`` of a CRM webhook: what ``POST /v1/opportunities`` answers, for each deal."""
+
+    opportunities: list[OpportunityAccepted]
 
 
 async def _read(request: web.Request) -> bytes:

@@ -105,10 +105,42 @@ def _routes() -> tuple[Route, ...]:
         Route("post", "/v1/referrals/{referral_id}/outcome",
               "Report won (amount, currency) or lost (reason)", "partner",
               {200: m.Lead, 202: m.CommandAccepted}, OutcomeInput, acting, rid + idem + wait),
+        *_connector_routes(pid),
         Route("get", "/healthz", "Broker reachable and read model running", "none",
               {200: m.Health, 503: m.Health}),
         Route("get", "/metrics", "Prometheus metrics", "none", {200: "text/plain exposition"}),
         Route("get", "/openapi.json", "This document", "none", {200: "OpenAPI 3.1"}),
+    )  # fmt: skip
+
+
+def _connector_routes(pid: tuple[tuple[str, str, str], ...]) -> tuple[Route, ...]:
+    """Routes of ``connectors.http.extensions``: outbound webhooks and CRM inbound."""
+    from connectors.crm.routes import CrmAccepted
+    from connectors.webhooks.routes import DeliveryLog, WebhookInput, WebhookView
+
+    hook = "/v1/partners/{partner_id}/webhook"
+    signed = (("X-HubSpot-Signature-v3", "header", "HubSpot v3 signature"),
+              ("X-HubSpot-Request-Timestamp", "header", "milliseconds; 5-minute tolerance"))
+    shared = (("X-Oppbus-Signature", "header", "base64 HMAC-SHA256 of timestamp.body"),
+              ("X-Oppbus-Timestamp", "header", "Unix seconds; 5-minute tolerance"))
+    crm_errors = (400, 401, 404, 409, 413, 422, 503)
+    return (
+        Route("put", hook, "Register or change the partner's webhook (Standard Webhooks signed)",
+              "admin-or-partner", {200: WebhookView, 201: WebhookView}, WebhookInput,
+              (400, 401, 403, 404, 413, 415, 422, 503), pid),
+        Route("get", hook, "The partner's webhook (without its secret)", "admin-or-partner",
+              {200: WebhookView}, None, (401, 403, 404, 422), pid),
+        Route("delete", hook, "Stop the partner's webhook deliveries", "admin-or-partner",
+              {204: "stopped"}, None, (401, 403, 404, 422, 503), pid),
+        Route("get", hook + "/deliveries", "The partner's webhook delivery log",
+              "admin-or-partner", {200: DeliveryLog}, None, (401, 403, 422),
+              (*pid, ("referral_id", "query", "only this lead's deliveries"))),
+        Route("post", "/v1/crm/hubspot/{partner_id}",
+              "HubSpot deal webhook -> opportunity of that partner (signature-authenticated)",
+              "none", {202: CrmAccepted}, None, crm_errors, pid + signed),
+        Route("post", "/v1/crm/salesforce/{partner_id}",
+              "Salesforce callout -> opportunity of that partner (shared-secret HMAC)",
+              "none", {202: CrmAccepted}, None, crm_errors, pid + shared),
     )  # fmt: skip
 
 

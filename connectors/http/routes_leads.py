@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Literal
 
 import orjson
 from aiohttp import web
@@ -94,6 +95,7 @@ async def stream_leads(request: web.Request) -> web.StreamResponse:
             "X-Accel-Buffering": "no",
         }
     )
+    waiters: list[asyncio.Task[Literal[True]]] = []
     try:
         await response.prepare(request)
         await response.write(b"retry: 2000\n\n")
@@ -104,12 +106,13 @@ async def stream_leads(request: web.Request) -> web.StreamResponse:
                     await response.write(sse_event(referral, state.epoch))
                     since = referral.seq
             waiter = asyncio.ensure_future(wake.wait())
+            waiters[:] = [waiter]
             done, _ = await asyncio.wait(
                 {waiter, closing}, timeout=heartbeat, return_when=asyncio.FIRST_COMPLETED
             )
+            waiter.cancel()
             if not done:
                 await response.write(b": keep-alive\n\n")
-            waiter.cancel()
             if state.views.keys.verify(token) != partner_id:
                 break  # the key was rotated or revoked: the stream ends with it
     except (ConnectionResetError, ConnectionError):
@@ -117,6 +120,8 @@ async def stream_leads(request: web.Request) -> web.StreamResponse:
     finally:
         unsubscribe()
         closing.cancel()
+        for pending in waiters:
+            pending.cancel()
     with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response

@@ -7,6 +7,9 @@
   from the ledger event alone so a redelivery sends the very same body.
 * :func:`verdict`: 2xx delivered; 408, 425, 429, 5xx and transport errors are retried; any other
   answer (3xx — redirects are never followed — and 4xx) is final: retrying cannot fix it.
+* :class:`OffsetTracker`: which offsets may be committed when records settle out of order (per-
+  partner queues): the lowest unsettled one, or one past the highest seen, so a crash never skips
+  an unsettled delivery.
 * :func:`backoff_s`: exponential backoff, ``base * 2**(attempt-1)`` capped, with "equal jitter"
   (half fixed, half random) so retries of many deliveries do not synchronise.
 """
@@ -18,6 +21,7 @@ from datetime import datetime
 from typing import Literal
 
 import orjson
+from aiokafka import TopicPartition
 
 from schemas.common import Contract
 from schemas.referrals import (
@@ -32,7 +36,15 @@ from schemas.referrals import (
 )
 from schemas.webhooks import LeadEvent
 
-__all__ = ["RETRYABLE_STATUSES", "Verdict", "backoff_s", "lead_event_of", "payload", "verdict"]
+__all__ = [
+    "RETRYABLE_STATUSES",
+    "OffsetTracker",
+    "Verdict",
+    "backoff_s",
+    "lead_event_of",
+    "payload",
+    "verdict",
+]
 
 Verdict = Literal["delivered", "retry", "final"]
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
@@ -80,3 +92,45 @@ def backoff_s(attempt: int, *, base_s: float, cap_s: float, rng: random.Random) 
     """Delay before attempt ``attempt + 1`` (``attempt`` >= 1 failed so far)."""
     delay = min(cap_s, base_s * 2 ** max(0, attempt - 1))
     return float(delay / 2 + rng.uniform(0, delay / 2))
+
+
+class OffsetTracker:
+    def __init__(self) -> None:
+        self._pending: dict[TopicPartition, set[int]] = {}
+        self._high: dict[TopicPartition, int] = {}
+        self._committed: dict[TopicPartition, int] = {}
+
+    def seen(self, tp: TopicPartition, offset: int) -> None:
+        self._pending.setdefault(tp, set()).add(offset)
+        self._high[tp] = max(self._high.get(tp, -1), offset)
+
+    def settle(self, tp: TopicPartition, offset: int) -> None:
+        pending = self._pending.get(tp)
+        if pending is not None:
+            pending.discard(offset)
+
+    def forget(self, tps: set[TopicPartition]) -> None:
+        """Partitions revoked in a rebalance: their records are someone else's now."""
+        for tp in tps:
+            self._pending.pop(tp, None)
+            self._high.pop(tp, None)
+            self._committed.pop(tp, None)
+
+    def to_commit(self) -> dict[TopicPartition, int]:
+        """Offsets that moved since the last call to :meth:`committed`."""
+        out: dict[TopicPartition, int] = {}
+        for tp, high in self._high.items():
+            pending = self._pending.get(tp)
+            position = min(pending) if pending else high + 1
+            if position > self._committed.get(tp, -1):
+                out[tp] = position
+        return out
+
+    def committed(self, offsets: dict[TopicPartition, int]) -> None:
+        self._committed.update(offsets)
+
+    def committed_offsets(self) -> dict[TopicPartition, int]:
+        return dict(self._committed)
+
+    def pending(self) -> int:
+        return sum(len(p) for p in self._pending.values())

@@ -26,15 +26,14 @@ from connectors.http.auth import require_admin_or_partner
 from connectors.http.errors import ApiError, json_response, read_json
 from connectors.http.routes_partners import partner_id_param
 from connectors.http.state import STATE, state_of, utcnow
-from connectors.webhooks.follower import TopicFollower
 from connectors.webhooks.signing import generate_secret
 from connectors.webhooks.ssrf import TargetPolicy, UnsafeTarget, check_url
-from connectors.webhooks.views import WebhookViews
-from schemas.common import Contract
+from connectors.webhooks.views import TopicFollower, WebhookViews
+from schemas.common import Contract, PartnerId, UtcDatetime
 from schemas.errors import FieldError
-from schemas.webhooks import LEAD_EVENTS, LeadEvent, WebhookSubscription
+from schemas.webhooks import LEAD_EVENTS, LeadEvent, WebhookDelivery, WebhookSubscription
 
-__all__ = ["WebhookInput", "add_webhook_routes"]
+__all__ = ["DeliveryLog", "WebhookInput", "WebhookView", "add_webhook_routes"]
 
 VIEWS = web.AppKey("oppbus_webhook_views", WebhookViews)
 FOLLOWER = web.AppKey("oppbus_webhook_follower", TopicFollower)
@@ -49,6 +48,24 @@ class WebhookInput(Contract):
         default=None, pattern=r"^whsec_[A-Za-z0-9+/]{32,128}={0,2}$", description="bring your own"
     )
     rotate_secret: bool = Field(default=False, strict=True)
+
+
+class WebhookView(Contract):
+    """A subscription as the API shows it: ``secret`` only when it was just issued."""
+
+    partner_id: PartnerId
+    url: str
+    events: tuple[LeadEvent, ...]
+    active: bool
+    version: int
+    updated_at: UtcDatetime
+    secret: str | None = Field(default=None, description="shown once: on creation or rotation")
+
+
+class DeliveryLog(Contract):
+    """``GET /v1/partners/{partner_id}/webhook/deliveries``: settled deliveries, oldest first."""
+
+    deliveries: tuple[WebhookDelivery, ...]
 
 
 def _public(sub: WebhookSubscription, *, with_secret: bool) -> dict[str, Any]:

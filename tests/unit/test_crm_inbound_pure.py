@@ -15,8 +15,13 @@ import orjson
 import pytest
 
 import connectors.crm
-from connectors.crm.config import CrmConfigError, CrmConfigs
-from connectors.crm.mapping import MappingRuleError, apply_mapping, parse_mapping
+from connectors.crm.mapping import (
+    CrmConfigError,
+    CrmConfigs,
+    MappingRuleError,
+    apply_mapping,
+    parse_mapping,
+)
 from connectors.crm.signatures import (
     ReplayGuard,
     SignatureError,

@@ -9,8 +9,7 @@ import orjson
 import pytest
 from aiokafka import TopicPartition
 
-from connectors.webhooks.offsets import OffsetTracker
-from connectors.webhooks.policy import backoff_s, lead_event_of, payload, verdict
+from connectors.webhooks.policy import OffsetTracker, backoff_s, lead_event_of, payload, verdict
 from connectors.webhooks.views import WebhookViews
 from schemas.samples import example
 from schemas.webhooks import WebhookDelivery, WebhookSubscription, webhook_id

@@ -20,13 +20,12 @@ from pydantic import SecretStr
 from connectors.http.app import create_web_app
 from connectors.http.state import STATE, ApiState
 from ops.settings import Settings
-from schemas.codec import decode, encode
+from schemas.codec import encode
 from schemas.common import Contract
 from schemas.events import event_key
 from schemas.ids import referral_id
 from schemas.opportunity import Customer
 from schemas.referrals import (
-    AcceptReferral,
     LeadRevealed,
     OfferMade,
     ReferralAccepted,
@@ -188,28 +187,6 @@ class Harness:
         await self.emit(
             ReferralDeclined(**_about(offer), reason=reason, declined_at=datetime.now(UTC))  # type: ignore[arg-type]
         )
-
-    async def stand_in_router(self, customers: dict[str, dict[str, Any]]) -> None:
-        """Until the streams worker runs here: turn accept commands into ledger facts.
-
-        Reads the responses topic and, for each ``AcceptReferral`` of a referral it offered,
-        writes ``ReferralAccepted`` + ``LeadRevealed`` (customer by opportunity id), as the router
-        does. Cancel the task to stop it.
-        """
-        consumer = AIOKafkaConsumer(
-            self.settings.topic("responses"),
-            bootstrap_servers=self.settings.bootstrap_servers,
-            auto_offset_reset="earliest",
-        )
-        await consumer.start()
-        try:
-            async for record in consumer:
-                command = decode(record.value, record.headers).event  # type: ignore[arg-type]
-                if isinstance(command, AcceptReferral):
-                    offer = self.state.views.referrals[command.referral_id].offer
-                    await self.accepted(offer, customers[command.opportunity_id])
-        finally:
-            await consumer.stop()
 
     async def close(self) -> None:
         if self._producer is not None:

@@ -16,10 +16,13 @@ import connectors.crm
 from connectors.crm.signatures import hubspot_signature, salesforce_signature
 from connectors.http.app import create_web_app
 from ops.settings import Settings
+from ops.worker import build_worker_app
 from schemas.codec import decode
 from schemas.ids import opportunity_key
 from schemas.opportunity import Opportunity
+from schemas.referrals import OfferMade
 from tests.integration.api.conftest import ADMIN_TOKEN, Harness
+from tests.integration.webhook_helpers import Receiver, read_until
 
 pytestmark = pytest.mark.kafka
 
@@ -40,7 +43,11 @@ async def crm(settings: Settings, tmp_path: Path) -> AsyncIterator[Harness]:
         sf.replace("replace-with-a-long-random-shared-secret", SF_SECRET)
     )
     configured = settings.model_copy(
-        update={"admin_token": SecretStr(ADMIN_TOKEN), "crm_dir": tmp_path}
+        update={
+            "admin_token": SecretStr(ADMIN_TOKEN),
+            "crm_dir": tmp_path,
+            "webhook_allowed_networks": "127.0.0.0/8",
+        }
     )
     client = TestClient(TestServer(create_web_app(configured)))
     await client.start_server()
@@ -173,3 +180,37 @@ async def test_a_salesforce_signed_opportunity_is_published(crm: Harness) -> Non
     assert opp.opportunity_id == "sf-0065g00000AbCdEAAZ" and opp.max_partners == 2
     again = await crm.client.post(path, data=body + b" ", headers=headers)
     assert again.status == 401  # the body changed
+
+
+async def test_a_hubspot_deal_is_routed_and_the_offer_reaches_the_partners_webhook(
+    crm: Harness,
+) -> None:
+    """CRM in -> bus -> router -> referral ledger -> signed webhook out, on the real broker."""
+    await crm.register("net-reseller", capabilities=["networking"])
+    vault = await crm.register("vault-storage", capabilities=["storage", "backup"])
+    receiver = Receiver(secrets={})
+    await receiver.start()
+    worker = build_worker_app(crm.settings, web=False)
+    try:
+        resp = await crm.client.put(
+            "/v1/partners/vault-storage/webhook", json={"url": f"{receiver.url}/ok"}, headers=vault
+        )
+        assert resp.status == 201, await resp.text()
+        receiver.secrets["ok"] = (await resp.json())["secret"]
+        await worker.start()
+        signed = hubspot_headers(crm, HS_PATH, DEAL)
+        assert (await crm.client.post(HS_PATH, data=DEAL, headers=signed)).status == 202
+        ledger = await read_until(
+            crm.settings, "referrals", lambda ev: any(isinstance(e, OfferMade) for e in ev), 60
+        )
+        await receiver.wait_for(lambda hits: len(hits) >= 1, 30)
+    finally:
+        await worker.stop()
+        await receiver.stop()
+    [offer] = [e for e in ledger if isinstance(e, OfferMade)]
+    assert offer.partner_id == "vault-storage" and offer.originator == "net-reseller"
+    assert offer.opportunity_id == "hs-9876543210"
+    [hit] = receiver.hits
+    assert hit.verified and hit.webhook_id == f"{offer.referral_id}.offered"
+    body = orjson.loads(hit.body)
+    assert body["type"] == "lead.offered" and "customer" not in body["data"]
