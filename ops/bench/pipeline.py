@@ -258,8 +258,8 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, linger_ms=2, max_batch_size=262_144
     )
-    await producer.start()
     try:
+        await producer.start()
         _say(f"raw pass-through of {args.count} opportunities")
         cpu0 = time.process_time()
         raw = await _raw_baseline(settings, producer, args.count)
