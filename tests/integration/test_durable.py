@@ -7,8 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -141,23 +141,38 @@ def _logs(data: Path) -> str:
     return "\n".join(tails)
 
 
-def _wait_healthy(proc: subprocess.Popen[str], http_port: int, data: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"oppbus up never healthy; exit={proc.poll()}\n{_logs(data)}")
+class _Up:
+    """``oppbus up`` with its stdout read line by line (``ready`` ends the start-up)."""
 
+    def __init__(self, data: Path, http_port: int, broker_port: int) -> None:
+        self.data = data
+        self.proc = _up(data, http_port, broker_port)
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-def _stop_up(proc: subprocess.Popen[str], data: Path) -> str:
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, f"{out}\n{err}\n{_logs(data)}"
-    return out
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            if "ready." in line:
+                self.ready.set()
+
+    def wait_ready(self) -> None:
+        if not self.ready.wait(120):
+            raise AssertionError(
+                f"oppbus up never ready; exit={self.proc.poll()}\n"
+                f"{''.join(self.lines)}\n{_logs(self.data)}"
+            )
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGTERM)
+        err = self.proc.communicate(timeout=60)[1] if self.proc.stderr else ""
+        self._reader.join(timeout=5)
+        out = "".join(self.lines)
+        assert self.proc.returncode == 0, f"{out}\n{err}\n{_logs(self.data)}"
+        return out
 
 
 def test_oppbus_up_with_data_keeps_events_across_a_restart(tmp_path: Path) -> None:
@@ -165,25 +180,25 @@ def test_oppbus_up_with_data_keeps_events_across_a_restart(tmp_path: Path) -> No
     http_port, broker_port = free_port(), free_port()
     bootstrap = f"127.0.0.1:{broker_port}"
 
-    proc = _up(data, http_port, broker_port)
+    up = _Up(data, http_port, broker_port)
     try:
-        _wait_healthy(proc, http_port, data)
-        children = _descendants(proc.pid)
+        up.wait_ready()
+        children = _descendants(up.proc.pid)
         asyncio.run(_produce(bootstrap, "kept", 300))
     finally:
-        out = _stop_up(proc, data)
+        out = up.stop()
     assert f"durable mode: broker data kept in {data}" in out
     time.sleep(0.3)
     assert len(children) >= 4  # s3 server, broker, worker, api
     assert not [pid for pid in children if _alive(pid)]
 
-    proc = _up(data, http_port, broker_port)
+    up = _Up(data, http_port, broker_port)
     try:
-        _wait_healthy(proc, http_port, data)
-        children = _descendants(proc.pid)
+        up.wait_ready()
+        children = _descendants(up.proc.pid)
         values = asyncio.run(_consume_all(bootstrap, "kept", 300))
     finally:
-        _stop_up(proc, data)
+        up.stop()
     assert sorted(values) == sorted(f"m{i}".encode() for i in range(300))
     time.sleep(0.3)
     assert not [pid for pid in children if _alive(pid)]
