@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -122,34 +123,58 @@ def test_a_data_directory_serves_one_bus_at_a_time(tmp_path: Path) -> None:
         first.stop()
 
 
-def _up(data: Path, http_port: int, broker_port: int) -> subprocess.Popen[str]:
-    argv = ["up", "--data", str(data), "--http-port", str(http_port)]
-    return subprocess.Popen(
-        [sys.executable, "-m", "ops.cli", *argv, "--broker-port", str(broker_port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("OPPBUS_")},
-    )
+class _Up:
+    """``oppbus up --data`` as a child; its output (stdout and stderr) collected line by line."""
 
+    def __init__(self, data: Path, http_port: int, broker_port: int) -> None:
+        argv = ["up", "--data", str(data), "--http-port", str(http_port)]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ops.cli", *argv, "--broker-port", str(broker_port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("OPPBUS_")},
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        self._pump = threading.Thread(target=self._read, daemon=True)
+        self._pump.start()
 
-def _wait_healthy(proc: subprocess.Popen[str], http_port: int) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"oppbus up never healthy; exit={proc.poll()}")
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
 
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Until `up` says it is ready (broker, API and the worker's group all usable)."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.seen.append(line)
+            if "ready. Press Ctrl-C" in line:
+                return
+        raise AssertionError(f"oppbus up never ready; exit={self.proc.poll()}; {self.seen}")
 
-def _stop_up(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    return out
+    def stop(self) -> str:
+        """SIGTERM; asserts a clean exit; returns the whole output."""
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+        self._pump.join(timeout=10)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+        while not self.lines.empty():
+            line = self.lines.get_nowait()
+            if line is not None:
+                self.seen.append(line)
+        out = "".join(self.seen)
+        assert self.proc.returncode == 0, out
+        return out
 
 
 def test_oppbus_up_with_data_keeps_events_across_a_restart(tmp_path: Path) -> None:
@@ -157,25 +182,25 @@ def test_oppbus_up_with_data_keeps_events_across_a_restart(tmp_path: Path) -> No
     http_port, broker_port = free_port(), free_port()
     bootstrap = f"127.0.0.1:{broker_port}"
 
-    proc = _up(data, http_port, broker_port)
+    up = _Up(data, http_port, broker_port)
     try:
-        _wait_healthy(proc, http_port)
-        children = _descendants(proc.pid)
+        up.wait_ready()
+        children = _descendants(up.proc.pid)
         asyncio.run(_produce(bootstrap, "kept", 300))
     finally:
-        out = _stop_up(proc)
+        out = up.stop()
     assert f"durable mode: broker data kept in {data}" in out
     time.sleep(0.3)
     assert len(children) >= 4  # s3 server, broker, worker, api
     assert not [pid for pid in children if _alive(pid)]
 
-    proc = _up(data, http_port, broker_port)
+    up = _Up(data, http_port, broker_port)
     try:
-        _wait_healthy(proc, http_port)
-        children = _descendants(proc.pid)
+        up.wait_ready()
+        children = _descendants(up.proc.pid)
         values = asyncio.run(_consume_all(bootstrap, "kept", 300))
     finally:
-        _stop_up(proc)
+        up.stop()
     assert sorted(values) == sorted(f"m{i}".encode() for i in range(300))
     time.sleep(0.3)
     assert not [pid for pid in children if _alive(pid)]
