@@ -61,7 +61,7 @@ class ReadModel:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id=f"{self.settings.app_id}-api-readmodel",
-            fetch_max_wait_ms=100,
+            fetch_max_wait_ms=20,  # bench api: 100 ms gave 52 ms p50 lead latency, 20 ms 12 ms
         )
         await consumer.start()
         self._consumer = consumer

@@ -230,7 +230,7 @@ class WebhookDispatcher:
             except asyncio.CancelledError:
                 raise
             except Exception:  # never lose the worker: the job stays unsettled, redelivered later
-                log.exception("webhooks: delivery of %s failed unexpectedly", job.webhook_id)
+                log.exception("webhooks: delivery failed unexpectedly %s", _where(job))
                 self._inflight.discard(job.webhook_id)
             finally:
                 queue.task_done()
@@ -271,8 +271,8 @@ class WebhookDispatcher:
             if self._metrics:
                 self._metrics.webhook_failed(_failure_reason(result))
             log.info(
-                "webhooks: %s attempt %d/%d to partner %s failed: %s",
-                job.webhook_id, n, max_attempts, job.partner_id, result.status or result.error,
+                "webhooks: attempt %d/%d failed (%s) %s",
+                n, max_attempts, result.status or result.error, _where(job),
             )  # fmt: skip
             if outcome == "final" or n == max_attempts:
                 break
@@ -352,6 +352,14 @@ class WebhookDispatcher:
                 log.warning("webhooks: publishing to %s failed (%s); retrying", topic, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+
+def _where(job: _Job) -> str:
+    """What a log line about a delivery names: its input record, event and webhook."""
+    return (
+        f"topic={job.tp.topic} partition={job.tp.partition} offset={job.record.offset} "
+        f"event_id={job.envelope.id} webhook_id={job.webhook_id} partner={job.partner_id}"
+    )
 
 
 def _attempt(at: datetime, result: AttemptResult) -> DeliveryAttempt:

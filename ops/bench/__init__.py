@@ -16,6 +16,7 @@ BENCHES: dict[str, str] = {
     "routing": "ops.bench.routing",
     "scorecards": "ops.bench.scorecards",
     "webhooks": "ops.bench.webhooks",
+    "api": "ops.bench.api",
 }
 
 __all__ = ["BENCHES"]

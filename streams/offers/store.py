@@ -2,8 +2,8 @@
 
 One table row per opportunity (key: the opportunity key, so the row is co-partitioned with every
 event about it). The value is ``<due>|<json>``: ``due`` is the earliest response deadline of its
-open offers in epoch milliseconds, or ``-`` when nothing is pending, so the deadline timer scans
-the rows without parsing any JSON. The JSON holds the offer state and the original opportunity
+open offers in epoch milliseconds, or ``-`` when nothing is pending, so the deadline index is
+rebuilt from the rows without parsing any JSON. The JSON holds the offer state and the original opportunity
 bytes (embedded as they arrived: one ``orjson`` call, no re-encoding of the opportunity).
 
 ``Pending`` holds the rows a batch changes (decoded once per batch); the agent writes them at the
@@ -12,7 +12,7 @@ end of the batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ import orjson
 
 from streams.offers.lifecycle import OpportunityState
 
-__all__ = ["Pending", "Row", "decode_row", "due_of", "due_rows", "encode_row"]
+__all__ = ["Pending", "Row", "decode_row", "due_of", "encode_row"]
 
 _NOTHING_DUE = b"-"
 
@@ -63,16 +63,6 @@ def due_of(value: bytes) -> float | None:
     if head == _NOTHING_DUE or not head:
         return None
     return int(head) / 1000.0
-
-
-def due_rows(items: Iterable[tuple[Any, Any]], now: float) -> Iterator[bytes]:
-    """Keys of the rows with an offer whose deadline has passed at ``now``."""
-    for key, value in items:
-        if not isinstance(value, bytes | bytearray):
-            continue
-        due = due_of(bytes(value))
-        if due is not None and due <= now:
-            yield key if isinstance(key, bytes) else str(key).encode()
 
 
 class Pending:

@@ -14,10 +14,11 @@ were lost is replayed when its input is re-processed (identical events, stable i
 concurrency is 1 (faust-streaming issue 606: concurrency > 1 loses events), which also makes each
 batch the only writer of its rows.
 
-Deadlines: the timer scans the rows (``due|json``: no JSON parsing) every ``deadline_scan_s`` and
-sends a tick for each opportunity with an offer past its deadline; the owning worker expires it
-and re-offers. Rows live in a changelog-backed table, so deadlines survive restarts; a tick from a
-worker holding a standby copy is harmless (an expiry is idempotent).
+Deadlines: every ``deadline_scan_s`` the timer pops the opportunities with an offer past its
+deadline from a ``DeadlineIndex`` (kept with every row write, rebuilt after every table recovery)
+and sends a tick for each; the owning worker expires the offer and re-offers. Rows live in a
+changelog-backed table, so deadlines survive restarts; a repeated or misdirected tick is harmless
+(an expiry is idempotent).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ from streams.deadletter import (
     dead_letter_domain_errors,
     dead_letter_record,
 )
-from streams.offers.store import Pending, due_rows
+from streams.offers.deadlines import DeadlineIndex
+from streams.offers.store import Pending
 from streams.router.emit import Out
 from streams.router.handlers import Router
 
@@ -72,10 +74,9 @@ class RouterAgent:
     ready: Callable[[], Awaitable[None]]
     batch_max: int = 2000
     batch_within_s: float = 0.005
-    retick_s: float = 5.0
     processed: int = 0
     dead_lettered: int = 0
-    _ticked: dict[bytes, float] = field(default_factory=dict)
+    deadlines: DeadlineIndex = field(default_factory=DeadlineIndex)
 
     def name(self, short: str) -> str:
         return self.settings.topic(short)
@@ -122,6 +123,7 @@ class RouterAgent:
         stored = []
         for key, value in pending.drain():
             store[key] = value
+            self.deadlines.set_row(key, value)
             stored.append(await send(changelog, key, value, None, None, None))
         if stored:
             await asyncio.gather(*stored)
@@ -146,21 +148,16 @@ class RouterAgent:
     async def tick_due(self, now: float | None = None) -> int:
         """Send a deadline tick for every opportunity with an offer past its deadline."""
         now = time.time() if now is None else now
-        due = [k for k in due_rows(list(self.table.items()), now) if self._should_tick(k, now)]
         topic = self.name("offer-deadlines")
+        due = self.deadlines.pop_due(now)
         for key in due:
             await self.app.producer.send(topic, key, b"", None, None, None)
-        for key, at in list(self._ticked.items()):
-            if now - at > self.retick_s:
-                del self._ticked[key]
         return len(due)
 
-    def _should_tick(self, key: bytes, now: float) -> bool:
-        last = self._ticked.get(key)
-        if last is not None and now - last < self.retick_s:
-            return False
-        self._ticked[key] = now
-        return True
+    async def on_recovered(self) -> None:
+        """The table was (re)loaded from its changelog: index its deadlines again."""
+        n = self.deadlines.rebuild(list(self.table.data.items()))
+        log.info("deadline index rebuilt: %d opportunities with open offers", n)
 
 
 def _headers(raw: Any) -> list[tuple[str, bytes]]:
@@ -189,6 +186,7 @@ def register_router(
         help="Routing state of each opportunity: offers, their statuses and deadlines.",
     )
     ctx = RouterAgent(app, settings, router, table, policy, ready)
+    table.on_recover(ctx.on_recovered)
     source = app.topic(
         settings.topic("opportunities"),
         settings.topic("responses"),

@@ -14,8 +14,10 @@ from schemas.events import (
     DeclineReferral,
     LeadRevealed,
     OfferMade,
+    OpportunityWithdrawn,
     ReferralDeclined,
     ReferralExpired,
+    ReferralWithdrawn,
     ReferralWon,
     ReportOutcome,
 )
@@ -112,6 +114,15 @@ async def test_storage_opportunity_waterfall_decline_expiry_accept_and_win(
                 )
             )
             assert {o.partner_id for o in offers2} == STORAGE_PARTNERS
+
+            # the originator withdraws: the open offer is closed as withdrawn
+            await bus.publish(
+                OpportunityWithdrawn(
+                    opportunity_id="opp-2", originator="netco", withdrawn_at=datetime.now(UTC)
+                )
+            )
+            (gone,) = await bus.wait_for(lambda: bus.of(ReferralWithdrawn, opportunity_id="opp-2"))
+            assert gone.partner_id == offers2[1].partner_id
         finally:
             await app.stop()
     offered_to = {e.partner_id for e in bus.of(OfferMade)}

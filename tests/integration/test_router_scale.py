@@ -9,7 +9,7 @@ import pytest
 
 from ops.settings import Settings
 from ops.topic_admin import ensure_topics
-from schemas.events import DeclineReferral, OfferMade, ReferralDeclined
+from schemas.events import DeclineReferral, OfferMade, ReferralDeclined, ReferralExpired
 from streams.app import create_app
 from streams.wiring import register_all
 from tests.integration.bus_kit import Bus, opportunity, partner
@@ -51,6 +51,7 @@ async def test_two_workers_share_partitions_and_route_each_opportunity_once(
     assert sum(processed) >= n
 
 
+@pytest.mark.slow
 async def test_a_worker_started_after_10k_opportunities_rebuilds_and_routes(
     settings: Settings,
 ) -> None:
@@ -64,6 +65,9 @@ async def test_a_worker_started_after_10k_opportunities_rebuilds_and_routes(
         try:
             await bus.publish(*(opportunity("netco", f"o{i}") for i in range(n)))
             await bus.wait_for(lambda: len(_offers_by_opportunity(bus)) == n, within_s=120)
+            # its deadline passes while no worker runs: the late worker must still expire it
+            await bus.publish(opportunity("netco", "short", respond_within_s=3))
+            await bus.wait_for(lambda: bus.offered.get("short"))
         finally:
             await first.stop()
         before = sum(len(refs) for refs in bus.offered.values())
@@ -92,10 +96,12 @@ async def test_a_worker_started_after_10k_opportunities_rebuilds_and_routes(
             )
             assert reoffer[0].partner_id != offer.partner_id
             assert bus.of(ReferralDeclined, opportunity_id="o7")
+            await bus.wait_for(lambda: bus.of(ReferralExpired, opportunity_id="short"))
+            await bus.wait_for(lambda: len(bus.offered["short"]) == 2)
         finally:
             await late.stop()
     assert len(contexts.directory.directory) == 5
     # the repeat replays the very same offer event (same id and times): one lead for the partner
     o8 = bus.of(OfferMade, opportunity_id="o8")
     assert len(bus.offered["o8"]) == 1 and all(e == o8[0] for e in o8)
-    assert sum(len(refs) for refs in bus.offered.values()) == before + 2
+    assert sum(len(refs) for refs in bus.offered.values()) == before + 3

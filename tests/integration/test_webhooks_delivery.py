@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
@@ -11,7 +12,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from connectors.webhooks.dispatcher import WebhookDispatcher
+from connectors.webhooks.sender import HttpSender
 from connectors.webhooks.signing import generate_secret
+from connectors.webhooks.ssrf import TargetPolicy
 from ops.metrics import ReferralMetrics
 from ops.settings import Settings
 from ops.topic_admin import ensure_topics
@@ -239,3 +242,52 @@ async def test_the_worker_runs_the_dispatcher(settings: Settings) -> None:
     assert [(h.webhook_id, h.verified) for h in receiver.hits] == [
         (f"{lead.referral_id}.offered", True)
     ]
+
+
+class _CrashAfterPost:
+    """A sender that POSTs for real, then never returns: the process "dies" between the
+    receiver's 2xx and the delivery record."""
+
+    def __init__(self) -> None:
+        self.inner = HttpSender(TargetPolicy.parse("127.0.0.0/8"))
+        self.posted = asyncio.Event()
+
+    async def post(self, url, body, headers, *, timeout_s):  # type: ignore[no-untyped-def]
+        await self.inner.post(url, body, headers, timeout_s=timeout_s)
+        self.posted.set()
+        await asyncio.Event().wait()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_a_redelivery_after_a_crash_carries_the_same_webhook_id(settings: Settings) -> None:
+    settings = _webhook_settings(settings)
+    await ensure_topics(settings)
+    secret = generate_secret()
+    receiver = Receiver(secrets={"ok": secret})
+    await receiver.start()
+    crashing = _CrashAfterPost()
+    first = WebhookDispatcher(settings, sender=crashing)
+    lead = offer("crash-storage")
+    try:
+        await publish(settings, subscription("crash-storage", f"{receiver.url}/ok", secret), lead)
+        await first.start()
+        async with asyncio.timeout(20):
+            await crashing.posted.wait()
+        await first.stop()  # nothing recorded, offset not committed
+        second = WebhookDispatcher(settings)
+        await second.start()
+        try:
+            await receiver.wait_for(lambda hits: len(hits) >= 2, 20)
+            records = _deliveries(
+                await read_until(settings, "webhook-deliveries", lambda ev: bool(ev))
+            )
+        finally:
+            await second.stop()
+    finally:
+        await receiver.stop()
+    wid = f"{lead.referral_id}.offered"
+    assert [(h.webhook_id, h.status, h.verified) for h in receiver.hits] == [(wid, 200, True)] * 2
+    assert receiver.hits[0].body == receiver.hits[1].body  # same message: the receiver dedupes
+    assert [(r.webhook_id, r.outcome) for r in records] == [(wid, "delivered")]

@@ -22,7 +22,8 @@ from schemas.events import (
 )
 from schemas.scorecard import empty_scorecard
 from streams.deadletter import EventRef, Refusal, dead_letter_domain_errors, dead_letter_record
-from streams.offers.store import Pending, decode_row, due_of, due_rows
+from streams.offers.deadlines import DeadlineIndex
+from streams.offers.store import Pending, decode_row, due_of
 from streams.router.claims import ClaimRegistry
 from streams.router.handlers import Router
 from streams.router.ranking import make_ranker
@@ -63,7 +64,15 @@ def test_routes_to_the_complementary_partner_and_replays_on_a_repeat() -> None:
     again = router.on_opportunity(opp, data, Pending(table), NOW + 2)
     assert _events(again) == [offer]
     ((key, value),) = table.items()
-    assert due_of(value) == NOW + 60 and list(due_rows(table.items(), NOW + 60)) == [key]
+    assert due_of(value) == NOW + 60
+    index = DeadlineIndex(retry_s=5)
+    assert index.rebuild(table.items()) == 1
+    assert index.pop_due(NOW + 59) == [] and index.pop_due(NOW + 60) == [key]
+    assert index.pop_due(NOW + 64) == [] and index.pop_due(NOW + 65) == [key]  # re-armed
+    index.set(key, NOW + 200)  # the row moved on: the old re-arm is superseded
+    assert index.pop_due(NOW + 100) == [] and index.pop_due(NOW + 200) == [key]
+    index.set(key, None)
+    assert len(index) == 0 and index.pop_due(NOW + 1000) == []
     assert decode_row(value).state.referrals[0].partner_id == "storeco"
 
 
