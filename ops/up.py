@@ -21,10 +21,12 @@ from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
+from aiokafka.errors import KafkaError
+
 from ops.broker import BrokerError, EmbeddedBroker, wait_for_kafka
-from ops.procs import port_in_use, spawn, stop
+from ops.procs import free_port, port_in_use, spawn, stop
 from ops.settings import Settings
-from ops.topic_admin import ensure_topics
+from ops.topic_admin import ensure_topics, worker_group_stable
 
 __all__ = ["run_up"]
 
@@ -65,6 +67,13 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _worker_ready(settings: Settings) -> bool:
+    try:
+        return asyncio.run(worker_group_stable(settings))
+    except KafkaError:
+        return False
+
+
 def run_up(settings: Settings) -> int:
     stop_event = threading.Event()
 
@@ -85,6 +94,14 @@ def run_up(settings: Settings) -> int:
         if settings.admin_token
         else secrets.token_urlsafe(24)
     )
+    worker_web_port = settings.resolved_worker_web_port
+    if port_in_use(settings.http_host, worker_web_port):
+        if settings.worker_web_port:
+            return _fail(
+                f"worker port {worker_web_port} on {settings.http_host} is already in use; "
+                "choose another with OPPBUS_WORKER_WEB_PORT"
+            )
+        worker_web_port = free_port(settings.http_host)  # http port + 1 was taken: any free one
     run_dir = (
         Path(tempfile.mkdtemp(prefix="oppbus-run-"))
         if settings.data_dir is None
@@ -130,7 +147,11 @@ def run_up(settings: Settings) -> int:
         created = asyncio.run(ensure_topics(effective))
         _say(f"topics   {len(created)} created, prefix {settings.topic_prefix}.")
 
-        env = {**os.environ, "OPPBUS_ADMIN_TOKEN": admin_token}
+        env = {
+            **os.environ,
+            "OPPBUS_ADMIN_TOKEN": admin_token,
+            "OPPBUS_WORKER_WEB_PORT": str(worker_web_port),
+        }
         if settings.data_dir is not None:
             env["OPPBUS_DATA_DIR"] = str(settings.data_dir)
         children: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -147,20 +168,30 @@ def run_up(settings: Settings) -> int:
             )
             children.append((name, proc))
 
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while not _healthy(settings.api_url):
             if stop_event.is_set():
                 return 130
             dead = [n for n, p in children if p.poll() is not None]
             if dead or time.monotonic() > deadline:
-                why = f"{dead[0]} exited" if dead else "API not healthy within 60 s"
+                why = f"{dead[0]} exited" if dead else "API not healthy within 90 s"
                 return _fail(f"{why}; see logs in {run_dir}")
             time.sleep(0.2)
 
         _say(
             f"api      {settings.api_url}  (health: {settings.api_url}/healthz, "
-            f"metrics: {settings.api_url}/metrics)"
+            f"metrics: {settings.api_url}/metrics, status page: {settings.api_url}/status)"
         )
+        _say("worker   joining its consumer group...")
+        while not _worker_ready(effective):
+            if stop_event.is_set():
+                return 130
+            dead = [n for n, p in children if p.poll() is not None]
+            if dead or time.monotonic() > deadline:
+                why = f"{dead[0]} exited" if dead else "the worker did not join its group in time"
+                return _fail(f"{why}; see logs in {run_dir}")
+            time.sleep(0.5)
+        _say(f"worker   routing (metrics: http://{settings.http_host}:{worker_web_port}/metrics)")
         _say(f"admin    token {admin_token}")
         _say(f"logs     {run_dir}")
         _say("ready. Press Ctrl-C to stop.")

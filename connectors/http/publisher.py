@@ -60,7 +60,11 @@ class Publisher:
             request_timeout_ms=int(self._timeout_s * 1000),
             client_id=f"{self._settings.app_id}-api",
         )
-        await producer.start()
+        try:
+            await producer.start()
+        except BaseException:  # a failed start leaves the client and its connection open
+            await producer.stop()
+            raise
         self._producer = producer
 
     async def stop(self) -> None:

@@ -37,7 +37,10 @@ from connectors.interop.common import (
     safe_id,
     validated_opportunity,
 )
-from schemas.opportunity import Opportunity, OpportunityInput
+from schemas.common import Money
+from schemas.ids import opportunity_key
+from schemas.opportunity import Customer, Opportunity, OpportunityInput
+from schemas.referrals import OfferMade
 from schemas.taxonomy import CAPABILITIES
 
 __all__ = [
@@ -46,6 +49,7 @@ __all__ = [
     "Direction",
     "ms_status",
     "opportunity_from_referral",
+    "referral_from_lead",
     "referral_from_opportunity",
     "status_from_ms",
     "status_from_referral",
@@ -298,3 +302,60 @@ def _member(name: str, email: str | None, phone: str | None) -> dict[str, Any]:
     if phone:
         member["phoneNumber"] = phone
     return member
+
+
+def referral_from_lead(
+    offer: OfferMade,
+    *,
+    status: ReferralStatus = "offered",
+    customer: Customer | None = None,
+    deal_size: Money | None = None,
+    status_reason: str | None = None,
+) -> dict[str, Any]:
+    """A lead as the partner holding it sees it, as an incoming Partner Center referral.
+
+    Before acceptance only the teaser travels (country/state, need, industry, size band, timing);
+    ``customer`` and ``deal_size`` (from ``lead.revealed``) are added once the partner accepted."""
+    ms, sub = ms_status(status, "incoming")
+    teaser = offer.teaser
+    country, _, state = teaser.region.partition("-")
+    profile: dict[str, Any] = {
+        "address": {"country": country, **({"state": state} if state else {})}
+    }
+    details: dict[str, Any] = {
+        "currency": teaser.currency,
+        "closingDateTime": f"{teaser.expected_close.isoformat()}T00:00:00Z",
+        "notes": f"deal size band {teaser.size_band}",
+        "requirements": {
+            "industries": [{"name": teaser.industry}],
+            "services": [{"name": need} for need in teaser.needs],
+        },
+    }
+    if customer is not None:
+        profile["name"] = customer.company
+        profile["team"] = [_member(c.name, c.email, c.phone) for c in customer.contacts]
+    if deal_size is not None:
+        details["dealValue"] = float(deal_size.amount)
+        details["currency"] = deal_size.currency
+    doc: dict[str, Any] = {
+        "id": offer.referral_id,
+        "engagementId": opportunity_key(offer.originator, offer.opportunity_id),
+        "name": f"{', '.join(teaser.needs)} opportunity ({teaser.industry}, {teaser.region})",
+        "createdDateTime": _iso(offer.offered_at),
+        "expirationDateTime": _iso(offer.expires_at),
+        "status": ms,
+        "substatus": sub,
+        "type": "Independent",
+        "customerProfile": profile,
+        "consent": {
+            "consentToShareInfo": customer is not None,
+            "consentToContact": customer is not None and bool(customer.contacts),
+            "consentToShareReferralWithMicrosoftSellers": False,
+        },
+        "details": details,
+    }
+    if status == "withdrawn":
+        status_reason = WITHDRAWN_REASON
+    if status_reason:
+        doc["statusReason"] = status_reason[:500]
+    return doc

@@ -42,9 +42,9 @@ async def run_passthrough(
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=262_144, acks="all"
     )
-    await producer.start()
-    await consumer.start()
     try:
+        await producer.start()
+        await consumer.start()
         moved = 0
         started: float | None = None
         loop = asyncio.get_running_loop()

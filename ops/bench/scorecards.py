@@ -136,8 +136,8 @@ async def _fill(settings: Settings, events: list[Contract]) -> None:
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, linger_ms=5, max_batch_size=262_144
     )
-    await producer.start()
     try:
+        await producer.start()
         topic = settings.topic("referrals")
         for event in events:
             enc = encode(event, source="urn:oppbus:bench-scorecards")
@@ -151,8 +151,8 @@ async def _raw(settings: Settings, total: int) -> float:
     """Messages/s of a plain aiokafka consume -> transform -> produce loop over the ledger."""
     topic, sink = settings.topic("referrals"), settings.topic("bench-raw-out")
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
     try:
+        await admin.start()
         await admin.create_topics([NewTopic(sink, settings.partitions, 1)])
     finally:
         await admin.close()
@@ -166,9 +166,9 @@ async def _raw(settings: Settings, total: int) -> float:
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, linger_ms=5, max_batch_size=262_144
     )
-    await consumer.start()
-    await producer.start()
     try:
+        await consumer.start()
+        await producer.start()
         seen, started = 0, 0.0
         while seen < total:
             batches = await consumer.getmany(timeout_ms=1000, max_records=1000)

@@ -150,8 +150,8 @@ async def _follow(run: _Run, stop_event: asyncio.Event) -> None:
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
-    await consumer.start()
     try:
+        await consumer.start()
         while not stop_event.is_set():
             batch = await consumer.getmany(timeout_ms=200, max_records=5000)
             for msgs in batch.values():
@@ -177,10 +177,10 @@ async def _sample(run: _Run, pids: list[int], every: float, stop_event: asyncio.
     bootstrap = run.settings.bootstrap_servers
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await admin.start()
-    await consumer.start()
     started = time.monotonic()
     try:
+        await admin.start()
+        await consumer.start()
         while not stop_event.is_set():
             lag = await group_lag(
                 admin, consumer, run.settings.app_id, run.settings.topic("opportunities")
@@ -210,8 +210,8 @@ def _window(samples: list[dict[str, float]], lo: float, hi: float, key: str) -> 
 
 async def _soak(args: argparse.Namespace, run: _Run, pids: list[int]) -> dict[str, Any]:
     producer = AIOKafkaProducer(bootstrap_servers=run.settings.bootstrap_servers, acks="all")
-    await producer.start()
     try:
+        await producer.start()
         for profile in _partners(args.partners):
             enc = encode(profile, source=SOURCE)
             await producer.send_and_wait(

@@ -113,8 +113,8 @@ def _offers(run: str, leads: int, partners: list[str]) -> list[OfferMade]:
 
 async def _publish(settings: Settings, events: list[Contract]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
-    await producer.start()
     try:
+        await producer.start()
         for event in events:
             enc = encode(event, source="urn:bench")
             await producer.send(
@@ -191,8 +191,8 @@ async def _dispatch(
     await _publish(settings, [*subs, *stuck, *offers])
     dispatcher = WebhookDispatcher(settings)
     started = time.perf_counter()
-    await dispatcher.start()
     try:
+        await dispatcher.start()
         async with asyncio.timeout(300):
             await receiver.done.wait()
     finally:

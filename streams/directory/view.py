@@ -79,8 +79,8 @@ class GlobalView:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.poll_ms,
         )
-        await consumer.start()
         try:
+            await consumer.start()
             tps = await self._partitions(consumer)
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)

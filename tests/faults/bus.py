@@ -127,11 +127,11 @@ async def publish(
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5
     )
-    await producer.start()
     acked: list[str] = []
     batch = max(1, int(rate / 10)) if rate else 200
     started = time.monotonic()
     try:
+        await producer.start()
         for first in range(0, len(events), batch):
             chunk = events[first : first + batch]
             futures = []
@@ -188,9 +188,9 @@ async def read_topic(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    await consumer.start()
     records: list[Record] = []
     try:
+        await consumer.start()
         await consumer._client.force_metadata_update()
         parts = consumer.partitions_for_topic(topic) or set()
         consumer.assign([TopicPartition(topic, p) for p in sorted(parts)])

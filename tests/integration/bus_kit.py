@@ -68,7 +68,11 @@ class Bus:
         self._readers: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> Bus:
-        await self.producer.start()
+        try:
+            await self.producer.start()
+        except BaseException:  # __aexit__ does not run when __aenter__ fails
+            await self.producer.stop()
+            raise
         for name in self.seen:
             self._readers.append(asyncio.create_task(self._read(name)))
         return self

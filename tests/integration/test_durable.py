@@ -49,15 +49,15 @@ def _descendants(pid: int) -> set[int]:
 
 async def _produce(bootstrap: str, topic: str, count: int, start: int = 0) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
     try:
+        await admin.start()
         if topic not in await admin.list_topics():
             await admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
     finally:
         await admin.close()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
     try:
+        await producer.start()
         acks = [
             await producer.send(topic, f"m{i}".encode(), key=str(i).encode())
             for i in range(start, start + count)
@@ -71,9 +71,9 @@ async def _consume_all(bootstrap: str, topic: str, expected: int) -> list[bytes]
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
-    await consumer.start()
     values: list[bytes] = []
     try:
+        await consumer.start()
         deadline = time.monotonic() + 30
         while len(values) < expected and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=500)

@@ -77,7 +77,11 @@ class Snapshots:
         self.seen: dict[str, list[dict[str, Any]]] = {}
 
     async def __aenter__(self) -> Snapshots:
-        await self.consumer.start()
+        try:
+            await self.consumer.start()
+        except BaseException:  # __aexit__ does not run when __aenter__ fails
+            await self.consumer.stop()
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -113,10 +117,10 @@ async def drained(settings: Settings, wait_s: float = 60.0) -> None:
         group_id=settings.app_id,
         enable_auto_commit=False,
     )
-    await consumer.start()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     try:
+        await consumer.start()
         for name in (settings.topic("referrals"), settings.topic("scorecard-facts")):
             tps = [TopicPartition(name, p) for p in range(settings.partitions)]
             ends = await consumer.end_offsets(tps)

@@ -95,12 +95,12 @@ async def test_feed_fills_summary_metrics_lag_and_worker_up(settings: Settings) 
         session_timeout_ms=4000,
         heartbeat_interval_ms=500,
     )
-    await worker.start()
     registry = CollectorRegistry()
     app = web.Application()
     install_status(app, settings, registry, lag_interval_s=0.3)
     server = TestServer(app)
     try:
+        await worker.start()
         await wait_for(lambda: _assigned(worker))
         await worker.commit(dict.fromkeys(worker.assignment(), 0))  # lag: 1 opportunity
         await server.start_server()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -50,32 +52,53 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_up_is_healthy_and_sigterm_leaves_nothing_running() -> None:
+def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> list[str]:
+    """Lines of ``proc``'s stdout up to and including the first one containing ``marker``."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
+        if marker in line:
+            return seen
+    raise AssertionError(f"no {marker!r} within {timeout} s; exit={proc.poll()}; saw {seen}")
+
+
+def test_up_is_healthy_routing_and_sigterm_leaves_nothing_running() -> None:
     http_port, broker_port = free_port(), free_port()
-    proc = _oppbus("up", "--http-port", str(http_port), "--broker-port", str(broker_port))
-    try:
-        body = None
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{http_port}/healthz", timeout=1
-                ) as r:
-                    assert r.status == 200
-                    body = json.loads(r.read())
-                    break
-            except OSError:
-                time.sleep(0.3)
-        assert body is not None, f"never healthy; exit={proc.poll()}"
-        assert body["broker"]["reachable"] is True
-        assert body["broker"]["url"] == f"kafka://127.0.0.1:{broker_port}"
-        children = _descendants(proc.pid)
-        assert len(children) >= 3  # broker, worker, api
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+    # the worker's default web port (http port + 1) is taken: `up` picks another one
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", http_port + 1))
+        taken.listen(1)
+        proc = _oppbus("up", "--http-port", str(http_port), "--broker-port", str(broker_port))
+        try:
+            out = _read_until(proc, "ready. Press Ctrl-C", timeout=120)
+            assert any("worker   routing" in line for line in out), out
+            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=5) as r:
+                assert r.status == 200
+                body = json.loads(r.read())
+            assert body["broker"]["reachable"] is True
+            assert body["broker"]["url"] == f"kafka://127.0.0.1:{broker_port}"
+            children = _descendants(proc.pid)
+            assert len(children) >= 3  # broker, worker, api
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    assert "ready" in out
     time.sleep(0.5)
     assert not [pid for pid in children if _alive(pid)]
 

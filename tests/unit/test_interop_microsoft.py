@@ -15,11 +15,14 @@ from connectors.interop.microsoft import (
     WITHDRAWN_REASON,
     ms_status,
     opportunity_from_referral,
+    referral_from_lead,
     referral_from_opportunity,
     status_from_ms,
     status_from_referral,
 )
 from schemas.opportunity import Opportunity
+from schemas.referrals import LeadRevealed, OfferMade
+from schemas.samples import example
 
 SAMPLES = Path(connectors.interop.__file__).parent / "samples"
 
@@ -153,3 +156,21 @@ def test_teaser_export_carries_no_customer_identity() -> None:
     assert "ada.lovelace" not in text
     assert doc["customerProfile"] == {"address": {"country": "US", "state": "CA"}}
     assert (doc["status"], doc["substatus"]) == ("New", "Received")
+
+
+def test_a_lead_is_a_teaser_referral_until_accepted_then_carries_the_customer() -> None:
+    offer = example("io.oppbus.referral.offered.v1")
+    revealed = example("io.oppbus.lead.revealed.v1")
+    assert isinstance(offer, OfferMade) and isinstance(revealed, LeadRevealed)
+    teaser = referral_from_lead(offer)
+    text = orjson.dumps(teaser).decode()
+    assert revealed.customer.company not in text and "dealValue" not in text
+    assert (teaser["status"], teaser["substatus"]) == ("New", "Received")
+    assert teaser["id"] == offer.referral_id and teaser["consent"]["consentToShareInfo"] is False
+    accepted = referral_from_lead(
+        offer, status="accepted", customer=revealed.customer, deal_size=revealed.deal_size
+    )
+    assert status_from_referral(accepted) == "accepted"
+    assert accepted["customerProfile"]["name"] == revealed.customer.company
+    assert Decimal(str(accepted["details"]["dealValue"])) == revealed.deal_size.amount
+    assert status_from_referral(referral_from_lead(offer, status="withdrawn")) == "withdrawn"
