@@ -57,6 +57,7 @@ class Story:
         self.originator = f"{ORIGINATOR}-{tag}" if tag else ORIGINATOR
 
     def run(self) -> dict[str, float]:
+        before = funnel_counts(self.api.text("/metrics"))  # a bus used before counts on from here
         self.register()
         opp_id = f"nw-{self.tag or 'demo'}-0042"
         first = self.publish_and_offer(opp_id)
@@ -64,7 +65,7 @@ class Story:
         self.accept_and_win(opp_id, second)
         self.check_left_out(opp_id, {first["partner_id"], second["partner_id"]})
         self.unroutable(f"nw-{self.tag or 'demo'}-0043")
-        return self.funnel()
+        return self.funnel(before)
 
     def register(self) -> None:
         self.say("\n[1/6] The partner network registers (PUT /v1/partners/{id}, admin token)")
@@ -82,7 +83,11 @@ class Story:
             self.say(f"      ✓ {p.partner_id:<24} {p.role:<40} sells {caps}")
 
     def publish_and_offer(self, opp_id: str) -> dict[str, Any]:
-        body = storage_opportunity(opp_id)
+        body = storage_opportunity(opp_id, self.tag)
+        if self.tag:  # a bus used before: consent scope keeps the lead inside this run's network
+            body["share_with"] = [
+                p.partner_id for p in self.partners if p.partner_id != self.originator
+            ]
         deal = body["deal_size"]
         self.say(
             f"\n[2/6] {self.originator} publishes {opp_id}: {', '.join(body['needs'])} for a "
@@ -164,7 +169,7 @@ class Story:
         )
 
     def unroutable(self, opp_id: str) -> None:
-        body = unroutable_opportunity(opp_id)
+        body = unroutable_opportunity(opp_id, self.tag)
         status, answer = self.api.call(
             "POST", "/v1/opportunities", self.keys[self.originator], body
         )
@@ -175,22 +180,18 @@ class Story:
         )
         self.say(f"\n      and {opp_id} (managed print in US-OR): nobody covers it → unroutable")
 
-    def funnel(self) -> dict[str, float]:
-        want = {
-            "published": 2,
-            "offered": 2,
-            "declined": 1,
-            "accepted": 1,
-            "won": 1,
-            "unroutable": 1,
-        }
+    def funnel(self, before: dict[str, float]) -> dict[str, float]:
+        """Wait until /metrics counts this story (on top of ``before``) and show it."""
+        story = {"published": 2, "offered": 2, "declined": 1, "accepted": 1, "won": 1}
+        story["unroutable"] = 1
 
         def caught_up() -> dict[str, float] | None:
             counts = funnel_counts(self.api.text("/metrics"))
-            return counts if all(counts.get(k, 0) >= v for k, v in want.items()) else None
+            done = all(counts.get(k, 0) - before.get(k, 0) >= v for k, v in story.items())
+            return counts if done else None
 
         counts = self.api.wait("the referral funnel on /metrics", caught_up)
-        shown = " · ".join(f"{k} {counts.get(k, 0):g}" for k in want)
+        shown = " · ".join(f"{k} {counts.get(k, 0):g}" for k in story)
         self.say(f"\nFunnel on {self.api.base}/metrics: {shown}")
         return counts
 
@@ -202,8 +203,13 @@ class Story:
             )
             if status != 200:
                 return None
+            if body.get("conflict") or body.get("status") == "unroutable":
+                why = "its customer is already registered" if body.get("conflict") else "unroutable"
+                raise DemoError(f"{opp_id} was not routed: {why}")
             for offer in body.get("offers", []):
                 if offer.get("status") == "offered" and offer["partner_id"] not in exclude:
+                    if offer["partner_id"] not in self.keys:
+                        raise DemoError(f"{opp_id} went to {offer['partner_id']}, not in the demo")
                     return dict(offer)
             return None
 

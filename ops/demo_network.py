@@ -140,8 +140,12 @@ PARTNERS: tuple[DemoPartner, ...] = (
 )
 
 
-def storage_opportunity(opportunity_id: str) -> dict[str, Any]:
-    """The story's lead: primary storage and backup for a hospital group's new campus network."""
+def storage_opportunity(opportunity_id: str, tag: str = "") -> dict[str, Any]:
+    """The story's lead: primary storage and backup for a hospital group's new campus network.
+
+    ``tag`` varies the customer's domain: the same customer and need again within the conflict
+    window would (rightly) be flagged as already registered and not routed."""
+    domain = f"fabrikam-health-{tag}.example.com" if tag else "fabrikam-health.example.com"
     return {
         "opportunity_id": opportunity_id,
         "title": "Storage refresh alongside a campus network upgrade",
@@ -153,7 +157,7 @@ def storage_opportunity(opportunity_id: str) -> dict[str, Any]:
         "expected_close": (date.today() + timedelta(days=120)).isoformat(),
         "customer": {
             "company": "Fabrikam Health",
-            "domain": "fabrikam-health.example.com",
+            "domain": domain,
             "contacts": [
                 {
                     "name": "Dana Lee",
@@ -168,7 +172,7 @@ def storage_opportunity(opportunity_id: str) -> dict[str, Any]:
     }
 
 
-def unroutable_opportunity(opportunity_id: str) -> dict[str, Any]:
+def unroutable_opportunity(opportunity_id: str, tag: str = "") -> dict[str, Any]:
     """A managed-print need in Oregon nobody in this network covers: recorded as unroutable."""
     return {
         "opportunity_id": opportunity_id,
@@ -178,7 +182,10 @@ def unroutable_opportunity(opportunity_id: str) -> dict[str, Any]:
         "industry": "legal",
         "deal_size": {"amount": "18000.00", "currency": "USD"},
         "expected_close": (date.today() + timedelta(days=60)).isoformat(),
-        "customer": {"company": "Trey Research LLP", "domain": "treyresearch.example.com"},
+        "customer": {
+            "company": "Trey Research LLP",
+            "domain": f"treyresearch-{tag}.example.com" if tag else "treyresearch.example.com",
+        },
     }
 
 

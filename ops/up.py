@@ -171,7 +171,8 @@ def run_up(settings: Settings) -> int:
         deadline = time.monotonic() + 90
         while not _healthy(settings.api_url):
             if stop_event.is_set():
-                return 130
+                _say("stopping before ready (stop requested)...")
+                return 0  # a stop request is honoured: everything is stopped in order
             dead = [n for n, p in children if p.poll() is not None]
             if dead or time.monotonic() > deadline:
                 why = f"{dead[0]} exited" if dead else "API not healthy within 90 s"
@@ -185,7 +186,8 @@ def run_up(settings: Settings) -> int:
         _say("worker   joining its consumer group...")
         while not _worker_ready(effective):
             if stop_event.is_set():
-                return 130
+                _say("stopping before ready (stop requested)...")
+                return 0  # a stop request is honoured: everything is stopped in order
             dead = [n for n, p in children if p.poll() is not None]
             if dead or time.monotonic() > deadline:
                 why = f"{dead[0]} exited" if dead else "the worker did not join its group in time"

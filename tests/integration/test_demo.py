@@ -120,3 +120,57 @@ def test_demo_tells_the_story_and_leaves_metrics_and_status_page_populated(tmp_p
         time.sleep(0.2)
     assert not port_in_use("127.0.0.1", http_port), "the API outlived the demo"
     assert not port_in_use("127.0.0.1", broker_port), "the broker outlived the demo"
+
+
+def test_demo_runs_twice_against_a_running_bus(tmp_path):
+    """Regression: a second run on the same bus was flagged as a conflict (same customer and
+    need) and offered to the first run's partners; each run now has its own ids, customer domain
+    and consent scope, and counts its own story on top of what /metrics showed before."""
+    http_port, broker_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPPBUS_")}
+    env.update(OPPBUS_ADMIN_TOKEN="demo-test-token", OPPBUS_WORKER_WEB_PORT=str(free_port()))
+    up = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ops.cli",
+            "up",
+            "--log-level",
+            "warning",
+            "--http-port",
+            str(http_port),
+            "--broker-port",
+            str(broker_port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        outputs = []
+        for _ in range(2):
+            run = subprocess.run(
+                [sys.executable, "-m", "ops.cli", "demo", "--api", base],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=180,
+                check=False,
+            )
+            assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+            outputs.append(run.stdout)
+        with urllib.request.urlopen(base + "/metrics", timeout=5) as resp:
+            counts = funnel_counts(resp.read().decode())
+        assert {k: counts.get(k) for k in STORY} == {k: 2 * v for k, v in STORY.items()}
+        assert "published 4 · offered 4" in outputs[1]
+    finally:
+        os.killpg(up.pid, signal.SIGTERM)
+        try:
+            up.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait(timeout=10)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -122,56 +123,57 @@ def test_a_data_directory_serves_one_bus_at_a_time(tmp_path: Path) -> None:
         first.stop()
 
 
-def _up(data: Path, http_port: int, broker_port: int) -> subprocess.Popen[str]:
-    argv = ["up", "--data", str(data), "--http-port", str(http_port)]
-    return subprocess.Popen(
-        [sys.executable, "-m", "ops.cli", *argv, "--broker-port", str(broker_port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("OPPBUS_")},
-    )
-
-
-def _logs(data: Path) -> str:
-    tails = []
-    for log in sorted((data / "logs").glob("*.log")):
-        lines = log.read_text(errors="replace").splitlines()[-8:]
-        tails.append(f"--- {log.name}\n" + "\n".join(lines))
-    return "\n".join(tails)
-
-
 class _Up:
-    """``oppbus up`` with its stdout read line by line (``ready`` ends the start-up)."""
+    """``oppbus up --data`` as a child; its output (stdout and stderr) collected line by line."""
 
     def __init__(self, data: Path, http_port: int, broker_port: int) -> None:
-        self.data = data
-        self.proc = _up(data, http_port, broker_port)
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        argv = ["up", "--data", str(data), "--http-port", str(http_port)]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ops.cli", *argv, "--broker-port", str(broker_port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("OPPBUS_")},
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        self._pump = threading.Thread(target=self._read, daemon=True)
+        self._pump.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            self.lines.append(line)
-            if "ready." in line:
-                self.ready.set()
+            self.lines.put(line)
+        self.lines.put(None)
 
-    def wait_ready(self) -> None:
-        if not self.ready.wait(120):
-            raise AssertionError(
-                f"oppbus up never ready; exit={self.proc.poll()}\n"
-                f"{''.join(self.lines)}\n{_logs(self.data)}"
-            )
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Until `up` says it is ready (broker, API and the worker's group all usable)."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.seen.append(line)
+            if "ready. Press Ctrl-C" in line:
+                return
+        raise AssertionError(f"oppbus up never ready; exit={self.proc.poll()}; {self.seen}")
 
     def stop(self) -> str:
+        """SIGTERM; asserts a clean exit; returns the whole output."""
         self.proc.send_signal(signal.SIGTERM)
-        err = self.proc.communicate(timeout=60)[1] if self.proc.stderr else ""
-        self._reader.join(timeout=5)
-        out = "".join(self.lines)
-        assert self.proc.returncode == 0, f"{out}\n{err}\n{_logs(self.data)}"
+        self.proc.wait(timeout=60)
+        self._pump.join(timeout=10)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+        while not self.lines.empty():
+            line = self.lines.get_nowait()
+            if line is not None:
+                self.seen.append(line)
+        out = "".join(self.seen)
+        assert self.proc.returncode == 0, out
         return out
 
 

@@ -65,3 +65,12 @@ def test_funnel_counts_reads_the_metrics_exposition():
     assert counts["declined"] == 1
     assert counts["unroutable"] == 1
     assert counts["won"] == 0
+
+
+def test_tagged_opportunities_name_another_customer_domain():
+    # The same customer and need again within the window is a conflict and is not routed.
+    assert storage_opportunity("a")["customer"]["domain"] == "fabrikam-health.example.com"
+    assert storage_opportunity("a", "ab12")["customer"]["domain"] != "fabrikam-health.example.com"
+    tagged = unroutable_opportunity("b", "ab12")["customer"]["domain"]
+    assert tagged != unroutable_opportunity("b")["customer"]["domain"]
+    OpportunityInput.model_validate(storage_opportunity("a", "ab12"))
