@@ -19,33 +19,11 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from ops.broker import BrokerError
 from ops.durable import DurableBroker
 from ops.procs import free_port
+from tests.proc_tree import alive, descendants
 
 pytestmark = pytest.mark.kafka
 
 COUNT = 2000
-
-
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _descendants(pid: int) -> set[int]:
-    found: set[int] = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            child = int(stat.parent.name)
-            found |= {child} | _descendants(child)
-    return found
 
 
 async def _produce(bootstrap: str, topic: str, count: int, start: int = 0) -> None:
@@ -104,13 +82,13 @@ async def test_messages_survive_a_full_restart_and_a_broker_kill(tmp_path: Path)
         # kill -9 of the broker alone: what it acknowledged is in S3 already
         await _produce(again.bootstrap, "durable", 500, start=COUNT)
         again.kill_broker()
-        assert not _alive(broker_pid)
+        assert not alive(broker_pid)
         again.start_broker()
         values = await _consume_all(again.bootstrap, "durable", COUNT + 500)
         assert len(values) == COUNT + 500 and len(set(values)) == COUNT + 500
     finally:
         again.stop()
-    assert not _alive(s3_pid) and not _alive(broker_pid)
+    assert not alive(s3_pid) and not alive(broker_pid)
 
 
 def test_a_data_directory_serves_one_bus_at_a_time(tmp_path: Path) -> None:
@@ -185,22 +163,22 @@ def test_oppbus_up_with_data_keeps_events_across_a_restart(tmp_path: Path) -> No
     up = _Up(data, http_port, broker_port)
     try:
         up.wait_ready()
-        children = _descendants(up.proc.pid)
+        children = descendants(up.proc.pid)
         asyncio.run(_produce(bootstrap, "kept", 300))
     finally:
         out = up.stop()
     assert f"durable mode: broker data kept in {data}" in out
     time.sleep(0.3)
     assert len(children) >= 4  # s3 server, broker, worker, api
-    assert not [pid for pid in children if _alive(pid)]
+    assert not [pid for pid in children if alive(pid)]
 
     up = _Up(data, http_port, broker_port)
     try:
         up.wait_ready()
-        children = _descendants(up.proc.pid)
+        children = descendants(up.proc.pid)
         values = asyncio.run(_consume_all(bootstrap, "kept", 300))
     finally:
         up.stop()
     assert sorted(values) == sorted(f"m{i}".encode() for i in range(300))
     time.sleep(0.3)
-    assert not [pid for pid in children if _alive(pid)]
+    assert not [pid for pid in children if alive(pid)]

@@ -12,11 +12,11 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from ops.procs import free_port
+from tests.proc_tree import alive, descendants
 
 pytestmark = pytest.mark.kafka
 
@@ -29,27 +29,6 @@ def _oppbus(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[s
         text=True,
         env={**os.environ, **(env or {})},
     )
-
-
-def _descendants(pid: int) -> set[int]:
-    found: set[int] = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            child = int(stat.parent.name)
-            found |= {child} | _descendants(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> list[str]:
@@ -93,14 +72,14 @@ def test_up_is_healthy_routing_and_sigterm_leaves_nothing_running() -> None:
                 body = json.loads(r.read())
             assert body["broker"]["reachable"] is True
             assert body["broker"]["url"] == f"kafka://127.0.0.1:{broker_port}"
-            children = _descendants(proc.pid)
+            children = descendants(proc.pid)
             assert len(children) >= 3  # broker, worker, api
         finally:
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     time.sleep(0.5)
-    assert not [pid for pid in children if _alive(pid)]
+    assert not [pid for pid in children if alive(pid)]
 
 
 def test_up_with_broker_port_taken_fails_in_one_line() -> None:
