@@ -1,9 +1,11 @@
 """On the embedded broker: a closed opportunity's row shrinks to a marker (in the table and on its
-changelog), answers late inputs as before, and is tombstoned when its retention ends."""
+changelog), answers late inputs as before, and is tombstoned when its retention ends; the
+scorecards forget the closed referral after the same retention and keep its figures."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -80,20 +82,35 @@ async def test_a_won_opportunity_becomes_a_marker_answers_repeats_and_is_tombsto
             await bus.publish(ReportOutcome(**_about(offer), **won))
             await bus.publish(opportunity("netco", "won-1"), opportunity("netco", "next-1"))
             repeats = await bus.wait_for(
-                lambda: len(bus.of(ReferralWon, opportunity_id="won-1")) == 2
-                and bus.of(ReferralWon, opportunity_id="won-1")
+                lambda: (
+                    len(bus.of(ReferralWon, opportunity_id="won-1")) == 2
+                    and bus.of(ReferralWon, opportunity_id="won-1")
+                )
             )
             assert repeats == [first, first]
             await bus.wait_for(lambda: bus.of(OfferMade, opportunity_id="next-1"))
             assert len(bus.of(OfferMade, opportunity_id="won-1")) == 1
 
             # the retention ends: the marker is deleted from the table and tombstoned
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + RETENTION_S + 15
-            while KEY in table.data and loop.time() < deadline:
-                await asyncio.sleep(0.1)
-            assert KEY not in table.data
+            await bus.wait_for(lambda: KEY not in table.data, within_s=RETENTION_S + 15)
             assert KEY not in contexts.router.deadlines._due
+
+            # the scorecards counted the win once (the replay was a duplicate), then forget the
+            # referral (both partners' views) at their next batch past the retention
+            refs = contexts.scorecards.referrals.table.data
+            card = contexts.stats.scorecard
+            await bus.wait_for(lambda: card("storeco").won == 1 and card("netco").given_won == 1)
+            assert {k for k in refs if offer.referral_id.encode() in k} == {
+                b"storeco/" + offer.referral_id.encode(),
+                b"netco/" + offer.referral_id.encode(),
+            }
+            ours = [e[0] for e in contexts.scorecards.closed._queue if offer.referral_id in str(e)]
+            await asyncio.sleep(max(0.0, max(ours) - time.time()))  # the fold's forget time
+            await bus.publish(opportunity("netco", "next-2"))  # a batch for the fold to run
+            await bus.wait_for(
+                lambda: not [k for k in refs if offer.referral_id.encode() in k], within_s=15
+            )
+            assert contexts.scorecards.aggregate("storeco").won == 1
         finally:
             await app.stop()
     mine = await _changelog_of(settings, table.changelog_topic.get_topic_name(), KEY)
