@@ -35,7 +35,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from ops.bench.probes import percentile, rss_bytes
-from ops.bench.soak_figures import LAG_TOLERANCE_S, MAX_RSS_GROWTH_PCT, judge
+from ops.bench.soak_figures import (
+    LAG_TOLERANCE_S,
+    MAX_RSS_GROWTH_PCT,
+    judge,
+    window_mean,
+    windows,
+)
 from ops.bench.soak_load import answers, opportunity, partners
 from ops.broker import EmbeddedBroker
 from ops.procs import free_port, spawn, stop
@@ -272,6 +278,7 @@ async def _soak(args: argparse.Namespace, run: _Run, pids: list[int]) -> dict[st
     )
     print(f"soak: {verdict.line()}", file=sys.stderr, flush=True)
     p50, p99 = percentile(run.latencies, 0.5), percentile(run.latencies, 0.99)
+    (s0, s1), (e0, e1) = windows(args.warmup, args.duration, args.sample_every)
 
     def mb(value: float | None) -> float | None:
         return None if value is None else round(value / 2**20, 1)
@@ -299,6 +306,8 @@ async def _soak(args: argparse.Namespace, run: _Run, pids: list[int]) -> dict[st
         "lag_start": rounded(verdict.lag_start),
         "lag_end": rounded(verdict.lag_end),
         "lag_max": max((s["lag"] for s in run.samples), default=None),
+        "lag_responses_start": rounded(window_mean(run.samples, s0, s1, "lag_responses")),
+        "lag_responses_end": rounded(window_mean(run.samples, e0, e1, "lag_responses")),
         "lag_responses_max": max((s["lag_responses"] for s in run.samples), default=None),
         "lag_tolerance": args.rate * LAG_TOLERANCE_S,
         "rss_start_mb": mb(verdict.rss_start),
