@@ -61,8 +61,8 @@ def test_partners_accept_and_win_each_offer_or_the_originator_withdraws() -> Non
         rank=1,
         score=0.5,
         teaser=teaser_of(opp),
-        offered_at=datetime.now(UTC),
-        expires_at=datetime.now(UTC),
+        offered_at=datetime(2026, 11, 24, 6, 0, tzinfo=UTC),
+        expires_at=datetime(2026, 11, 24, 7, 0, tzinfo=UTC),
     )
     accept, won = answers(offer, "win")
     assert isinstance(accept, AcceptReferral) and isinstance(won, ReportOutcome)
