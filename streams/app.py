@@ -23,10 +23,15 @@ throughput, README figures):
   ListOffsets answers an end below the last record batch, so Faust's own highwaters made a new
   owner stop before the last rows and its consistency check crash the worker on a rebalance.
 - Agent concurrency is 1 everywhere (faust-streaming issue 606), set where agents are declared.
+- ``datadir``: Faust makes ``<datadir>/v1/tables`` when a worker starts, by default in the current
+  directory (``<app id>-data``). Memory tables write nothing there, so it goes under ``--data``
+  in durable mode and under the system temp directory otherwise: never into the user's cwd.
 """
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -83,8 +88,10 @@ class OppbusApp(faust.App):
 def create_app(settings: Settings, *, app_id: str | None = None, web: bool = False) -> faust.App:
     """A configured Faust app with no agents; bounded contexts register theirs on it."""
     session = settings.session_timeout_s
+    app_id = app_id or settings.app_id
     app = OppbusApp(
-        app_id or settings.app_id,
+        app_id,
+        datadir=str(_datadir(settings, app_id)),
         broker=settings.broker_url,
         store="memory://",
         autodiscover=False,
@@ -107,3 +114,9 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Fal
     )
     app.fetch_wait_ms = settings.fetch_wait_ms
     return app
+
+
+def _datadir(settings: Settings, app_id: str) -> Path:
+    if settings.data_dir is not None:
+        return settings.data_dir / f"{app_id}-data"
+    return Path(tempfile.gettempdir()) / f"oppbus-{app_id}-data"
