@@ -140,12 +140,14 @@ def validate_asyncapi(paths: list[Path]) -> int:
     from schemas.asyncapi_spec import SpecUnavailable, asyncapi_errors, load_schema
 
     try:
+        import jsonschema  # noqa: F401  (a dev dependency: checked before any download)
+    except ImportError as exc:
+        print(f"needs jsonschema (pip install -e '.[dev]'): {exc}", file=sys.stderr)
+        return 2
+    try:
         schema = load_schema()
     except SpecUnavailable as exc:
         print(f"AsyncAPI 3.0.0 JSON Schema unavailable: {exc}", file=sys.stderr)
-        return 2
-    except ImportError as exc:
-        print(f"needs jsonschema (pip install -e '.[dev]'): {exc}", file=sys.stderr)
         return 2
     failed = 0
     for path in paths:
