@@ -20,10 +20,15 @@ throughput, README figures):
 - ``store="memory://"``: tables are rebuilt from their changelog topics when a worker starts
   (one standby replica, the default, keeps a warm copy on another worker).
 - Agent concurrency is 1 everywhere (faust-streaming issue 606), set where agents are declared.
+- ``datadir``: Faust makes ``<datadir>/v1/tables`` when a worker starts, by default in the current
+  directory (``<app id>-data``). Memory tables write nothing there, so it goes under ``--data``
+  in durable mode and under the system temp directory otherwise: never into the user's cwd.
 """
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -67,8 +72,10 @@ class OppbusApp(faust.App):
 def create_app(settings: Settings, *, app_id: str | None = None, web: bool = False) -> faust.App:
     """A configured Faust app with no agents; bounded contexts register theirs on it."""
     session = settings.session_timeout_s
+    app_id = app_id or settings.app_id
     app = OppbusApp(
-        app_id or settings.app_id,
+        app_id,
+        datadir=str(_datadir(settings, app_id)),
         broker=settings.broker_url,
         store="memory://",
         autodiscover=False,
@@ -91,3 +98,9 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Fal
     )
     app.fetch_wait_ms = settings.fetch_wait_ms
     return app
+
+
+def _datadir(settings: Settings, app_id: str) -> Path:
+    if settings.data_dir is not None:
+        return settings.data_dir / f"{app_id}-data"
+    return Path(tempfile.gettempdir()) / f"oppbus-{app_id}-data"
