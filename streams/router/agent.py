@@ -15,10 +15,10 @@ concurrency is 1 (faust-streaming issue 606: concurrency > 1 loses events), whic
 batch the only writer of its rows.
 
 Deadlines: every ``deadline_scan_s`` the timer pops the opportunities with an offer past its
-deadline (or a closed marker past its retention, which the tick deletes) from a ``DeadlineIndex`` (kept with every row write, rebuilt after every table recovery)
-and sends a tick for each; the owning worker expires the offer and re-offers. Rows live in a
-changelog-backed table, so deadlines survive restarts; a repeated or misdirected tick is harmless
-(an expiry is idempotent).
+deadline (or a closed marker past its retention, which the tick deletes) from a ``DeadlineIndex``
+(kept with every row write, rebuilt after every table recovery) and sends a tick for each; the
+owning worker expires the offer and re-offers. Rows live in a changelog-backed table, so deadlines
+survive restarts; a repeated or misdirected tick is harmless (an expiry is idempotent).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from schemas.events import (
     OpportunityWithdrawn,
     ReportOutcome,
 )
+from streams.commit_guard import withhold_ack
 from streams.deadletter import (
     ErrorPolicy,
     EventRef,
@@ -203,7 +204,15 @@ def register_router(
         await ready()  # never route against a half-loaded directory
         assert isinstance(stream, faust.Stream)  # take_events is on the class, not the protocol
         async for events in stream.take_events(ctx.batch_max, within=ctx.batch_within_s):
-            await ctx.process([e.message for e in events])
+            messages = [e.message for e in events]
+            try:
+                await ctx.process(messages)
+            except BaseException:
+                # take_events acknowledges the batch even when its body fails or is cancelled
+                # (worker stop, rebalance): never let a half-processed batch be committed.
+                for m in messages:
+                    withhold_ack(app.consumer, m)
+                raise
 
     # concurrency 1: faust-streaming issue 606 (events lost with concurrency > 1).
     app.agent(source, name=f"{settings.app_id}.router", concurrency=1, sink=None)(route)
