@@ -80,14 +80,14 @@ class Router:
         key_s = opportunity_key(opp.originator, opp.opportunity_id)
         key = key_s.encode()
         known = pending.get(key)
-        if known is not None and known.closed:  # published again, closed: nothing open to replay
-            return []
         if known is not None:  # published again: nothing changes; replay its open offers
-            effects = tuple(e for r in known.state.open_referrals for e in replay(r))
             # ... and its customer claims: a crash after its row was stored may have lost them
             # (registering again at the same time changes nothing when they are known).
             _, claims = self.claims.register(opp, key_s, opp.published_at.timestamp())
             records = [Out(self.claims_topic, ck, cv, []) for ck, cv in claims]
+            if known.closed:  # a closed marker: nothing open to replay, the marker stays as is
+                return records
+            effects = tuple(e for r in known.state.open_referrals for e in replay(r))
             records.extend(
                 self._publish(Step(known.state, effects), opp, key, known.opportunity, pending, now)
             )

@@ -286,3 +286,13 @@ def test_claims_past_the_window_are_pruned_and_not_loaded_from_the_topic() -> No
     assert len(claims) == 1  # already expired on this worker's clock: not kept
     claims.apply_record(b"b.example|storage", orjson.dumps([[NOW + 1500, "x/o1"]]), [], ("t", 0, 1))
     assert len(claims) == 2
+
+
+def test_a_closed_opportunity_published_again_re_publishes_claims_a_crash_lost() -> None:
+    _, table, _, _, data = _won_opportunity()
+    fresh = _router(ClaimRegistry(86_400.0, clock=lambda: NOW))  # as after losing the claims
+    opp = opportunity("netco", "o1")
+    pending = Pending(table)
+    records = fresh.on_opportunity(opp, data, pending, NOW + 10)
+    assert [r.topic for r in records] == ["customer-claims"]
+    assert records[0].key == b"o1.example.com|storage" and pending.drain() == []
