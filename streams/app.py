@@ -19,6 +19,9 @@ throughput, README figures):
   under the 50 ms budget (notes: +22 % throughput); ``acks=-1``.
 - ``store="memory://"``: tables are rebuilt from their changelog topics when a worker starts
   (one standby replica, the default, keeps a warm copy on another worker).
+- message delivery (``streams.delivery.EagerDelivery`` on the consumer): Faust races every
+  delivery against a rebalance with four asyncio tasks; we run it eagerly and race only a delivery
+  that actually waits (same rebalance abort path; pinned to Faust 0.15.3, checked at start).
 - Agent concurrency is 1 everywhere (faust-streaming issue 606), set where agents are declared.
 """
 
@@ -30,6 +33,7 @@ import faust
 from faust.transport.drivers import aiokafka as aiokafka_driver
 
 from ops.settings import Settings
+from streams.delivery import EagerDelivery, check_faust_version
 
 __all__ = ["OppbusApp", "create_app"]
 
@@ -44,7 +48,7 @@ class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
         return consumer
 
 
-class _Consumer(aiokafka_driver.Consumer):
+class _Consumer(EagerDelivery, aiokafka_driver.Consumer):
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         thread = _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
         thread.fetch_wait_ms = getattr(self.app, "fetch_wait_ms", _ConsumerThread.fetch_wait_ms)
@@ -66,6 +70,7 @@ class OppbusApp(faust.App):
 
 def create_app(settings: Settings, *, app_id: str | None = None, web: bool = False) -> faust.App:
     """A configured Faust app with no agents; bounded contexts register theirs on it."""
+    check_faust_version()  # streams.delivery patches a Faust internal: pinned
     session = settings.session_timeout_s
     app = OppbusApp(
         app_id or settings.app_id,

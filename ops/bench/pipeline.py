@@ -1,9 +1,11 @@
 """``oppbus bench pipeline``: the routing pipeline on the embedded broker, against a raw baseline.
 
-One run, one broker (started here), three measurements on the same topic shapes (partitions,
+One run, one broker (started here), four measurements on the same topic shapes (partitions,
 ~1 KB CloudEvents opportunity records keyed by opportunity):
 
 1. raw: an aiokafka consume -> orjson transform -> produce pass-through of N opportunities;
+1b. Faust floor: the same pass-through through one Faust agent of an app configured like the
+   worker (``ops.bench.faust_floor``): what Faust alone allows, the ceiling of any Faust router;
 2. latency: one in-process Faust worker (the real ``register_all``: router, scorecards,
    webhooks) while opportunities are published at a fixed rate (500/s): p50/p99 from the publish
    call to the moment the offer is read back from the referrals topic;
@@ -163,6 +165,21 @@ async def _raw_baseline(settings: Settings, producer: AIOKafkaProducer, n: int) 
     return result.per_second
 
 
+async def _faust_floor(settings: Settings, producer: AIOKafkaProducer, n: int) -> float:
+    from ops.bench.faust_floor import run_faust_passthrough
+    from ops.topic_admin import ensure_topics
+
+    floor = settings.model_copy(
+        update={"topic_prefix": settings.topic_prefix + "f", "app_id": settings.app_id + "f"}
+    )
+    await ensure_topics(floor)
+    await _publish(producer, floor, [_opportunity(i, "floor") for i in range(n)])
+    result = await run_faust_passthrough(
+        floor, floor.topic("opportunities"), floor.topic("raw-out"), n
+    )
+    return result.per_second
+
+
 async def _wait(check: Any, limit_s: float, step: float = 0.005) -> float:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit_s
@@ -265,6 +282,14 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
         raw = await _raw_baseline(settings, producer, args.count)
         raw_cpu_us = (time.process_time() - cpu0) / args.count * 1e6
         _say(f"raw: {raw:,.0f} msg/s, {raw_cpu_us:.0f} us CPU per message (incl. publishing)")
+        _say(f"bare Faust pass-through of {args.count} opportunities (the floor)")
+        cpu0 = time.process_time()
+        floor = await _faust_floor(settings, producer, args.count)
+        floor_cpu_us = (time.process_time() - cpu0) / args.count * 1e6
+        _say(
+            f"Faust floor: {floor:,.0f} msg/s ({floor / raw:.2f} x raw), {floor_cpu_us:.0f} us CPU "
+            "per message (incl. publishing and the app's start and stop)"
+        )
 
         routed_settings = settings.model_copy(
             update={"topic_prefix": tag + "r", "app_id": tag + "r"}
@@ -312,6 +337,11 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
         "raw_passthrough_msgs_per_s": round(raw, 1),
         "routed_opportunities_per_s": round(routed, 1),
         "routed_vs_raw": round(routed / raw, 3),
+        # a bare Faust pass-through with the worker's settings: the most any Faust router can do
+        "faust_passthrough_msgs_per_s": round(floor, 1),
+        "faust_passthrough_vs_raw": round(floor / raw, 3),
+        "routed_vs_faust_passthrough": round(routed / floor, 3),
+        "faust_passthrough_cpu_us_per_msg": round(floor_cpu_us, 1),
         # CPU time of this process per record (both include publishing the inputs): on a busy
         # machine wall-clock rates swing, this ratio does much less
         "raw_cpu_us_per_msg": round(raw_cpu_us, 1),

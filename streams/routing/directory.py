@@ -296,23 +296,36 @@ class PartnerDirectory:
         return per_need
 
     def covering(
-        self, needs: Iterable[str], region: str, *, start: int = 0
+        self, needs: Iterable[str], region: str, *, start: int = 0, nonempty: bool = False
     ) -> Iterator[tuple[int, Collection[PartnerEntry]]]:
         """Partners offering every need and serving ``region`` (or its country), shard by shard.
 
-        Yields ``(shard, partners)`` for every shard, from ``start`` (mod :data:`SHARDS`) on.
+        Yields ``(shard, partners)`` for every shard, from ``start`` (mod :data:`SHARDS`) on;
+        ``nonempty``: only the shards where somebody covers (``route`` on a small directory would
+        otherwise pay for 64 mostly empty shards per opportunity).
         The collections are read-only views of the index: do not modify them.
         """
         per_need = self._need_arrays(needs, region)
         order = [(start + i) % SHARDS for i in range(SHARDS)]
         if len(per_need) == 1:  # the common case: the buckets of the region and of its country
             arrays = per_need[0]
+            if len(arrays) == 1:  # the region is a country, or nobody serves its country whole
+                shards_of = arrays[0]
+                for shard in order:
+                    bucket = shards_of[shard]
+                    if bucket:
+                        yield shard, bucket
+                    elif not nonempty:
+                        yield shard, ()
+                return
             for shard in order:
                 buckets = [b for shards in arrays if (b := shards[shard])]
                 if len(buckets) > 1:
                     yield shard, [e for b in buckets for e in b]  # disjoint: no duplicates
-                else:
-                    yield shard, buckets[0] if buckets else ()
+                elif buckets:
+                    yield shard, buckets[0]
+                elif not nonempty:
+                    yield shard, ()
             return
         mask = self.capability_mask(needs)
         for shard in order:
@@ -326,10 +339,9 @@ class PartnerDirectory:
                     smallest, size = buckets, total
                 if not total:
                     break
-            if not size:
-                yield shard, ()
-                continue
-            yield shard, [e for b in smallest for e in b if e.caps & mask == mask]
+            found = [e for b in smallest for e in b if e.caps & mask == mask] if size else []
+            if found or not nonempty:
+                yield shard, found
 
     def partially_covering(
         self, needs: Iterable[str], region: str, *, covering: int | None = None
