@@ -75,7 +75,8 @@ def register_extra(add: Add) -> None:
     schemas_command.add_arguments(
         add(
             "schemas",
-            "Generate or check the contract documents (JSON Schema per event, AsyncAPI 3.0).",
+            "Generate, check or validate the contract documents (JSON Schema per event, "
+            "AsyncAPI 3.0) and event data.",
             schemas_command.run,
         )
     )

@@ -2,7 +2,9 @@
 
 ``generate`` writes the JSON Schema of every event (``schemas/jsonschema/*.json``) and the AsyncAPI
 3.0 document (``schemas/asyncapi.json``); ``check`` exits 1 and names every document that differs
-from what the models produce (or that no model produces any more).
+from what the models produce (or that no model produces any more). ``validate CE_TYPE FILE...``
+checks event data; ``validate --asyncapi [FILE...]`` checks AsyncAPI documents (default: the
+generated one) against the official AsyncAPI 3.0.0 JSON Schema (``schemas.asyncapi_spec``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_arguments", "breaking", "check", "default_dir", "run", "validate", "write"]
+__all__ = [
+    "add_arguments",
+    "breaking",
+    "check",
+    "default_dir",
+    "run",
+    "validate",
+    "validate_asyncapi",
+    "write",
+]
 
 
 def default_dir() -> Path:
@@ -76,9 +87,25 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument(
         "action",
         choices=["generate", "check", "validate"],
-        help="generate: write the documents; check: verify them; validate TYPE FILE: check an event",
+        help="generate: write the documents; check: verify them; validate CE_TYPE FILE...: check "
+        "event data; validate --asyncapi [FILE...]: check AsyncAPI documents",
     )
-    parser.add_argument("target", nargs="*", help="validate: the ce_type and JSON file(s) of data")
+    parser.add_argument(
+        "target",
+        nargs="*",
+        help="validate: the ce_type and JSON file(s) of data",
+    )
+    parser.add_argument(
+        "--asyncapi",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="validate: check AsyncAPI JSON file(s) (default: the generated asyncapi.json) against "
+        "the official AsyncAPI 3.0.0 JSON Schema (npm @asyncapi/specs, pinned and verified; "
+        "downloaded once into $OPPBUS_CACHE_DIR or ~/.cache/oppbus, or read from "
+        "$OPPBUS_ASYNCAPI_SCHEMA); needs jsonschema (the dev extra)",
+    )
     parser.add_argument(
         "--dir", type=Path, default=None, help="the schemas/ directory (default: the package's)"
     )
@@ -106,8 +133,46 @@ def validate(ce_type: str, paths: list[Path]) -> int:
     return 1 if failed else 0
 
 
+def validate_asyncapi(paths: list[Path]) -> int:
+    """Validate AsyncAPI JSON files against the official 3.0.0 schema; print each file's errors."""
+    import orjson
+
+    from schemas.asyncapi_spec import SpecUnavailable, asyncapi_errors, load_schema
+
+    try:
+        schema = load_schema()
+    except SpecUnavailable as exc:
+        print(f"AsyncAPI 3.0.0 JSON Schema unavailable: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        print(f"needs jsonschema (pip install -e '.[dev]'): {exc}", file=sys.stderr)
+        return 2
+    failed = 0
+    for path in paths:
+        try:
+            doc = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError) as exc:
+            failed += 1
+            print(f"{path}: cannot read JSON: {exc}", file=sys.stderr)
+            continue
+        errors = asyncapi_errors(doc, schema)
+        if errors:
+            failed += 1
+            print(f"{path}: " + orjson.dumps({"errors": [e.as_dict() for e in errors]}).decode())
+        else:
+            print(f"{path}: valid AsyncAPI 3.0.0")
+    return 1 if failed else 0
+
+
 def run(args: argparse.Namespace) -> int:
     directory: Path = args.dir or default_dir()
+    if args.action == "validate" and args.asyncapi is not None:
+        from schemas.documents import ASYNCAPI_PATH
+
+        if args.target:
+            print("usage: oppbus schemas validate --asyncapi [FILE...]", file=sys.stderr)
+            return 2
+        return validate_asyncapi(args.asyncapi or [directory / ASYNCAPI_PATH])
     if args.action == "validate":
         if len(args.target) < 2:
             print("usage: oppbus schemas validate CE_TYPE FILE...", file=sys.stderr)

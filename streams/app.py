@@ -23,10 +23,15 @@ throughput, README figures):
   delivery against a rebalance with four asyncio tasks; we run it eagerly and race only a delivery
   that actually waits (same rebalance abort path; pinned to Faust 0.15.3, checked at start).
 - Agent concurrency is 1 everywhere (faust-streaming issue 606), set where agents are declared.
+- ``datadir``: Faust makes ``<datadir>/v1/tables`` when a worker starts, by default in the current
+  directory (``<app id>-data``). Memory tables write nothing there, so it goes under ``--data``
+  in durable mode and under the system temp directory otherwise: never into the user's cwd.
 """
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -72,8 +77,10 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Fal
     """A configured Faust app with no agents; bounded contexts register theirs on it."""
     check_faust_version()  # streams.delivery patches a Faust internal: pinned
     session = settings.session_timeout_s
+    app_id = app_id or settings.app_id
     app = OppbusApp(
-        app_id or settings.app_id,
+        app_id,
+        datadir=str(_datadir(settings, app_id)),
         broker=settings.broker_url,
         store="memory://",
         autodiscover=False,
@@ -96,3 +103,9 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Fal
     )
     app.fetch_wait_ms = settings.fetch_wait_ms
     return app
+
+
+def _datadir(settings: Settings, app_id: str) -> Path:
+    if settings.data_dir is not None:
+        return settings.data_dir / f"{app_id}-data"
+    return Path(tempfile.gettempdir()) / f"oppbus-{app_id}-data"

@@ -17,7 +17,6 @@ from schemas.documents import ASYNCAPI_PATH, DEFAULT_PARTITIONS, schema_path
 from schemas.events import EVENT_TOPICS, EVENT_TYPES
 from schemas.samples import EXAMPLES_DIR
 from streams.topics import TOPICS
-from tests.unit.asyncapi_subset import ASYNCAPI_3_SUBSET
 
 DIR = default_dir()
 
@@ -87,11 +86,6 @@ def test_json_schema_rejects_what_the_model_rejects(mutate: Any) -> None:
     mutate(data)
     validator = Draft202012Validator(_load(schema_path(ce_type)), format_checker=FormatChecker())
     assert list(validator.iter_errors(data))
-
-
-def test_asyncapi_document_has_the_asyncapi_3_structure(doc: dict[str, Any]) -> None:
-    Draft202012Validator.check_schema(ASYNCAPI_3_SUBSET)
-    Draft202012Validator(ASYNCAPI_3_SUBSET, format_checker=FormatChecker()).validate(doc)
 
 
 def _pointer(doc: Any, ref: str) -> Any:
