@@ -25,10 +25,18 @@ __all__ = ["run_faust_passthrough"]
 
 
 async def run_faust_passthrough(
-    settings: Settings, source: str, sink: str, expected: int, *, limit_s: float = 120.0
+    settings: Settings,
+    source: str,
+    sink: str,
+    expected: int,
+    *,
+    limit_s: float = 120.0,
+    assigned: asyncio.Event | None = None,
 ) -> PassThrough:
     """Move ``expected`` records from ``source`` to ``sink`` through a Faust agent of an app built
-    by ``create_app(settings)``; time from its first batch until the last record is flushed."""
+    by ``create_app(settings)``; time from its first batch until the last record is flushed.
+
+    ``assigned`` is set once the app's consumer has its partitions (for a latency run)."""
     import faust
 
     from streams.app import create_app
@@ -64,6 +72,12 @@ async def run_faust_passthrough(
             raise
 
     app.agent(topic, name=f"{settings.app_id}.floor", concurrency=1, sink=None)(forward)
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def on_assigned(app: Any, assigned_tps: Any, **kwargs: Any) -> None:
+        if assigned is not None and assigned_tps:
+            assigned.set()
+
     await app.start()
     logging.getLogger().setLevel(logging.WARNING)  # the notes' logging lever, as in the worker
     try:

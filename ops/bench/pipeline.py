@@ -42,7 +42,6 @@ DESCRIPTION = (
     "Routed opportunities/s of one worker and publish->offer latency at a fixed rate, with a raw "
     "aiokafka pass-through on the same embedded broker as the baseline."
 )
-OFFERED = "io.oppbus.referral.offered.v1"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -190,114 +189,10 @@ async def _wait(check: Any, limit_s: float, step: float = 0.005) -> float:
     return time.perf_counter()
 
 
-async def _latency_run(
-    settings: Settings,
-    producer: AIOKafkaProducer,
-    rate: int,
-    seconds: float,
-    *,
-    out: str = "referrals",
-    ce_type: str = OFFERED,
-) -> list[float]:
-    """Publish at ``rate`` onto ``opportunities``; the latency of each to its ``ce_type`` record
-    on ``out``."""
-    from aiokafka import AIOKafkaConsumer
-
-    from schemas.codec import encode, header
-    from schemas.events import event_key
-
-    sent: dict[bytes, float] = {}
-    latencies: list[float] = []
-    consumer = AIOKafkaConsumer(
-        settings.topic(out),
-        bootstrap_servers=settings.bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="latest",
-        fetch_max_wait_ms=5,
-    )
-    await consumer.start()
-    stop = asyncio.Event()
-
-    async def read() -> None:
-        while not stop.is_set():
-            batches = await consumer.getmany(timeout_ms=20)
-            now = time.perf_counter()
-            for messages in batches.values():
-                for m in messages:
-                    at = sent.pop(m.key, None) if header(m.headers, "ce_type") == ce_type else None
-                    if at is not None:
-                        latencies.append(now - at)
-
-    reader = asyncio.create_task(read())
-    try:
-        await asyncio.sleep(1.0)  # the reader is positioned at the end
-        total = int(rate * seconds)
-        events = [_opportunity(i, f"lat{uuid.uuid4().hex[:6]}") for i in range(total)]
-        encoded = [(event_key(e), encode(e, source="oppbus/bench")) for e in events]
-        topic = settings.topic("opportunities")
-        start = time.perf_counter()
-        for i, (key, enc) in enumerate(encoded):
-            due = start + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            assert key is not None
-            sent[key] = time.perf_counter()
-            await producer.send(topic, enc.value, key=key, headers=enc.headers)
-        await _wait(lambda: len(latencies) >= total, limit_s=30)
-    finally:
-        stop.set()
-        await reader
-        await consumer.stop()
-    return latencies
-
-
-async def _raw_latency(
-    settings: Settings, producer: AIOKafkaProducer, rate: int, seconds: float
-) -> list[float]:
-    """The latency run through the raw pass-through (its consumer with the worker's fetch wait,
-    its producer's 5 ms linger): what the broker and this machine allow without Faust."""
-    from ops.bench.passthrough import run_passthrough
-    from ops.topic_admin import ensure_topics
-
-    raw = settings.model_copy(
-        update={"topic_prefix": settings.topic_prefix + "l", "app_id": settings.app_id + "l"}
-    )
-    await ensure_topics(raw)
-    assigned = asyncio.Event()
-    mover = asyncio.create_task(
-        run_passthrough(
-            raw.bootstrap_servers,
-            raw.topic("opportunities"),
-            raw.topic("referrals"),  # created with the catalogue: the reader finds it at once
-            f"{raw.app_id}-raw",
-            int(rate * seconds),
-            fetch_wait_ms=raw.fetch_wait_ms,
-            assigned=assigned,
-        )
-    )
-    try:
-        await asyncio.wait_for(assigned.wait(), 60)
-        return await _latency_run(
-            raw,
-            producer,
-            rate,
-            seconds,
-            out="referrals",
-            ce_type="io.oppbus.opportunity.published.v1",
-        )
-    finally:
-        await mover
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
 async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
     from aiokafka import AIOKafkaProducer
 
+    from ops.bench.latency import baseline_latency, latency_run, percentile
     from ops.procs import free_port
     from ops.settings import load_settings
     from ops.topic_admin import ensure_topics
@@ -338,7 +233,13 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
         )
 
         _say(f"raw latency run: {args.rate}/s for {args.seconds:.0f} s")
-        raw_latencies = await _raw_latency(settings, producer, args.rate, args.seconds)
+        raw_latencies = await baseline_latency(
+            settings, producer, args.rate, args.seconds, _opportunity, faust=False
+        )
+        _say(f"bare Faust latency run: {args.rate}/s for {args.seconds:.0f} s")
+        floor_latencies = await baseline_latency(
+            settings, producer, args.rate, args.seconds, _opportunity, faust=True
+        )
 
         routed_settings = settings.model_copy(
             update={"topic_prefix": tag + "r", "app_id": tag + "r"}
@@ -356,7 +257,9 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
             # latency first, on an idle worker: afterwards the worker's other agents (scorecards,
             # webhooks) would still be digesting the throughput run's ledger events
             _say(f"latency run: {args.rate}/s for {args.seconds:.0f} s")
-            latencies = await _latency_run(routed_settings, producer, args.rate, args.seconds)
+            latencies = await latency_run(
+                routed_settings, producer, args.rate, args.seconds, _opportunity
+            )
             _say(f"routing {args.count} opportunities published as fast as possible")
             base = agent.processed
             cpu0 = time.process_time()
@@ -376,10 +279,12 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
             await app.stop()
     finally:
         await producer.stop()
-    p50, p99 = _percentile(latencies, 0.50), _percentile(latencies, 0.99)
-    raw_p50, raw_p99 = _percentile(raw_latencies, 0.50), _percentile(raw_latencies, 0.99)
+    p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
+    raw_p50, raw_p99 = percentile(raw_latencies, 0.50), percentile(raw_latencies, 0.99)
     _say(f"publish->offer p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+    floor_p50, floor_p99 = percentile(floor_latencies, 0.50), percentile(floor_latencies, 0.99)
     _say(f"raw pass-through p50 {raw_p50 * 1000:.1f} ms, p99 {raw_p99 * 1000:.1f} ms")
+    _say(f"bare Faust pass-through p50 {floor_p50 * 1000:.1f} ms, p99 {floor_p99 * 1000:.1f} ms")
     return {
         "opportunities": args.count,
         "partitions": args.partitions,
@@ -407,6 +312,8 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
         # the same latency run through the raw pass-through: the broker's and machine's share
         "raw_latency_p50_ms": round(raw_p50 * 1000, 2),
         "raw_latency_p99_ms": round(raw_p99 * 1000, 2),
+        "faust_passthrough_latency_p50_ms": round(floor_p50 * 1000, 2),
+        "faust_passthrough_latency_p99_ms": round(floor_p99 * 1000, 2),
         "target_met": bool(routed >= 0.5 * raw and p99 < 0.050),
         "dead_lettered": agent.dead_lettered,
     }
