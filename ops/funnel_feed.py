@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from ops.end_offsets import end_offsets
 from ops.funnel import FunnelRecorder
 from ops.settings import Settings
 from schemas.codec import decode
@@ -184,7 +185,7 @@ class FunnelFeed:
             # Only partitions the group has committed on (the first end-offsets request for a
             # topic the consumer does not follow waits for a metadata refresh: seconds).
             known = [tp for tp, meta in committed.items() if meta.offset >= 0]
-            ends = await consumer.end_offsets(known) if known else {}
+            ends = await end_offsets(consumer, known)  # not ListOffsets alone: ops.end_offsets
             described = await admin.describe_consumer_groups([group])
         except KafkaError as exc:
             log.info("funnel feed: lag of group %s unavailable: %s", group, exc)

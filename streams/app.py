@@ -22,6 +22,9 @@ throughput, README figures):
 - message delivery (``streams.delivery.EagerDelivery`` on the consumer): Faust races every
   delivery against a rebalance with four asyncio tasks; we run it eagerly and race only a delivery
   that actually waits (same rebalance abort path; pinned to Faust 0.15.3, checked at start).
+- table recovery reads each changelog up to its *real* end (``ops.end_offsets``): Tansu's
+  ListOffsets answers an end below the last record batch, so Faust's own highwaters made a new
+  owner stop before the last rows and its consistency check crash the worker on a rebalance.
 - Agent concurrency is 1 everywhere (faust-streaming issue 606), set where agents are declared.
 - ``datadir``: Faust makes ``<datadir>/v1/tables`` when a worker starts, by default in the current
   directory (``<app id>-data``). Memory tables write nothing there, so it goes under ``--data``
@@ -37,6 +40,7 @@ from typing import Any
 import faust
 from faust.transport.drivers import aiokafka as aiokafka_driver
 
+from ops.end_offsets import end_offsets
 from ops.settings import Settings
 from streams.delivery import EagerDelivery, check_faust_version
 
@@ -52,6 +56,17 @@ class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
         consumer._fetch_max_wait_ms = self.fetch_wait_ms
         return consumer
 
+    async def _highwaters(self, partitions: list[Any]) -> Any:
+        """The end offsets table recovery reads up to (``Recovery._build_highwaters``).
+
+        Faust 0.15.3 (pinned) asks aiokafka ``end_offsets`` (ListOffsets), which Tansu answers
+        short; ``ops.end_offsets`` confirms it with a fetch's high watermark. The transactional
+        path (last stable offset) is Faust's own: there are no transactions on Tansu.
+        """
+        if self.consumer.in_transaction:
+            return await super()._highwaters(partitions)
+        return await end_offsets(self._ensure_consumer(), partitions)
+
 
 class _Consumer(EagerDelivery, aiokafka_driver.Consumer):
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
@@ -65,7 +80,8 @@ class _Transport(aiokafka_driver.Transport):
 
 
 class OppbusApp(faust.App):
-    """``faust.App`` whose Kafka consumer uses our fetch wait instead of Faust's fixed 1.5 s."""
+    """``faust.App`` whose Kafka consumer uses our fetch wait instead of Faust's fixed 1.5 s and
+    recovers tables up to the real end of their changelogs (``_ConsumerThread._highwaters``)."""
 
     fetch_wait_ms: int = 10
 

@@ -23,6 +23,7 @@ from aiokafka.structs import ConsumerRecord
 
 from connectors.http.publisher import Published
 from connectors.http.views import Referral, Views
+from ops.end_offsets import end_offsets
 from ops.settings import Settings
 from schemas.codec import decode
 from schemas.errors import InvalidEvent
@@ -75,7 +76,7 @@ class ReadModel:
             partitions.extend(TopicPartition(full, p) for p in sorted(found))
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions) if partitions else {}
+        ends = await end_offsets(consumer, partitions)  # ListOffsets alone is short on Tansu
         self._task = asyncio.create_task(self._run(), name="oppbus-api-readmodel")
         targets = [
             Published(self._logical[tp.topic], tp.partition, end - 1, "")

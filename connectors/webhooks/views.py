@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from ops.end_offsets import end_offsets
 from ops.settings import Settings
 from schemas.codec import decode
 from schemas.common import Contract
@@ -104,7 +105,7 @@ class TopicFollower:
                     partitions.append(TopicPartition(topic, p))
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
+            ends = await end_offsets(consumer, partitions)  # ListOffsets alone is short on Tansu
             async with asyncio.timeout(timeout_s):
                 while not await self._caught_up(consumer, ends):
                     await self._poll(consumer)

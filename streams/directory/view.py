@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from ops.end_offsets import end_offsets
+
 __all__ = ["GlobalView", "RecordSink"]
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ class GlobalView:
             tps = await self._partitions(consumer)
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
+            ends = await end_offsets(consumer, tps)  # ListOffsets alone is short on Tansu
             pending = {tp.partition: end for tp, end in ends.items() if end > 0}
             if not pending:
                 self._mark_ready()

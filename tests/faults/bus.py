@@ -18,6 +18,7 @@ from functools import cached_property
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from ops.end_offsets import end_offsets as real_end_offsets
 from ops.settings import Settings
 from schemas.codec import Envelope, InvalidEvent, decode, encode
 from schemas.common import Contract, Money
@@ -186,7 +187,7 @@ async def end_offsets(settings: Settings, name: str) -> int:
             await consumer._client.force_metadata_update()  # first call on a fresh client
             parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in parts]
-        return sum((await consumer.end_offsets(tps)).values()) if tps else 0
+        return sum((await real_end_offsets(consumer, tps)).values())
     finally:
         await consumer.stop()
 

@@ -99,18 +99,20 @@ class WorkerProc:
         raise AssertionError(f"{self.name} not ready in {timeout} s:\n{self.log_tail()}")
 
     def kill(self) -> None:
-        """kill -9: no shutdown, no commit, no flush."""
-        if self.proc is not None:
-            stop(self.proc, timeout=0.0, sig=signal.SIGKILL)
-            self.proc = None
+        """kill -9: no shutdown, no commit, no flush.
+
+        ``proc`` is cleared first: ``WorkerPool.check_alive`` runs concurrently (another fault's
+        recovery wait) and must not take the worker we are killing for one that died."""
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            stop(proc, timeout=0.0, sig=signal.SIGKILL)
 
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM (Faust commits and leaves the group), SIGKILL after ``timeout``."""
-        if self.proc is None:
+        proc, self.proc = self.proc, None  # cleared first, as in kill()
+        if proc is None:
             return None
-        code = stop(self.proc, timeout=timeout)
-        self.proc = None
-        return code
+        return stop(proc, timeout=timeout)
 
     def log_tail(self, lines: int = 30) -> str:
         if not self.log_path.exists():
