@@ -106,9 +106,9 @@ async def baseline_latency(
     *,
     faust: bool,
 ) -> list[float]:
-    """The latency run through the raw pass-through (its consumer with the worker's fetch wait,
-    its producer's 5 ms linger) or, ``faust``, the bare Faust one: what the broker and this
-    machine allow without Faust, and what Faust allows without routing."""
+    """The latency run through the raw pass-through (with the worker's fetch wait and producer
+    linger) or, ``faust``, the bare Faust one: what the broker and this machine allow without
+    Faust, and what Faust allows without routing."""
     from ops.bench.faust_floor import run_faust_passthrough
     from ops.bench.passthrough import run_passthrough
     from ops.topic_admin import ensure_topics
@@ -134,6 +134,7 @@ async def baseline_latency(
             f"{base.app_id}-raw",
             total,
             fetch_wait_ms=base.fetch_wait_ms,
+            linger_ms=1,  # the worker's (streams.app)
             assigned=assigned,
         )
     )

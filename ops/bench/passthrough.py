@@ -36,12 +36,14 @@ async def run_passthrough(
     *,
     limit_s: float = 120.0,
     fetch_wait_ms: int = 500,
+    linger_ms: int = 5,
     assigned: asyncio.Event | None = None,
 ) -> PassThrough:
     """Move ``expected`` records from ``source`` to ``sink``; time from first fetch to last ack.
 
     ``fetch_wait_ms``: aiokafka's ``fetch_max_wait_ms`` (its default; the latency baseline uses
-    the worker's). ``assigned`` is set once the group has given this consumer its partitions.
+    the worker's), ``linger_ms`` its producer's. ``assigned`` is set once the group has given
+    this consumer its partitions.
     """
     consumer = AIOKafkaConsumer(
         source,
@@ -53,7 +55,7 @@ async def run_passthrough(
         fetch_max_wait_ms=fetch_wait_ms,
     )
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=262_144, acks="all"
+        bootstrap_servers=bootstrap, linger_ms=linger_ms, max_batch_size=262_144, acks="all"
     )
     try:
         await producer.start()
