@@ -9,6 +9,7 @@ from the publish call to the moment its output record (by key and ``ce_type``) i
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 import uuid
 from collections.abc import Callable
@@ -79,6 +80,11 @@ async def latency_run(
         total = int(rate * seconds)
         events = [make(i, f"lat{uuid.uuid4().hex[:6]}") for i in range(total)]
         encoded = [(event_key(e), encode(e, source="oppbus/bench")) for e in events]
+        del events
+        # the records to publish live in the worker's process here: keep them out of its
+        # garbage collector's passes, as start-up objects are (streams.wiring)
+        gc.collect()
+        gc.freeze()
         topic = settings.topic("opportunities")
         start = time.perf_counter()
         for i, (key, enc) in enumerate(encoded):

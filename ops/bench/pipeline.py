@@ -246,7 +246,6 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
         )
         await ensure_topics(routed_settings)
         await _publish(producer, routed_settings, _partners(args.partners))
-        batch = _encoded(routed_settings, [_opportunity(i, "thr") for i in range(args.count)])
         app = create_app(routed_settings)
         contexts = register_all(app, routed_settings)
         agent = contexts.router
@@ -260,6 +259,7 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
             latencies = await latency_run(
                 routed_settings, producer, args.rate, args.seconds, _opportunity
             )
+            batch = _encoded(routed_settings, [_opportunity(i, "thr") for i in range(args.count)])
             _say(f"routing {args.count} opportunities published as fast as possible")
             base = agent.processed
             cpu0 = time.process_time()
