@@ -13,6 +13,7 @@ import gc
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -20,10 +21,31 @@ if TYPE_CHECKING:
 
     from ops.settings import Settings
 
-__all__ = ["OFFERED", "PUBLISHED", "baseline_latency", "latency_run", "percentile"]
+__all__ = [
+    "OFFERED",
+    "PUBLISHED",
+    "WARMUP_S",
+    "Latencies",
+    "baseline_latency",
+    "latency_run",
+    "percentile",
+    "summary",
+]
 
 OFFERED = "io.oppbus.referral.offered.v1"
 PUBLISHED = "io.oppbus.opportunity.published.v1"
+# The first ~0.3 s of traffic after an idle start waits in lumps of ~100 ms while each new topic
+# partition gets its first records (the worker's consumer fetches some 20 partitions of topics
+# that start empty): measured apart as the cold start, the figures are the steady state after.
+WARMUP_S = 1.0
+
+
+@dataclass(frozen=True)
+class Latencies:
+    """Seconds from publish to output: ``steady`` after the warm-up, ``cold`` during it."""
+
+    steady: list[float]
+    cold: list[float]
 
 
 async def _until(check: Callable[[], bool], limit_s: float) -> None:
@@ -44,16 +66,19 @@ async def latency_run(
     *,
     out: str = "referrals",
     ce_type: str = OFFERED,
-) -> list[float]:
-    """Publish at ``rate`` onto ``opportunities``; the latency of each to its ``ce_type`` record
-    on ``out``."""
+    warmup_s: float = WARMUP_S,
+) -> Latencies:
+    """Publish at ``rate`` onto ``opportunities`` for ``warmup_s`` and then ``seconds``; the
+    latency of each to its ``ce_type`` record on ``out``, the warm-up's apart."""
     from aiokafka import AIOKafkaConsumer
 
     from schemas.codec import encode, header
     from schemas.events import event_key
 
     sent: dict[bytes, float] = {}
+    warm: set[bytes] = set()
     latencies: list[float] = []
+    cold: list[float] = []
     consumer = AIOKafkaConsumer(
         settings.topic(out),
         bootstrap_servers=settings.bootstrap_servers,
@@ -72,14 +97,15 @@ async def latency_run(
                 for m in messages:
                     at = sent.pop(m.key, None) if header(m.headers, "ce_type") == ce_type else None
                     if at is not None:
-                        latencies.append(now - at)
+                        (cold if m.key in warm else latencies).append(now - at)
 
     reader = asyncio.create_task(read())
     try:
         await asyncio.sleep(1.0)  # the reader is positioned at the end
-        total = int(rate * seconds)
-        events = [make(i, f"lat{uuid.uuid4().hex[:6]}") for i in range(total)]
+        total, first = int(rate * seconds), int(rate * warmup_s)
+        events = [make(i, f"lat{uuid.uuid4().hex[:6]}") for i in range(first + total)]
         encoded = [(event_key(e), encode(e, source="oppbus/bench")) for e in events]
+        warm = {key for key, _enc in encoded[:first] if key is not None}
         del events
         # the records to publish live in the worker's process here: keep them out of its
         # garbage collector's passes, as start-up objects are (streams.wiring)
@@ -95,12 +121,12 @@ async def latency_run(
             assert key is not None
             sent[key] = time.perf_counter()
             await producer.send(topic, enc.value, key=key, headers=enc.headers)
-        await _until(lambda: len(latencies) >= total, limit_s=30)
+        await _until(lambda: len(latencies) >= total and len(cold) >= first, limit_s=30)
     finally:
         stop.set()
         await reader
         await consumer.stop()
-    return latencies
+    return Latencies(latencies, cold)
 
 
 async def baseline_latency(
@@ -111,7 +137,7 @@ async def baseline_latency(
     make: Callable[[int, str], Any],
     *,
     faust: bool,
-) -> list[float]:
+) -> Latencies:
     """The latency run through the raw pass-through (with the worker's fetch wait and producer
     linger) or, ``faust``, the bare Faust one: what the broker and this machine allow without
     Faust, and what Faust allows without routing."""
@@ -129,7 +155,7 @@ async def baseline_latency(
     await ensure_topics(base)
     assigned = asyncio.Event()
     source, sink = base.topic("opportunities"), base.topic("referrals")  # the reader finds it
-    total = int(rate * seconds)
+    total = int(rate * (seconds + WARMUP_S))
     mover = asyncio.create_task(
         run_faust_passthrough(base, source, sink, total, assigned=assigned)
         if faust
@@ -156,3 +182,22 @@ async def baseline_latency(
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def summary(prefix: str, lat: Latencies) -> dict[str, float | int | None]:
+    """``<prefix>_p50_ms``, ``_p99_ms``, ``_max_ms``, ``_samples`` of the steady state and
+    ``<prefix>_cold_p99_ms`` / ``_cold_max_ms`` of the warm-up, in milliseconds."""
+
+    def ms(values: list[float], q: float | None) -> float | None:
+        if not values:
+            return None
+        return round((max(values) if q is None else percentile(values, q)) * 1000, 2)
+
+    return {
+        f"{prefix}_samples": len(lat.steady),
+        f"{prefix}_p50_ms": ms(lat.steady, 0.50),
+        f"{prefix}_p99_ms": ms(lat.steady, 0.99),
+        f"{prefix}_max_ms": ms(lat.steady, None),
+        f"{prefix}_cold_p99_ms": ms(lat.cold, 0.99),
+        f"{prefix}_cold_max_ms": ms(lat.cold, None),
+    }

@@ -8,7 +8,9 @@ One run, one broker (started here), four measurements on the same topic shapes (
    worker (``ops.bench.faust_floor``): what Faust alone allows, the ceiling of any Faust router;
 2. latency: one in-process Faust worker (the real ``register_all``: router, scorecards,
    webhooks) while opportunities are published at a fixed rate (500/s): p50/p99 from the publish
-   call to the moment the offer is read back from the referrals topic;
+   call to the moment the offer is read back from the referrals topic, after a warm-up second
+   (reported apart: ``ops.bench.latency``); the same run through the raw and the bare Faust
+   pass-through first, as the latency baselines;
 3. throughput: the same worker routes N opportunities published as fast as possible;
    opportunities/s from its first batch until all are routed and flushed.
 
@@ -192,7 +194,7 @@ async def _wait(check: Any, limit_s: float, step: float = 0.005) -> float:
 async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
     from aiokafka import AIOKafkaProducer
 
-    from ops.bench.latency import baseline_latency, latency_run, percentile
+    from ops.bench.latency import baseline_latency, latency_run, summary
     from ops.procs import free_port
     from ops.settings import load_settings
     from ops.topic_admin import ensure_topics
@@ -279,12 +281,19 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
             await app.stop()
     finally:
         await producer.stop()
-    p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
-    raw_p50, raw_p99 = percentile(raw_latencies, 0.50), percentile(raw_latencies, 0.99)
-    _say(f"publish->offer p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
-    floor_p50, floor_p99 = percentile(floor_latencies, 0.50), percentile(floor_latencies, 0.99)
-    _say(f"raw pass-through p50 {raw_p50 * 1000:.1f} ms, p99 {raw_p99 * 1000:.1f} ms")
-    _say(f"bare Faust pass-through p50 {floor_p50 * 1000:.1f} ms, p99 {floor_p99 * 1000:.1f} ms")
+    figures = summary("latency", latencies)
+    figures |= summary("raw_latency", raw_latencies)
+    figures |= summary("faust_passthrough_latency", floor_latencies)
+    for name, prefix in [
+        ("ours", "latency"),
+        ("raw pass-through", "raw_latency"),
+        ("bare Faust pass-through", "faust_passthrough_latency"),
+    ]:
+        _say(
+            f"{name}: publish->output p50 {figures[prefix + '_p50_ms']} ms, p99 "
+            f"{figures[prefix + '_p99_ms']} ms (first second: p99 {figures[prefix + '_cold_p99_ms']})"
+        )
+    p99 = figures["latency_p99_ms"]
     return {
         "opportunities": args.count,
         "partitions": args.partitions,
@@ -305,16 +314,10 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
         "cpu_ratio_raw_vs_routed": round(raw_cpu_us / routed_cpu_us, 3),
         "load_average_1m": round(os.getloadavg()[0], 2),
         "latency_rate_per_s": args.rate,
-        "latency_samples": len(latencies),
-        "latency_p50_ms": round(p50 * 1000, 2),
-        "latency_p99_ms": round(p99 * 1000, 2),
-        "latency_max_ms": round(max(latencies) * 1000, 2) if latencies else None,
-        # the same latency run through the raw pass-through: the broker's and machine's share
-        "raw_latency_p50_ms": round(raw_p50 * 1000, 2),
-        "raw_latency_p99_ms": round(raw_p99 * 1000, 2),
-        "faust_passthrough_latency_p50_ms": round(floor_p50 * 1000, 2),
-        "faust_passthrough_latency_p99_ms": round(floor_p99 * 1000, 2),
-        "target_met": bool(routed >= 0.5 * raw and p99 < 0.050),
+        # steady state after a warm-up second (cold start apart), and the same latency run
+        # through the raw and the bare Faust pass-through: the broker's and machine's share
+        **figures,
+        "target_met": bool(routed >= 0.5 * raw and p99 is not None and p99 < 50.0),
         "dead_lettered": agent.dead_lettered,
     }
 
