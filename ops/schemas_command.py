@@ -45,11 +45,11 @@ def _stale(directory: Path, expected: dict[str, bytes]) -> list[str]:
 
 def breaking() -> list[str]:
     """Incompatible changes of the current models against the frozen versions."""
-    from schemas.compatibility import breaking_changes, frozen_schema
+    from schemas.compatibility import breaking_changes, frozen_schema, removed_codes
     from schemas.documents import json_schema
     from schemas.events import EVENT_TYPES
 
-    out: list[str] = []
+    out: list[str] = [f"v1 {change}" for change in removed_codes("v1")]
     for ce_type in EVENT_TYPES:
         name = ce_type.removeprefix("io.oppbus.")
         old = frozen_schema(name.rsplit(".", 1)[-1], name)
@@ -140,12 +140,14 @@ def validate_asyncapi(paths: list[Path]) -> int:
     from schemas.asyncapi_spec import SpecUnavailable, asyncapi_errors, load_schema
 
     try:
+        import jsonschema  # noqa: F401  (a dev dependency: checked before any download)
+    except ImportError as exc:
+        print(f"needs jsonschema (pip install -e '.[dev]'): {exc}", file=sys.stderr)
+        return 2
+    try:
         schema = load_schema()
     except SpecUnavailable as exc:
         print(f"AsyncAPI 3.0.0 JSON Schema unavailable: {exc}", file=sys.stderr)
-        return 2
-    except ImportError as exc:
-        print(f"needs jsonschema (pip install -e '.[dev]'): {exc}", file=sys.stderr)
         return 2
     failed = 0
     for path in paths:

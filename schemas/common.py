@@ -18,10 +18,13 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic_core import PydanticCustomError
 
+from schemas.iso_codes import COUNTRY_CODES, CURRENCY_CODES
 from schemas.taxonomy import CAPABILITIES, check_capability
 
 __all__ = [
+    "REGION_PATTERN",
     "Capability",
     "Contract",
     "Currency",
@@ -48,10 +51,60 @@ PartnerId = Annotated[
 OpportunityId = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$", strip_whitespace=True)
 ]
-# ISO 3166-1 alpha-2 country, optionally with an ISO 3166-2 subdivision: "US", "US-CA", "DE-BY".
+_COUNTRIES = frozenset(COUNTRY_CODES)
+_CURRENCIES = frozenset(CURRENCY_CODES)
+
+
+def _grouped(codes: tuple[str, ...]) -> str:
+    """``AD AE BA`` -> ``A[DE]|BA``: the alternation of two-letter codes, grouped by first letter."""
+    groups: dict[str, str] = {}
+    for code in codes:
+        groups[code[0]] = groups.get(code[0], "") + code[1]
+    return "|".join(f"{k}[{v}]" if len(v) > 1 else k + v for k, v in groups.items())
+
+
+# The JSON Schema pattern of a region: a real ISO 3166-1 alpha-2 country, optionally followed by an
+# ISO 3166-2 subdivision suffix (its shape only: "US-CA", "DE-BY", "FR-75C").
+REGION_PATTERN = f"^(?:{_grouped(COUNTRY_CODES)})(?:-[A-Z0-9]{{1,3}})?$"
+
+
+def _real_country(value: str) -> str:
+    country = value[:2]
+    if country not in _COUNTRIES:
+        where = "" if value == country else f" (in {value!r})"
+        raise PydanticCustomError(
+            "iso3166_country",
+            "{country}{where} is not an ISO 3166-1 alpha-2 country code",
+            {"country": repr(country), "where": where},
+        )
+    return value
+
+
+def _real_currency(value: str) -> str:
+    if value not in _CURRENCIES:
+        raise PydanticCustomError(
+            "iso4217_currency",
+            "{currency} is not an ISO 4217 currency code",
+            {"currency": repr(value)},
+        )
+    return value
+
+
+# An ISO 3166-1 alpha-2 country, optionally with an ISO 3166-2 subdivision: "US", "US-CA", "DE-BY".
+# The country must be a real one (schemas/iso_codes.py); the subdivision part is checked for shape.
 Region = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$", strip_whitespace=True),
+    AfterValidator(_real_country),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": REGION_PATTERN,
+            "description": "ISO 3166-1 alpha-2 country code, or an ISO 3166-2 subdivision of one "
+            "(US-CA); a served country covers its subdivisions",
+            "examples": ["US", "US-CA", "DE"],
+        }
+    ),
 ]
 Capability = Annotated[
     str,
@@ -63,7 +116,19 @@ Capability = Annotated[
         + "; a deployment may add codes (OPPBUS_EXTRA_CAPABILITIES)"
     ),
 ]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+# An ISO 4217 alphabetic currency code (schemas/iso_codes.py: the current list, less XTS and XXX).
+Currency = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    AfterValidator(_real_currency),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": list(CURRENCY_CODES),
+            "description": "ISO 4217 alphabetic currency code",
+        }
+    ),
+]
 
 
 def _to_utc(value: datetime) -> datetime:

@@ -5,8 +5,14 @@ models must accept every event the frozen version accepted. So, comparing the fr
 (``schemas/frozen/v1/jsonschema``) with the current one, these are breaking: a property removed
 (the models reject unknown fields), a property newly required, a type narrowed, enum values removed,
 a ``const`` or ``pattern`` or ``format`` changed, a bound tightened, a ``$ref`` pointing elsewhere, an
-``anyOf`` branch removed. Widening anything, adding optional properties, and editing descriptions,
-titles, examples or defaults are not.
+``anyOf`` branch removed, an ``enum`` added where there was none. Widening anything, adding
+optional properties, and editing descriptions, titles, examples or defaults are not.
+
+One reviewed exception (COMPATIBILITY.md, "Corrections"): regions and currencies were documented as
+ISO codes but only shape-checked in the first v1 release; the shape pattern replaced by the code
+list (``CORRECTIONS``) is not reported. Any other pattern change or added enum still is. The code
+lists themselves may only grow within a version: ``removed_codes`` compares them with the frozen
+ones (``frozen/v1/codes/iso.json``).
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ from typing import Any
 
 import orjson
 
-__all__ = ["FROZEN_DIR", "breaking_changes", "frozen_schema"]
+from schemas.common import REGION_PATTERN
+from schemas.iso_codes import COUNTRY_CODES, CURRENCY_CODES
+
+__all__ = ["CORRECTIONS", "FROZEN_DIR", "breaking_changes", "frozen_schema", "removed_codes"]
 
 FROZEN_DIR = Path(__file__).resolve().parent / "frozen"
 
@@ -35,6 +44,28 @@ def frozen_schema(version: str, name: str) -> dict[str, Any] | None:
     return loaded
 
 
+# Reviewed v1 corrections: (the first release's shape pattern, what now enforces the code list).
+CORRECTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    (r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$", {"pattern": REGION_PATTERN}),  # ISO 3166-1 country (+ 3166-2)
+    (r"^[A-Z]{3}$", {"enum": list(CURRENCY_CODES)}),  # ISO 4217 currency
+)
+
+
+def _corrected(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` as if the reviewed correction that ``new`` shows had been in it from the start."""
+    if "patternProperties" in old and len(old["patternProperties"]) == 1 and "propertyNames" in new:
+        # pydantic renders ``dict[K, V]`` with a patterned K as patternProperties, with an enum K as
+        # propertyNames + additionalProperties; the model always checked every key against K.
+        ((pattern, value),) = old["patternProperties"].items()
+        rest = {k: v for k, v in old.items() if k != "patternProperties"}
+        old = {**rest, "propertyNames": {"pattern": pattern}, "additionalProperties": value}
+    for shape, enforced in CORRECTIONS:
+        if old.get("pattern") == shape and all(new.get(k) == v for k, v in enforced.items()):
+            rest = {k: v for k, v in old.items() if k != "pattern"}
+            return {**rest, **enforced}
+    return old
+
+
 def _types(schema: dict[str, Any]) -> set[str]:
     t = schema.get("type")
     if t is None:
@@ -47,12 +78,15 @@ def _compare(old: Any, new: Any, path: str, out: list[str]) -> None:
         if old != new:
             out.append(f"{path}: changed")
         return
+    old = _corrected(old, new)
     old_types, new_types = _types(old), _types(new)
     if old_types and not old_types <= (new_types or old_types):
         out.append(f"{path}: type narrowed from {sorted(old_types)} to {sorted(new_types)}")
     if "enum" in old and not set(map(repr, old["enum"])) <= set(map(repr, new.get("enum", []))):
         if "enum" in new or "const" in new:
             out.append(f"{path}: enum values removed")
+    if "enum" in new and "enum" not in old and "const" not in old:
+        out.append(f"{path}: enum added (narrows what was accepted)")
     for key in _EXACT:
         if key in new and old.get(key) != new.get(key):
             out.append(f"{path}: {key} changed from {old.get(key)!r} to {new[key]!r}")
@@ -109,3 +143,19 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         else:
             out.append(f"$defs.{name}: removed")
     return out
+
+
+def removed_codes(
+    version: str = "v1",
+    countries: tuple[str, ...] = COUNTRY_CODES,
+    currencies: tuple[str, ...] = CURRENCY_CODES,
+) -> list[str]:
+    """Codes the frozen version accepted that the current code lists no longer hold."""
+    path = FROZEN_DIR / version / "codes" / "iso.json"
+    if not path.is_file():
+        return []
+    frozen = orjson.loads(path.read_bytes())
+    gone = [f"ISO 3166-1 country {c}: removed" for c in frozen["countries"] if c not in countries]
+    return gone + [
+        f"ISO 4217 currency {c}: removed" for c in frozen["currencies"] if c not in currencies
+    ]

@@ -46,7 +46,9 @@ from faust.transport.drivers import aiokafka as aiokafka_driver
 
 from ops.end_offsets import end_offsets
 from ops.settings import Settings
+from streams.commit_guard import CommitGuard
 from streams.delivery import EagerDelivery, check_faust_version
+from streams.topics import TOPICS
 
 __all__ = ["OppbusApp", "create_app"]
 
@@ -72,7 +74,10 @@ class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
         return await end_offsets(self._ensure_consumer(), partitions)
 
 
-class _Consumer(EagerDelivery, aiokafka_driver.Consumer):
+class _Consumer(EagerDelivery, CommitGuard, aiokafka_driver.Consumer):
+    """Faust's aiokafka consumer, committing only what was processed (``streams.commit_guard``),
+    delivering without a race per message when nothing waits (``streams.delivery``)."""
+
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         thread = _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
         thread.fetch_wait_ms = getattr(self.app, "fetch_wait_ms", _ConsumerThread.fetch_wait_ms)
@@ -88,6 +93,7 @@ class OppbusApp(faust.App):
     recovers tables up to the real end of their changelogs (``_ConsumerThread._highwaters``)."""
 
     fetch_wait_ms: int = 10
+    gapless_topics: frozenset[str] = frozenset()  # see streams.commit_guard
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
@@ -122,6 +128,10 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Fal
         web_port=settings.resolved_worker_web_port,
     )
     app.fetch_wait_ms = settings.fetch_wait_ms
+    # Offsets of delete-cleanup topics have no holes (no transactions): see streams.commit_guard.
+    app.gapless_topics = frozenset(
+        settings.topic(spec.name) for spec in TOPICS if spec.cleanup == "delete"
+    )
     return app
 
 

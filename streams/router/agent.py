@@ -42,6 +42,7 @@ from schemas.events import (
     OpportunityWithdrawn,
     ReportOutcome,
 )
+from streams.commit_guard import withhold_ack
 from streams.deadletter import (
     ErrorPolicy,
     EventRef,
@@ -199,7 +200,15 @@ def register_router(
         await ready()  # never route against a half-loaded directory
         assert isinstance(stream, faust.Stream)  # take_events is on the class, not the protocol
         async for events in stream.take_events(ctx.batch_max, within=ctx.batch_within_s):
-            await ctx.process([e.message for e in events])
+            messages = [e.message for e in events]
+            try:
+                await ctx.process(messages)
+            except BaseException:
+                # take_events acknowledges the batch even when its body fails or is cancelled
+                # (worker stop, rebalance): never let a half-processed batch be committed.
+                for m in messages:
+                    withhold_ack(app.consumer, m)
+                raise
 
     # concurrency 1: faust-streaming issue 606 (events lost with concurrency > 1).
     app.agent(source, name=f"{settings.app_id}.router", concurrency=1, sink=None)(route)

@@ -20,10 +20,6 @@ from tests.faults.scenario import Scenario
 pytestmark = [
     pytest.mark.kafka,
     pytest.mark.faults,
-    pytest.mark.xfail(
-        strict=False,
-        reason="known failure, reported in issue 8: a rebalance crashes a worker with faust ConsistencyError (Tansu reports end offsets below the last record: shared notes tansu-end-offsets.md); earlier runs also lost or over-offered opportunities",
-    ),
 ]
 
 COUNT = int(os.environ.get("OPPBUS_FAULT_COUNT", "5000"))

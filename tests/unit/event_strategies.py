@@ -14,6 +14,7 @@ from schemas.common import Contract
 from schemas.errors import FieldError
 from schemas.events import EVENT_TYPES
 from schemas.ids import referral_id
+from schemas.iso_codes import COUNTRY_CODES, CURRENCY_CODES
 from schemas.operations import EXCLUSION_RULES
 from schemas.referrals import DECLINE_REASONS, LOST_REASONS, SIZE_BANDS
 from schemas.scorecard import COUNTERS
@@ -24,10 +25,15 @@ __all__ = ["events", "events_of"]
 
 partner_ids = st.from_regex(r"\A[a-z0-9][a-z0-9._-]{1,20}\Z")
 opportunity_ids = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._:-]{0,30}\Z")
-regions = st.from_regex(r"\A[A-Z]{2}(-[A-Z0-9]{1,3})?\Z")
+# real ISO 3166-1 countries, optionally with an ISO 3166-2-shaped subdivision ("US", "DE-BY")
+regions = st.builds(
+    lambda country, sub: country + sub,
+    st.sampled_from(COUNTRY_CODES),
+    st.just("") | st.from_regex(r"\A-[A-Z0-9]{1,3}\Z"),
+)
 capabilities = st.sampled_from(sorted(CAPABILITIES))
 caps = st.lists(capabilities, min_size=1, max_size=4, unique=True).map(tuple)
-currencies = st.from_regex(r"\A[A-Z]{3}\Z")
+currencies = st.sampled_from(CURRENCY_CODES)  # ISO 4217
 # printable text, not only whitespace (the contracts strip surrounding whitespace)
 texts = st.text(min_size=1, max_size=40).map(str.strip).filter(bool)
 opt_texts = st.none() | texts

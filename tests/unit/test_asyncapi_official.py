@@ -200,3 +200,14 @@ def test_a_corrupt_cached_copy_is_downloaded_again(tmp_path: Path) -> None:
     tarball.write_bytes(b"not a tarball")  # stands for the registry: it must be asked again
     with pytest.raises(SpecUnavailable, match="integrity"):
         fetch(tmp_path, url=tarball.as_uri())
+
+
+def test_schemas_validate_asyncapi_says_why_the_schema_is_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPPBUS_ASYNCAPI_SCHEMA", str(tmp_path / "missing.json"))
+    assert main(["schemas", "validate", "--asyncapi"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "unavailable" in err and "missing.json" in err and "python -m schemas.asyncapi_spec" in err
+    )

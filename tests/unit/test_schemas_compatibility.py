@@ -10,9 +10,11 @@ import pytest
 
 from ops.schemas_command import breaking
 from schemas.codec import decode, decode_data, encode
-from schemas.compatibility import FROZEN_DIR, breaking_changes, frozen_schema
+from schemas.common import REGION_PATTERN
+from schemas.compatibility import FROZEN_DIR, breaking_changes, frozen_schema, removed_codes
 from schemas.documents import json_schema
 from schemas.events import EVENT_TYPES
+from schemas.iso_codes import COUNTRY_CODES, CURRENCY_CODES
 
 V1_SAMPLES = sorted((FROZEN_DIR / "v1" / "examples").glob("*.json"))
 
@@ -93,3 +95,49 @@ def test_checker_flags_removed_enum_values() -> None:
     new = {"type": "object", "properties": {"r": {"enum": ["a"]}}}
     assert breaking_changes(old, new) == ["$.r: enum values removed"]
     assert breaking_changes(new, old) == []
+
+
+def test_checker_flags_an_added_enum() -> None:
+    old = {"type": "object", "properties": {"r": {"type": "string", "maxLength": 5}}}
+    new = {"type": "object", "properties": {"r": {"type": "string", "enum": ["a"]}}}
+    assert breaking_changes(old, new) == ["$.r: enum added (narrows what was accepted)"]
+
+
+REGION_SHAPE = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
+CURRENCY_SHAPE = r"^[A-Z]{3}$"
+
+
+def test_only_the_reviewed_iso_corrections_are_accepted() -> None:
+    region = {"type": "string", "pattern": REGION_SHAPE}
+    currency = {"type": "string", "pattern": CURRENCY_SHAPE}
+    assert breaking_changes(region, {"type": "string", "pattern": REGION_PATTERN}) == []
+    assert breaking_changes(currency, {"type": "string", "enum": list(CURRENCY_CODES)}) == []
+    # anything else still breaks: another pattern, a shorter list, a corrected node narrowed more
+    other = REGION_PATTERN.replace("U[AGMSYZ]", "U[AGMYZ]")
+    assert breaking_changes(region, {"type": "string", "pattern": other})
+    assert breaking_changes(currency, {"type": "string", "enum": ["EUR", "USD"]})
+    narrower = {"type": "string", "pattern": REGION_PATTERN, "maxLength": 2}
+    assert breaking_changes(region, narrower) == ["$: maxLength tightened to 2"]
+    assert breaking_changes({"type": "string", "pattern": "^[a-z]+$"}, currency)
+
+
+def test_a_currency_keyed_map_moved_to_the_code_list_is_accepted_only_as_wide() -> None:
+    value = {"type": "string", "pattern": "^[0-9]+$"}
+    old = {"type": "object", "patternProperties": {CURRENCY_SHAPE: value}}
+    new = {
+        "type": "object",
+        "propertyNames": {"enum": list(CURRENCY_CODES)},
+        "additionalProperties": value,
+    }
+    assert breaking_changes(old, new) == []
+    tighter = {**new, "additionalProperties": {**value, "maxLength": 3}}
+    assert breaking_changes(old, tighter) == ["$[additionalProperties]: maxLength tightened to 3"]
+
+
+def test_code_lists_only_grow_within_v1() -> None:
+    assert removed_codes("v1") == []
+    fewer = tuple(c for c in COUNTRY_CODES if c != "DE")
+    assert removed_codes("v1", countries=fewer) == ["ISO 3166-1 country DE: removed"]
+    assert removed_codes("v1", currencies=CURRENCY_CODES[1:]) == [
+        f"ISO 4217 currency {CURRENCY_CODES[0]}: removed"
+    ]

@@ -100,6 +100,7 @@ async def test_refused_responses_publish_nothing(api: Harness) -> None:
         ("outcome", {"status": "won"}, contoso, 422),
         ("outcome", {"status": "lost", "amount": "1.00"}, contoso, 422),
         ("outcome", {"status": "tied"}, contoso, 422),
+        ("outcome", {"status": "won", "amount": "10.00", "currency": "ABC"}, contoso, 422),
     ]
     for verb, body, headers, status in cases:
         resp = await api.client.post(f"{url}/{verb}", json=body, headers=headers)
@@ -112,6 +113,11 @@ async def test_refused_responses_publish_nothing(api: Harness) -> None:
         "amount",
         "currency",
     }
+    bad = {"status": "won", "amount": "10.00", "currency": "ABC"}
+    resp = await api.client.post(f"{url}/outcome", json=bad, headers=contoso)
+    assert [(e.field, e.type) for e in ErrorBody.model_validate(await resp.json()).errors] == [
+        ("currency", "iso4217_currency")
+    ]
     resp = await api.client.post(f"{url}/decline", json={"reason": "because"}, headers=contoso)
     assert [e.field for e in ErrorBody.model_validate(await resp.json()).errors] == ["reason"]
     resp = await api.client.post(f"{url}/accept", data=b"x" * 10_000, headers=contoso)

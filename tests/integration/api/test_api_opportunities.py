@@ -106,6 +106,13 @@ async def test_rejected_opportunities_publish_nothing(api: Harness) -> None:
     fields = {e.field for e in ErrorBody.model_validate(await resp.json()).errors}
     assert {"needs.0", "deal_size.amount", "deal_size.currency", "customer.domain",
             "max_partners"} <= fields  # fmt: skip
+    unreal = opportunity(region="XX", deal_size={"amount": "1.00", "currency": "ABC"})
+    resp = await api.client.post("/v1/opportunities", json=unreal, headers=nw)
+    assert resp.status == 422
+    assert {(e.field, e.type) for e in ErrorBody.model_validate(await resp.json()).errors} == {
+        ("region", "iso3166_country"),
+        ("deal_size.currency", "iso4217_currency"),
+    }
     unknown = await api.client.post("/v1/opportunities", json={**opportunity(), "x": 1}, headers=nw)
     assert unknown.status == 422 and (await unknown.json())["errors"][0]["field"] == "x"
     cross = opportunity(needs=["storage"], retains=["storage"])

@@ -80,6 +80,14 @@ async def test_invalid_bodies_name_each_field_and_publish_nothing(api: Harness) 
     assert resp.status == 422
     err = ErrorBody.model_validate(await resp.json())
     assert {"kind", "regions.0", "capacity"} <= {e.field for e in err.errors}
+    # regions are real ISO 3166-1 countries (subdivisions of one): each bad one named, with why
+    unreal = profile(regions=["US", "UK", "ZZ-CA"])
+    resp = await api.client.put("/v1/partners/contoso", json=unreal, headers=api.admin)
+    assert resp.status == 422
+    assert {(e.field, e.type) for e in ErrorBody.model_validate(await resp.json()).errors} == {
+        ("regions.1", "iso3166_country"),
+        ("regions.2", "iso3166_country"),
+    }
     # malformed JSON: 400; not an object: 400; wrong content type: 415
     for data, ctype, status in (
         (b'{"name": ', "application/json", 400),

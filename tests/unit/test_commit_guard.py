@@ -1,0 +1,111 @@
+"""CommitGuard: an input offset is committed only once processed (no broker: a stand-in base)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from faust.types import TP
+
+from streams.commit_guard import CommitGuard, withhold_ack
+
+TOPIC = "bus.opportunities"
+
+
+@dataclass
+class _Flow:
+    active: bool = True
+
+    def is_active(self) -> bool:
+        return self.active
+
+
+@dataclass
+class _App:
+    consumer_generation_id: int = 3
+    flow_control: _Flow = field(default_factory=_Flow)
+    gapless_topics: frozenset[str] = frozenset({TOPIC})
+
+
+@dataclass(eq=False)  # hashable by identity, like Faust's messages
+class _Message:
+    offset: int
+    generation_id: int = 3
+    topic: str = TOPIC
+    acked: bool = False
+
+
+class _FaustConsumer:
+    """What the mixin calls on Faust's consumer, recording the calls."""
+
+    def __init__(self) -> None:
+        self.app = _App()
+        self._acked: dict[Any, list[int]] = defaultdict(list)
+        self._committed_offset: dict[Any, int | None] = {}
+        self._gap: dict[Any, Any] = {}
+        self._unacked_messages: set[Any] = set()
+        self.acked: list[int] = []
+        self.gaps: list[tuple[int, int]] = []
+        self.seeks: list[tuple[Any, int]] = []
+
+    def ack(self, message: Any) -> bool:
+        self.acked.append(message.offset)
+        return True
+
+    async def _add_gap(self, tp: Any, offset_from: int, offset_to: int) -> None:
+        self.gaps.append((offset_from, offset_to))
+
+    def _new_offset(self, tp: Any) -> int | None:
+        acked = self._acked.get(tp)
+        return max(acked) + 1 if acked else None
+
+    async def seek(self, partition: Any, offset: int) -> None:
+        self.seeks.append((partition, offset))
+
+
+class Guarded(CommitGuard, _FaustConsumer):
+    pass
+
+
+def test_a_message_of_an_earlier_generation_or_of_a_suspended_flow_is_not_committable() -> None:
+    consumer = Guarded()
+    assert consumer.ack(_Message(5)) is True
+    stale = _Message(6, generation_id=2)
+    consumer._unacked_messages.add(stale)
+    assert consumer.ack(stale) is False
+    consumer.app.flow_control.active = False
+    assert consumer.ack(_Message(7)) is False
+    assert consumer.acked == [5]
+    assert stale.acked and stale not in consumer._unacked_messages
+
+
+def test_a_jump_in_a_gapless_topic_is_not_taken_for_a_gap() -> None:
+    consumer = Guarded()
+    asyncio.run(consumer._add_gap(TP(TOPIC, 0), 481, 510))
+    asyncio.run(consumer._add_gap(TP("bus.partners", 0), 3, 9))  # compacted: a real gap
+    assert consumer.gaps == [(3, 9)]
+
+
+async def test_nothing_is_committed_past_a_hole_at_the_head_and_the_partition_is_read_again() -> (
+    None
+):
+    consumer = Guarded()
+    tp = TP(TOPIC, 1)
+    consumer._committed_offset[tp] = 480
+    consumer._acked[tp] = [510, 511, 512]  # 480..509 never acknowledged
+    assert consumer._new_offset(tp) is None
+    assert consumer._new_offset(tp) is None  # one seek at a time
+    await asyncio.sleep(0)
+    assert consumer.seeks == [(tp, 480)]
+    consumer._acked[tp] = [480, 481]
+    assert consumer._new_offset(tp) == 482
+
+
+def test_withhold_ack_marks_done_without_committing() -> None:
+    consumer = Guarded()
+    message = _Message(9)
+    consumer._unacked_messages.add(message)
+    withhold_ack(consumer, message)
+    assert message.acked and not consumer._unacked_messages and consumer.acked == []
