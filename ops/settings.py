@@ -49,7 +49,13 @@ class Settings(BaseModel):
     # about this long plus one fetch of its tick).
     deadline_scan_s: float = Field(default=1.0, gt=0, le=60)
     # Window in which a second opportunity for the same customer domain and need is a conflict.
+    # Registrations older than the window are pruned (each worker keeps them all in memory).
     conflict_window_s: float = Field(default=90 * 86_400.0, ge=0)
+    # How long a closed opportunity (nothing offered or accepted any more) is remembered as a
+    # compact marker (streams/offers/closed.py, ~0.3 KB of worker memory instead of ~2-3 KB): within
+    # it, publishing it again is idempotent and a late response is answered as before; after it,
+    # the marker is deleted and the opportunity forgotten (published again, it is routed again).
+    closed_retention_s: float = Field(default=30 * 86_400.0, gt=0)
     # Session timeout for consumer groups. Tansu only notices a member that left after this, and a
     # join waits about half of it, so it is kept short on the embedded broker.
     session_timeout_s: float = Field(default=10.0, gt=0)

@@ -104,6 +104,7 @@ def register_all(
         make_ranker(lambda: directory.directory, lambda: stats),
         claims,
         ttl_s=settings.offer_ttl_s,
+        closed_retention_s=settings.closed_retention_s,
     )
     agent = register_router(app, settings, router, ready)
     scorecards = register_scorecards(app, settings)  # ledger -> per-partner figures

@@ -2,11 +2,20 @@
 
 It starts an embedded broker (or uses ``--broker``), one or more ``oppbus worker`` processes with
 their own topic prefix and group, seeds storage partners, then publishes opportunities at
-``--rate`` per second for ``--duration`` seconds and follows the ledger. Figures: throughput in and
-out, publish→first-offer latency (p50/p99/max, from the opportunity's ``published_at`` to the offer
-record's timestamp), the worker group's consumer lag on the opportunities topic and the workers'
-resident memory, each sampled every few seconds and reported at the start (after ``--warmup``) and
-at the end, with their growth. ``missing`` counts acknowledged opportunities never offered.
+``--rate`` per second for ``--duration`` seconds and follows the ledger. Each offer is answered as
+partners would (``--close``: ``win`` = accept then report won, the default; ``withdraw`` = the
+originator withdraws; ``none`` = left open), so opportunities close and the run reaches a steady
+state once the state windows (``--closed-retention``, ``--conflict-window``, passed to the workers)
+are full; ``--warmup`` should be longer than them.
+
+Figures: throughput in and out, publish→first-offer latency (p50/p99/max, from the opportunity's
+``published_at`` to the offer record's timestamp), the router group's consumer lag on the
+opportunities topic and the workers' resident memory, sampled every few seconds and reported at
+the start (after ``--warmup``) and at the end, with their growth, and a PASS/FAIL line against
+issue 8's thresholds (``ops/bench/soak_figures.py``). The lag is computed against the real end of
+each partition: the highest offset the broker acknowledged to this bench's producer (Tansu's
+ListOffsets reports less once producers batch). ``missing`` counts acknowledged opportunities
+never offered.
 """
 
 from __future__ import annotations
@@ -19,25 +28,28 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from ops.bench.probes import group_lag, percentile, rss_bytes
+from ops.bench.probes import percentile, rss_bytes
+from ops.bench.soak_figures import (
+    LAG_TOLERANCE_S,
+    MAX_RSS_GROWTH_PCT,
+    judge,
+    window_mean,
+    windows,
+)
+from ops.bench.soak_load import answers, opportunity, partners
 from ops.broker import EmbeddedBroker
 from ops.procs import free_port, spawn, stop
 from ops.settings import Settings, load_settings
 from ops.topic_admin import ensure_topics
 from schemas.codec import decode, encode
-from schemas.common import Money
 from schemas.errors import InvalidEvent
-from schemas.events import event_key
-from schemas.opportunity import Customer, Opportunity
-from schemas.partner import PartnerProfile
+from schemas.events import event_key, event_topic
 from schemas.referrals import OfferMade
 
 __all__ = ["DESCRIPTION", "add_arguments", "run"]
@@ -52,12 +64,30 @@ SOURCE = "urn:oppbus:bench-soak"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="opportunities/s (200)")
     parser.add_argument("--duration", type=float, default=600.0, help="seconds (600)")
-    parser.add_argument("--warmup", type=float, default=30.0, help="seconds before 'start' (30)")
+    parser.add_argument("--warmup", type=float, default=90.0, help="seconds before 'start' (90)")
     parser.add_argument("--sample-every", type=float, default=5.0, help="sampling period, s (5)")
     parser.add_argument("--partners", type=int, default=20, help="storage partners seeded (20)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (1)")
     parser.add_argument("--partitions", type=int, default=4, help="partitions per topic (4)")
     parser.add_argument("--broker", help="kafka://host:port (default: an embedded broker)")
+    parser.add_argument(
+        "--close",
+        choices=("win", "withdraw", "none"),
+        default="win",
+        help="how each offered opportunity closes: accepted and won (default), withdrawn, or not",
+    )
+    parser.add_argument(
+        "--closed-retention",
+        type=float,
+        default=60.0,
+        help="workers' closed_retention_s: how long closed opportunities are remembered (60)",
+    )
+    parser.add_argument(
+        "--conflict-window",
+        type=float,
+        default=60.0,
+        help="workers' conflict_window_s: how long customer claims are kept (60)",
+    )
 
 
 @dataclass
@@ -68,45 +98,12 @@ class _Run:
     latencies: list[float] = field(default_factory=list)
     offered: set[str] = field(default_factory=set)
     acked: int = 0
+    close: str = "win"
+    answered: int = 0  # responses (or withdrawals) published
+    ends: dict[TopicPartition, int] = field(default_factory=dict)  # acknowledged offset + 1
     target: int | None = None  # set when publishing ends: how many offers complete the run
     complete: asyncio.Event = field(default_factory=asyncio.Event)
     samples: list[dict[str, float]] = field(default_factory=list)
-
-
-def _partners(count: int) -> list[PartnerProfile]:
-    now = datetime.now(UTC)
-    specs: list[tuple[str, tuple[str, ...]]] = [
-        (f"soak-store-{i:03d}", ("storage", "backup")) for i in range(count)
-    ]
-    specs.append(("soak-origin", ("networking",)))
-    return [
-        PartnerProfile(
-            partner_id=pid,
-            name=pid,
-            kind="reseller",
-            capabilities=caps,
-            regions=("US",),
-            capacity=100_000,
-            version=1,
-            updated_at=now,
-        )
-        for pid, caps in specs
-    ]
-
-
-def _opportunity(run_id: str, index: int) -> Opportunity:
-    return Opportunity(
-        opportunity_id=f"{run_id}-{index:07d}",
-        originator="soak-origin",
-        needs=("storage",),
-        retains=("networking",),
-        region="US-CA",
-        industry="healthcare",
-        deal_size=Money(amount=Decimal("50000.00"), currency="USD"),
-        expected_close=date.today() + timedelta(days=90),
-        customer=Customer(company=f"Customer {index}", domain=f"c{index}-{run_id}.example.com"),
-        published_at=datetime.now(UTC),
-    )
 
 
 async def _publish(run: _Run, rate: float, duration: float) -> None:
@@ -122,25 +119,34 @@ async def _publish(run: _Run, rate: float, duration: float) -> None:
         while (elapsed := time.monotonic() - started) < duration:
             due = int(elapsed * rate) - sent
             for _ in range(max(0, due)):
-                opp = _opportunity(run.run_id, sent)
+                opp = opportunity(run.run_id, sent)
                 enc = encode(opp, source=SOURCE)
                 run.published_at[opp.opportunity_id] = opp.published_at.timestamp()
                 pending.append(
                     await producer.send(topic, enc.value, key=event_key(opp), headers=enc.headers)
                 )
                 sent += 1
-            done = [f for f in pending if f.done()]
-            run.acked += sum(1 for f in done if f.exception() is None)
+            run.acked += _settle(run, [f for f in pending if f.done()])
             pending = [f for f in pending if not f.done()]
             await asyncio.sleep(0.02)
-        for fut in pending:
-            try:
-                await fut
-                run.acked += 1
-            except Exception:  # an unacknowledged send is simply not counted
-                continue
+        if pending:
+            await asyncio.wait(pending)
+        run.acked += _settle(run, pending)
     finally:
         await producer.stop()
+
+
+def _settle(run: _Run, done: list[asyncio.Future[Any]]) -> int:
+    """Count the acknowledged sends and move each partition's real end past them."""
+    acked = 0
+    for fut in done:
+        if fut.exception() is not None:  # an unacknowledged send is simply not counted
+            continue
+        meta = fut.result()
+        tp = TopicPartition(meta.topic, meta.partition)
+        run.ends[tp] = max(run.ends.get(tp, 0), meta.offset + 1)
+        acked += 1
+    return acked
 
 
 async def _follow(run: _Run, stop_event: asyncio.Event) -> None:
@@ -150,8 +156,11 @@ async def _follow(run: _Run, stop_event: asyncio.Event) -> None:
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
+    responder = AIOKafkaProducer(bootstrap_servers=run.settings.bootstrap_servers, linger_ms=5)
+    sent: list[asyncio.Future[Any]] = []
     try:
         await consumer.start()
+        await responder.start()
         while not stop_event.is_set():
             batch = await consumer.getmany(timeout_ms=200, max_records=5000)
             for msgs in batch.values():
@@ -167,29 +176,56 @@ async def _follow(run: _Run, stop_event: asyncio.Event) -> None:
                     sent_at = run.published_at.get(offer.opportunity_id)
                     if sent_at is not None:
                         run.latencies.append(m.timestamp / 1000.0 - sent_at)
+                    for answer in answers(offer, run.close):
+                        enc = encode(answer, source=SOURCE)
+                        topic = run.settings.topic(event_topic(answer))
+                        sent.append(
+                            await responder.send(
+                                topic, enc.value, key=event_key(answer), headers=enc.headers
+                            )
+                        )
+                        run.answered += 1
+            _settle(run, [f for f in sent if f.done()])
+            sent = [f for f in sent if not f.done()]
             if run.target is not None and len(run.offered) >= run.target:
                 run.complete.set()
     finally:
         await consumer.stop()
+        await responder.stop()
+
+
+async def _group_lag(admin: AIOKafkaAdminClient, run: _Run, topic: str) -> int:
+    """Acknowledged records of ``topic`` the router group has not committed yet.
+
+    The end of each partition is the real one: this bench's own acknowledged offsets. A
+    partition the group never committed counts from 0, so a group that has not joined yet shows
+    its whole backlog rather than none."""
+    ends = {tp: end for tp, end in run.ends.items() if tp.topic == topic}
+    if not ends:
+        return 0
+    committed = await admin.list_consumer_group_offsets(run.settings.app_id, partitions=list(ends))
+    lag = 0
+    for tp, end in ends.items():
+        meta = committed.get(tp)
+        done = meta.offset if meta is not None and meta.offset >= 0 else 0
+        lag += max(0, end - done)
+    return lag
 
 
 async def _sample(run: _Run, pids: list[int], every: float, stop_event: asyncio.Event) -> None:
-    bootstrap = run.settings.bootstrap_servers
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=run.settings.bootstrap_servers)
     started = time.monotonic()
     try:
         await admin.start()
-        await consumer.start()
         while not stop_event.is_set():
-            lag = await group_lag(
-                admin, consumer, run.settings.app_id, run.settings.topic("opportunities")
-            )
+            lag = await _group_lag(admin, run, run.settings.topic("opportunities"))
+            answers = await _group_lag(admin, run, run.settings.topic("responses"))
             rss = sum(rss_bytes(pid) or 0 for pid in pids)
             run.samples.append(
                 {
                     "t": time.monotonic() - started,
                     "lag": lag,
+                    "lag_responses": answers,
                     "rss": rss,
                     "offered": len(run.offered),
                 }
@@ -199,20 +235,14 @@ async def _sample(run: _Run, pids: list[int], every: float, stop_event: asyncio.
             except TimeoutError:
                 pass
     finally:
-        await consumer.stop()
         await admin.close()
-
-
-def _window(samples: list[dict[str, float]], lo: float, hi: float, key: str) -> float | None:
-    values = [s[key] for s in samples if lo <= s["t"] <= hi]
-    return sum(values) / len(values) if values else None
 
 
 async def _soak(args: argparse.Namespace, run: _Run, pids: list[int]) -> dict[str, Any]:
     producer = AIOKafkaProducer(bootstrap_servers=run.settings.bootstrap_servers, acks="all")
     try:
         await producer.start()
-        for profile in _partners(args.partners):
+        for profile in partners(args.partners):
             enc = encode(profile, source=SOURCE)
             await producer.send_and_wait(
                 run.settings.topic("partners"),
@@ -225,11 +255,13 @@ async def _soak(args: argparse.Namespace, run: _Run, pids: list[int]) -> dict[st
     stop_follow, stop_sampling = asyncio.Event(), asyncio.Event()
     follow = asyncio.create_task(_follow(run, stop_follow))
     sampler = asyncio.create_task(_sample(run, pids, args.sample_every, stop_sampling))
+    load_start = os.getloadavg()
     t0 = time.monotonic()
     await _publish(run, args.rate, args.duration)
     published_for = time.monotonic() - t0
     stop_sampling.set()
     await sampler
+    load_end = os.getloadavg()
     run.target = run.acked
     try:  # the backlog left when publishing stops: bounded, a stalled pipeline shows as missing
         await asyncio.wait_for(run.complete.wait(), max(30.0, args.duration / 10))
@@ -237,35 +269,60 @@ async def _soak(args: argparse.Namespace, run: _Run, pids: list[int]) -> dict[st
         pass
     stop_follow.set()
     await follow
-    window = min(60.0, max(args.sample_every, args.duration / 10))
-    warm, end = args.warmup, args.duration
-    lag_start = _window(run.samples, warm, warm + window, "lag")
-    lag_end = _window(run.samples, end - window, end + args.sample_every, "lag")
-    rss_start = _window(run.samples, warm, warm + window, "rss")
-    rss_end = _window(run.samples, end - window, end + args.sample_every, "rss")
+    verdict = judge(
+        run.samples,
+        warmup=args.warmup,
+        duration=args.duration,
+        every=args.sample_every,
+        rate=args.rate,
+    )
+    print(f"soak: {verdict.line()}", file=sys.stderr, flush=True)
     p50, p99 = percentile(run.latencies, 0.5), percentile(run.latencies, 0.99)
+    (s0, s1), (e0, e1) = windows(args.warmup, args.duration, args.sample_every)
+
+    def mb(value: float | None) -> float | None:
+        return None if value is None else round(value / 2**20, 1)
+
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 1)
+
     return {
         "rate_target": args.rate,
         "duration_s": round(published_for, 1),
+        "warmup_s": args.warmup,
+        "close": args.close,
+        "closed_retention_s": args.closed_retention,
+        "conflict_window_s": args.conflict_window,
         "published": len(run.published_at),
         "acknowledged": run.acked,
         "offered": len(run.offered),
+        "answers_published": run.answered,
         "missing": max(0, run.acked - len(run.offered)),
         "throughput_in_per_s": round(len(run.published_at) / published_for, 1),
         "throughput_out_per_s": round(len(run.offered) / (time.monotonic() - t0), 1),
         "latency_p50_ms": None if p50 is None else round(p50 * 1000, 1),
         "latency_p99_ms": None if p99 is None else round(p99 * 1000, 1),
         "latency_max_ms": round(max(run.latencies) * 1000, 1) if run.latencies else None,
-        "lag_start": lag_start,
-        "lag_end": lag_end,
+        "lag_start": rounded(verdict.lag_start),
+        "lag_end": rounded(verdict.lag_end),
         "lag_max": max((s["lag"] for s in run.samples), default=None),
-        "rss_start_mb": None if rss_start is None else round(rss_start / 2**20, 1),
-        "rss_end_mb": None if rss_end is None else round(rss_end / 2**20, 1),
-        "rss_growth_pct": (
-            round((rss_end - rss_start) / rss_start * 100, 1) if rss_start and rss_end else None
-        ),
+        "lag_responses_start": rounded(window_mean(run.samples, s0, s1, "lag_responses")),
+        "lag_responses_end": rounded(window_mean(run.samples, e0, e1, "lag_responses")),
+        "lag_responses_max": max((s["lag_responses"] for s in run.samples), default=None),
+        "lag_tolerance": args.rate * LAG_TOLERANCE_S,
+        "rss_start_mb": mb(verdict.rss_start),
+        "rss_end_mb": mb(verdict.rss_end),
+        "rss_growth_pct": verdict.rss_growth_pct,
+        "rss_growth_limit_pct": MAX_RSS_GROWTH_PCT,
+        "lag_ok": verdict.lag_ok,
+        "rss_ok": verdict.rss_ok,
+        "passed": verdict.passed,
+        "verdict": verdict.line(),
+        "load_avg_start": [round(x, 2) for x in load_start],
+        "load_avg_end": [round(x, 2) for x in load_end],
         "workers": args.workers,
         "samples": len(run.samples),
+        "series": [[round(s["t"]), s["lag"], round(s["rss"] / 2**20, 1)] for s in run.samples],
     }
 
 
@@ -278,6 +335,13 @@ def _worker_env(settings: Settings) -> dict[str, str]:
         OPPBUS_WORKER_WEB_PORT=str(free_port()),
     )
     return env
+
+
+def _state_env(args: argparse.Namespace) -> dict[str, str]:
+    return {
+        "OPPBUS_CLOSED_RETENTION_S": str(args.closed_retention),
+        "OPPBUS_CONFLICT_WINDOW_S": str(args.conflict_window),
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -301,10 +365,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             argv = [sys.executable, "-m", "ops.cli", "worker", "--broker", settings.broker_url]
             argv += ["--http-port", str(free_port()), "--log-level", "warning"]
             argv += ["--partitions", str(args.partitions)]
-            procs.append(spawn(argv, log=logs / f"worker{i + 1}.log", env=_worker_env(settings)))
+            env = {**_worker_env(settings), **_state_env(args)}
+            procs.append(spawn(argv, log=logs / f"worker{i + 1}.log", env=env))
         print(f"soak: {run_id}, logs in {logs}", file=sys.stderr, flush=True)
         try:
-            figures = asyncio.run(_soak(args, _Run(settings, run_id), [p.pid for p in procs]))
+            state = _Run(settings, run_id, close=args.close)
+            figures = asyncio.run(_soak(args, state, [p.pid for p in procs]))
             figures["workers_alive_at_end"] = sum(1 for p in procs if p.poll() is None)
             return figures
         finally:

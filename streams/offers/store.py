@@ -1,13 +1,18 @@
 """How an opportunity's routing state is kept in its Faust table, and found again by the timer.
 
 One table row per opportunity (key: the opportunity key, so the row is co-partitioned with every
-event about it). The value is ``<due>|<json>``: ``due`` is the earliest response deadline of its
-open offers in epoch milliseconds, or ``-`` when nothing is pending, so the deadline index is
-rebuilt from the rows without parsing any JSON. The JSON holds the offer state and the original opportunity
-bytes (embedded as they arrived: one ``orjson`` call, no re-encoding of the opportunity).
+event about it). The value is ``<due>|<json>``: ``due`` is when the row next needs the timer, in
+epoch milliseconds, or ``-`` when never, so the deadline index is rebuilt from the rows without
+parsing any JSON. Two kinds of rows:
 
-``Pending`` holds the rows a batch changes (decoded once per batch); the agent writes them at the
-end of the batch.
+* open: ``due`` is the earliest response deadline of its open offers; the JSON object holds the
+  offer state and the original opportunity bytes (embedded as they arrived: one ``orjson`` call,
+  no re-encoding of the opportunity);
+* closed marker (``streams/offers/closed.py``): ``due`` is the end of its retention, when the timer
+  deletes it; the JSON array holds only what answering a late input needs (about 100 bytes).
+
+``Pending`` holds the rows a batch changes (decoded once per batch) and the rows it deletes; the
+agent writes them (or their tombstones) at the end of the batch.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from streams.offers.closed import decode_marker, encode_marker
 from streams.offers.lifecycle import OpportunityState
 
 __all__ = ["Pending", "Row", "decode_row", "due_of", "encode_row"]
@@ -28,7 +34,13 @@ _NOTHING_DUE = b"-"
 @dataclass(frozen=True)
 class Row:
     state: OpportunityState
-    opportunity: bytes  # the original event data (JSON object) of the opportunity
+    opportunity: bytes  # the original event data (JSON object); b"" in a closed marker
+    purge_at: float | None = None  # a closed marker: when its retention ends (epoch seconds)
+
+    @property
+    def closed(self) -> bool:
+        """A closed marker: compact state, no opportunity (``streams/offers/closed.py``)."""
+        return self.purge_at is not None
 
     def encode(self) -> bytes:
         return encode_row(self)
@@ -40,6 +52,8 @@ def _next_due(state: OpportunityState) -> float | None:
 
 
 def encode_row(row: Row) -> bytes:
+    if row.purge_at is not None:
+        return str(int(row.purge_at * 1000)).encode() + b"|" + encode_marker(row.state)
     due = _next_due(row.state)
     head = _NOTHING_DUE if due is None else str(int(due * 1000)).encode()
     body = orjson.dumps(
@@ -48,8 +62,11 @@ def encode_row(row: Row) -> bytes:
     return head + b"|" + body
 
 
-def decode_row(value: bytes) -> Row:
-    _, _, body = value.partition(b"|")
+def decode_row(value: bytes, key: bytes = b"") -> Row:
+    """The row stored under ``key`` (a closed marker needs its key: it holds no ids of its own)."""
+    head, _, body = value.partition(b"|")
+    if body[:1] == b"[":
+        return Row(decode_marker(key.decode(), body), b"", int(head) / 1000.0)
     data: dict[str, Any] = orjson.loads(body)
     return Row(
         state=OpportunityState.from_dict(data["state"]),
@@ -70,20 +87,22 @@ class Pending:
 
     def __init__(self, table: MutableMapping[Any, Any]) -> None:
         self.table = table
-        self.rows: dict[bytes, Row] = {}
+        self.rows: dict[bytes, Row | None] = {}  # None: deleted by this batch
 
     def get(self, key: bytes) -> Row | None:
-        row = self.rows.get(key)
-        if row is not None:
-            return row
+        if key in self.rows:
+            return self.rows[key]
         value = self.table.get(key)
-        return None if value is None else decode_row(bytes(value))
+        return None if value is None else decode_row(bytes(value), key)
 
     def put(self, key: bytes, row: Row) -> None:
         self.rows[key] = row
 
-    def drain(self) -> list[tuple[bytes, bytes]]:
-        """The batch's changed rows, encoded, in the order they were first changed."""
-        out = [(key, row.encode()) for key, row in self.rows.items()]
+    def delete(self, key: bytes) -> None:
+        self.rows[key] = None
+
+    def drain(self) -> list[tuple[bytes, bytes | None]]:
+        """The batch's changed rows, encoded (None: deleted), in the order first changed."""
+        out = [(key, None if row is None else row.encode()) for key, row in self.rows.items()]
         self.rows.clear()
         return out

@@ -15,10 +15,10 @@ concurrency is 1 (faust-streaming issue 606: concurrency > 1 loses events), whic
 batch the only writer of its rows.
 
 Deadlines: every ``deadline_scan_s`` the timer pops the opportunities with an offer past its
-deadline from a ``DeadlineIndex`` (kept with every row write, rebuilt after every table recovery)
-and sends a tick for each; the owning worker expires the offer and re-offers. Rows live in a
-changelog-backed table, so deadlines survive restarts; a repeated or misdirected tick is harmless
-(an expiry is idempotent).
+deadline (or a closed marker past its retention, which the tick deletes) from a ``DeadlineIndex``
+(kept with every row write, rebuilt after every table recovery) and sends a tick for each; the
+owning worker expires the offer and re-offers. Rows live in a changelog-backed table, so deadlines
+survive restarts; a repeated or misdirected tick is harmless (an expiry is idempotent).
 """
 
 from __future__ import annotations
@@ -123,8 +123,12 @@ class RouterAgent:
         changelog = self.table.changelog_topic.get_topic_name()
         stored = []
         for key, value in pending.drain():
-            store[key] = value
-            self.deadlines.set_row(key, value)
+            if value is None:  # a closed marker past its retention: deleted, tombstoned
+                store.pop(key, None)
+                self.deadlines.set(key, None)
+            else:
+                store[key] = value
+                self.deadlines.set_row(key, value)
             stored.append(await send(changelog, key, value, None, None, None))
         if stored:
             await asyncio.gather(*stored)

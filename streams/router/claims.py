@@ -7,12 +7,17 @@ worker reads whole (a ``GlobalView``), and the routing core's pure ``register`` 
 worker applies its own registrations at once, so its next opportunity sees them without waiting
 for the round trip. Two workers registering the same customer within the same few milliseconds
 can both miss each other: that window is accepted (the embedded broker has no transactions).
+
+Memory: one entry per ``domain|need`` registered within the window. Registrations older than the
+window are pruned every tenth of a window (so an entry lives at most 1.1 windows) and are not
+loaded from the topic at all; a key whose registrations all expired is dropped.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -20,7 +25,7 @@ import orjson
 from schemas.opportunity import Opportunity
 from streams.routing.conflicts import Registration, conflict_keys, register
 
-__all__ = ["ClaimRegistry", "Found"]
+__all__ = ["ClaimRegistry", "Found", "live_entries"]
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +39,38 @@ class Found:
     first_at: float
 
 
+def live_entries(
+    entries: Sequence[Registration], now: float, window_s: float
+) -> tuple[Registration, ...]:
+    """The registrations still inside the window at ``now`` (what ``register`` keeps too)."""
+    return tuple(e for e in entries if now - e[0] < window_s)
+
+
 class ClaimRegistry:
     """``domain|need`` -> registrations within the conflict window."""
 
-    def __init__(self, window_s: float) -> None:
+    def __init__(self, window_s: float, clock: Callable[[], float] = time.time) -> None:
         self.window_s = window_s
+        self.clock = clock
+        self.prune_every_s = window_s / 10
         self._entries: dict[str, tuple[Registration, ...]] = {}
+        self._pruned_at = clock()
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def prune(self, now: float) -> int:
+        """Drop the registrations older than the window; how many keys were dropped."""
+        self._pruned_at = now
+        dropped = 0
+        for ckey, entries in list(self._entries.items()):
+            live = live_entries(entries, now, self.window_s)
+            if not live:
+                del self._entries[ckey]
+                dropped += 1
+            elif live != entries:
+                self._entries[ckey] = live
+        return dropped
 
     def register(
         self, opp: Opportunity, key: str, now: float
@@ -50,6 +78,9 @@ class ClaimRegistry:
         """Register ``opp`` at ``now``: its conflict (if any) and the claim records to publish."""
         if self.window_s <= 0:
             return None, []
+        wall = self.clock()  # pruning follows this worker's clock, not the publisher's
+        if wall - self._pruned_at >= self.prune_every_s:
+            self.prune(wall)
         overlap: list[str] = []
         first = now
         domain = ""
@@ -87,4 +118,8 @@ class ClaimRegistry:
         except (ValueError, TypeError, UnicodeDecodeError) as exc:
             log.warning("bad claim record topic=%s partition=%d offset=%d: %r", *origin, exc)
             return
-        self._entries[ckey] = entries
+        live = live_entries(entries, self.clock(), self.window_s)
+        if live:
+            self._entries[ckey] = live
+        else:
+            self._entries.pop(ckey, None)

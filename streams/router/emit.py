@@ -31,7 +31,7 @@ from schemas.referrals import teaser_of
 from streams.ledger.machine import Referral, Status
 from streams.offers.lifecycle import Effect, Exhausted, Moved, Offered, Refused, Revealed
 
-__all__ = ["SOURCE", "Out", "conflict_event", "effect_events", "out", "ts"]
+__all__ = ["SOURCE", "Out", "conflict_event", "effect_events", "out", "replayed_moves", "ts"]
 
 SOURCE = "oppbus/router"
 
@@ -56,16 +56,19 @@ def out(event: Contract, key: bytes, eid: str, at: float, topic: str = "referral
 
 
 def _about(r: Referral, opp: Opportunity) -> dict[str, str]:
+    return _ids(r, opp.originator, opp.opportunity_id)
+
+
+def _ids(r: Referral, originator: str, opportunity_id: str) -> dict[str, str]:
     return {
         "referral_id": r.referral_id,
-        "opportunity_id": opp.opportunity_id,
-        "originator": opp.originator,
+        "opportunity_id": opportunity_id,
+        "originator": originator,
         "partner_id": r.partner_id,
     }
 
 
-def _moved(r: Referral, opp: Opportunity) -> Contract:
-    about = _about(r, opp)
+def _moved(r: Referral, about: dict[str, str]) -> Contract:
     at = ts(r.updated_at)
     match r.status:
         case Status.ACCEPTED:
@@ -115,7 +118,7 @@ def effect_events(
         elif isinstance(effect, Moved):
             r = effect.referral
             eid = event_id(r.referral_id, r.status.value)
-            records.append(out(_moved(r, opp), key, eid, r.updated_at))
+            records.append(out(_moved(r, _about(r, opp)), key, eid, r.updated_at))
         elif isinstance(effect, Revealed):
             r = effect.referral
             event = LeadRevealed(
@@ -131,6 +134,21 @@ def effect_events(
         else:
             refused.append(effect)
     return records, refused
+
+
+def replayed_moves(
+    effects: tuple[Effect, ...], originator: str, opportunity_id: str, key: bytes
+) -> list[Out]:
+    """The records of the ``Moved`` effects replayed for a closed opportunity (its compact marker
+    keeps no opportunity): the very same events ``effect_events`` published for those moves."""
+    records: list[Out] = []
+    for effect in effects:
+        if isinstance(effect, Moved):
+            r = effect.referral
+            eid = event_id(r.referral_id, r.status.value)
+            about = _ids(r, originator, opportunity_id)
+            records.append(out(_moved(r, about), key, eid, r.updated_at))
+    return records
 
 
 def _unroutable(

@@ -4,7 +4,9 @@ Inputs (all keyed by the opportunity key, so one opportunity's state is on one p
 ``Opportunity`` (route it), ``OpportunityWithdrawn`` (cancel open offers), ``AcceptReferral`` /
 ``DeclineReferral`` / ``ReportOutcome`` (a partner's response) and the deadline timer's ticks.
 Each handler returns the records to publish; a refused input raises ``Refusal`` (the error policy
-dead-letters it) and changes nothing.
+dead-letters it) and changes nothing. A closed opportunity's row is stored as a compact marker kept
+for ``closed_retention_s`` (``streams/offers/closed.py``), which answers late inputs as the full row
+did; the deadline tick at the end of the retention deletes it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from schemas.events import (
 from schemas.ids import opportunity_key, referral_id
 from streams.deadletter import Refusal
 from streams.ledger.machine import Command
+from streams.offers.closed import compact, is_closed
 from streams.offers.lifecycle import (
     Candidate,
     OpportunityState,
@@ -35,7 +38,7 @@ from streams.offers.lifecycle import (
 )
 from streams.offers.store import Pending, Row
 from streams.router.claims import ClaimRegistry
-from streams.router.emit import Out, conflict_event, effect_events
+from streams.router.emit import Out, conflict_event, effect_events, replayed_moves
 
 __all__ = ["Ranker", "Ranking", "Router"]
 
@@ -62,11 +65,13 @@ class Router:
         *,
         ttl_s: float,
         claims_topic: str = "customer-claims",
+        closed_retention_s: float = 30 * 86_400.0,
     ) -> None:
         self.ranker = ranker
         self.claims = claims
         self.ttl_s = ttl_s
         self.claims_topic = claims_topic
+        self.closed_retention_s = closed_retention_s
 
     # -- opportunities ---------------------------------------------------------------------------
     def on_opportunity(
@@ -75,6 +80,8 @@ class Router:
         key_s = opportunity_key(opp.originator, opp.opportunity_id)
         key = key_s.encode()
         known = pending.get(key)
+        if known is not None and known.closed:  # published again, closed: nothing open to replay
+            return []
         if known is not None:  # published again: nothing changes; replay its open offers
             effects = tuple(e for r in known.state.open_referrals for e in replay(r))
             return self._publish(
@@ -91,7 +98,7 @@ class Router:
         conflict, claims = self.claims.register(opp, key_s, opp.published_at.timestamp())
         records = [Out(self.claims_topic, ck, cv, []) for ck, cv in claims]
         if conflict is not None:
-            pending.put(key, Row(state=_conflicted(state), opportunity=data))
+            pending.put(key, self._row(_conflicted(state), data, now))
             records.append(
                 conflict_event(opp, key, conflict.domain, conflict.needs, conflict.first_at, now)
             )
@@ -109,6 +116,8 @@ class Router:
                 f"unknown opportunity {key.decode()}: nothing to withdraw",
                 code="unknown_opportunity",
             )
+        if row.closed:  # nothing open to withdraw: nothing published, as before the marker
+            return []
         opp = Opportunity.model_validate_json(row.opportunity)
         step = withdraw(row.state, event.withdrawn_at.timestamp(), event.reason)
         return self._publish(step, opp, key, row.opportunity, pending, now)
@@ -128,24 +137,15 @@ class Router:
                 f"referral {cmd.referral_id} is not held by partner {cmd.partner_id}",
                 code="unknown_referral",
             )
+        if row.closed:  # every referral is closed: a repeat is replayed, anything else refused
+            step, _ = respond(row.state, cmd.referral_id, _command(cmd))
+            _refuse(step, [])
+            return replayed_moves(step.effects, row.state.originator, row.state.opportunity_id, key)
         opp = Opportunity.model_validate_json(row.opportunity)
         records = self._expire_due(row, opp, key, pending, now)  # a deadline is strict
         row = pending.get(key) or row
-        at = cmd.requested_at.timestamp()
-        if isinstance(cmd, AcceptReferral):
-            command = Command("accept", at=at)
-        elif isinstance(cmd, DeclineReferral):
-            command = Command("decline", at=at, reason=cmd.reason, note=cmd.note)
-        elif cmd.status == "won":
-            assert cmd.amount is not None
-            command = Command("won", at=at, amount=cmd.amount.amount, currency=cmd.amount.currency)
-        else:
-            command = Command("lost", at=at, reason=cmd.reason, note=cmd.note)
-        step, freed = respond(row.state, cmd.referral_id, command)
-        refused = [e for e in step.effects if isinstance(e, Refused)]
-        if refused:  # an expiry that happened first is still published
-            code = "unknown_referral" if refused[0].reason.startswith("unknown") else None
-            raise Refusal(refused[0].reason, code=code or "illegal_transition", outputs=records)
+        step, freed = respond(row.state, cmd.referral_id, _command(cmd))
+        _refuse(step, records)  # an expiry that happened first is still published
         if freed:
             step = self._refill(step, opp, now)
         records.extend(self._publish(step, opp, key, row.opportunity, pending, now))
@@ -155,6 +155,10 @@ class Router:
         """The deadline timer says offers of this opportunity may be due: expire and re-offer."""
         row = pending.get(key)
         if row is None:
+            return []
+        if row.closed:  # a closed marker is due when its retention ends: forget the opportunity
+            if row.purge_at is not None and row.purge_at <= now:
+                pending.delete(key)
             return []
         opp = Opportunity.model_validate_json(row.opportunity)
         return self._expire_due(row, opp, key, pending, now)
@@ -201,8 +205,34 @@ class Router:
             considered=ranking.considered if ranking else 0,
         )
         del refused  # only respond() refuses, and on_response handles that before publishing
-        pending.put(key, Row(state=step.state, opportunity=data))
+        pending.put(key, self._row(step.state, data, now))
         return records
+
+    def _row(self, state: OpportunityState, data: bytes, now: float) -> Row:
+        """The row to store: the full row while anything is open, else the compact marker."""
+        if is_closed(state):
+            return Row(compact(state), b"", now + self.closed_retention_s)
+        return Row(state=state, opportunity=data)
+
+
+def _command(cmd: Response) -> Command:
+    at = cmd.requested_at.timestamp()
+    if isinstance(cmd, AcceptReferral):
+        return Command("accept", at=at)
+    if isinstance(cmd, DeclineReferral):
+        return Command("decline", at=at, reason=cmd.reason, note=cmd.note)
+    if cmd.status == "won":
+        assert cmd.amount is not None
+        return Command("won", at=at, amount=cmd.amount.amount, currency=cmd.amount.currency)
+    return Command("lost", at=at, reason=cmd.reason, note=cmd.note)
+
+
+def _refuse(step: Step, outputs: list[Out]) -> None:
+    """Raise the ``Refusal`` of a refused response (``outputs`` are still published)."""
+    refused = [e for e in step.effects if isinstance(e, Refused)]
+    if refused:
+        code = "unknown_referral" if refused[0].reason.startswith("unknown") else None
+        raise Refusal(refused[0].reason, code=code or "illegal_transition", outputs=outputs)
 
 
 def _conflicted(state: OpportunityState) -> OpportunityState:

@@ -15,6 +15,10 @@ sending bytes straight to ``app.producer.send`` (see the shared Faust throughput
    batch on the compacted ``partner-stats`` topic (key: partner id; a CloudEvent of type
    ``io.oppbus.partner.stats.v1``: :class:`schemas.scorecard.PartnerScorecard`).
 
+Memory: a closed referral's ``RefState`` is deleted (and tombstoned) ``closed_retention_s`` after
+the fold saw it close (``streams/scorecards/retention.py``), at the start of a fold batch (the
+agent stays the tables' only writer); the partner aggregates keep every figure.
+
 Idempotence without transactions (the embedded broker has none): a duplicate fact does not move
 its referral, so it changes nothing; after a crash, a replayed fact whose referral step was stored
 but whose aggregate update was lost is re-derived from the stored step, and one whose aggregate
@@ -25,6 +29,7 @@ re-publish the partner's snapshot, in case the crash came between the table writ
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -39,6 +44,7 @@ from ops.settings import Settings
 from schemas.errors import InvalidEvent
 from streams.scorecards.facts import PACK_MAX, fact_from_record, routed_packs, unpack
 from streams.scorecards.fold import LedgerFact, PartnerAggregate, apply
+from streams.scorecards.retention import ClosedRefs, fact_partition, is_closed
 from streams.scorecards.state import (
     aggregate_from_json,
     aggregate_to_json,
@@ -113,6 +119,11 @@ class _StateTable:
         changelog = self.table.changelog_topic.get_topic_name()
         await send(changelog, key, self.codec._dumps(value), partition, None, None)
 
+    async def delete(self, send: Send, partition: int, key: bytes) -> None:
+        self.table.data.pop(key, None)
+        changelog = self.table.changelog_topic.get_topic_name()
+        await send(changelog, key, None, partition, None, None)
+
 
 def _batches(stream: StreamT[bytes]) -> AsyncIterator[Sequence[EventT[bytes]]]:
     return cast(faust.Stream[bytes], stream).take_events(BATCH_MAX, within=BATCH_WITHIN_S)
@@ -126,6 +137,7 @@ class Scorecards:
     partners: _StateTable
     facts_topic: str
     stats_topic: str
+    closed: ClosedRefs
 
     def aggregate(self, partner_id: str) -> PartnerAggregate | None:
         value = self.partners.get(partner_id.encode())
@@ -152,6 +164,17 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
     partners = _StateTable(
         app, "scorecards-partners", settings, _JsonCodec(aggregate_to_json, aggregate_from_json)
     )
+    closed = ClosedRefs(settings.closed_retention_s)
+
+    async def on_recovered() -> None:
+        n = closed.rebuild(
+            list(refs.table.data.items()),
+            time.time(),
+            lambda key: fact_partition(key, settings.partitions),
+        )
+        log.info("scorecards: %d closed referrals to forget after the retention", n)
+
+    refs.table.on_recover(on_recovered)
 
     async def forward_facts(stream: faust.StreamT[bytes]) -> None:
         producer_send = app.producer.send
@@ -175,6 +198,10 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
     async def fold_facts(stream: faust.StreamT[bytes]) -> None:
         producer_send = app.producer.send
         async for events in _batches(stream):
+            now = time.time()
+            for partition, rkey in closed.due(now):
+                if is_closed(refs.get(rkey)):
+                    await refs.delete(producer_send, partition, rkey)
             touched: dict[bytes, tuple[int, PartnerAggregate, bool]] = {}
             for event in events:
                 msg = event.message
@@ -199,6 +226,8 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
                     new_ref, new_agg = apply(refs.get(rkey), agg, fact, role, seq)
                     if new_ref is not None:
                         await refs.put(producer_send, msg.partition, rkey, new_ref)
+                        if is_closed(new_ref):
+                            closed.closed(rkey, msg.partition, now)
                     if new_agg is not agg or seq <= agg.seq or seen is not None:
                         touched[pkey] = (msg.partition, new_agg, changed or new_agg is not agg)
             for pkey, (partition, agg, changed) in touched.items():
@@ -209,4 +238,4 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
 
     app.agent(referrals_topic, name="scorecard-facts", concurrency=1)(forward_facts)
     app.agent(facts, name="scorecard-fold", concurrency=1)(fold_facts)
-    return Scorecards(refs, partners, facts_name, stats_name)
+    return Scorecards(refs, partners, facts_name, stats_name, closed)

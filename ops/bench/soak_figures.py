@@ -1,0 +1,100 @@
+"""The soak benchmark's verdict from its samples: start and end windows, growth, pass or fail.
+
+Pure functions over the samples ``{"t": seconds since publishing started, "lag": records,
+"rss": bytes, ...}``. *Start* is the mean over the first window after the warm-up, *end* the mean
+over the last window of the run (means, not single samples: lag moves with every commit).
+
+The thresholds are issue 8's: no lag growth, worker memory growth under 10 %. "No lag growth"
+allows a tolerance of ``LAG_TOLERANCE_S`` seconds of input (the worker commits once a second, so a
+caught-up worker's sampled lag moves between 0 and about two seconds' worth of records); beyond it,
+an end lag above the start lag is growth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "LAG_TOLERANCE_S",
+    "MAX_RSS_GROWTH_PCT",
+    "Verdict",
+    "growth_pct",
+    "judge",
+    "window_mean",
+    "windows",
+]
+
+MAX_RSS_GROWTH_PCT = 10.0
+LAG_TOLERANCE_S = 2.0
+
+Sample = Mapping[str, float]
+
+
+def windows(warmup: float, duration: float, every: float) -> tuple[tuple[float, float], ...]:
+    """The (start, end) windows of a run: each a tenth of the run, 10 to 60 s, at least a sample."""
+    span = min(60.0, max(10.0, every, (duration - warmup) / 10))
+    return (warmup, warmup + span), (duration - span, duration + every)
+
+
+def window_mean(samples: Sequence[Sample], lo: float, hi: float, key: str) -> float | None:
+    values = [s[key] for s in samples if lo <= s["t"] <= hi and s.get(key) is not None]
+    return sum(values) / len(values) if values else None
+
+
+def growth_pct(start: float | None, end: float | None) -> float | None:
+    if start is None or end is None or start <= 0:
+        return None
+    return round((end - start) / start * 100, 1)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    lag_start: float | None
+    lag_end: float | None
+    rss_start: float | None
+    rss_end: float | None
+    lag_ok: bool
+    rss_ok: bool
+
+    @property
+    def passed(self) -> bool:
+        return self.lag_ok and self.rss_ok
+
+    @property
+    def rss_growth_pct(self) -> float | None:
+        return growth_pct(self.rss_start, self.rss_end)
+
+    def line(self) -> str:
+        """One line for people: PASS/FAIL and each threshold with its figure."""
+
+        def num(v: float | None, scale: float = 1.0, unit: str = "") -> str:
+            return "n/a" if v is None else f"{v / scale:,.1f}{unit}"
+
+        lag = f"lag {num(self.lag_start)} -> {num(self.lag_end)}"
+        rss = f"worker RSS {num(self.rss_start, 2**20, ' MB')} -> {num(self.rss_end, 2**20, ' MB')}"
+        growth = self.rss_growth_pct
+        return (
+            f"{'PASS' if self.passed else 'FAIL'}: {lag} ({'ok' if self.lag_ok else 'GROWS'}); "
+            f"{rss} ({'n/a' if growth is None else f'{growth:+.1f} %'}, "
+            f"{'ok' if self.rss_ok else f'not under {MAX_RSS_GROWTH_PCT:g} %'})"
+        )
+
+
+def judge(
+    samples: Sequence[Sample], *, warmup: float, duration: float, every: float, rate: float
+) -> Verdict:
+    """Compare the start and end windows against the thresholds (missing figures fail)."""
+    (s0, s1), (e0, e1) = windows(warmup, duration, every)
+    lag_start = window_mean(samples, s0, s1, "lag")
+    lag_end = window_mean(samples, e0, e1, "lag")
+    rss_start = window_mean(samples, s0, s1, "rss")
+    rss_end = window_mean(samples, e0, e1, "rss")
+    lag_ok = (
+        lag_start is not None
+        and lag_end is not None
+        and lag_end <= lag_start + rate * LAG_TOLERANCE_S
+    )
+    growth = growth_pct(rss_start, rss_end)
+    rss_ok = growth is not None and growth < MAX_RSS_GROWTH_PCT
+    return Verdict(lag_start, lag_end, rss_start, rss_end, lag_ok, rss_ok)

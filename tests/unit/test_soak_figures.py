@@ -1,0 +1,72 @@
+"""The soak benchmark's verdict (issue 8 thresholds) and its partners' answers, without a broker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ops.bench.soak_figures import growth_pct, judge, window_mean, windows
+from ops.bench.soak_load import ORIGINATOR, answers, opportunity
+from schemas.referrals import AcceptReferral, OfferMade, ReportOutcome, teaser_of
+
+MB = 2**20
+
+
+def _samples(lag: list[float], rss_mb: list[float], every: float = 5.0) -> list[dict]:
+    return [
+        {"t": i * every, "lag": a, "rss": b * MB}
+        for i, (a, b) in enumerate(zip(lag, rss_mb, strict=True))
+    ]
+
+
+def test_windows_are_a_tenth_of_the_measured_run_between_10_and_60_seconds() -> None:
+    assert windows(90, 600, 5) == ((90, 141), (549, 605))
+    assert windows(30, 120, 5) == ((30, 40), (110, 125))
+    assert windows(120, 3600, 5) == ((120, 180), (3540, 3605))
+
+
+def test_a_steady_run_passes_and_the_figures_are_window_means() -> None:
+    n = 121  # 600 s sampled every 5 s
+    lag = [150.0 + (i % 3) * 100 for i in range(n)]  # commits once a second: it wobbles
+    rss = [100.0 + (5 if i > 20 else i / 4) for i in range(n)]
+    verdict = judge(_samples(lag, rss), warmup=90, duration=600, every=5, rate=200)
+    assert verdict.passed and verdict.lag_ok and verdict.rss_ok
+    assert verdict.rss_growth_pct is not None and 0 <= verdict.rss_growth_pct < 10
+    assert verdict.line().startswith("PASS: lag ")
+    assert window_mean([{"t": 1.0, "lag": 3.0}, {"t": 9.0, "lag": 5.0}], 0, 10, "lag") == 4.0
+
+
+def test_growing_lag_or_memory_fails_and_says_which() -> None:
+    n = 121
+    growing_lag = [100.0 * i for i in range(n)]
+    flat_rss = [100.0] * n
+    lag_fail = judge(_samples(growing_lag, flat_rss), warmup=90, duration=600, every=5, rate=200)
+    assert not lag_fail.passed and not lag_fail.lag_ok and lag_fail.rss_ok
+    assert "GROWS" in lag_fail.line() and lag_fail.line().startswith("FAIL")
+    leaking = [100.0 + i for i in range(n)]
+    rss_fail = judge(_samples([0.0] * n, leaking), warmup=90, duration=600, every=5, rate=200)
+    assert rss_fail.lag_ok and not rss_fail.rss_ok and "not under 10 %" in rss_fail.line()
+    assert growth_pct(100.0, 110.0) == 10.0 and growth_pct(None, 1.0) is None
+    # a run too short to have an end window distinct from nothing: missing figures fail
+    assert not judge([], warmup=90, duration=600, every=5, rate=200).passed
+
+
+def test_partners_accept_and_win_each_offer_or_the_originator_withdraws() -> None:
+    opp = opportunity("soakx", 7)
+    offer = OfferMade(
+        referral_id="ref_0123456789abcdef0123",
+        opportunity_id=opp.opportunity_id,
+        originator=ORIGINATOR,
+        partner_id="soak-store-001",
+        round=1,
+        rank=1,
+        score=0.5,
+        teaser=teaser_of(opp),
+        offered_at=datetime(2026, 11, 24, 6, 0, tzinfo=UTC),
+        expires_at=datetime(2026, 11, 24, 7, 0, tzinfo=UTC),
+    )
+    accept, won = answers(offer, "win")
+    assert isinstance(accept, AcceptReferral) and isinstance(won, ReportOutcome)
+    assert won.status == "won" and won.referral_id == accept.referral_id == offer.referral_id
+    (withdrawn,) = answers(offer, "withdraw")
+    assert withdrawn.opportunity_id == opp.opportunity_id
+    assert answers(offer, "none") == []
