@@ -8,6 +8,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from ops.bench.probes import group_lag
 from ops.end_offsets import end_offsets
 from ops.settings import Settings
 
@@ -67,3 +68,23 @@ async def test_end_offsets_match_the_acknowledged_records_when_producers_batch(
     # ... ours is exactly the end of what was acknowledged, and 0 for empty partitions.
     assert {tp: ours[tp] for tp in real} == real
     assert {tp: ours[tp] for tp in empty} == {tp: 0 for tp in empty}
+
+
+async def test_group_lag_counts_every_record_when_producers_batch(settings: Settings) -> None:
+    """The soak bench's lag probe: a group that committed nothing lags by every record."""
+    topic = settings.topic("lagging")
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 2, 1)])
+        real = await _produce_batched(settings, topic, producers=2, each=300)
+        consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+        await consumer.start()
+        try:
+            lag = await group_lag(admin, consumer, f"{settings.app_id}-idle", topic)
+        finally:
+            await consumer.stop()
+    finally:
+        await admin.close()
+    assert sum(real.values()) == 600
+    assert lag == 600
