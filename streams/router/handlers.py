@@ -84,9 +84,14 @@ class Router:
             return []
         if known is not None:  # published again: nothing changes; replay its open offers
             effects = tuple(e for r in known.state.open_referrals for e in replay(r))
-            return self._publish(
-                Step(known.state, effects), opp, key, known.opportunity, pending, now
+            # ... and its customer claims: a crash after its row was stored may have lost them
+            # (registering again at the same time changes nothing when they are known).
+            _, claims = self.claims.register(opp, key_s, opp.published_at.timestamp())
+            records = [Out(self.claims_topic, ck, cv, []) for ck, cv in claims]
+            records.extend(
+                self._publish(Step(known.state, effects), opp, key, known.opportunity, pending, now)
             )
+            return records
         state = OpportunityState(
             key=key_s,
             originator=opp.originator,

@@ -169,3 +169,24 @@ def test_dead_letter_policy_and_record() -> None:
         42,
     )
     assert record.value_encoding == "base64" and record.event_id == "abc"
+
+
+def test_a_repeat_after_a_restart_publishes_the_customer_claims_a_crash_may_have_lost() -> None:
+    table: dict = {}
+    opp = opportunity("netco", "o1")
+    data = encode(opp, source="t").value
+    first = Pending(table)
+    before = _router().on_opportunity(opp, data, first, NOW)
+    claims = [r for r in before if r.topic == "customer-claims"]
+    assert claims
+    table.update(first.drain())  # the row was stored; the claims record was lost in a crash
+    restarted = _router()  # a fresh worker: its claim registry never saw that record
+    again = restarted.on_opportunity(opp, data, Pending(table), NOW + 5)
+    assert [(r.key, r.value) for r in again if r.topic == "customer-claims"] == [
+        (c.key, c.value) for c in claims
+    ]
+    assert _events(again) == _events(before)
+    # the restored claim still flags a second opportunity for the same customer and need
+    other = opportunity("netco", "o2").model_copy(update={"customer": opp.customer})
+    flagged = _events(restarted.on_opportunity(other, data, Pending(table), NOW + 6))
+    assert any(isinstance(e, ConflictFlagged) for e in flagged)
