@@ -31,7 +31,14 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
-from connectors.webhooks.policy import OffsetTracker, backoff_s, lead_event_of, payload, verdict
+from connectors.webhooks.policy import (
+    OffsetTracker,
+    backoff_s,
+    lead_event_of,
+    lead_partner,
+    payload,
+    verdict,
+)
 from connectors.webhooks.sender import AttemptResult, HttpSender, Sender
 from connectors.webhooks.signing import signed_headers
 from connectors.webhooks.ssrf import TargetPolicy
@@ -184,6 +191,9 @@ class WebhookDispatcher:
     def _job_for(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> _Job | None:
         if record.value is None:
             return None
+        about = lead_partner(record.value, record.headers)
+        if about is None or (about and self.views.subscription(about) is None):
+            return None  # no lead event, or one for a partner without a subscription
         try:
             envelope = decode(record.value, record.headers)
         except InvalidEvent as exc:

@@ -23,7 +23,9 @@ from typing import Literal
 import orjson
 from aiokafka import TopicPartition
 
+from schemas.codec import Headers, header
 from schemas.common import Contract
+from schemas.events import EVENT_TYPES
 from schemas.referrals import (
     LeadRevealed,
     OfferMade,
@@ -42,6 +44,7 @@ __all__ = [
     "Verdict",
     "backoff_s",
     "lead_event_of",
+    "lead_partner",
     "payload",
     "verdict",
 ]
@@ -64,6 +67,31 @@ _LEAD_EVENTS: dict[type[Contract], LeadEvent] = {
 def lead_event_of(event: Contract) -> LeadEvent | None:
     """The ``lead.*`` event a ledger event is for its partner; None for anything else."""
     return _LEAD_EVENTS.get(type(event))
+
+
+def lead_partner(value: bytes | None, headers: Headers | None) -> str | None:
+    """The partner a ledger record would become a ``lead.*`` event for, read without validating:
+    ``""`` when it cannot tell (the caller then decodes and reports the record), ``None`` when it
+    is no lead event at all.
+
+    Most ledger records concern partners without a subscription: the dispatcher skips those on
+    this look (a ce_type header and one ``orjson`` parse) instead of validating each one in full
+    (measured ~65 µs for an offer, more than routing it; README bench section).
+    """
+    ce_type = header(headers, "ce_type")
+    if ce_type is None or value is None:
+        return ""
+    model = EVENT_TYPES.get(ce_type)
+    if model is None:
+        return ""
+    if model not in _LEAD_EVENTS:
+        return None
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return ""
+    partner = data.get("partner_id") if isinstance(data, dict) else None
+    return partner if isinstance(partner, str) and partner else ""
 
 
 def payload(lead_event: LeadEvent, event: Contract, occurred_at: datetime) -> bytes:

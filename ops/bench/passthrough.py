@@ -28,9 +28,23 @@ class PassThrough:
 
 
 async def run_passthrough(
-    bootstrap: str, source: str, sink: str, group: str, expected: int, *, limit_s: float = 120.0
+    bootstrap: str,
+    source: str,
+    sink: str,
+    group: str,
+    expected: int,
+    *,
+    limit_s: float = 120.0,
+    fetch_wait_ms: int = 500,
+    linger_ms: int = 5,
+    assigned: asyncio.Event | None = None,
 ) -> PassThrough:
-    """Move ``expected`` records from ``source`` to ``sink``; time from first fetch to last ack."""
+    """Move ``expected`` records from ``source`` to ``sink``; time from first fetch to last ack.
+
+    ``fetch_wait_ms``: aiokafka's ``fetch_max_wait_ms`` (its default; the latency baseline uses
+    the worker's), ``linger_ms`` its producer's. ``assigned`` is set once the group has given
+    this consumer its partitions.
+    """
     consumer = AIOKafkaConsumer(
         source,
         bootstrap_servers=bootstrap,
@@ -38,9 +52,10 @@ async def run_passthrough(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_wait_ms=fetch_wait_ms,
     )
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=262_144, acks="all"
+        bootstrap_servers=bootstrap, linger_ms=linger_ms, max_batch_size=262_144, acks="all"
     )
     try:
         await producer.start()
@@ -51,6 +66,8 @@ async def run_passthrough(
         deadline = loop.time() + limit_s
         while moved < expected and loop.time() < deadline:
             batches = await consumer.getmany(timeout_ms=200, max_records=1000)
+            if assigned is not None and consumer.assignment():
+                assigned.set()
             if not batches:
                 continue
             if started is None:

@@ -27,7 +27,7 @@ from schemas.events import (
     ReferralWon,
 )
 from schemas.ids import event_id
-from schemas.referrals import ScoreReason, teaser_of
+from schemas.referrals import teaser_of
 from streams.ledger.machine import Referral, Status
 from streams.offers.lifecycle import Effect, Exhausted, Moved, Offered, Refused, Revealed
 
@@ -109,7 +109,7 @@ def effect_events(
                 round=r.round,
                 rank=r.rank,
                 score=r.score,
-                reasons=tuple(ScoreReason.model_validate(x) for x in r.reasons),
+                reasons=r.reasons,  # validated once, by OfferMade's own field
                 teaser=teaser,
                 offered_at=ts(r.offered_at),
                 expires_at=ts(r.expires_at),

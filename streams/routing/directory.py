@@ -27,6 +27,7 @@ codes and vendors interned.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import sys
 from collections.abc import Collection, Iterable, Iterator
@@ -37,7 +38,9 @@ __all__ = ["SHARDS", "PartnerDirectory", "PartnerEntry"]
 
 SHARDS = 64  # partitions of the directory by partner id hash (a power of two, at most 64)
 
+_COVERING_CACHE_MAX = 4096  # distinct (needs, region) questions remembered between changes
 _NO_IDS: frozenset[str] = frozenset()
+_Shard = tuple[int, Collection["PartnerEntry"]]
 _NEVER = float("inf")
 
 
@@ -124,6 +127,8 @@ class PartnerDirectory:
         self._free: list[int] = []
         # (cap bit index << 20 | region id) -> per shard, the partners (None: none)
         self._index: dict[int, list[list[PartnerEntry] | None]] = {}
+        # (needs, region) -> covering()'s non-empty shards; emptied by every index change
+        self._covering: dict[tuple[tuple[str, ...], str], list[_Shard]] = {}
         # (cap bit mask, lowercased vendor) -> per shard, the partners holding such a certification
         self._certs: dict[tuple[int, str], list[list[PartnerEntry] | None]] = {}
         self._active = 0
@@ -214,6 +219,7 @@ class PartnerDirectory:
             bit += 1
 
     def _index_entry(self, entry: PartnerEntry) -> None:
+        self._covering.clear()
         shard = entry.shard
         for key in self._keys(entry):
             shards = self._index.get(key)
@@ -236,6 +242,7 @@ class PartnerDirectory:
         self._active += 1
 
     def _unindex(self, entry: PartnerEntry) -> None:
+        self._covering.clear()
         shard = entry.shard
         for key in self._keys(entry):
             shards = self._index[key]
@@ -296,23 +303,52 @@ class PartnerDirectory:
         return per_need
 
     def covering(
-        self, needs: Iterable[str], region: str, *, start: int = 0
+        self, needs: Iterable[str], region: str, *, start: int = 0, nonempty: bool = False
     ) -> Iterator[tuple[int, Collection[PartnerEntry]]]:
         """Partners offering every need and serving ``region`` (or its country), shard by shard.
 
-        Yields ``(shard, partners)`` for every shard, from ``start`` (mod :data:`SHARDS`) on.
+        Yields ``(shard, partners)`` for every shard, from ``start`` (mod :data:`SHARDS`) on;
+        ``nonempty``: only the shards where somebody covers (``route`` on a small directory would
+        otherwise pay for 64 mostly empty shards per opportunity).
         The collections are read-only views of the index: do not modify them.
         """
+        if not nonempty:
+            yield from self._covering_scan(needs, region, start, nonempty=False)
+            return
+        key = (tuple(needs), region)
+        found = self._covering.get(key)
+        if found is None:
+            if len(self._covering) >= _COVERING_CACHE_MAX:
+                self._covering.clear()
+            found = self._covering[key] = list(self._covering_scan(needs, region, 0, nonempty=True))
+        first = bisect.bisect_left(found, start % SHARDS, key=lambda item: item[0])
+        yield from found[first:]
+        yield from found[:first]
+
+    def _covering_scan(
+        self, needs: Iterable[str], region: str, start: int, *, nonempty: bool
+    ) -> Iterator[tuple[int, Collection[PartnerEntry]]]:
         per_need = self._need_arrays(needs, region)
         order = [(start + i) % SHARDS for i in range(SHARDS)]
         if len(per_need) == 1:  # the common case: the buckets of the region and of its country
             arrays = per_need[0]
+            if len(arrays) == 1:  # the region is a country, or nobody serves its country whole
+                shards_of = arrays[0]
+                for shard in order:
+                    bucket = shards_of[shard]
+                    if bucket:
+                        yield shard, bucket
+                    elif not nonempty:
+                        yield shard, ()
+                return
             for shard in order:
                 buckets = [b for shards in arrays if (b := shards[shard])]
                 if len(buckets) > 1:
                     yield shard, [e for b in buckets for e in b]  # disjoint: no duplicates
-                else:
-                    yield shard, buckets[0] if buckets else ()
+                elif buckets:
+                    yield shard, buckets[0]
+                elif not nonempty:
+                    yield shard, ()
             return
         mask = self.capability_mask(needs)
         for shard in order:
@@ -326,10 +362,9 @@ class PartnerDirectory:
                     smallest, size = buckets, total
                 if not total:
                     break
-            if not size:
-                yield shard, ()
-                continue
-            yield shard, [e for b in smallest for e in b if e.caps & mask == mask]
+            found = [e for b in smallest for e in b if e.caps & mask == mask] if size else []
+            if found or not nonempty:
+                yield shard, found
 
     def partially_covering(
         self, needs: Iterable[str], region: str, *, covering: int | None = None

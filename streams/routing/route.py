@@ -106,7 +106,8 @@ def route(
     ctx = _context(opportunity, directory, stats, now, exclude, weights)
     counts = dict.fromkeys(RULES, 0)
     scored: list[_Scored] = []
-    covering = shards = 0
+    covering = 0
+    complete = True
     pool = weights.pool
     start = ctx.key_hash % SHARDS
     # Rules that can be applied to a whole shard at once (set operations, in RULES order) are:
@@ -117,8 +118,8 @@ def route(
     if ctx.consent is not None:
         scope = frozenset(e for e in map(directory.get, ctx.consent) if e is not None)
     now_ts = ctx.now_ts
-    for shard, found in directory.covering(opportunity.needs, opportunity.region, start=start):
-        shards += 1
+    needs, region = opportunity.needs, opportunity.region
+    for shard, found in directory.covering(needs, region, start=start, nonempty=True):
         covering += len(found)
         partners: Collection[PartnerEntry] = found
         if ctx.required and partners:
@@ -137,12 +138,13 @@ def route(
             partners = inside
         _examine_all(partners, ctx, counts, scored)
         if pool and len(scored) >= pool:
+            complete = shard == (start - 1) % SHARDS  # stopped at the last shard anyway
             break
     if not scored:  # unroutable: also count who offers only some of the needs
         counts[NOT_COVERING] = directory.partially_covering(
             opportunity.needs, opportunity.region, covering=covering
         )
-    return _decide(ctx, scored, counts, covering, complete=shards == SHARDS)
+    return _decide(ctx, scored, counts, covering, complete=complete)
 
 
 def route_linear(

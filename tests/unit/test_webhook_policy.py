@@ -9,8 +9,16 @@ import orjson
 import pytest
 from aiokafka import TopicPartition
 
-from connectors.webhooks.policy import OffsetTracker, backoff_s, lead_event_of, payload, verdict
+from connectors.webhooks.policy import (
+    OffsetTracker,
+    backoff_s,
+    lead_event_of,
+    lead_partner,
+    payload,
+    verdict,
+)
 from connectors.webhooks.views import WebhookViews
+from schemas.codec import encode
 from schemas.samples import example
 from schemas.webhooks import WebhookDelivery, WebhookSubscription, webhook_id
 
@@ -22,6 +30,20 @@ def test_only_a_partners_own_ledger_events_become_lead_events() -> None:
     assert lead_event_of(example("io.oppbus.opportunity.published.v1")) is None
     assert lead_event_of(example("io.oppbus.opportunity.conflict-flagged.v1")) is None
     assert lead_event_of(example("io.oppbus.referral.accept.v1")) is None  # a command, not a fact
+
+
+def test_lead_partner_is_read_without_validating_and_defers_anything_unclear() -> None:
+    offer = example("io.oppbus.referral.offered.v1")
+    enc = encode(offer, source="test")
+    assert lead_partner(enc.value, enc.headers) == offer.partner_id  # type: ignore[attr-defined]
+    flagged = encode(example("io.oppbus.opportunity.conflict-flagged.v1"), source="test")
+    assert lead_partner(flagged.value, flagged.headers) is None  # never a lead event
+    # anything it cannot tell is left to the full decode (which reports the bad record)
+    assert lead_partner(b"not json", enc.headers) == ""
+    assert lead_partner(b"[]", enc.headers) == ""
+    assert lead_partner(enc.value, []) == ""
+    assert lead_partner(enc.value, [("ce_type", b"io.oppbus.nope.v1")]) == ""
+    assert lead_partner(None, enc.headers) == ""
 
 
 def test_offer_payload_carries_the_teaser_and_no_customer() -> None:

@@ -115,3 +115,29 @@ def test_unknown_capability_and_region_find_nobody() -> None:
     d.apply(profile("pa"))
     assert _found(d, ("iot",), "US") == set()
     assert _found(d, ("storage",), "JP-13") == set()
+
+
+def _nonempty(d: PartnerDirectory, needs: tuple[str, ...], region: str, start: int) -> list:
+    return [
+        (shard, sorted(e.partner_id for e in partners))
+        for shard, partners in d.covering(needs, region, start=start, nonempty=True)
+    ]
+
+
+def test_nonempty_covering_is_the_full_scan_without_empty_shards_and_follows_changes() -> None:
+    d = PartnerDirectory()
+    for i in range(12):
+        d.apply(profile(f"p{i}", ("storage",), regions=("US",) if i % 2 else ("US-CA",)))
+    for start in (0, 5, 63, 64 + 7):
+        full = [
+            (shard, sorted(e.partner_id for e in partners))
+            for shard, partners in d.covering(("storage",), "US-CA", start=start)
+            if partners
+        ]
+        assert _nonempty(d, ("storage",), "US-CA", start) == full
+    before = _nonempty(d, ("storage",), "US-CA", 0)  # remembered from here on
+    d.apply(profile("late", ("storage",), regions=("US",)))
+    after = _nonempty(d, ("storage",), "US-CA", 0)
+    assert sum(len(p) for _s, p in after) == sum(len(p) for _s, p in before) + 1
+    d.apply(profile("late", ("backup",), regions=("US",), version=2))
+    assert _nonempty(d, ("storage",), "US-CA", 0) == before
