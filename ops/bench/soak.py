@@ -212,9 +212,21 @@ async def _group_lag(admin: AIOKafkaAdminClient, run: _Run, topic: str) -> int:
     return lag
 
 
+PROGRESS_EVERY_S = 30.0  # a status line on stderr: a 10-minute run is not silent
+
+
+def _progress(sample: dict[str, float], run: _Run) -> str:
+    return (
+        f"soak: {sample['t']:.0f} s, published {run.acked:,}, offered {sample['offered']:,.0f}, "
+        f"answers {run.answered:,}, lag {sample['lag']:,.0f} (responses "
+        f"{sample['lag_responses']:,.0f}), worker RSS {sample['rss'] / 2**20:.1f} MB"
+    )
+
+
 async def _sample(run: _Run, pids: list[int], every: float, stop_event: asyncio.Event) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=run.settings.bootstrap_servers)
     started = time.monotonic()
+    said = started
     try:
         await admin.start()
         while not stop_event.is_set():
@@ -230,6 +242,9 @@ async def _sample(run: _Run, pids: list[int], every: float, stop_event: asyncio.
                     "offered": len(run.offered),
                 }
             )
+            if time.monotonic() - said >= PROGRESS_EVERY_S:
+                said = time.monotonic()
+                print(_progress(run.samples[-1], run), file=sys.stderr, flush=True)
             try:
                 await asyncio.wait_for(stop_event.wait(), every)
             except TimeoutError:

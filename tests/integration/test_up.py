@@ -57,12 +57,26 @@ def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> lis
     raise AssertionError(f"no {marker!r} within {timeout} s; exit={proc.poll()}; saw {seen}")
 
 
-def test_up_is_healthy_routing_and_sigterm_leaves_nothing_running() -> None:
-    http_port, broker_port = free_port(), free_port()
-    # the worker's default web port (http port + 1) is taken: `up` picks another one
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", http_port + 1))
+def _hold_next_port() -> tuple[int, socket.socket]:
+    """A free port whose successor we hold (bound and listening), retried: the machine is shared."""
+    for _ in range(50):
+        port = free_port()
+        taken = socket.socket()
+        try:
+            taken.bind(("127.0.0.1", port + 1))
+        except OSError:
+            taken.close()
+            continue
         taken.listen(1)
+        return port, taken
+    raise AssertionError("no free port with a free successor in 50 tries")
+
+
+def test_up_is_healthy_routing_and_sigterm_leaves_nothing_running() -> None:
+    broker_port = free_port()
+    # the worker's default web port (http port + 1) is taken: `up` picks another one
+    http_port, taken = _hold_next_port()
+    with taken:
         proc = _oppbus("up", "--http-port", str(http_port), "--broker-port", str(broker_port))
         try:
             out = _read_until(proc, "ready. Press Ctrl-C", timeout=120)

@@ -70,3 +70,16 @@ def test_partners_accept_and_win_each_offer_or_the_originator_withdraws() -> Non
     (withdrawn,) = answers(offer, "withdraw")
     assert withdrawn.opportunity_id == opp.opportunity_id
     assert answers(offer, "none") == []
+
+
+def test_progress_line_says_where_a_long_run_is() -> None:
+    from ops.bench.soak import _progress, _Run
+    from ops.settings import Settings
+
+    run = _Run(settings=Settings(), run_id="r", acked=12_000, answered=20_000)
+    sample = {"t": 60.4, "lag": 1500.0, "lag_responses": 7.0, "rss": 140 * 2**20, "offered": 11_900}
+    line = _progress(sample, run)
+    assert line == (
+        "soak: 60 s, published 12,000, offered 11,900, answers 20,000, lag 1,500 (responses 7), "
+        "worker RSS 140.0 MB"
+    )
