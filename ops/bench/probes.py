@@ -6,7 +6,7 @@ Small synchronous or async helpers with no state: the soak benchmark samples the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from ops.end_offsets import end_offsets
 
-__all__ = ["group_lag", "percentile", "rss_bytes", "topic_end"]
+__all__ = ["committed_lag", "group_lag", "percentile", "rss_bytes", "topic_end"]
 
 
 def rss_bytes(pid: int) -> int | None:
@@ -55,7 +55,14 @@ async def group_lag(
     A partition the group never committed counts from its start (offset 0), so a group that has
     not joined yet shows the whole backlog as lag rather than none.
     """
-    ends = await topic_end(consumer, topic)
+    return await committed_lag(admin, group, await topic_end(consumer, topic))
+
+
+async def committed_lag(
+    admin: AIOKafkaAdminClient, group: str, ends: Mapping[TopicPartition, int]
+) -> int:
+    """Records below ``ends`` (per partition) not yet committed by ``group``; a partition the
+    group never committed counts from offset 0."""
     committed = await admin.list_consumer_group_offsets(group, partitions=list(ends))
     lag = 0
     for tp, end in ends.items():

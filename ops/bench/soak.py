@@ -34,7 +34,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from ops.bench.probes import percentile, rss_bytes
+from ops.bench.probes import committed_lag, percentile, rss_bytes
 from ops.bench.soak_figures import (
     LAG_TOLERANCE_S,
     MAX_RSS_GROWTH_PCT,
@@ -203,13 +203,7 @@ async def _group_lag(admin: AIOKafkaAdminClient, run: _Run, topic: str) -> int:
     ends = {tp: end for tp, end in run.ends.items() if tp.topic == topic}
     if not ends:
         return 0
-    committed = await admin.list_consumer_group_offsets(run.settings.app_id, partitions=list(ends))
-    lag = 0
-    for tp, end in ends.items():
-        meta = committed.get(tp)
-        done = meta.offset if meta is not None and meta.offset >= 0 else 0
-        lag += max(0, end - done)
-    return lag
+    return await committed_lag(admin, run.settings.app_id, ends)
 
 
 PROGRESS_EVERY_S = 30.0  # a status line on stderr: a 10-minute run is not silent
