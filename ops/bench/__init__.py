@@ -17,6 +17,7 @@ BENCHES: dict[str, str] = {
     "scorecards": "ops.bench.scorecards",
     "webhooks": "ops.bench.webhooks",
     "api": "ops.bench.api",
+    "broker": "ops.bench.broker_fetch",
 }
 
 __all__ = ["BENCHES"]

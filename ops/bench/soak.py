@@ -88,6 +88,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=60.0,
         help="workers' conflict_window_s: how long customer claims are kept (60)",
     )
+    parser.add_argument(
+        "--fetch-wait-ms",
+        type=int,
+        default=None,
+        help="workers' fetch_wait_ms (default: the workers' own, 10)",
+    )
 
 
 @dataclass
@@ -350,6 +356,7 @@ def _state_env(args: argparse.Namespace) -> dict[str, str]:
     return {
         "OPPBUS_CLOSED_RETENTION_S": str(args.closed_retention),
         "OPPBUS_CONFLICT_WINDOW_S": str(args.conflict_window),
+        **({"OPPBUS_FETCH_WAIT_MS": str(args.fetch_wait_ms)} if args.fetch_wait_ms else {}),
     }
 
 
