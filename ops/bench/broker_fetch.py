@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from ops.bench.probes import cpu_seconds
 from ops.broker import EmbeddedBroker
 
 __all__ = ["DESCRIPTION", "add_arguments", "run", "slope"]
@@ -63,11 +63,11 @@ def slope(points: list[tuple[float, float]]) -> float | None:
     return sum((x - mx) * (y - my) for x, y in points) / sxx
 
 
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux ``/proc/PID/stat``)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _cpu(pid: int) -> float:
+    used = cpu_seconds(pid)
+    if used is None:
+        raise RuntimeError(f"the embedded broker (pid {pid}) is gone")
+    return used
 
 
 async def _fill(producer: AIOKafkaProducer, topic: str, have: int, want: int, batch: int) -> int:
@@ -95,13 +95,13 @@ async def _time_fetches(
     try:
         tp = TopicPartition(topic, 0)
         consumer.assign([tp])
-        cpu0, t0 = _cpu_s(pid), time.perf_counter()
+        cpu0, t0 = _cpu(pid), time.perf_counter()
         for _ in range(fetches):
             consumer.seek(tp, end - 1)
             got = await consumer.getmany(tp, timeout_ms=30_000)
             if not got.get(tp):
                 raise RuntimeError(f"fetch of {topic} at {end - 1} returned nothing in 30 s")
-        wall, cpu = time.perf_counter() - t0, _cpu_s(pid) - cpu0
+        wall, cpu = time.perf_counter() - t0, _cpu(pid) - cpu0
     finally:
         await consumer.stop()
     return {

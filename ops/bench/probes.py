@@ -6,6 +6,7 @@ Small synchronous or async helpers with no state: the soak benchmark samples the
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from ops.end_offsets import end_offsets
 
-__all__ = ["committed_lag", "group_lag", "percentile", "rss_bytes", "topic_end"]
+__all__ = ["committed_lag", "cpu_seconds", "group_lag", "percentile", "rss_bytes", "topic_end"]
 
 
 def rss_bytes(pid: int) -> int | None:
@@ -26,6 +27,16 @@ def rss_bytes(pid: int) -> int | None:
     except OSError:
         return None
     return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used (Linux ``/proc/PID/stat``), None when gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after "(comm)", which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

@@ -27,22 +27,22 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
-from ops.bench.probes import committed_lag, percentile, rss_bytes
+from ops.bench.probes import percentile
 from ops.bench.soak_figures import (
     LAG_TOLERANCE_S,
     MAX_RSS_GROWTH_PCT,
     judge,
+    rate_in_window,
     window_mean,
     windows,
 )
 from ops.bench.soak_load import answers, opportunity, partners
+from ops.bench.soak_samples import SoakRun, sample_loop
 from ops.broker import EmbeddedBroker
 from ops.procs import free_port, spawn, stop
 from ops.settings import Settings, load_settings
@@ -59,6 +59,10 @@ DESCRIPTION = (
     "p99 publish-to-offer latency, consumer lag and worker memory at start and end."
 )
 SOURCE = "urn:oppbus:bench-soak"
+# Workers' fetch wait in a soak. The embedded broker lists every stored batch of a partition to
+# answer a fetch that finds new data (``oppbus bench broker``), so under a sustained rate its cost
+# grows with time; fewer, fuller fetches keep 10 minutes at 200/s flat (README, soak figures).
+SUSTAINED_FETCH_WAIT_MS = 100
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,28 +95,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fetch-wait-ms",
         type=int,
-        default=None,
-        help="workers' fetch_wait_ms (default: the workers' own, 10)",
+        default=SUSTAINED_FETCH_WAIT_MS,
+        help="workers' fetch wait, ms (100: the sustained-load setting for the embedded broker, "
+        "whose fetches cost more as its logs grow; the workers' default is 10, README)",
     )
 
 
-@dataclass
-class _Run:
-    settings: Settings
-    run_id: str
-    published_at: dict[str, float] = field(default_factory=dict)
-    latencies: list[float] = field(default_factory=list)
-    offered: set[str] = field(default_factory=set)
-    acked: int = 0
-    close: str = "win"
-    answered: int = 0  # responses (or withdrawals) published
-    ends: dict[TopicPartition, int] = field(default_factory=dict)  # acknowledged offset + 1
-    target: int | None = None  # set when publishing ends: how many offers complete the run
-    complete: asyncio.Event = field(default_factory=asyncio.Event)
-    samples: list[dict[str, float]] = field(default_factory=list)
-
-
-async def _publish(run: _Run, rate: float, duration: float) -> None:
+async def _publish(run: SoakRun, rate: float, duration: float) -> None:
     producer = AIOKafkaProducer(
         bootstrap_servers=run.settings.bootstrap_servers, acks="all", linger_ms=5
     )
@@ -142,7 +131,7 @@ async def _publish(run: _Run, rate: float, duration: float) -> None:
         await producer.stop()
 
 
-def _settle(run: _Run, done: list[asyncio.Future[Any]]) -> int:
+def _settle(run: SoakRun, done: list[asyncio.Future[Any]]) -> int:
     """Count the acknowledged sends and move each partition's real end past them."""
     acked = 0
     for fut in done:
@@ -155,7 +144,7 @@ def _settle(run: _Run, done: list[asyncio.Future[Any]]) -> int:
     return acked
 
 
-async def _follow(run: _Run, stop_event: asyncio.Event) -> None:
+async def _follow(run: SoakRun, stop_event: asyncio.Event) -> None:
     consumer = AIOKafkaConsumer(
         run.settings.topic("referrals"),
         bootstrap_servers=run.settings.bootstrap_servers,
@@ -200,60 +189,7 @@ async def _follow(run: _Run, stop_event: asyncio.Event) -> None:
         await responder.stop()
 
 
-async def _group_lag(admin: AIOKafkaAdminClient, run: _Run, topic: str) -> int:
-    """Acknowledged records of ``topic`` the router group has not committed yet.
-
-    The end of each partition is the real one: this bench's own acknowledged offsets. A
-    partition the group never committed counts from 0, so a group that has not joined yet shows
-    its whole backlog rather than none."""
-    ends = {tp: end for tp, end in run.ends.items() if tp.topic == topic}
-    if not ends:
-        return 0
-    return await committed_lag(admin, run.settings.app_id, ends)
-
-
-PROGRESS_EVERY_S = 30.0  # a status line on stderr: a 10-minute run is not silent
-
-
-def _progress(sample: dict[str, float], run: _Run) -> str:
-    return (
-        f"soak: {sample['t']:.0f} s, published {run.acked:,}, offered {sample['offered']:,.0f}, "
-        f"answers {run.answered:,}, lag {sample['lag']:,.0f} (responses "
-        f"{sample['lag_responses']:,.0f}), worker RSS {sample['rss'] / 2**20:.1f} MB"
-    )
-
-
-async def _sample(run: _Run, pids: list[int], every: float, stop_event: asyncio.Event) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=run.settings.bootstrap_servers)
-    started = time.monotonic()
-    said = started
-    try:
-        await admin.start()
-        while not stop_event.is_set():
-            lag = await _group_lag(admin, run, run.settings.topic("opportunities"))
-            answers = await _group_lag(admin, run, run.settings.topic("responses"))
-            rss = sum(rss_bytes(pid) or 0 for pid in pids)
-            run.samples.append(
-                {
-                    "t": time.monotonic() - started,
-                    "lag": lag,
-                    "lag_responses": answers,
-                    "rss": rss,
-                    "offered": len(run.offered),
-                }
-            )
-            if time.monotonic() - said >= PROGRESS_EVERY_S:
-                said = time.monotonic()
-                print(_progress(run.samples[-1], run), file=sys.stderr, flush=True)
-            try:
-                await asyncio.wait_for(stop_event.wait(), every)
-            except TimeoutError:
-                pass
-    finally:
-        await admin.close()
-
-
-async def _soak(args: argparse.Namespace, run: _Run, pids: list[int]) -> dict[str, Any]:
+async def _soak(args: argparse.Namespace, run: SoakRun, pids: list[int]) -> dict[str, Any]:
     producer = AIOKafkaProducer(bootstrap_servers=run.settings.bootstrap_servers, acks="all")
     try:
         await producer.start()
@@ -269,7 +205,7 @@ async def _soak(args: argparse.Namespace, run: _Run, pids: list[int]) -> dict[st
         await producer.stop()
     stop_follow, stop_sampling = asyncio.Event(), asyncio.Event()
     follow = asyncio.create_task(_follow(run, stop_follow))
-    sampler = asyncio.create_task(_sample(run, pids, args.sample_every, stop_sampling))
+    sampler = asyncio.create_task(sample_loop(run, pids, args.sample_every, stop_sampling))
     load_start = os.getloadavg()
     t0 = time.monotonic()
     await _publish(run, args.rate, args.duration)
@@ -306,6 +242,8 @@ async def _soak(args: argparse.Namespace, run: _Run, pids: list[int]) -> dict[st
         "duration_s": round(published_for, 1),
         "warmup_s": args.warmup,
         "close": args.close,
+        "partitions": args.partitions,
+        "fetch_wait_ms": args.fetch_wait_ms,
         "closed_retention_s": args.closed_retention,
         "conflict_window_s": args.conflict_window,
         "published": len(run.published_at),
@@ -325,6 +263,10 @@ async def _soak(args: argparse.Namespace, run: _Run, pids: list[int]) -> dict[st
         "lag_responses_end": rounded(window_mean(run.samples, e0, e1, "lag_responses")),
         "lag_responses_max": max((s["lag_responses"] for s in run.samples), default=None),
         "lag_tolerance": args.rate * LAG_TOLERANCE_S,
+        "broker_cpu_pct_start": _pct(rate_in_window(run.samples, s0, s1, "broker_cpu_s")),
+        "broker_cpu_pct_end": _pct(rate_in_window(run.samples, e0, e1, "broker_cpu_s")),
+        "broker_rss_start_mb": mb(window_mean(run.samples, s0, s1, "broker_rss")),
+        "broker_rss_end_mb": mb(window_mean(run.samples, e0, e1, "broker_rss")),
         "rss_start_mb": mb(verdict.rss_start),
         "rss_end_mb": mb(verdict.rss_end),
         "rss_growth_pct": verdict.rss_growth_pct,
@@ -339,6 +281,10 @@ async def _soak(args: argparse.Namespace, run: _Run, pids: list[int]) -> dict[st
         "samples": len(run.samples),
         "series": [[round(s["t"]), s["lag"], round(s["rss"] / 2**20, 1)] for s in run.samples],
     }
+
+
+def _pct(per_s: float | None) -> float | None:
+    return None if per_s is None else round(per_s * 100, 1)
 
 
 def _worker_env(settings: Settings) -> dict[str, str]:
@@ -356,7 +302,7 @@ def _state_env(args: argparse.Namespace) -> dict[str, str]:
     return {
         "OPPBUS_CLOSED_RETENTION_S": str(args.closed_retention),
         "OPPBUS_CONFLICT_WINDOW_S": str(args.conflict_window),
-        **({"OPPBUS_FETCH_WAIT_MS": str(args.fetch_wait_ms)} if args.fetch_wait_ms else {}),
+        "OPPBUS_FETCH_WAIT_MS": str(args.fetch_wait_ms),
     }
 
 
@@ -385,7 +331,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             procs.append(spawn(argv, log=logs / f"worker{i + 1}.log", env=env))
         print(f"soak: {run_id}, logs in {logs}", file=sys.stderr, flush=True)
         try:
-            state = _Run(settings, run_id, close=args.close)
+            state = SoakRun(
+                settings, run_id, close=args.close, broker_pid=broker.pid if broker else None
+            )
             figures = asyncio.run(_soak(args, state, [p.pid for p in procs]))
             figures["workers_alive_at_end"] = sum(1 for p in procs if p.poll() is None)
             return figures

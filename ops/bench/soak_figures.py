@@ -21,6 +21,7 @@ __all__ = [
     "Verdict",
     "growth_pct",
     "judge",
+    "rate_in_window",
     "window_mean",
     "windows",
 ]
@@ -40,6 +41,14 @@ def windows(warmup: float, duration: float, every: float) -> tuple[tuple[float, 
 def window_mean(samples: Sequence[Sample], lo: float, hi: float, key: str) -> float | None:
     values = [s[key] for s in samples if lo <= s["t"] <= hi and s.get(key) is not None]
     return sum(values) / len(values) if values else None
+
+
+def rate_in_window(samples: Sequence[Sample], lo: float, hi: float, key: str) -> float | None:
+    """How fast the cumulative figure ``key`` (e.g. CPU seconds) rose per second in a window."""
+    inside = [s for s in samples if lo <= s["t"] <= hi and s.get(key) is not None]
+    if len(inside) < 2 or inside[-1]["t"] <= inside[0]["t"]:
+        return None
+    return (inside[-1][key] - inside[0][key]) / (inside[-1]["t"] - inside[0]["t"])
 
 
 def growth_pct(start: float | None, end: float | None) -> float | None:

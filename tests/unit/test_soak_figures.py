@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ops.bench.soak_figures import growth_pct, judge, window_mean, windows
+from ops.bench.soak_figures import growth_pct, judge, rate_in_window, window_mean, windows
 from ops.bench.soak_load import ORIGINATOR, answers, opportunity
 from schemas.referrals import AcceptReferral, OfferMade, ReportOutcome, teaser_of
 
@@ -73,13 +73,28 @@ def test_partners_accept_and_win_each_offer_or_the_originator_withdraws() -> Non
 
 
 def test_progress_line_says_where_a_long_run_is() -> None:
-    from ops.bench.soak import _progress, _Run
+    from ops.bench.soak_samples import SoakRun, _progress
     from ops.settings import Settings
 
-    run = _Run(settings=Settings(), run_id="r", acked=12_000, answered=20_000)
+    run = SoakRun(settings=Settings(), run_id="r", acked=12_000, answered=20_000)
     sample = {"t": 60.4, "lag": 1500.0, "lag_responses": 7.0, "rss": 140 * 2**20, "offered": 11_900}
-    line = _progress(sample, run)
+    run.samples.append(sample)
+    line = _progress(sample, run, since=30.0)
     assert line == (
         "soak: 60 s, published 12,000, offered 11,900, answers 20,000, lag 1,500 (responses 7), "
         "worker RSS 140.0 MB"
     )
+    # with the embedded broker sampled: its CPU share since the last line and its memory
+    run.samples[:] = [
+        {**sample, "t": 30.0, "broker_cpu_s": 10.0, "broker_rss": 900 * 2**20},
+        {**sample, "broker_cpu_s": 37.36, "broker_rss": 1200 * 2**20},
+    ]
+    line = _progress(run.samples[-1], run, since=30.0)
+    assert line.endswith("worker RSS 140.0 MB, broker 90 % CPU, 1,200 MB")
+
+
+def test_rate_in_window_is_the_slope_of_a_cumulative_figure() -> None:
+    samples = [{"t": float(t), "cpu": t * 0.5} for t in range(0, 100, 5)]
+    assert rate_in_window(samples, 10, 50, "cpu") == 0.5
+    assert rate_in_window(samples, 10, 12, "cpu") is None  # one sample: no rate
+    assert rate_in_window([{"t": 1.0}, {"t": 2.0}], 0, 5, "cpu") is None  # not sampled

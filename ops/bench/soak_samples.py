@@ -1,0 +1,102 @@
+"""What ``oppbus bench soak`` keeps while it runs, and what it samples every few seconds.
+
+``SoakRun`` is the run's shared state (publisher, follower and sampler write it). ``sample_loop``
+reads, every ``every`` seconds: the router group's lag on ``opportunities`` and ``responses``
+(against the offsets the broker acknowledged to the bench), the workers' resident memory, and the
+embedded broker's CPU seconds and memory when the bench started it; a status line every 30 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from dataclasses import dataclass, field
+
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from ops.bench.probes import committed_lag, cpu_seconds, rss_bytes
+from ops.bench.soak_figures import rate_in_window
+from ops.settings import Settings
+
+__all__ = ["PROGRESS_EVERY_S", "SoakRun", "sample_loop"]
+
+
+@dataclass
+class SoakRun:
+    settings: Settings
+    run_id: str
+    published_at: dict[str, float] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    offered: set[str] = field(default_factory=set)
+    acked: int = 0
+    close: str = "win"
+    answered: int = 0  # responses (or withdrawals) published
+    ends: dict[TopicPartition, int] = field(default_factory=dict)  # acknowledged offset + 1
+    target: int | None = None  # set when publishing ends: how many offers complete the run
+    complete: asyncio.Event = field(default_factory=asyncio.Event)
+    samples: list[dict[str, float]] = field(default_factory=list)
+    broker_pid: int | None = None  # the embedded broker, sampled for CPU and memory
+
+
+async def _group_lag(admin: AIOKafkaAdminClient, run: SoakRun, topic: str) -> int:
+    """Acknowledged records of ``topic`` the router group has not committed yet.
+
+    The end of each partition is the real one: this bench's own acknowledged offsets. A
+    partition the group never committed counts from 0, so a group that has not joined yet shows
+    its whole backlog rather than none."""
+    ends = {tp: end for tp, end in run.ends.items() if tp.topic == topic}
+    if not ends:
+        return 0
+    return await committed_lag(admin, run.settings.app_id, ends)
+
+
+PROGRESS_EVERY_S = 30.0  # a status line on stderr: a 10-minute run is not silent
+
+
+def _progress(sample: dict[str, float], run: SoakRun, since: float) -> str:
+    line = (
+        f"soak: {sample['t']:.0f} s, published {run.acked:,}, offered {sample['offered']:,.0f}, "
+        f"answers {run.answered:,}, lag {sample['lag']:,.0f} (responses "
+        f"{sample['lag_responses']:,.0f}), worker RSS {sample['rss'] / 2**20:.1f} MB"
+    )
+    cpu = rate_in_window(run.samples, since, sample["t"], "broker_cpu_s")
+    if cpu is not None:
+        line += f", broker {cpu * 100:.0f} % CPU, {sample['broker_rss'] / 2**20:,.0f} MB"
+    return line
+
+
+async def sample_loop(
+    run: SoakRun, pids: list[int], every: float, stop_event: asyncio.Event
+) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=run.settings.bootstrap_servers)
+    started = time.monotonic()
+    said = started
+    try:
+        await admin.start()
+        while not stop_event.is_set():
+            lag = await _group_lag(admin, run, run.settings.topic("opportunities"))
+            answers = await _group_lag(admin, run, run.settings.topic("responses"))
+            rss = sum(rss_bytes(pid) or 0 for pid in pids)
+            sample = {
+                "t": time.monotonic() - started,
+                "lag": lag,
+                "lag_responses": answers,
+                "rss": rss,
+                "offered": len(run.offered),
+            }
+            if run.broker_pid is not None:
+                sample["broker_cpu_s"] = cpu_seconds(run.broker_pid) or 0.0
+                sample["broker_rss"] = rss_bytes(run.broker_pid) or 0
+            run.samples.append(sample)
+            if time.monotonic() - said >= PROGRESS_EVERY_S:
+                line = _progress(run.samples[-1], run, since=said - started)
+                said = time.monotonic()
+                print(line, file=sys.stderr, flush=True)
+            try:
+                await asyncio.wait_for(stop_event.wait(), every)
+            except TimeoutError:
+                pass
+    finally:
+        await admin.close()
