@@ -1,4 +1,4 @@
-"""The standing checks of the code base run with the tests: ruff lint and mypy strict."""
+"""The standing checks of the code base run with the tests: ruff lint and format, mypy strict."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
 
 def test_ruff_lint_is_clean() -> None:
     result = _run("ruff", "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_is_clean() -> None:
+    result = _run("ruff", "format", "--check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -119,10 +119,14 @@ def _connector_routes(pid: tuple[tuple[str, str, str], ...]) -> tuple[Route, ...
     from connectors.webhooks.routes import DeliveryLog, WebhookInput, WebhookView
 
     hook = "/v1/partners/{partner_id}/webhook"
-    signed = (("X-HubSpot-Signature-v3", "header", "HubSpot v3 signature"),
-              ("X-HubSpot-Request-Timestamp", "header", "milliseconds; 5-minute tolerance"))
-    shared = (("X-Oppbus-Signature", "header", "base64 HMAC-SHA256 of timestamp.body"),
-              ("X-Oppbus-Timestamp", "header", "Unix seconds; 5-minute tolerance"))
+    signed = (
+        ("X-HubSpot-Signature-v3", "header", "HubSpot v3 signature"),
+        ("X-HubSpot-Request-Timestamp", "header", "milliseconds; 5-minute tolerance"),
+    )
+    shared = (
+        ("X-Oppbus-Signature", "header", "base64 HMAC-SHA256 of timestamp.body"),
+        ("X-Oppbus-Timestamp", "header", "Unix seconds; 5-minute tolerance"),
+    )
     crm_errors = (400, 401, 404, 409, 413, 422, 503)
     return (
         Route("put", hook, "Register or change the partner's webhook (Standard Webhooks signed)",
