@@ -25,16 +25,19 @@ earlier generation or while flow is suspended, ``Stream.__aiter__``), so they ar
   idempotent, stable ids). Retried at every commit until the hole is filled.
 
 The agent side: ``take_events`` acknowledges its batch even when the body raises or is cancelled;
-the router withholds those acks (``withhold_ack``) so a half-processed batch is read again.
+every batched agent (router, scorecards) processes a batch inside ``unacked_if_failed``, which
+withholds those acks (``withhold_ack``) so a half-processed batch is read again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["CommitGuard", "withhold_ack"]
+__all__ = ["CommitGuard", "unacked_if_failed", "withhold_ack"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,19 @@ def withhold_ack(consumer: Any, message: Any) -> None:
     """
     message.acked = True
     consumer._unacked_messages.discard(message)
+
+
+@contextmanager
+def unacked_if_failed(consumer: Any, messages: Iterable[Any]) -> Iterator[None]:
+    """Process a ``take_events`` batch: if the body raises or is cancelled (worker stop,
+    rebalance), withhold the acks Faust will give its messages anyway, so none of them is
+    committed unprocessed; they are read again (processing is idempotent)."""
+    try:
+        yield
+    except BaseException:
+        for message in messages:
+            withhold_ack(consumer, message)
+        raise
 
 
 class CommitGuard:

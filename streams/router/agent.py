@@ -42,7 +42,7 @@ from schemas.events import (
     OpportunityWithdrawn,
     ReportOutcome,
 )
-from streams.commit_guard import withhold_ack
+from streams.commit_guard import unacked_if_failed
 from streams.deadletter import (
     ErrorPolicy,
     EventRef,
@@ -205,14 +205,8 @@ def register_router(
         assert isinstance(stream, faust.Stream)  # take_events is on the class, not the protocol
         async for events in stream.take_events(ctx.batch_max, within=ctx.batch_within_s):
             messages = [e.message for e in events]
-            try:
+            with unacked_if_failed(app.consumer, messages):  # never commit a half-done batch
                 await ctx.process(messages)
-            except BaseException:
-                # take_events acknowledges the batch even when its body fails or is cancelled
-                # (worker stop, rebalance): never let a half-processed batch be committed.
-                for m in messages:
-                    withhold_ack(app.consumer, m)
-                raise
 
     # concurrency 1: faust-streaming issue 606 (events lost with concurrency > 1).
     app.agent(source, name=f"{settings.app_id}.router", concurrency=1, sink=None)(route)

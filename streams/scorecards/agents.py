@@ -42,6 +42,7 @@ from faust.types import EventT, StreamT
 
 from ops.settings import Settings
 from schemas.errors import InvalidEvent
+from streams.commit_guard import unacked_if_failed
 from streams.scorecards.facts import PACK_MAX, fact_from_record, routed_packs, unpack
 from streams.scorecards.fold import LedgerFact, PartnerAggregate, apply
 from streams.scorecards.retention import ClosedRefs, fact_partition, is_closed
@@ -176,66 +177,76 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
 
     refs.table.on_recover(on_recovered)
 
-    async def forward_facts(stream: faust.StreamT[bytes]) -> None:
+    async def forward(events: Sequence[EventT[bytes]]) -> None:
         producer_send = app.producer.send
-        async for events in _batches(stream):
-            facts: list[LedgerFact] = []
-            for event in events:
-                msg = event.message
-                try:
-                    fact = fact_from_record(msg.value, msg.headers)
-                except InvalidEvent as exc:  # the ledger's owner dead-letters it; we skip it
-                    log.warning(
-                        "scorecards: skipped invalid ledger record %s[%d]@%d: %s %s",
-                        msg.topic, msg.partition, msg.offset, exc.reason, str(exc)[:200],
-                    )  # fmt: skip
-                    continue
-                if fact is not None:
-                    facts.append(fact)
-            for key, value in routed_packs(facts):
-                await producer_send(facts_name, key, value, None, None, None)
+        facts: list[LedgerFact] = []
+        for event in events:
+            msg = event.message
+            try:
+                fact = fact_from_record(msg.value, msg.headers)
+            except InvalidEvent as exc:  # the ledger's owner dead-letters it; we skip it
+                log.warning(
+                    "scorecards: skipped invalid ledger record %s[%d]@%d: %s %s",
+                    msg.topic, msg.partition, msg.offset, exc.reason, str(exc)[:200],
+                )  # fmt: skip
+                continue
+            if fact is not None:
+                facts.append(fact)
+        for key, value in routed_packs(facts):
+            await producer_send(facts_name, key, value, None, None, None)
 
-    async def fold_facts(stream: faust.StreamT[bytes]) -> None:
+    async def fold(events: Sequence[EventT[bytes]]) -> None:
         producer_send = app.producer.send
-        async for events in _batches(stream):
-            now = time.time()
-            for partition, rkey in closed.due(now):
-                if is_closed(refs.get(rkey)):
-                    await refs.delete(producer_send, partition, rkey)
-            touched: dict[bytes, tuple[int, PartnerAggregate, bool]] = {}
-            for event in events:
-                msg = event.message
-                try:
-                    copies = unpack(msg.value)
-                except ValueError as exc:
-                    log.warning(
-                        "scorecards: skipped bad facts %s[%d]@%d: %s",
-                        msg.topic, msg.partition, msg.offset, exc,
-                    )  # fmt: skip
-                    continue
-                for index, (role, fact) in enumerate(copies):
-                    seq = msg.offset * PACK_MAX + index  # increases along the partition
-                    partner = fact.partner(role)
-                    pkey = partner.encode()
-                    rkey = pkey + b"/" + fact.referral_id.encode()
-                    seen = touched.get(pkey)
-                    if seen is not None:
-                        agg, changed = seen[1], seen[2]
-                    else:
-                        agg, changed = partners.get(pkey) or PartnerAggregate(partner), False
-                    new_ref, new_agg = apply(refs.get(rkey), agg, fact, role, seq)
-                    if new_ref is not None:
-                        await refs.put(producer_send, msg.partition, rkey, new_ref)
-                        if is_closed(new_ref):
-                            closed.closed(rkey, msg.partition, now)
-                    if new_agg is not agg or seq <= agg.seq or seen is not None:
-                        touched[pkey] = (msg.partition, new_agg, changed or new_agg is not agg)
-            for pkey, (partition, agg, changed) in touched.items():
-                if changed:
-                    await partners.put(producer_send, partition, pkey, agg)
-                value, headers = snapshot_record(agg)
-                await producer_send(stats_name, pkey, value, None, None, headers)
+        now = time.time()
+        for partition, rkey in closed.due(now):
+            if is_closed(refs.get(rkey)):
+                await refs.delete(producer_send, partition, rkey)
+        touched: dict[bytes, tuple[int, PartnerAggregate, bool]] = {}
+        for event in events:
+            msg = event.message
+            try:
+                copies = unpack(msg.value)
+            except ValueError as exc:
+                log.warning(
+                    "scorecards: skipped bad facts %s[%d]@%d: %s",
+                    msg.topic, msg.partition, msg.offset, exc,
+                )  # fmt: skip
+                continue
+            for index, (role, fact) in enumerate(copies):
+                seq = msg.offset * PACK_MAX + index  # increases along the partition
+                partner = fact.partner(role)
+                pkey = partner.encode()
+                rkey = pkey + b"/" + fact.referral_id.encode()
+                seen = touched.get(pkey)
+                if seen is not None:
+                    agg, changed = seen[1], seen[2]
+                else:
+                    agg, changed = partners.get(pkey) or PartnerAggregate(partner), False
+                new_ref, new_agg = apply(refs.get(rkey), agg, fact, role, seq)
+                if new_ref is not None:
+                    await refs.put(producer_send, msg.partition, rkey, new_ref)
+                    if is_closed(new_ref):
+                        closed.closed(rkey, msg.partition, now)
+                if new_agg is not agg or seq <= agg.seq or seen is not None:
+                    touched[pkey] = (msg.partition, new_agg, changed or new_agg is not agg)
+        for pkey, (partition, agg, changed) in touched.items():
+            if changed:
+                await partners.put(producer_send, partition, pkey, agg)
+            value, headers = snapshot_record(agg)
+            await producer_send(stats_name, pkey, value, None, None, headers)
 
-    app.agent(referrals_topic, name="scorecard-facts", concurrency=1)(forward_facts)
-    app.agent(facts, name="scorecard-fold", concurrency=1)(fold_facts)
+    def batched(
+        body: Callable[[Sequence[EventT[bytes]]], Awaitable[None]],
+    ) -> Callable[[StreamT[bytes]], Awaitable[None]]:
+        async def agent(stream: StreamT[bytes]) -> None:
+            async for events in _batches(stream):
+                # take_events acknowledges a batch whose body failed or was cancelled: withhold
+                # those acks, so a half-folded batch is read again (the fold is idempotent).
+                with unacked_if_failed(app.consumer, [e.message for e in events]):
+                    await body(events)
+
+        return agent
+
+    app.agent(referrals_topic, name="scorecard-facts", concurrency=1)(batched(forward))
+    app.agent(facts, name="scorecard-fold", concurrency=1)(batched(fold))
     return Scorecards(refs, partners, facts_name, stats_name, closed)

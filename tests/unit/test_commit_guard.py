@@ -7,9 +7,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from faust.types import TP
 
-from streams.commit_guard import CommitGuard, withhold_ack
+from streams.commit_guard import CommitGuard, unacked_if_failed, withhold_ack
 
 TOPIC = "bus.opportunities"
 
@@ -109,3 +110,19 @@ def test_withhold_ack_marks_done_without_committing() -> None:
     consumer._unacked_messages.add(message)
     withhold_ack(consumer, message)
     assert message.acked and not consumer._unacked_messages and consumer.acked == []
+
+
+def test_a_batch_that_fails_or_is_cancelled_is_not_committed_and_one_that_succeeds_is() -> None:
+    consumer = Guarded()
+    done = [_Message(1), _Message(2)]
+    with unacked_if_failed(consumer, done):
+        pass  # processed: Faust's own acks will commit these
+    assert not any(m.acked for m in done)
+
+    for failure in (RuntimeError("fold failed"), asyncio.CancelledError()):
+        batch = [_Message(3), _Message(4)]
+        consumer._unacked_messages.update(batch)
+        with pytest.raises(type(failure)), unacked_if_failed(consumer, batch):
+            raise failure
+        assert all(m.acked for m in batch) and not consumer._unacked_messages
+        assert consumer.acked == []  # withheld: read again, never committed
