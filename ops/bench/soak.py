@@ -6,11 +6,13 @@ their own topic prefix and group, seeds storage partners, then publishes opportu
 partners would (``--close``: ``win`` = accept then report won, the default; ``withdraw`` = the
 originator withdraws; ``none`` = left open), so opportunities close and the run reaches a steady
 state once the state windows (``--closed-retention``, ``--conflict-window``, passed to the workers)
-are full; ``--warmup`` should be longer than them.
+are full; ``--warmup`` should be longer than them. The workers run with ``--fetch-wait-ms``
+(100 ms, the sustained-load setting for the embedded broker: see ``SUSTAINED_FETCH_WAIT_MS``).
 
 Figures: throughput in and out, publish→first-offer latency (p50/p99/max, from the opportunity's
 ``published_at`` to the offer record's timestamp), the router group's consumer lag on the
-opportunities topic and the workers' resident memory, sampled every few seconds and reported at
+opportunities topic, the workers' resident memory and the embedded broker's CPU and memory
+(``ops/bench/soak_samples.py``), sampled every few seconds and reported at
 the start (after ``--warmup``) and at the end, with their growth, and a PASS/FAIL line against
 issue 8's thresholds (``ops/bench/soak_figures.py``). The lag is computed against the real end of
 each partition: the highest offset the broker acknowledged to this bench's producer (Tansu's
