@@ -62,7 +62,7 @@ def _progress(sample: dict[str, float], run: SoakRun, since: float) -> str:
         f"{sample['lag_responses']:,.0f}), worker RSS {sample['rss'] / 2**20:.1f} MB"
     )
     cpu = rate_in_window(run.samples, since, sample["t"], "broker_cpu_s")
-    if cpu is not None:
+    if cpu is not None and "broker_rss" in sample:
         line += f", broker {cpu * 100:.0f} % CPU, {sample['broker_rss'] / 2**20:,.0f} MB"
     return line
 
@@ -86,12 +86,13 @@ async def sample_loop(
                 "rss": rss,
                 "offered": len(run.offered),
             }
-            if run.broker_pid is not None:
-                sample["broker_cpu_s"] = cpu_seconds(run.broker_pid) or 0.0
-                sample["broker_rss"] = rss_bytes(run.broker_pid) or 0
+            if run.broker_pid is not None:  # a broker that is gone leaves no figure, not a 0
+                cpu, broker_rss = cpu_seconds(run.broker_pid), rss_bytes(run.broker_pid)
+                if cpu is not None and broker_rss is not None:
+                    sample["broker_cpu_s"], sample["broker_rss"] = cpu, broker_rss
             run.samples.append(sample)
             if time.monotonic() - said >= PROGRESS_EVERY_S:
-                line = _progress(run.samples[-1], run, since=said - started)
+                line = _progress(sample, run, since=said - started)
                 said = time.monotonic()
                 print(line, file=sys.stderr, flush=True)
             try:
