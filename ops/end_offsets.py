@@ -15,26 +15,30 @@ models and "caught up" checks were short too.
 
 ``end_offsets(consumer, partitions)`` asks ListOffsets, then sends one Fetch request per leader
 for all its partitions together, each at ``max(end - 1, 0)`` (a record that exists, so the broker
-answers at once), and takes ``max(ListOffsets, fetch high watermark)``: never lower than
-ListOffsets, so it is correct on Kafka too. Cost: one extra round trip per call, and at most one
+answers at once), and takes the largest of ListOffsets, the fetch's high watermark and the
+offset after the last record it returned (the batch at the probe is the log's last one when
+ListOffsets is short; reading the end from the records holds even if a high watermark lagged):
+never lower than ListOffsets, so it is correct on Kafka too. Cost: one extra round trip per call, and at most one
 record batch per partition (Kafka and Tansu return the first batch whole even when ``max_bytes``
 is 1). Tansu quirks seen and handled: a Fetch with ``max_wait_ms=0`` comes back with no topics at
 all, and a Fetch where every partition is empty waits the whole ``max_wait_ms`` whatever
-``min_bytes`` is (hence a few milliseconds here). A partition missing from the answer is asked
-again (bounded), then falls back to ListOffsets; a partition with an error (e.g. offset out of
-range after retention) keeps its ListOffsets value.
+``min_bytes`` is (hence a few milliseconds here). A partition missing from the answer or answered
+with an error is asked again (bounded), then falls back to ListOffsets with a warning; an offset
+out of range (a log emptied by retention) keeps its ListOffsets value at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CorruptRecordException, KafkaError
 from aiokafka.protocol.fetch import FetchRequest
+from aiokafka.record.memory_records import MemoryRecords
 
 __all__ = [
     "confirm_end_offsets",
@@ -43,6 +47,7 @@ __all__ = [
     "fetch_plan",
     "probe_offset",
     "reconcile",
+    "records_end",
 ]
 
 log = logging.getLogger(__name__)
@@ -50,6 +55,7 @@ log = logging.getLogger(__name__)
 TP = TypeVar("TP", bound=tuple[str, int])  # aiokafka TopicPartition or faust TP (namedtuples)
 
 FETCH_WAIT_MS = 5  # > 0: Tansu answers a 0 ms fetch with no topics; only paid when all are empty
+OFFSET_OUT_OF_RANGE = 1  # Kafka error code: the probe is below the log start (retention)
 ROUNDS = 3  # fetch rounds for partitions the broker left out of its answer
 RETRY_S = 0.05
 
@@ -83,17 +89,39 @@ def fetch_plan(
 
 
 def fetch_highwaters(topics: Iterable[Sequence[Any]]) -> dict[tuple[str, int], int]:
-    """``(topic, partition) -> high watermark`` from a Fetch response's ``topics``.
+    """``(topic, partition) -> end`` from a Fetch response's ``topics``: the larger of the
+    partition's high watermark and the offset after the last record the answer carries.
 
-    Every Fetch version lays a partition out as ``(partition, error_code, highwater, ...)``.
-    Partitions with an error or no high watermark (``-1``) are left out.
+    Every Fetch version lays a partition out as ``(partition, error_code, highwater, ...,
+    records)``. The records count too: they are the log itself, so an end read from them holds
+    even if the broker's high watermark lagged its last batch. Partitions with an error, or with
+    neither a high watermark (``-1``) nor records, are left out.
     """
     out: dict[tuple[str, int], int] = {}
     for topic, partitions in topics:
-        for partition, error_code, highwater, *_ in partitions:
-            if error_code == 0 and highwater is not None and highwater >= 0:
-                out[(str(topic), int(partition))] = int(highwater)
+        for partition, error_code, highwater, *rest in partitions:
+            if error_code != 0:
+                continue
+            end = max(int(highwater) if highwater is not None else -1, records_end(rest[-1:]))
+            if end >= 0:
+                out[(str(topic), int(partition))] = end
     return out
+
+
+def records_end(tail: Sequence[Any]) -> int:
+    """The offset after the last record of a partition's fetched ``records`` (``tail`` is
+    ``[records]`` or empty), ``-1`` when there are none or they cannot be read."""
+    data = tail[0] if tail else None
+    if not isinstance(data, bytes | bytearray | memoryview) or not data:
+        return -1
+    end = -1
+    try:
+        records = MemoryRecords(bytes(data))
+        while (batch := records.next_batch()) is not None:
+            end = max(end, int(batch.next_offset))
+    except (CorruptRecordException, ValueError, struct.error):
+        log.debug("end offsets: fetched records not readable", exc_info=True)
+    return end
 
 
 def reconcile(listed: Mapping[TP, int], highwaters: Mapping[tuple[str, int], int]) -> dict[TP, int]:
@@ -112,8 +140,10 @@ async def confirm_end_offsets(client: Any, listed: Mapping[TP, int]) -> dict[TP,
     """Correct ListOffsets' answer ``listed`` with the high watermark of one Fetch per leader.
 
     ``client`` is an aiokafka ``AIOKafkaClient`` (a consumer's ``_client``). A partition the
-    broker leaves out of its answer is asked again (``ROUNDS`` rounds at most), then keeps its
-    listed value; a failed request is retried the same way and re-raised after the last round.
+    broker leaves out of its answer or answers with an error is asked again (``ROUNDS`` rounds at
+    most), then keeps its listed value with a warning (an offset out of range, i.e. a log emptied
+    by retention, keeps it at once); a failed request is retried the same way and re-raised
+    after the last round.
     """
     todo: dict[TP, int] = dict(listed)
     seen: dict[tuple[str, int], int] = {}
@@ -135,14 +165,18 @@ async def confirm_end_offsets(client: Any, listed: Mapping[TP, int]) -> dict[TP,
             seen.update(fetch_highwaters(response.topics))
             for topic, partitions in response.topics:
                 for partition, error_code, *_ in partitions:
-                    if error_code != 0:  # an answer all the same: keep ListOffsets
+                    if error_code == OFFSET_OUT_OF_RANGE:  # emptied by retention: ListOffsets
                         seen.setdefault((str(topic), int(partition)), -1)
+                    elif error_code != 0:  # e.g. leadership moving: asked again
+                        log.info(
+                            "end offsets: %s[%d] answered error %d", topic, partition, error_code
+                        )
         todo = {tp: end for tp, end in todo.items() if (tp[0], tp[1]) not in seen}
         if not todo:
             break
         await asyncio.sleep(RETRY_S)
     if todo:
-        log.warning("end offsets: no fetch answer for %s; ListOffsets kept", sorted(todo))
+        log.warning("end offsets: no usable fetch answer for %s; ListOffsets kept", sorted(todo))
     return reconcile(listed, {k: v for k, v in seen.items() if v >= 0})
 
 
