@@ -29,6 +29,8 @@ throughput, README figures):
 - table recovery reads each changelog up to its *real* end (``ops.end_offsets``): Tansu's
   ListOffsets answers an end below the last record batch, so Faust's own highwaters made a new
   owner stop before the last rows and its consistency check crash the worker on a rebalance.
+- every ``STRAND_CHECK_S`` a timer gives back to the fetcher an input partition that Faust's
+  back-pressure left out after its streams drained (``streams.stranded``, with a warning).
 - Agent concurrency is 1 everywhere (faust-streaming issue 606), set where agents are declared.
 - ``datadir``: Faust makes ``<datadir>/v1/tables`` when a worker starts, by default in the current
   directory (``<app id>-data``). Memory tables write nothing there, so it goes under ``--data``
@@ -48,9 +50,12 @@ from ops.end_offsets import end_offsets
 from ops.settings import Settings
 from streams.commit_guard import CommitGuard
 from streams.delivery import EagerDelivery, check_faust_version
+from streams.stranded import StrandWatch
 from streams.topics import TOPICS
 
-__all__ = ["OppbusApp", "create_app"]
+__all__ = ["STRAND_CHECK_S", "OppbusApp", "create_app"]
+
+STRAND_CHECK_S = 5.0  # how often a worker looks for input partitions left out of fetching
 
 
 class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
@@ -132,6 +137,12 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Fal
     app.gapless_topics = frozenset(
         settings.topic(spec.name) for spec in TOPICS if spec.cleanup == "delete"
     )
+    watch = StrandWatch(app)
+
+    async def restore_stranded() -> None:
+        watch.check()
+
+    app.timer(interval=STRAND_CHECK_S, name=f"{app_id}.stranded-partitions")(restore_stranded)
     return app
 
 
