@@ -82,9 +82,13 @@ async def test_group_lag_counts_every_record_when_producers_batch(settings: Sett
         await consumer.start()
         try:
             lag = await group_lag(admin, consumer, f"{settings.app_id}-idle", topic)
+            # Read again afterwards, for the failure message only: a short lag with right ends
+            # here would mean the broker acknowledged records before it could serve them.
+            later = await end_offsets(consumer, list(real))
+            listed = await consumer.end_offsets(list(real))
         finally:
             await consumer.stop()
     finally:
         await admin.close()
     assert sum(real.values()) == 600
-    assert lag == 600
+    assert lag == 600, f"acknowledged {real}; read again: ours {later}, ListOffsets {listed}"

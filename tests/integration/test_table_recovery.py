@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from ops.end_offsets import end_offsets
 from ops.settings import Settings
 from streams.app import create_app
 
@@ -70,5 +71,18 @@ async def test_table_recovery_reads_the_changelog_to_its_real_end(settings: Sett
         rows = dict(table.data.items())
     finally:
         await app.stop()
-    assert len(rows) == ROWS
+    assert len(rows) == ROWS, await _ends_now(settings, table.changelog_topic.get_topic_name())
     assert rows[b"k%04d" % (ROWS - 1)] == b"v%d" % (ROWS - 1)
+
+
+async def _ends_now(settings: Settings, topic: str) -> str:
+    """For a failure message: the changelog's ends read again after the recovery."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(settings.partitions)]
+        ours = await end_offsets(consumer, tps)
+        listed = await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+    return f"changelog ends read again: ours {ours}, ListOffsets {listed}"
