@@ -125,7 +125,7 @@ def records_end(tail: Sequence[Any]) -> int:
 
 
 def reconcile(listed: Mapping[TP, int], highwaters: Mapping[tuple[str, int], int]) -> dict[TP, int]:
-    """The end of each listed partition: the larger of ListOffsets and the fetch high watermark.
+    """The end of each listed partition: the larger of ListOffsets and the fetch's end.
 
     Keys are the caller's own partition objects (Faust and aiokafka use different classes).
     """

@@ -22,7 +22,7 @@ set, while every stream queue has drained to its pressure-drop size, at two chec
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Set
+from collections.abc import Callable, Iterable, Set
 from typing import Any
 
 __all__ = ["StrandWatch", "stranded"]
@@ -35,7 +35,7 @@ def stranded(
     active: Set[Any],
     paused: Set[Any],
     *,
-    is_input: Any,
+    is_input: Callable[[Any], bool],
     queues_drained: bool,
 ) -> set[Any]:
     """Input partitions left out of fetching although no stream queue is under pressure."""
@@ -50,7 +50,6 @@ class StrandWatch:
     def __init__(self, app: Any) -> None:
         self.app = app
         self._seen: set[Any] = set()
-        self.restored = 0
 
     def _queues_drained(self) -> bool:
         for agent in self.app.agents.values():
@@ -91,5 +90,4 @@ class StrandWatch:
             )
             consumer._buffered_partitions.discard(tp)
             consumer._get_active_partitions().add(tp)
-        self.restored += len(back)
         return back
