@@ -30,7 +30,13 @@ throughput, README figures):
   ListOffsets answers an end below the last record batch, so Faust's own highwaters made a new
   owner stop before the last rows and its consistency check crash the worker on a rebalance.
 - every ``STRAND_CHECK_S`` a timer gives back to the fetcher an input partition that Faust's
-  back-pressure left out after its streams drained (``streams.stranded``, with a warning).
+  back-pressure left out after its streams drained (``streams.stranded``, with a warning), and a
+  worker that is its group's only member takes back, by joining again, input partitions the
+  broker left with a member that is gone (``streams.lone_member``, with a warning).
+- ``stream_processing_timeout`` and ``broker_commit_livelock_soft_timeout`` (``STALL_REPORT_S``,
+  60 s, Faust's default 300 s): Faust logs an error naming an assigned partition that has records
+  to read but was not fetched, processed or committed for that long - a stalled partition shows
+  in the worker's log within a minute instead of five.
 - Agent concurrency is 1 everywhere (faust-streaming issue 606), set where agents are declared.
 - ``datadir``: Faust makes ``<datadir>/v1/tables`` when a worker starts, by default in the current
   directory (``<app id>-data``). Memory tables write nothing there, so it goes under ``--data``
@@ -50,12 +56,14 @@ from ops.end_offsets import end_offsets
 from ops.settings import Settings
 from streams.commit_guard import CommitGuard
 from streams.delivery import EagerDelivery, check_faust_version
+from streams.lone_member import LoneMemberWatch
 from streams.stranded import StrandWatch
 from streams.topics import TOPICS
 
 __all__ = ["STRAND_CHECK_S", "OppbusApp", "create_app"]
 
 STRAND_CHECK_S = 5.0  # how often a worker looks for input partitions left out of fetching
+STALL_REPORT_S = 60.0  # Faust logs an error on a partition not fetched/processed/committed so long
 
 
 class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
@@ -125,6 +133,8 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Fal
         broker_heartbeat_interval=max(0.5, session / 6),
         broker_rebalance_timeout=session,
         broker_commit_interval=1.0,
+        stream_processing_timeout=STALL_REPORT_S,
+        broker_commit_livelock_soft_timeout=STALL_REPORT_S,
         producer_acks=-1,
         producer_linger=0.001,
         producer_max_batch_size=262_144,
@@ -138,9 +148,11 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Fal
         settings.topic(spec.name) for spec in TOPICS if spec.cleanup == "delete"
     )
     watch = StrandWatch(app)
+    lone = LoneMemberWatch(app, settings.bootstrap_servers)
 
     async def restore_stranded() -> None:
         watch.check()
+        await lone.check()
 
     app.timer(interval=STRAND_CHECK_S, name=f"{app_id}.stranded-partitions")(restore_stranded)
     return app
