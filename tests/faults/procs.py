@@ -147,6 +147,19 @@ class WorkerPool:
                     f"{worker.name} exited with {worker.proc.returncode}:\n{worker.log_tail()}"
                 )
 
+    def complaints(self, lines: int = 40) -> str:
+        """The last warnings and errors of every worker's log, for a failure message."""
+        found = []
+        for worker in self.workers:
+            if worker.log_path.exists():
+                text = worker.log_path.read_text(errors="replace")
+                found += [
+                    f"{worker.name}: {line}"
+                    for line in text.splitlines()
+                    if "[WARNING]" in line or "[ERROR]" in line
+                ]
+        return "\n".join(found[-lines:])
+
     def close(self) -> list[int]:
         """Stop every worker; return the pids that were started, for orphan checks."""
         pids = [w.pid for w in self.workers if w.pid is not None]

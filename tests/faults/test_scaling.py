@@ -46,6 +46,10 @@ async def test_scale_workers_one_two_one_under_load(
     workers.check_alive()
     report_figures("scale workers 1-2-1", **outcome.figures())
     assert len(acked) == COUNT
-    assert outcome.report.ok, (outcome.report.summary(), outcome.lost_detail)
+    assert outcome.report.ok, (
+        outcome.report.summary(),
+        outcome.lost_detail,
+        workers.complaints(),
+    )
     assert not outcome.missing_expiries, outcome.missing_expiries[:5]
     assert len(workers.running()) == 1

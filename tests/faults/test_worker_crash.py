@@ -43,6 +43,10 @@ async def test_kill_9_a_worker_three_times_during_a_stream(
     workers.check_alive()
     report_figures("kill -9 a worker 3x", **outcome.figures())
     assert len(acked) == COUNT
-    assert outcome.report.ok, (outcome.report.summary(), outcome.lost_detail)
+    assert outcome.report.ok, (
+        outcome.report.summary(),
+        outcome.lost_detail,
+        workers.complaints(),
+    )
     assert not outcome.missing_expiries, outcome.missing_expiries[:5]
     assert worker.starts == 4
