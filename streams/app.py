@@ -32,7 +32,9 @@ throughput, README figures):
 - every ``STRAND_CHECK_S`` a timer gives back to the fetcher an input partition that Faust's
   back-pressure left out after its streams drained (``streams.stranded``, with a warning), and a
   worker that is its group's only member takes back, by joining again, input partitions the
-  broker left with a member that is gone (``streams.lone_member``, with a warning).
+  broker left with a member that is gone (``streams.lone_member``, with a warning), and an input
+  partition whose consumer moved past records its stream never got is read again from the first
+  of them (``streams.undelivered``, with a warning).
 - ``stream_processing_timeout`` and ``broker_commit_livelock_soft_timeout`` (``STALL_REPORT_S``,
   60 s, Faust's default 300 s): Faust logs an error naming an assigned partition that has records
   to read but was not fetched, processed or committed for that long - a stalled partition shows
@@ -59,6 +61,7 @@ from streams.delivery import EagerDelivery, check_faust_version
 from streams.lone_member import LoneMemberWatch
 from streams.stranded import StrandWatch
 from streams.topics import TOPICS
+from streams.undelivered import UndeliveredWatch
 
 __all__ = ["STRAND_CHECK_S", "OppbusApp", "create_app"]
 
@@ -149,10 +152,12 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Fal
     )
     watch = StrandWatch(app)
     lone = LoneMemberWatch(app, settings.bootstrap_servers)
+    skipped = UndeliveredWatch(app, settings.bootstrap_servers)
 
     async def restore_stranded() -> None:
         watch.check()
         await lone.check()
+        await skipped.check()
 
     app.timer(interval=STRAND_CHECK_S, name=f"{app_id}.stranded-partitions")(restore_stranded)
     return app
