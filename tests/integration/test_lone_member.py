@@ -9,23 +9,14 @@ every input partition again, and lose nothing that was published around it.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from ops.settings import Settings
 from streams.app import create_app
 from streams.lone_member import _rejoin_as_new_member
+from tests.integration.polling import until
 
 pytestmark = pytest.mark.kafka
-
-
-async def _until(predicate, seconds: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
-    for _ in range(int(seconds * 10)):
-        if predicate():
-            return True
-        await asyncio.sleep(0.1)
-    return predicate()
 
 
 async def test_a_worker_that_rejoins_as_a_new_member_owns_every_input_partition_again(
@@ -47,10 +38,10 @@ async def test_a_worker_that_rejoins_as_a_new_member_owns_every_input_partition_
 
     await app.start()
     try:
-        assert await _until(lambda: owned() == inputs and app.consumer.flow_active)
+        assert await until(lambda: owned() == inputs and app.consumer.flow_active)
         for i in range(50):
             await source.send(key=str(i).encode(), value=f"before-{i}".encode())
-        assert await _until(lambda: len(received) >= 50)
+        assert await until(lambda: len(received) >= 50)
         coordinator = app.consumer._thread._ensure_consumer()._coordinator
         member, generation = coordinator.member_id, coordinator.generation
 
@@ -58,7 +49,7 @@ async def test_a_worker_that_rejoins_as_a_new_member_owns_every_input_partition_
         for i in range(50):
             await source.send(key=str(i).encode(), value=f"after-{i}".encode())
 
-        assert await _until(
+        assert await until(
             lambda: (
                 coordinator.member_id not in ("", member)
                 and coordinator.generation != generation
@@ -66,7 +57,7 @@ async def test_a_worker_that_rejoins_as_a_new_member_owns_every_input_partition_
                 and not app.rebalancing
             )
         ), (member, coordinator.member_id, generation, coordinator.generation, owned())
-        assert await _until(lambda: len(received) >= 100)
+        assert await until(lambda: len(received) >= 100)
     finally:
         await app.stop()
     expected = {f"{when}-{i}".encode() for when in ("before", "after") for i in range(50)}

@@ -11,16 +11,9 @@ from aiokafka import TopicPartition
 from ops.settings import Settings
 from streams.app import create_app
 from streams.undelivered import UndeliveredWatch
+from tests.integration.polling import until
 
 pytestmark = pytest.mark.kafka
-
-
-async def _until(predicate, seconds: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
-    for _ in range(int(seconds * 10)):
-        if predicate():
-            return True
-        await asyncio.sleep(0.1)
-    return predicate()
 
 
 async def test_records_the_consumer_skipped_are_read_again(settings: Settings) -> None:
@@ -38,10 +31,10 @@ async def test_records_the_consumer_skipped_are_read_again(settings: Settings) -
     watch = UndeliveredWatch(app, settings.bootstrap_servers)
     await app.start()
     try:
-        assert await _until(lambda: app.consumer.flow_active and bool(app.consumer.assignment()))
+        assert await until(lambda: app.consumer.flow_active and bool(app.consumer.assignment()))
         for i in range(10):
             await source.send(key=b"k", value=f"first-{i}".encode())
-        assert await _until(lambda: len(received) == 10)
+        assert await until(lambda: len(received) == 10)
         assert await watch.check() == {}  # all delivered: nothing to do
 
         # Move the consumer past the next 20 records behind Faust's back, as seen in the fault
@@ -68,7 +61,7 @@ async def test_records_the_consumer_skipped_are_read_again(settings: Settings) -
             if len(received) == 30:
                 break
             await asyncio.sleep(0.5)
-        assert await _until(lambda: len(received) == 30)
+        assert await until(lambda: len(received) == 30)
     finally:
         await app.stop()
     assert received[10:] == [f"second-{i}".encode() for i in range(20)]
