@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as aiokafka_driver
 
 from ops.end_offsets import end_offsets
@@ -78,6 +79,19 @@ class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
         consumer._fetch_max_wait_ms = self.fetch_wait_ms
         return consumer
 
+    async def committed_offsets(self, partitions: list[Any]) -> dict[Any, int | None]:
+        """The group's committed offsets of ``partitions`` (None: none), one OffsetFetch."""
+        return await self.call_thread(self._committed_offsets, partitions)  # type: ignore[no-any-return]
+
+    async def _committed_offsets(self, partitions: list[Any]) -> dict[Any, int | None]:
+        wanted = {TopicPartition(tp.topic, tp.partition): tp for tp in partitions}
+        coordinator = self._ensure_consumer()._coordinator
+        answer = await coordinator.fetch_committed_offsets(list(wanted))
+        return {
+            tp: answer[key].offset if key in answer and answer[key].offset >= 0 else None
+            for key, tp in wanted.items()
+        }
+
     async def _highwaters(self, partitions: list[Any]) -> Any:
         """The end offsets table recovery reads up to (``Recovery._build_highwaters``).
 
@@ -93,6 +107,11 @@ class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
 class _Consumer(EagerDelivery, CommitGuard, aiokafka_driver.Consumer):
     """Faust's aiokafka consumer, committing only what was processed (``streams.commit_guard``),
     delivering without a race per message when nothing waits (``streams.delivery``)."""
+
+    _thread: _ConsumerThread
+
+    async def _committed_again(self, tps: list[Any]) -> dict[Any, int | None]:
+        return await self._thread.committed_offsets(tps)
 
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         thread = _ConsumerThread(self, loop=self.loop, beacon=self.beacon)

@@ -23,6 +23,14 @@ earlier generation or while flow is suspended, ``Stream.__aiter__``), so they ar
   acknowledged (a hole at the head), and the partition is sought back to the committed offset so
   the missing messages are delivered again (the ones after it are re-delivered too: processing is
   idempotent, stable ids). Retried at every commit until the hole is filled.
+- ``perform_seek`` (Faust's seek to the committed offsets after every assignment): the head check
+  needs a committed offset, and Faust has none for a partition whose OffsetFetch answered none
+  (the group never committed it, or the answer came back empty: seen in the fault suite while the
+  broker held one). Without a base, a first delivery *past* records the consumer skipped was
+  committed as is: 1,140 opportunities of one partition lost, never offered, nothing logged. So
+  each such partition of a gapless topic is asked again once (an answer now is logged as a
+  warning), else counted from the start of its log, and sought there: every record from the base
+  on is delivered before anything past it is committed.
 
 The agent side: ``take_events`` acknowledges its batch even when the body raises or is cancelled;
 every batched agent (router, scorecards) processes a batch inside ``unacked_if_failed``, which
@@ -33,7 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -74,6 +82,14 @@ class CommitGuard:
     _committed_offset: Any
     _gap: Any
     _rewinding: dict[Any, asyncio.Future[None]]
+    # The group's committed offsets (None: none) by one more OffsetFetch: streams.app._Consumer
+    _committed_again: Callable[[list[Any]], Awaitable[dict[Any, int | None]]]
+
+    def assignment(self) -> Any:  # provided by Faust's Consumer
+        return super().assignment()  # type: ignore[misc]
+
+    async def earliest_offsets(self, *partitions: Any) -> Any:  # Faust's aiokafka Consumer
+        return await super().earliest_offsets(*partitions)  # type: ignore[misc]
 
     @property
     def gapless_topics(self) -> frozenset[str]:
@@ -110,6 +126,39 @@ class CommitGuard:
             return None
         offset: int | None = super()._new_offset(tp)  # type: ignore[misc]
         return offset
+
+    async def perform_seek(self) -> None:
+        await super().perform_seek()  # type: ignore[misc]
+        missing = [
+            tp
+            for tp in self.assignment()
+            if tp.topic in self.gapless_topics and self._committed_offset.get(tp) is None
+        ]
+        if not missing:
+            return
+        again = await self._committed_again(missing)
+        unknown = [tp for tp in missing if not again.get(tp)]
+        starts = await self.earliest_offsets(*unknown) if unknown else {}
+        for tp in sorted(missing):
+            offset = again.get(tp)
+            if offset:
+                log.warning(
+                    "topic=%s partition=%d: the seek to the committed offsets found none, "
+                    "asked again: %d",
+                    tp.topic,
+                    tp.partition,
+                    offset,
+                )
+            else:
+                offset = starts.get(tp) or 0
+                log.info(
+                    "topic=%s partition=%d: no committed offset, reading from the log start %d",
+                    tp.topic,
+                    tp.partition,
+                    offset,
+                )
+            self._committed_offset[tp] = offset
+            await self.seek(tp, offset)
 
     def _rewind(self, tp: Any, offset: int) -> None:
         """Seek ``tp`` back to ``offset`` (once at a time) so the hole is delivered again."""

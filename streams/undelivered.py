@@ -10,7 +10,8 @@ certain is the state, and that it never mends itself: the position only moves fo
 
 ``undelivered`` (pure) names the input partitions of gapless topics (no offset holes: see
 ``streams.commit_guard``) whose consumer position is past the last delivered offset (or, with
-none delivered, past the group's committed offset) while every stream queue has drained, at two
+none delivered, past the group's committed offset: the broker's, else the base Faust's consumer
+holds, the log start when the group never committed - ``CommitGuard.perform_seek``) while every stream queue has drained, at two
 checks in a row with the same figures. ``UndeliveredWatch.check`` seeks each back to the first
 record not delivered and logs a warning; processing is idempotent, so reading again is safe.
 """
@@ -43,8 +44,11 @@ def undelivered(
 ) -> dict[Any, Figures]:
     """Partitions whose position is past records never delivered: ``tp -> (position, first)``.
 
-    ``read`` is the last offset delivered per partition (Faust's read offset, None before the
-    first), ``committed`` the group's committed offset (None when unknown).
+    ``read`` is Faust's read offset per partition: the last offset delivered, except right after
+    a seek, where it is the offset sought (the next to read; None before any); ``committed`` the
+    group's committed offset (None when unknown). A read offset equal to the committed one is
+    taken as the next to read: at worst one delivered record is read again (idempotent), never
+    one skipped.
     """
     if not queues_drained:
         return {}
@@ -53,11 +57,20 @@ def undelivered(
         position = positions.get(tp)
         if not watched(tp) or position is None:
             continue
-        last = read.get(tp)
-        first = last + 1 if last is not None else committed.get(tp)
+        last, base = read.get(tp), committed.get(tp)
+        first = base if last is None else first_undelivered(last, base)
         if first is not None and 0 <= first < position:
             out[tp] = (position, first)
     return out
+
+
+def first_undelivered(last: int, committed: int | None) -> int:
+    """The first offset not delivered after Faust's read offset ``last`` (see ``undelivered``)."""
+    return last if last == committed else last + 1
+
+
+def _first_known(*offsets: int | None) -> int | None:
+    return next((offset for offset in offsets if offset is not None), None)
 
 
 class UndeliveredWatch:
@@ -123,13 +136,14 @@ class UndeliveredWatch:
             position, last = positions[tp] or 0, read[tp]
             if last is None:
                 return position > 0 and known.get(tp) != position
-            return bool(position > last + 1)
+            return position > first_undelivered(last, known.get(tp))
 
         suspects = [tp for tp in tps if suspect(tp)]
         if not drained or not suspects:
             self._seen = {}
             return {}
-        committed = await self._committed([tp for tp in suspects if read[tp] is None])
+        broker = await self._committed([tp for tp in suspects if read[tp] is None])
+        committed = {tp: _first_known(broker.get(tp), known.get(tp)) for tp in suspects}
         now = undelivered(
             suspects, positions, read, committed, watched=self._watched, queues_drained=drained
         )

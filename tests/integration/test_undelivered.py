@@ -1,10 +1,14 @@
-"""The undelivered-records watchdog on the real broker: a consumer moved past records its stream
-never got (the state the kill -9 fault test caught) reads them again, and nothing is lost."""
+"""Records a worker's consumer moved past without delivering them, on the real broker (the state
+the kill -9 fault test caught): read again by the undelivered-records watchdog when nothing of
+them was delivered, and never committed past by the commit guard when later ones were - even on a
+partition the group never committed."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import faust
 import pytest
 from aiokafka import TopicPartition
 
@@ -16,9 +20,8 @@ from tests.integration.polling import until
 pytestmark = pytest.mark.kafka
 
 
-async def test_records_the_consumer_skipped_are_read_again(settings: Settings) -> None:
+def _collecting_app(settings: Settings, name: str) -> tuple[faust.App, Any, list[bytes]]:
     app = create_app(settings)
-    name = settings.topic("skip-in")
     source = app.topic(name, partitions=1)
     app.gapless_topics = frozenset({name})
     received: list[bytes] = []
@@ -28,6 +31,29 @@ async def test_records_the_consumer_skipped_are_read_again(settings: Settings) -
         async for value in stream:
             received.append(value)
 
+    return app, source, received
+
+
+async def _send_behind_fausts_back(app: faust.App, source: Any, values: list[bytes]) -> None:
+    """Send ``values`` while the partition is paused and move aiokafka's position past them, as
+    seen in the fault suite: the consumer past records its stream never got."""
+    consumer = app.consumer
+    faust_tp = next(iter(t for t in consumer.assignment() if t.topic == source.get_topic_name()))
+    consumer.pause_partitions([faust_tp])
+    sent = [await source.send(key=b"k", value=value) for value in values]
+    end = (await sent[-1]).offset + 1
+    aiokafka = consumer._thread._ensure_consumer()
+    tp = TopicPartition(faust_tp.topic, 0)
+
+    async def jump() -> None:
+        aiokafka.seek(tp, end)
+
+    await consumer._thread.call_thread(jump)
+    consumer.resume_partitions([faust_tp])
+
+
+async def test_records_the_consumer_skipped_are_read_again(settings: Settings) -> None:
+    app, source, received = _collecting_app(settings, settings.topic("skip-in"))
     watch = UndeliveredWatch(app, settings.bootstrap_servers)
     await app.start()
     try:
@@ -37,21 +63,7 @@ async def test_records_the_consumer_skipped_are_read_again(settings: Settings) -
         assert await until(lambda: len(received) == 10)
         assert await watch.check() == {}  # all delivered: nothing to do
 
-        # Move the consumer past the next 20 records behind Faust's back, as seen in the fault
-        # suite: aiokafka's position at the end, nothing of them delivered.
-        consumer = app.consumer
-        faust_tp = next(iter(t for t in consumer.assignment() if t.topic == name))
-        consumer.pause_partitions([faust_tp])
-        for i in range(20):
-            await source.send(key=b"k", value=f"second-{i}".encode())
-        aiokafka = consumer._thread._ensure_consumer()
-        tp = TopicPartition(name, 0)
-
-        async def jump() -> None:
-            aiokafka.seek(tp, 30)
-
-        await consumer._thread.call_thread(jump)
-        consumer.resume_partitions([faust_tp])
+        await _send_behind_fausts_back(app, source, [f"second-{i}".encode() for i in range(20)])
         await asyncio.sleep(1.0)
         assert len(received) == 10  # the consumer is at 30: they would never come
 
@@ -64,3 +76,24 @@ async def test_records_the_consumer_skipped_are_read_again(settings: Settings) -
     finally:
         await app.stop()
     assert received[10:] == [f"second-{i}".encode() for i in range(20)]
+
+
+async def test_a_jump_on_a_partition_the_group_never_committed_is_not_committed_past(
+    settings: Settings,
+) -> None:
+    """The fault suite's second shape: no committed offset, so no base for the head check; the
+    first delivery came from far past the start and was committed as is (1,140 lost)."""
+    app, source, received = _collecting_app(settings, settings.topic("never-committed"))
+    await app.start()
+    try:
+        assert await until(lambda: app.consumer.flow_active and bool(app.consumer.assignment()))
+        skipped = [f"skipped-{i}".encode() for i in range(30)]
+        await _send_behind_fausts_back(app, source, skipped)
+        later = [f"later-{i}".encode() for i in range(10)]
+        for value in later:
+            await source.send(key=b"k", value=value)
+        assert await until(lambda: set(skipped + later) <= set(received))
+    finally:
+        await app.stop()
+    # Faust's read offset went 30..39 before the rewind; the skipped ones came after, all of them.
+    assert received[received.index(skipped[0]) :][:30] == skipped

@@ -65,6 +65,24 @@ class _FaustConsumer:
     async def seek(self, partition: Any, offset: int) -> None:
         self.seeks.append((partition, offset))
 
+    # Faust's seek to the committed offsets, and what the broker answers when asked again
+    assigned: frozenset[Any] = frozenset()
+    fetched: dict[Any, int] = {}  # Faust's first OffsetFetch (0 -> none, as in Faust)
+    asked_again: dict[Any, int | None] = {}
+    log_start: dict[Any, int] = {}
+
+    def assignment(self) -> frozenset[Any]:
+        return self.assigned
+
+    async def perform_seek(self) -> None:
+        self._committed_offset.update({tp: off for tp, off in self.fetched.items() if off})
+
+    async def _committed_again(self, tps: list[Any]) -> dict[Any, int | None]:
+        return {tp: self.asked_again.get(tp) for tp in tps}
+
+    async def earliest_offsets(self, *partitions: Any) -> dict[Any, int]:
+        return {tp: self.log_start[tp] for tp in partitions}
+
 
 class Guarded(CommitGuard, _FaustConsumer):
     pass
@@ -126,3 +144,25 @@ def test_a_batch_that_fails_or_is_cancelled_is_not_committed_and_one_that_succee
             raise failure
         assert all(m.acked for m in batch) and not consumer._unacked_messages
         assert consumer.acked == []  # withheld: read again, never committed
+
+
+async def test_a_partition_with_no_committed_offset_gets_a_base_so_a_jump_is_never_committed() -> (
+    None
+):
+    """The fault suite's loss: no committed offset known, first delivery far past the start."""
+    consumer = Guarded()
+    never, empty_answer, known = TP(TOPIC, 0), TP(TOPIC, 1), TP(TOPIC, 2)
+    compacted = TP("bus.partners", 0)
+    consumer.assigned = frozenset({never, empty_answer, known, compacted})
+    consumer.fetched = {known: 300}
+    consumer.asked_again = {empty_answer: 487}
+    consumer.log_start = {never: 0}
+    await consumer.perform_seek()
+    assert consumer._committed_offset == {never: 0, empty_answer: 487, known: 300}
+    assert sorted(consumer.seeks) == [(never, 0), (empty_answer, 487)]
+
+    consumer.seeks.clear()
+    consumer._acked[never] = [1596, 1597]  # delivered from far past the base: 0..1595 missing
+    assert consumer._new_offset(never) is None
+    await asyncio.sleep(0)
+    assert consumer.seeks == [(never, 0)]

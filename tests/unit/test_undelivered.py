@@ -67,3 +67,16 @@ def test_unwatched_topics_and_unknown_positions_are_skipped() -> None:
         )
         == {}
     )
+
+
+def test_right_after_a_seek_the_read_offset_is_the_next_to_read_so_it_is_read_again() -> None:
+    # Sought to 480 (Faust's read offset = committed = 480), then the position jumped to 510.
+    found = undelivered(
+        [OPP0], {OPP0: 510}, {OPP0: 480}, {OPP0: 480}, watched=_watched, queues_drained=True
+    )
+    assert found == {OPP0: (510, 480)}  # 480 itself was never delivered
+    # one record past the seek, nothing delivered: still caught
+    found = undelivered(
+        [OPP0], {OPP0: 481}, {OPP0: 480}, {OPP0: 480}, watched=_watched, queues_drained=True
+    )
+    assert found == {OPP0: (481, 480)}
