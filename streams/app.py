@@ -110,7 +110,8 @@ class _Consumer(EagerDelivery, CommitGuard, aiokafka_driver.Consumer):
 
     _thread: _ConsumerThread
 
-    async def _committed_again(self, tps: list[Any]) -> dict[Any, int | None]:
+    async def committed_offsets(self, tps: list[Any]) -> dict[Any, int | None]:
+        """The group's committed offsets of ``tps`` (None: none), one OffsetFetch."""
         return await self._thread.committed_offsets(tps)
 
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
@@ -171,7 +172,7 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Fal
     )
     watch = StrandWatch(app)
     lone = LoneMemberWatch(app, settings.bootstrap_servers)
-    skipped = UndeliveredWatch(app, settings.bootstrap_servers)
+    skipped = UndeliveredWatch(app)
 
     async def restore_stranded() -> None:
         watch.check()

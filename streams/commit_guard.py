@@ -83,7 +83,7 @@ class CommitGuard:
     _gap: Any
     _rewinding: dict[Any, asyncio.Future[None]]
     # The group's committed offsets (None: none) by one more OffsetFetch: streams.app._Consumer
-    _committed_again: Callable[[list[Any]], Awaitable[dict[Any, int | None]]]
+    committed_offsets: Callable[[list[Any]], Awaitable[dict[Any, int | None]]]
 
     def assignment(self) -> Any:  # provided by Faust's Consumer
         return super().assignment()  # type: ignore[misc]
@@ -136,7 +136,7 @@ class CommitGuard:
         ]
         if not missing:
             return
-        again = await self._committed_again(missing)
+        again = await self.committed_offsets(missing)
         unknown = [tp for tp in missing if not again.get(tp)]
         starts = await self.earliest_offsets(*unknown) if unknown else {}
         for tp in sorted(missing):

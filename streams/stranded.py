@@ -25,6 +25,8 @@ import logging
 from collections.abc import Callable, Iterable, Set
 from typing import Any
 
+from streams.agent_queues import stream_queues
+
 __all__ = ["StrandWatch", "stranded"]
 
 log = logging.getLogger(__name__)
@@ -52,12 +54,7 @@ class StrandWatch:
         self._seen: set[Any] = set()
 
     def _queues_drained(self) -> bool:
-        for agent in self.app.agents.values():
-            for actor in list(getattr(agent, "_actors", ())):
-                queue = actor.stream.channel.queue
-                if queue.qsize() > queue.pressure_drop_size:
-                    return False
-        return True
+        return all(queue.qsize() <= queue.pressure_drop_size for queue in stream_queues(self.app))
 
     def _is_input(self, tp: Any) -> bool:  # a topic the app's streams read (not a changelog)
         return tp.topic in self.app.topics.acking_topics

@@ -18,18 +18,21 @@ record not delivered and logs a warning; processing is idempotent, so reading ag
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+
+from streams.agent_queues import stream_queues
 
 __all__ = ["UndeliveredWatch", "undelivered"]
 
 log = logging.getLogger(__name__)
 
+COMMITTED_TIMEOUT_S = 10.0  # the check runs on the watchdogs' timer: never wait on it for long
 Figures = tuple[int, int]  # (position, first offset not delivered)
 
 
@@ -76,9 +79,8 @@ def _first_known(*offsets: int | None) -> int | None:
 class UndeliveredWatch:
     """Checks a Faust worker's input partitions; seeks back at the second identical sighting."""
 
-    def __init__(self, app: Any, bootstrap_servers: str | list[str]) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
-        self.bootstrap_servers = bootstrap_servers
         self._seen: dict[Any, Figures] = {}
 
     def _watched(self, tp: Any) -> bool:
@@ -86,11 +88,7 @@ class UndeliveredWatch:
         return tp.topic in self.app.topics.acking_topics and tp.topic in gapless
 
     def _queues_drained(self) -> bool:
-        for agent in self.app.agents.values():
-            for actor in list(getattr(agent, "_actors", ())):
-                if actor.stream.channel.queue.qsize() > 0:
-                    return False
-        return True
+        return all(queue.qsize() == 0 for queue in stream_queues(self.app))
 
     def _positions(self, tps: list[Any]) -> dict[Any, int | None]:
         aiokafka = self.app.consumer._thread._ensure_consumer()
@@ -103,21 +101,16 @@ class UndeliveredWatch:
         return out
 
     async def _committed(self, tps: list[Any]) -> dict[Any, int | None]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
-        try:
-            await admin.start()
-            wanted = [TopicPartition(tp.topic, tp.partition) for tp in tps]
-            answer = await admin.list_consumer_group_offsets(self.app.conf.id, partitions=wanted)
-        except KafkaError as exc:
-            log.debug("group %s: committed offsets unavailable: %s", self.app.conf.id, exc)
+        """The group's committed offsets, asked of the broker by the worker's own consumer."""
+        if not tps:
             return {}
-        finally:
-            await admin.close()
-        out: dict[Any, int | None] = {}
-        for tp in tps:
-            meta = answer.get(TopicPartition(tp.topic, tp.partition))
-            out[tp] = meta.offset if meta is not None and meta.offset >= 0 else None
-        return out
+        try:
+            async with asyncio.timeout(COMMITTED_TIMEOUT_S):
+                committed: dict[Any, int | None] = await self.app.consumer.committed_offsets(tps)
+        except (KafkaError, TimeoutError) as exc:
+            log.debug("group %s: committed offsets unavailable: %r", self.app.conf.id, exc)
+            return {}
+        return committed
 
     async def check(self) -> dict[Any, Figures]:
         """Seek back partitions moved past undelivered records; returns them."""

@@ -54,7 +54,7 @@ async def _send_behind_fausts_back(app: faust.App, source: Any, values: list[byt
 
 async def test_records_the_consumer_skipped_are_read_again(settings: Settings) -> None:
     app, source, received = _collecting_app(settings, settings.topic("skip-in"))
-    watch = UndeliveredWatch(app, settings.bootstrap_servers)
+    watch = UndeliveredWatch(app)
     await app.start()
     try:
         assert await until(lambda: app.consumer.flow_active and bool(app.consumer.assignment()))

@@ -77,7 +77,7 @@ class _FaustConsumer:
     async def perform_seek(self) -> None:
         self._committed_offset.update({tp: off for tp, off in self.fetched.items() if off})
 
-    async def _committed_again(self, tps: list[Any]) -> dict[Any, int | None]:
+    async def committed_offsets(self, tps: list[Any]) -> dict[Any, int | None]:
         return {tp: self.asked_again.get(tp) for tp in tps}
 
     async def earliest_offsets(self, *partitions: Any) -> dict[Any, int]:
