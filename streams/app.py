@@ -23,6 +23,8 @@ throughput, README figures):
   20 ms linger was with per-message sends, before ``take_events`` batches).
 - ``store="memory://"``: tables are rebuilt from their changelog topics when a worker starts
   (one standby replica, the default, keeps a warm copy on another worker).
+- flow control (``streams.flow_control``): resuming a running flow no longer clears the stream
+  queues (Faust's table recovery resumed it twice and dropped what it had fetched in between).
 - message delivery (``streams.delivery.EagerDelivery`` on the consumer): Faust races every
   delivery against a rebalance with four asyncio tasks; we run it eagerly and race only a delivery
   that actually waits (same rebalance abort path; pinned to Faust 0.15.3, checked at start).
@@ -54,11 +56,14 @@ from typing import Any
 import faust
 from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as aiokafka_driver
+from mode.utils.objects import cached_property
+from mode.utils.queues import FlowControlEvent
 
 from ops.end_offsets import end_offsets
 from ops.settings import Settings
 from streams.commit_guard import CommitGuard
 from streams.delivery import EagerDelivery, check_faust_version
+from streams.flow_control import FlowControl
 from streams.lone_member import LoneMemberWatch
 from streams.stranded import StrandWatch
 from streams.topics import TOPICS
@@ -126,13 +131,19 @@ class _Transport(aiokafka_driver.Transport):
 
 class OppbusApp(faust.App):
     """``faust.App`` whose Kafka consumer uses our fetch wait instead of Faust's fixed 1.5 s and
-    recovers tables up to the real end of their changelogs (``_ConsumerThread._highwaters``)."""
+    recovers tables up to the real end of their changelogs (``_ConsumerThread._highwaters``), and
+    whose flow control does not drop what the streams hold on a second resume (``flow_control``)."""
 
     fetch_wait_ms: int = 10
     gapless_topics: frozenset[str] = frozenset()  # see streams.commit_guard
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
+
+    @cached_property
+    def flow_control(self) -> FlowControlEvent:
+        """Flow control whose resume keeps what the streams were handed (``streams.flow_control``)."""
+        return FlowControl(loop=self.loop)
 
 
 def create_app(settings: Settings, *, app_id: str | None = None, web: bool = False) -> faust.App:
