@@ -29,8 +29,10 @@ earlier generation or while flow is suspended, ``Stream.__aiter__``), so they ar
   broker held one). Without a base, a first delivery *past* records the consumer skipped was
   committed as is: 1,140 opportunities of one partition lost, never offered, nothing logged. So
   each such partition of a gapless topic is asked again once (an answer now is logged as a
-  warning), else counted from the start of its log, and sought there: every record from the base
-  on is delivered before anything past it is committed.
+  warning), else counted from the start of its log: nothing past the base is committed before
+  every record from it on is processed; a first delivery past it is sought back by the head
+  check (not sought here: aiokafka already positioned the partition, and Faust may be
+  delivering from it by now).
 
 The agent side: ``take_events`` acknowledges its batch even when the body raises or is cancelled;
 every batched agent (router, scorecards) processes a batch inside ``unacked_if_failed``, which
@@ -158,7 +160,6 @@ class CommitGuard:
                     offset,
                 )
             self._committed_offset[tp] = offset
-            await self.seek(tp, offset)
 
     def _rewind(self, tp: Any, offset: int) -> None:
         """Seek ``tp`` back to ``offset`` (once at a time) so the hole is delivered again."""

@@ -1,30 +1,34 @@
-"""Read again the input records a worker's consumer moved past without delivering them.
+"""Read again the input records a worker consumed but never processed, once it has gone idle.
 
-Caught with a state dump in the fault suite (kill -9 the worker three times during 5,000
-opportunities, a few runs in ten): after the last restart, Faust's seek to the committed offsets
-found no committed offset for ``opportunities`` partition 0 (the broker had one), nothing of that
-partition was ever delivered to the router (Faust's read offset stayed unset), yet aiokafka's
-position had reached the partition's end. About 2,000 opportunities were never offered and
-nothing was logged. How the position got there is not pinned down (see the team note); what is
-certain is the state, and that it never mends itself: the position only moves forward.
+Caught in the fault suite (kill -9 the worker three times during 5,000 opportunities, a few runs
+in ten), in two shapes with the same end: after a restart, aiokafka's position on one
+``opportunities`` partition was far past the committed offset, the worker was idle, and nothing
+between them was ever processed, so ~700-2,000 opportunities were never offered and nothing was
+logged. First shape (state dump): nothing of the partition was ever delivered to the router (the
+position had reached the end behind Faust's back). Second shape (offset trace): the records *were*
+delivered, while the restarted worker was still seeking to its committed offsets, and none of
+them was acknowledged as processed - Faust's stream skips what it receives under a suspended flow
+or another generation, and ``streams.commit_guard`` keeps such acks from committing (read again
+"after the rebalance"), but with nothing arriving later no commit or rewind ever came. Either way
+the position only moves forward: the state never mends itself.
 
 ``undelivered`` (pure) names the input partitions of gapless topics (no offset holes: see
-``streams.commit_guard``) whose consumer position is past the last delivered offset (or, with
-none delivered, past the group's committed offset: the broker's, else the base Faust's consumer
-holds, the log start when the group never committed - ``CommitGuard.perform_seek``) while every stream queue has drained, at two
-checks in a row with the same figures. ``UndeliveredWatch.check`` seeks each back to the first
-record not delivered and logs a warning; processing is idempotent, so reading again is safe.
+``streams.commit_guard``) whose consumer position is past the committed offset while nothing of
+them is pending - no message in flight (taken by a stream, not acknowledged), no acknowledged
+offset waiting for the next commit, no rewind under way - and every stream queue has drained: the
+records between were consumed and dropped. ``UndeliveredWatch.check`` seeks each back to its
+committed offset at the second check in a row with the same figures and logs a warning;
+processing is idempotent, so reading again is safe. Faust's committed offset of every gapless
+partition is known: the one committed, else the base ``CommitGuard.perform_seek`` sets.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from typing import Any
 
 from aiokafka import TopicPartition
-from aiokafka.errors import KafkaError
 
 from streams.agent_queues import stream_queues
 
@@ -32,48 +36,31 @@ __all__ = ["UndeliveredWatch", "undelivered"]
 
 log = logging.getLogger(__name__)
 
-COMMITTED_TIMEOUT_S = 10.0  # the check runs on the watchdogs' timer: never wait on it for long
-Figures = tuple[int, int]  # (position, first offset not delivered)
+Figures = tuple[int, int]  # (position, committed offset)
 
 
 def undelivered(
     assigned: Iterable[Any],
     positions: Mapping[Any, int | None],
-    read: Mapping[Any, int | None],
     committed: Mapping[Any, int | None],
+    pending: Set[Any],
     *,
     watched: Callable[[Any], bool],
     queues_drained: bool,
 ) -> dict[Any, Figures]:
-    """Partitions whose position is past records never delivered: ``tp -> (position, first)``.
-
-    ``read`` is Faust's read offset per partition: the last offset delivered, except right after
-    a seek, where it is the offset sought (the next to read; None before any); ``committed`` the
-    group's committed offset (None when unknown). A read offset equal to the committed one is
-    taken as the next to read: at worst one delivered record is read again (idempotent), never
-    one skipped.
-    """
+    """Partitions consumed past their committed offset with nothing of them pending:
+    ``tp -> (position, committed)``; ``pending`` holds the partitions with a message in flight,
+    an acknowledged offset not committed yet or a rewind under way."""
     if not queues_drained:
         return {}
     out: dict[Any, Figures] = {}
     for tp in assigned:
-        position = positions.get(tp)
-        if not watched(tp) or position is None:
+        position, base = positions.get(tp), committed.get(tp)
+        if not watched(tp) or tp in pending or position is None or base is None:
             continue
-        last, base = read.get(tp), committed.get(tp)
-        first = base if last is None else first_undelivered(last, base)
-        if first is not None and 0 <= first < position:
-            out[tp] = (position, first)
+        if 0 <= base < position:
+            out[tp] = (position, base)
     return out
-
-
-def first_undelivered(last: int, committed: int | None) -> int:
-    """The first offset not delivered after Faust's read offset ``last`` (see ``undelivered``)."""
-    return last if last == committed else last + 1
-
-
-def _first_known(*offsets: int | None) -> int | None:
-    return next((offset for offset in offsets if offset is not None), None)
 
 
 class UndeliveredWatch:
@@ -100,58 +87,43 @@ class UndeliveredWatch:
             out[tp] = state.position if valid else None
         return out
 
-    async def _committed(self, tps: list[Any]) -> dict[Any, int | None]:
-        """The group's committed offsets, asked of the broker by the worker's own consumer."""
-        if not tps:
-            return {}
-        try:
-            async with asyncio.timeout(COMMITTED_TIMEOUT_S):
-                committed: dict[Any, int | None] = await self.app.consumer.committed_offsets(tps)
-        except (KafkaError, TimeoutError) as exc:
-            log.debug("group %s: committed offsets unavailable: %r", self.app.conf.id, exc)
-            return {}
-        return committed
+    def _pending(self, tps: list[Any]) -> set[Any]:
+        """Faust 0.15.3 internals (pinned): ``_unacked_messages`` (a WeakSet of the messages
+        streams took and did not acknowledge), ``_acked`` (acknowledged offsets not committed)."""
+        consumer = self.app.consumer
+        in_flight = {message.tp for message in list(consumer._unacked_messages)}
+        rewinding = set(getattr(consumer, "_rewinding", ()))
+        return {tp for tp in tps if consumer._acked.get(tp)} | in_flight | rewinding
 
     async def check(self) -> dict[Any, Figures]:
-        """Seek back partitions moved past undelivered records; returns them."""
+        """Seek back partitions consumed past records never processed; returns them."""
         app = self.app
         consumer = app.consumer
-        if app.client_only or app.rebalancing or app.in_recovery or not consumer.flow_active:
+        flowing = consumer.flow_active and app.flow_control.is_active()
+        if app.client_only or app.rebalancing or app.in_recovery or not flowing:
             self._seen = {}
             return {}
         tps = [tp for tp in consumer.assignment() if self._watched(tp)]
-        positions = self._positions(tps)
-        read: dict[Any, int | None] = {tp: consumer._read_offset.get(tp) for tp in tps}
-        drained = self._queues_drained()
-        known = consumer._committed_offset  # Faust's, from its seek: a quick first filter
-
-        def suspect(tp: Any) -> bool:
-            position, last = positions[tp] or 0, read[tp]
-            if last is None:
-                return position > 0 and known.get(tp) != position
-            return position > first_undelivered(last, known.get(tp))
-
-        suspects = [tp for tp in tps if suspect(tp)]
-        if not drained or not suspects:
-            self._seen = {}
-            return {}
-        broker = await self._committed([tp for tp in suspects if read[tp] is None])
-        committed = {tp: _first_known(broker.get(tp), known.get(tp)) for tp in suspects}
         now = undelivered(
-            suspects, positions, read, committed, watched=self._watched, queues_drained=drained
+            tps,
+            self._positions(tps),
+            {tp: consumer._committed_offset.get(tp) for tp in tps},
+            self._pending(tps),
+            watched=self._watched,
+            queues_drained=self._queues_drained(),
         )
         again = {tp: figures for tp, figures in now.items() if self._seen.get(tp) == figures}
         self._seen = {tp: figures for tp, figures in now.items() if tp not in again}
-        for tp, (position, first) in sorted(again.items()):
+        for tp, (position, committed) in sorted(again.items()):
             log.warning(
                 "topic=%s partition=%d: the consumer is at offset %d but offsets %d..%d were never "
-                "delivered to its stream: reading again from %d",
+                "processed and nothing of them is pending: reading again from %d",
                 tp.topic,
                 tp.partition,
                 position,
-                first,
+                committed,
                 position - 1,
-                first,
+                committed,
             )
-            await consumer.seek(tp, first)
+            await consumer.seek(tp, committed)
         return again

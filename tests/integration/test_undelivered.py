@@ -1,7 +1,7 @@
-"""Records a worker's consumer moved past without delivering them, on the real broker (the state
-the kill -9 fault test caught): read again by the undelivered-records watchdog when nothing of
-them was delivered, and never committed past by the commit guard when later ones were - even on a
-partition the group never committed."""
+"""Records a worker consumed and never processed, on the real broker (the states the kill -9
+fault test caught): read again by the undelivered-records watchdog once the worker is idle -
+whether they never reached the stream or the stream skipped them - and never committed past by
+the commit guard when later ones were processed, even on a partition the group never committed."""
 
 from __future__ import annotations
 
@@ -76,6 +76,47 @@ async def test_records_the_consumer_skipped_are_read_again(settings: Settings) -
     finally:
         await app.stop()
     assert received[10:] == [f"second-{i}".encode() for i in range(20)]
+
+
+async def test_records_dropped_from_the_stream_queue_are_read_again(settings: Settings) -> None:
+    """The second shape: records handed to the stream and thrown away before it took them (as
+    mode's flow control did on Faust's second resume after a restart), nothing coming after."""
+    name = settings.topic("dropped-in")
+    app = create_app(settings)
+    source = app.topic(name, partitions=1)
+    app.gapless_topics = frozenset({name})
+    received: list[bytes] = []
+    gate = asyncio.Event()
+
+    @app.agent(source)
+    async def collect(stream):  # type: ignore[no-untyped-def]
+        async for value in stream:
+            received.append(value)
+            await gate.wait()  # holds the stream while the rest queues up
+
+    watch = UndeliveredWatch(app)
+    await app.start()
+    try:
+        assert await until(lambda: app.consumer.flow_active and bool(app.consumer.assignment()))
+        values = [f"v-{i}".encode() for i in range(21)]
+        for value in values:
+            await source.send(key=b"k", value=value, partition=0)
+        queue = next(iter(collect._actors)).stream.channel.queue  # type: ignore[attr-defined]
+        assert await until(lambda: len(received) == 1 and queue.qsize() == 20)
+        app.flow_control.clear()  # what FlowControlEvent.resume() did to a running flow
+        gate.set()
+        await asyncio.sleep(1.0)
+        assert len(received) == 1  # consumed, never processed: they would never come
+
+        for _ in range(6):  # the second identical sighting acts (the app's own timer may too)
+            await watch.check()
+            if len(received) == 21:
+                break
+            await asyncio.sleep(0.5)
+        assert await until(lambda: len(received) == 21)
+    finally:
+        await app.stop()
+    assert received == values
 
 
 async def test_a_jump_on_a_partition_the_group_never_committed_is_not_committed_past(

@@ -13,70 +13,47 @@ def _watched(tp: TP) -> bool:
     return "changelog" not in tp.topic
 
 
-def test_a_partition_consumed_to_its_end_with_nothing_delivered_reads_again_from_committed() -> (
-    None
-):
-    found = undelivered(
-        [OPP0], {OPP0: 2517}, {OPP0: None}, {OPP0: 484}, watched=_watched, queues_drained=True
-    )
-    assert found == {OPP0: (2517, 484)}
-
-
-def test_a_position_past_the_last_delivered_offset_reads_again_after_it() -> None:
+def test_a_partition_consumed_past_its_committed_offset_with_nothing_pending_reads_again() -> None:
+    # the fault suite's figures: at the end of the partition, committed 484, nothing in flight
     found = undelivered(
         [OPP0, OPP1],
-        {OPP0: 900, OPP1: 700},
-        {OPP0: 499, OPP1: 699},
-        {},
+        {OPP0: 2517, OPP1: 2483},
+        {OPP0: 484, OPP1: 2483},
+        set(),
         watched=_watched,
         queues_drained=True,
     )
-    assert found == {OPP0: (900, 500)}  # OPP1 delivered everything up to its position
+    assert found == {OPP0: (2517, 484)}  # OPP1 is committed up to its position
 
 
-def test_a_caught_up_or_untouched_partition_is_left_alone() -> None:
-    positions = {OPP0: 484, OPP1: 0}
-    read = {OPP0: None, OPP1: None}
-    committed = {OPP0: 484, OPP1: None}
-    assert (
-        undelivered([OPP0, OPP1], positions, read, committed, watched=_watched, queues_drained=True)
-        == {}
-    )
-
-
-def test_nothing_is_decided_without_a_committed_offset_or_while_queues_hold_records() -> None:
-    assert (
-        undelivered([OPP0], {OPP0: 90}, {OPP0: None}, {}, watched=_watched, queues_drained=True)
-        == {}
-    )
-    assert (
-        undelivered([OPP0], {OPP0: 90}, {OPP0: 10}, {}, watched=_watched, queues_drained=False)
-        == {}
-    )
-
-
-def test_unwatched_topics_and_unknown_positions_are_skipped() -> None:
-    assert (
-        undelivered(
-            [TAB0, OPP0],
-            {TAB0: 50, OPP0: None},
-            {TAB0: None, OPP0: 3},
-            {TAB0: 0},
-            watched=_watched,
-            queues_drained=True,
-        )
-        == {}
-    )
-
-
-def test_right_after_a_seek_the_read_offset_is_the_next_to_read_so_it_is_read_again() -> None:
-    # Sought to 480 (Faust's read offset = committed = 480), then the position jumped to 510.
+def test_a_partition_with_anything_pending_is_left_to_the_streams_and_the_commits() -> None:
+    # a message in flight, an acknowledged offset awaiting its commit, or a rewind under way
     found = undelivered(
-        [OPP0], {OPP0: 510}, {OPP0: 480}, {OPP0: 480}, watched=_watched, queues_drained=True
+        [OPP0], {OPP0: 900}, {OPP0: 500}, {OPP0}, watched=_watched, queues_drained=True
     )
-    assert found == {OPP0: (510, 480)}  # 480 itself was never delivered
-    # one record past the seek, nothing delivered: still caught
+    assert found == {}
+
+
+def test_nothing_is_decided_while_queues_hold_records_or_without_figures() -> None:
+    figures = ({OPP0: 90}, {OPP0: 10})
+    assert undelivered([OPP0], *figures, set(), watched=_watched, queues_drained=False) == {}
+    assert (
+        undelivered([OPP0], {OPP0: None}, {OPP0: 10}, set(), watched=_watched, queues_drained=True)
+        == {}
+    )
+    assert (
+        undelivered([OPP0], {OPP0: 90}, {OPP0: None}, set(), watched=_watched, queues_drained=True)
+        == {}
+    )
+
+
+def test_unwatched_topics_and_partitions_sought_back_below_their_commit_are_skipped() -> None:
     found = undelivered(
-        [OPP0], {OPP0: 481}, {OPP0: 480}, {OPP0: 480}, watched=_watched, queues_drained=True
+        [TAB0, OPP0],
+        {TAB0: 50, OPP0: 480},
+        {TAB0: 0, OPP0: 500},  # OPP0 sought back: at or below its committed offset is fine
+        set(),
+        watched=_watched,
+        queues_drained=True,
     )
-    assert found == {OPP0: (481, 480)}
+    assert found == {}
