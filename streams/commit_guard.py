@@ -22,7 +22,9 @@ earlier generation or while flow is suspended, ``Stream.__aiter__``), so they ar
 - ``_new_offset``: nothing is committed while the message at the committed offset is not
   acknowledged (a hole at the head), and the partition is sought back to the committed offset so
   the missing messages are delivered again (the ones after it are re-delivered too: processing is
-  idempotent, stable ids). Retried at every commit until the hole is filled.
+  idempotent, stable ids). Retried at every commit until the hole is filled. A hole retention
+  has deleted (the log now starts past it) is reported as an error and the base moves to the log
+  start; otherwise the reset to the start and this check would rewind each other forever.
 - ``perform_seek`` (Faust's seek to the committed offsets after every assignment): the head check
   needs a committed offset, and Faust has none for a partition whose OffsetFetch answered none
   (the group never committed it, or the answer came back empty: seen in the fault suite while the
@@ -174,7 +176,7 @@ class CommitGuard:
             offset,
         )
 
-        task = asyncio.ensure_future(self.seek(tp, offset))  # also resets Faust's read offset
+        task = asyncio.ensure_future(self._seek_back(tp, offset))
         self._rewinding[tp] = task
 
         def done(task: asyncio.Future[None]) -> None:
@@ -183,6 +185,24 @@ class CommitGuard:
                 log.warning("seek of %s back to %d failed: %r", tp, offset, task.exception())
 
         task.add_done_callback(done)
+
+    async def _seek_back(self, tp: Any, offset: int) -> None:
+        """Seek to ``offset``, or to the log start if retention deleted the records from it: the
+        consumer would reset to the start and the head check rewind again, forever (a worker
+        down longer than a Kafka retention). Those records are gone: said as an error."""
+        start = (await self.earliest_offsets(tp)).get(tp) or 0
+        if start > offset:
+            log.error(
+                "topic=%s partition=%d: offsets %d..%d were deleted by retention before this "
+                "group processed them; reading on from the log start %d",
+                tp.topic,
+                tp.partition,
+                offset,
+                start - 1,
+                start,
+            )
+            self._committed_offset[tp] = offset = start
+        await self.seek(tp, offset)  # also resets Faust's read offset
 
     async def seek(self, partition: Any, offset: int) -> None:  # provided by Faust's Consumer
         await super().seek(partition, offset)  # type: ignore[misc]

@@ -81,7 +81,7 @@ class _FaustConsumer:
         return {tp: self.asked_again.get(tp) for tp in tps}
 
     async def earliest_offsets(self, *partitions: Any) -> dict[Any, int]:
-        return {tp: self.log_start[tp] for tp in partitions}
+        return {tp: self.log_start.get(tp, 0) for tp in partitions}
 
 
 class Guarded(CommitGuard, _FaustConsumer):
@@ -165,3 +165,18 @@ async def test_a_partition_with_no_committed_offset_gets_a_base_so_a_jump_is_nev
     assert consumer._new_offset(never) is None
     await asyncio.sleep(0)
     assert consumer.seeks == [(never, 0)]
+
+
+async def test_a_hole_retention_deleted_moves_the_base_to_the_log_start_instead_of_looping() -> (
+    None
+):
+    consumer = Guarded()
+    tp = TP(TOPIC, 0)
+    consumer._committed_offset[tp] = 480  # a worker down longer than the topic's retention
+    consumer.log_start = {tp: 1000}
+    consumer._acked[tp] = [1000, 1001]  # the consumer reset to the log start
+    assert consumer._new_offset(tp) is None
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert consumer.seeks == [(tp, 1000)] and consumer._committed_offset[tp] == 1000
+    assert consumer._new_offset(tp) == 1002  # no second rewind: processing goes on
