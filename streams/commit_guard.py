@@ -26,12 +26,13 @@ earlier generation or while flow is suspended, ``Stream.__aiter__``), so they ar
   has deleted (the log now starts past it) is reported as an error and the base moves to the log
   start; otherwise the reset to the start and this check would rewind each other forever.
 - ``perform_seek`` (Faust's seek to the committed offsets after every assignment): the head check
-  needs a committed offset, and Faust has none for a partition whose OffsetFetch answered none
-  (the group never committed it, or the answer came back empty: seen in the fault suite while the
-  broker held one). Without a base, a first delivery *past* records the consumer skipped was
-  committed as is: 1,140 opportunities of one partition lost, never offered, nothing logged. So
-  each such partition of a gapless topic is asked again once (an answer now is logged as a
-  warning), else counted from the start of its log: nothing past the base is committed before
+  needs a committed offset, and Faust has none for a partition the group never committed (in the
+  fault suite: the first worker killed within a second of its start, before its first commit).
+  Without a base, a first delivery *past* records the consumer dropped (``streams.flow_control``)
+  was committed as is: 1,140 opportunities of one partition lost, never offered, nothing logged.
+  So each such partition of a gapless topic is asked again once (in case an answer came back
+  empty: a warning; never seen in 10 fault runs), else counted from the start of its log:
+  nothing past the base is committed before
   every record from it on is processed; a first delivery past it is sought back by the head
   check (not sought here: aiokafka already positioned the partition, and Faust may be
   delivering from it by now).

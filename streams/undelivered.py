@@ -1,16 +1,14 @@
 """Read again the input records a worker consumed but never processed, once it has gone idle.
 
 Caught in the fault suite (kill -9 the worker three times during 5,000 opportunities, a few runs
-in ten), in two shapes with the same end: after a restart, aiokafka's position on one
-``opportunities`` partition was far past the committed offset, the worker was idle, and nothing
-between them was ever processed, so ~700-2,000 opportunities were never offered and nothing was
-logged. First shape (state dump): nothing of the partition was ever delivered to the router (the
-position had reached the end behind Faust's back). Second shape (offset trace): the records *were*
-delivered, while the restarted worker was still seeking to its committed offsets, and none of
-them was acknowledged as processed - Faust's stream skips what it receives under a suspended flow
-or another generation, and ``streams.commit_guard`` keeps such acks from committing (read again
-"after the rebalance"), but with nothing arriving later no commit or rewind ever came. Either way
-the position only moves forward: the state never mends itself.
+in ten): after a restart, aiokafka's position on one ``opportunities`` partition was far past the
+committed offset, the worker was idle, and nothing between them was ever processed, so
+~700-2,000 opportunities were never offered and nothing was logged. The records had been handed
+to the router's stream queue while the restarted worker was still seeking to its committed
+offsets, and thrown away there by Faust's second flow resume (state dump: nothing delivered;
+offset trace: delivered, never acknowledged). ``streams.flow_control`` removes that cause; this
+watch is the net for any other way a worker drops what it consumed: the position only moves
+forward, so such a state never mends itself.
 
 ``undelivered`` (pure) names the input partitions of gapless topics (no offset holes: see
 ``streams.commit_guard``) whose consumer position is past the committed offset while nothing of
