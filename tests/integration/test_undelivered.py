@@ -13,6 +13,7 @@ import pytest
 from aiokafka import TopicPartition
 
 from ops.settings import Settings
+from streams.agent_queues import stream_queues
 from streams.app import create_app
 from streams.undelivered import UndeliveredWatch
 from tests.integration.polling import until
@@ -20,7 +21,11 @@ from tests.integration.polling import until
 pytestmark = pytest.mark.kafka
 
 
-def _collecting_app(settings: Settings, name: str) -> tuple[faust.App, Any, list[bytes]]:
+def _collecting_app(
+    settings: Settings, name: str, gate: asyncio.Event | None = None
+) -> tuple[faust.App, Any, list[bytes]]:
+    """An app whose one agent collects the values of gapless topic ``name``; with a ``gate``,
+    the agent holds its stream after each value until the gate is set (the rest queues up)."""
     app = create_app(settings)
     source = app.topic(name, partitions=1)
     app.gapless_topics = frozenset({name})
@@ -30,6 +35,8 @@ def _collecting_app(settings: Settings, name: str) -> tuple[faust.App, Any, list
     async def collect(stream):  # type: ignore[no-untyped-def]
         async for value in stream:
             received.append(value)
+            if gate is not None:
+                await gate.wait()
 
     return app, source, received
 
@@ -87,19 +94,8 @@ async def test_records_the_consumer_skipped_are_read_again(settings: Settings) -
 async def test_records_dropped_from_the_stream_queue_are_read_again(settings: Settings) -> None:
     """The second shape: records handed to the stream and thrown away before it took them (as
     mode's flow control did on Faust's second resume after a restart), nothing coming after."""
-    name = settings.topic("dropped-in")
-    app = create_app(settings)
-    source = app.topic(name, partitions=1)
-    app.gapless_topics = frozenset({name})
-    received: list[bytes] = []
     gate = asyncio.Event()
-
-    @app.agent(source)
-    async def collect(stream):  # type: ignore[no-untyped-def]
-        async for value in stream:
-            received.append(value)
-            await gate.wait()  # holds the stream while the rest queues up
-
+    app, source, received = _collecting_app(settings, settings.topic("dropped-in"), gate)
     watch = UndeliveredWatch(app)
     await app.start()
     try:
@@ -107,7 +103,7 @@ async def test_records_dropped_from_the_stream_queue_are_read_again(settings: Se
         values = [f"v-{i}".encode() for i in range(21)]
         for value in values:
             await source.send(key=b"k", value=value, partition=0)
-        queue = next(iter(collect._actors)).stream.channel.queue  # type: ignore[attr-defined]
+        (queue,) = stream_queues(app)  # the collecting agent's: create_app adds no agents
         assert await until(lambda: len(received) == 1 and queue.qsize() == 20)
         app.flow_control.clear()  # what FlowControlEvent.resume() did to a running flow
         gate.set()
