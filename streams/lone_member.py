@@ -27,6 +27,8 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streams.worker_state import settled
+
 __all__ = ["LoneMemberWatch", "unowned"]
 
 log = logging.getLogger(__name__)
@@ -95,7 +97,7 @@ class LoneMemberWatch:
         """Rejoin when this lone member was left without some input partitions; returns them."""
         app = self.app
         consumer = app.consumer
-        if app.client_only or app.rebalancing or app.in_recovery or not consumer.flow_active:
+        if not settled(app):
             self._seen = None
             return set()
         counts = self._input_partitions()

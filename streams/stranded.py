@@ -25,7 +25,7 @@ import logging
 from collections.abc import Callable, Iterable, Set
 from typing import Any
 
-from streams.agent_queues import stream_queues
+from streams.worker_state import settled, stream_queues
 
 __all__ = ["StrandWatch", "stranded"]
 
@@ -63,7 +63,7 @@ class StrandWatch:
         """Put stranded partitions back into the consumer's active set; returns them."""
         app = self.app
         consumer = app.consumer
-        if app.rebalancing or app.in_recovery or not consumer.flow_active:
+        if not settled(app):
             self._seen.clear()
             return set()
         active = consumer._active_partitions

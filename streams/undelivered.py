@@ -28,7 +28,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from streams.agent_queues import stream_queues
+from streams.worker_state import settled, stream_queues
 
 __all__ = ["UndeliveredWatch", "undelivered"]
 
@@ -97,8 +97,7 @@ class UndeliveredWatch:
         """Seek back partitions consumed past records never processed; returns them."""
         app = self.app
         consumer = app.consumer
-        flowing = consumer.flow_active and app.flow_control.is_active()
-        if app.client_only or app.rebalancing or app.in_recovery or not flowing:
+        if not settled(app) or not app.flow_control.is_active():  # streams skip while suspended
             self._seen = {}
             return {}
         tps = [tp for tp in consumer.assignment() if self._watched(tp)]

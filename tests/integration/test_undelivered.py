@@ -13,9 +13,9 @@ import pytest
 from aiokafka import TopicPartition
 
 from ops.settings import Settings
-from streams.agent_queues import stream_queues
 from streams.app import create_app
 from streams.undelivered import UndeliveredWatch
+from streams.worker_state import stream_queues
 from tests.integration.polling import until
 
 pytestmark = pytest.mark.kafka
