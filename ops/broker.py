@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from ops.kafka_probe import kafka_answers
 from ops.procs import free_port, port_in_use, spawn, stop, wait_until
+from streams.runtime import kafka_answers
 
 __all__ = ["BrokerError", "EmbeddedBroker", "find_tansu"]
 

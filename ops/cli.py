@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ops.settings import Settings, load_settings
+from streams.settings import Settings, load_settings
 
 __all__ = ["build_parser", "main"]
 
@@ -89,7 +89,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_api(args: argparse.Namespace) -> int:
-    from connectors.http.app import run_api
+    from ops.api import run_api
 
     run_api(_settings(args))
     return 0

@@ -20,7 +20,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from ops.demo import DemoError, run_demo
-    from ops.settings import load_settings
+    from streams.settings import load_settings
 
     flags = {
         "broker": args.broker,

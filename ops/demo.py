@@ -24,7 +24,7 @@ from typing import Any
 from ops.demo_client import Api, DemoError, funnel_counts
 from ops.demo_network import ORIGINATOR, network, storage_opportunity, unroutable_opportunity
 from ops.procs import port_in_use, spawn, stop
-from ops.settings import Settings
+from streams.settings import Settings
 
 __all__ = ["DemoError", "run_demo"]
 

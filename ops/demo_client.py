@@ -18,7 +18,7 @@ __all__ = ["FUNNEL_METRICS", "Api", "DemoError", "funnel_counts"]
 
 T = TypeVar("T")
 
-# Funnel step -> the counter of ops.metrics that counts it.
+# Funnel step -> the counter of streams.metrics that counts it.
 FUNNEL_METRICS = {
     "published": "oppbus_opportunities_published",
     "offered": "oppbus_offers_sent",

@@ -25,7 +25,7 @@ from typing import IO
 
 from ops.broker import BrokerError, EmbeddedBroker
 from ops.local_s3 import LocalS3, LocalS3Error
-from ops.settings import Settings
+from streams.settings import Settings
 
 __all__ = ["BUCKET", "DurableBroker", "start_durable_broker"]
 

@@ -1,7 +1,7 @@
 """From bus events to the referral funnel: one ``record(envelope)`` driving metrics and the board.
 
 Pure (no I/O): :class:`FunnelRecorder` is fed decoded events from the opportunities, referrals and
-deadletter topics by :mod:`ops.funnel_feed` and calls the metrics container (ops.metrics) and the
+deadletter topics by :mod:`ops.funnel_feed` and calls the metrics container (streams.metrics) and the
 status board (ops.status_board). The ledger is at-least-once, so repeats are recognised by a bounded
 memory of what was already counted (per referral and step, per opportunity, per dead-letter origin).
 
@@ -17,15 +17,6 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from datetime import datetime
 
-from ops.metrics import (
-    DEAD_LETTER_REASONS,
-    DECLINE_REASONS,
-    OTHER,
-    TOPIC_NAMES,
-    UNROUTABLE_RULES,
-    ReferralMetrics,
-    bounded,
-)
 from ops.status_board import DeadLetterNote, StatusBoard
 from schemas.codec import Envelope
 from schemas.events import (
@@ -43,6 +34,15 @@ from schemas.events import (
     ReferralWon,
 )
 from schemas.ids import opportunity_key
+from streams.metrics import (
+    DEAD_LETTER_REASONS,
+    DECLINE_REASONS,
+    OTHER,
+    TOPIC_NAMES,
+    UNROUTABLE_RULES,
+    ReferralMetrics,
+    bounded,
+)
 
 __all__ = ["FunnelRecorder", "primary_rule"]
 

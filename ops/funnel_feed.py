@@ -24,12 +24,12 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from ops.end_offsets import end_offsets
 from ops.funnel import FunnelRecorder
-from ops.settings import Settings
 from schemas.codec import decode
 from schemas.errors import InvalidEvent
-from streams.topics import TOPICS
+from schemas.topics import TOPICS
+from streams.runtime import end_offsets
+from streams.settings import Settings
 
 __all__ = ["FEED_TOPICS", "FunnelFeed"]
 
@@ -185,7 +185,9 @@ class FunnelFeed:
             # Only partitions the group has committed on (the first end-offsets request for a
             # topic the consumer does not follow waits for a metadata refresh: seconds).
             known = [tp for tp, meta in committed.items() if meta.offset >= 0]
-            ends = await end_offsets(consumer, known)  # not ListOffsets alone: ops.end_offsets
+            ends = await end_offsets(
+                consumer, known
+            )  # not ListOffsets alone: streams.runtime.end_offsets
             described = await admin.describe_consumer_groups([group])
         except KafkaError as exc:
             log.info("funnel feed: lag of group %s unavailable: %s", group, exc)

@@ -2,7 +2,7 @@
 
 Pure and bounded: events are counted into fixed-width time buckets (by the event's own time, so a
 replay from the beginning rebuilds the same history) kept for ``retention_s``; reasons are bounded
-vocabularies (ops.metrics); at most ``recent`` dead letters are kept, without their payload.
+vocabularies (streams.metrics); at most ``recent`` dead letters are kept, without their payload.
 ``summary()`` is the JSON body of ``GET /v1/status/summary``.
 """
 

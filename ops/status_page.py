@@ -18,9 +18,9 @@ from prometheus_client import CollectorRegistry
 
 from ops.funnel import FunnelRecorder
 from ops.funnel_feed import FunnelFeed
-from ops.metrics import ReferralMetrics
-from ops.settings import Settings
 from ops.status_board import StatusBoard
+from streams.metrics import ReferralMetrics
+from streams.settings import Settings
 
 __all__ = ["BOARD_KEY", "FEED_KEY", "METRICS_KEY", "install_status"]
 

@@ -25,8 +25,8 @@ from aiokafka.errors import KafkaError
 
 from ops.broker import BrokerError, EmbeddedBroker, wait_for_kafka
 from ops.procs import free_port, port_in_use, spawn, stop
-from ops.settings import Settings
-from ops.topic_admin import ensure_topics, worker_group_stable
+from streams.runtime import ensure_topics, worker_group_stable
+from streams.settings import Settings
 
 __all__ = ["run_up"]
 

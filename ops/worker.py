@@ -1,29 +1,42 @@
-"""``oppbus worker``: one Faust worker running every stream processor of the bus."""
+"""``oppbus worker``: one Faust worker running every stream processor of the bus.
+
+The shell composes the worker process: the stream contexts (``streams.wiring``) plus the
+outbound webhook dispatcher (``connectors.webhooks``), which runs in the worker's event loop with
+its own consumer group on ``referrals``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import faust
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, generate_latest
 
-from ops.metrics import ReferralMetrics
-from ops.settings import Settings
-from ops.topic_admin import ensure_topics
-from streams.app import create_app
-from streams.wiring import register_all
+from connectors.webhooks.service import register_webhooks
+from streams.metrics import ReferralMetrics
+from streams.runtime import create_app, ensure_topics, quiet_root_logger, use_uvloop
+from streams.settings import Settings
+from streams.wiring import Contexts, register_all
 
-__all__ = ["build_worker_app", "run_worker"]
+__all__ = ["build_worker_app", "compose_worker", "run_worker"]
 
 _EXPOSITION_TYPE = "text/plain; version=0.0.4"
+
+
+def compose_worker(
+    app: faust.App, settings: Settings, registry: CollectorRegistry | None = None
+) -> Contexts:
+    """Put everything a worker runs on ``app``: the stream contexts and the webhook dispatcher."""
+    contexts = register_all(app, settings, registry)
+    register_webhooks(app, settings, registry)
+    return contexts
 
 
 def build_worker_app(settings: Settings, *, web: bool = True) -> faust.App:
     app = create_app(settings, web=web)
     registry = CollectorRegistry()
-    register_all(app, settings, registry)
+    compose_worker(app, settings, registry)
     if web:
         _serve_metrics(app, registry)
     return app
@@ -45,28 +58,8 @@ def _serve_metrics(app: faust.App, registry: CollectorRegistry) -> None:
 def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM (Faust's worker installs the handlers and stops cleanly)."""
     asyncio.run(ensure_topics(settings))
-    _use_uvloop()
+    use_uvloop()
     app = build_worker_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
-
-    async def _quiet_root() -> None:
-        # With a level of WARNING or above, Faust's worker start-up (its spinner handler) leaves
-        # the root logger at DEBUG, so every log.debug in faust and aiokafka builds a record
-        # (~17 % throughput, notes). App tasks run after that start-up: set it back here.
-        logging.getLogger().setLevel(settings.log_level.upper())
-
-    app.task(_quiet_root)
+    quiet_root_logger(app, settings.log_level)
     worker.execute_from_commandline()
-
-
-def _use_uvloop() -> None:
-    """Run the worker on uvloop (+7-14 % throughput, notes) when it is installed.
-
-    Faust picks its loop from ``FAUST_LOOP`` only when ``faust`` is first imported, which is too
-    early for us; the worker (mode) takes the current event loop, so we set that instead.
-    """
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency except on Windows
-        return
-    asyncio.set_event_loop(uvloop.new_event_loop())

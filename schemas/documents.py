@@ -14,7 +14,7 @@ from pydantic.json_schema import models_json_schema
 
 from schemas.common import Contract
 from schemas.events import EVENT_TOPICS, EVENT_TYPES
-from streams.topics import TOPICS, TopicSpec
+from schemas.topics import TOPICS, TopicSpec
 
 __all__ = [
     "ASYNCAPI_PATH",
@@ -136,7 +136,7 @@ def _draft07(node: Any) -> Any:
 
 
 def asyncapi() -> dict[str, Any]:
-    """The AsyncAPI 3.0 description of every topic of ``streams.topics.TOPICS``."""
+    """The AsyncAPI 3.0 description of every topic of ``schemas.topics.TOPICS``."""
     models: list[tuple[type[Contract], Any]] = [(m, "validation") for m in EVENT_TYPES.values()]
     _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = _draft07(defs.get("$defs", {}))
@@ -167,7 +167,7 @@ def asyncapi() -> dict[str, Any]:
             "version": "1.0.0",
             "description": "Partner opportunity-sharing bus: every topic, its key, partitions, "
             "cleanup policy, event types (CloudEvents 1.0, Kafka binary binding, JSON data), "
-            "who publishes and who consumes. Generated from schemas/ and streams/topics.py by "
+            "who publishes and who consumes. Generated from schemas/ and schemas/topics.py by "
             "`oppbus schemas generate`: do not edit by hand.",
             "license": {"name": "Apache-2.0"},
         },

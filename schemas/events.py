@@ -125,7 +125,7 @@ EVENT_TYPES: dict[str, type[Contract]] = {
 
 _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVENT_TYPES.items()}
 
-# Topic name (short, without the prefix; see streams/topics.py) of each event type.
+# Topic name (short, without the prefix; see schemas/topics.py) of each event type.
 _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     PartnerProfile: "partners",
     PartnerScorecard: "partner-stats",

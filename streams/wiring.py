@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import gc
 from dataclasses import dataclass
-from typing import Any
 
 import faust
 from prometheus_client import CollectorRegistry
 
-from connectors.webhooks.service import register_webhooks
-from ops.settings import Settings
-from streams.directory import DirectoryView, GlobalView, run_view
+from schemas.topics import TOPICS
 from streams.router.agent import RouterAgent, register_router
 from streams.router.claims import ClaimRegistry
 from streams.router.handlers import Router
-from streams.router.ranking import make_ranker
+from streams.router.live_directory import DirectoryView, run_view
+from streams.router.ranker import make_ranker
+from streams.runtime import GlobalView, freeze_start_up_objects, warm_producer
 from streams.scorecards.agents import Scorecards, register_scorecards
 from streams.scorecards.view import ScorecardBook
-from streams.topics import TOPICS
+from streams.settings import Settings
 
 __all__ = ["Contexts", "register_all"]
 
@@ -41,31 +38,6 @@ def _run_with_app(app: faust.App, view: GlobalView) -> None:
 
     follow.__name__ = f"follow_{view.name.replace('-', '_')}"
     app.task(follow)
-
-
-async def _know_output_topics(app: faust.App, settings: Settings) -> None:
-    """Load the producer's metadata of every topic the worker may write to, before routing.
-
-    aiokafka looks a topic's partitions up on its first send to it, one metadata round trip per
-    topic, in the middle of a batch: the first ~140 opportunities after a start waited ~100 ms
-    (the p99 of ``oppbus bench pipeline``'s latency run). Faust 0.15.3's aiokafka producer
-    (``_ensure_producer``) has no public way to ask, hence the private call.
-    """
-    names = {settings.topic(spec.name) for spec in TOPICS}
-    names |= {table.changelog_topic.get_topic_name() for table in app.tables.values()}
-    producer: Any = app.producer
-    client = producer._ensure_producer()
-    await asyncio.gather(*(client.partitions_for(name) for name in sorted(names)))
-
-
-def _freeze_start_up_objects() -> None:
-    """Leave what start-up built (Faust, aiokafka, pydantic, the loaded directory) out of the
-    garbage collector's full passes (``gc.freeze``): those passes walked all of it and stopped
-    the worker's one event loop for ~65 ms, the worst publish->offer latencies of
-    ``oppbus bench pipeline`` (13 ms with it, README). Idempotent; objects still die by
-    reference counting."""
-    gc.collect()
-    gc.freeze()
 
 
 def register_all(
@@ -97,8 +69,8 @@ def register_all(
     async def ready() -> None:
         for view in views:
             await view.wait_ready()
-        await _know_output_topics(app, settings)
-        _freeze_start_up_objects()
+        await warm_producer(app, {settings.topic(spec.name) for spec in TOPICS})
+        freeze_start_up_objects()
 
     router = Router(
         make_ranker(lambda: directory.directory, lambda: stats),
@@ -108,5 +80,4 @@ def register_all(
     )
     agent = register_router(app, settings, router, ready)
     scorecards = register_scorecards(app, settings)  # ledger -> per-partner figures
-    register_webhooks(app, settings, registry)  # outbound webhooks: own consumer group on referrals
     return Contexts(directory, claims, stats, agent, scorecards)

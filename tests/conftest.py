@@ -10,7 +10,7 @@ import pytest
 
 from ops.broker import BrokerError, EmbeddedBroker
 from ops.procs import free_port
-from ops.settings import Settings, load_settings
+from streams.settings import Settings, load_settings
 
 
 @pytest.fixture(scope="session")

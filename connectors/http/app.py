@@ -9,7 +9,6 @@ connectors add theirs through :func:`connectors.http.extensions.install_extensio
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -25,13 +24,11 @@ from connectors.http.routes_opportunities import add_opportunity_routes
 from connectors.http.routes_partners import add_partner_routes
 from connectors.http.routes_referrals import add_referral_routes
 from connectors.http.state import STATE, ApiState
-from ops.kafka_probe import kafka_answers
-from ops.settings import Settings
-from ops.topic_admin import ensure_topics
+from streams.runtime import ensure_topics, kafka_answers
+from streams.settings import Settings
 
-__all__ = ["REGISTRY_KEY", "SETTINGS_KEY", "create_web_app", "run_api"]
+__all__ = ["REGISTRY_KEY", "SETTINGS_KEY", "create_web_app"]
 
-log = logging.getLogger("oppbus.api")
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
@@ -106,17 +103,3 @@ def create_web_app(
     add_openapi_route(app)
     install_extensions(app, settings, registry)
     return app
-
-
-def run_api(settings: Settings) -> None:
-    """Serve the API until SIGINT/SIGTERM."""
-    if settings.admin_token is None:
-        log.warning("no OPPBUS_ADMIN_TOKEN: admin routes are disabled (partner keys still work)")
-    web.run_app(
-        create_web_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        print=None,
-        access_log=None,
-        shutdown_timeout=5.0,
-    )

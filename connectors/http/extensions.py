@@ -1,4 +1,4 @@
-"""Routes other connectors add to the API app (webhooks, CRM inbound, interop, status page).
+"""Routes other connectors add to the API app (webhooks, CRM inbound, interop).
 
 ``create_web_app`` calls :func:`install_extensions` once, after the core routes. A connector adds
 one line here calling its own ``add_*_routes(app)``; inside its handlers it reaches the shared
@@ -12,7 +12,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from ops.settings import Settings
+from streams.settings import Settings
 
 __all__ = ["install_extensions"]
 
@@ -24,10 +24,7 @@ def install_extensions(
     from connectors.crm.routes import add_crm_routes
     from connectors.http.limits import Limits, install_limits
     from connectors.webhooks.routes import add_webhook_routes
-    from ops.status_page import install_status
 
     install_limits(app, Limits.from_settings(settings))  # load shedding: 503/429 first
     add_webhook_routes(app)  # PUT/GET/DELETE /v1/partners/{id}/webhook, delivery log
     add_crm_routes(app)  # POST /v1/crm/hubspot|salesforce/{partner_id}
-    # ops: GET /status + /v1/status/summary, and the referral funnel on the API's /metrics.
-    install_status(app, settings, registry)

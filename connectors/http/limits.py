@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import orjson
 from aiohttp import web
 
-from ops.settings import Settings
+from streams.settings import Settings
 
 __all__ = ["SHEDDER_KEY", "Limits", "LoadShedder", "install_limits"]
 

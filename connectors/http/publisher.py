@@ -16,9 +16,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from connectors.http.errors import ApiError
-from ops.settings import Settings
 from schemas.codec import encode
 from schemas.common import Contract
+from streams.settings import Settings
 
 __all__ = ["SOURCE", "Published", "Publisher"]
 

@@ -23,10 +23,10 @@ from aiokafka.structs import ConsumerRecord
 
 from connectors.http.publisher import Published
 from connectors.http.views import Referral, Views
-from ops.end_offsets import end_offsets
-from ops.settings import Settings
 from schemas.codec import decode
 from schemas.errors import InvalidEvent
+from streams.runtime import end_offsets
+from streams.settings import Settings
 
 __all__ = ["READ_TOPICS", "ReadModel"]
 

@@ -20,7 +20,7 @@ from connectors.http.metrics import ApiMetrics
 from connectors.http.publisher import Published, Publisher
 from connectors.http.readmodel import ReadModel
 from connectors.http.views import Views
-from ops.settings import Settings
+from streams.settings import Settings
 
 __all__ = ["STATE", "ApiState", "state_of", "utcnow"]
 

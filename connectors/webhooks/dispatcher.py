@@ -43,14 +43,14 @@ from connectors.webhooks.sender import AttemptResult, HttpSender, Sender
 from connectors.webhooks.signing import signed_headers
 from connectors.webhooks.ssrf import TargetPolicy
 from connectors.webhooks.views import TopicFollower, WebhookViews
-from ops.metrics import ReferralMetrics
-from ops.settings import Settings
 from schemas.codec import Envelope, decode, encode
 from schemas.common import Contract
 from schemas.errors import InvalidEvent
 from schemas.events import event_key
 from schemas.operations import dead_letter
 from schemas.webhooks import DeliveryAttempt, LeadEvent, WebhookDelivery, webhook_id
+from streams.metrics import ReferralMetrics
+from streams.settings import Settings
 
 __all__ = ["SOURCE", "WebhookDispatcher"]
 

@@ -12,8 +12,8 @@ from mode import Service
 from prometheus_client import CollectorRegistry
 
 from connectors.webhooks.dispatcher import WebhookDispatcher
-from ops.metrics import ReferralMetrics
-from ops.settings import Settings
+from streams.metrics import ReferralMetrics
+from streams.settings import Settings
 
 __all__ = ["register_webhooks"]
 

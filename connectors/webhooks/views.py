@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from ops.end_offsets import end_offsets
-from ops.settings import Settings
 from schemas.codec import decode
 from schemas.common import Contract
 from schemas.errors import InvalidEvent
 from schemas.webhooks import WebhookDelivery, WebhookSubscription
+from streams.runtime import end_offsets
+from streams.settings import Settings
 
 __all__ = ["TopicFollower", "WebhookViews"]
 

@@ -31,16 +31,16 @@ from aiohttp import ClientSession, ClientTimeout, web
 from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
 
-from connectors.http.app import create_web_app
+from ops.api import build_api_app
 from ops.broker import EmbeddedBroker
 from ops.procs import free_port
-from ops.settings import Settings, load_settings
-from ops.topic_admin import ensure_topics
 from schemas.codec import encode
 from schemas.events import event_key
 from schemas.ids import referral_id
 from schemas.opportunity import Opportunity
 from schemas.referrals import OfferMade, ScoreReason, Teaser
+from streams.runtime import ensure_topics
+from streams.settings import Settings, load_settings
 
 __all__ = ["DESCRIPTION", "add_arguments", "run"]
 
@@ -192,7 +192,7 @@ async def _next_lead(resp: Any) -> str:
 
 async def _main(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     await ensure_topics(settings)
-    app = create_web_app(settings.model_copy(update={"admin_token": SecretStr(ADMIN)}))
+    app = build_api_app(settings.model_copy(update={"admin_token": SecretStr(ADMIN)}))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     port = free_port()

@@ -2,7 +2,7 @@
 
 The raw baseline (:mod:`ops.bench.passthrough`) moves records with aiokafka alone. This moves the
 same records through one Faust agent configured exactly like the router's worker
-(:func:`streams.app.create_app`: raw serializers, linger, fetch wait, eager delivery) and shaped
+(:func:`streams.runtime.app.create_app`: raw serializers, linger, fetch wait, eager delivery) and shaped
 like it (``take_events`` batches, bytes handed to ``app.producer.send``), doing the raw loop's
 transform (one ``orjson`` parse and dump, a field set in between) and nothing else. What Faust
 costs per record is the difference between the two; what routing costs is the difference between
@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from ops.bench.passthrough import PassThrough
-from ops.settings import Settings
+from streams.settings import Settings
 
 __all__ = ["run_faust_passthrough"]
 
@@ -39,7 +39,7 @@ async def run_faust_passthrough(
     ``assigned`` is set once the app's consumer has its partitions (for a latency run)."""
     import faust
 
-    from streams.app import create_app
+    from streams.runtime import create_app
 
     app = create_app(settings)
     topic = app.topic(source, key_serializer="raw", value_serializer="raw")

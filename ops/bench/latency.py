@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
 
-    from ops.settings import Settings
+    from streams.settings import Settings
 
 __all__ = [
     "OFFERED",
@@ -143,7 +143,7 @@ async def baseline_latency(
     Faust, and what Faust allows without routing."""
     from ops.bench.faust_floor import run_faust_passthrough
     from ops.bench.passthrough import run_passthrough
-    from ops.topic_admin import ensure_topics
+    from streams.runtime import ensure_topics
 
     suffix = "fl" if faust else "l"
     base = settings.model_copy(
@@ -166,7 +166,7 @@ async def baseline_latency(
             f"{base.app_id}-raw",
             total,
             fetch_wait_ms=base.fetch_wait_ms,
-            linger_ms=1,  # the worker's (streams.app)
+            linger_ms=1,  # the worker's (streams.runtime.app)
             assigned=assigned,
         )
     )

@@ -6,7 +6,7 @@ One run, one broker (started here), four measurements on the same topic shapes (
 1. raw: an aiokafka consume -> orjson transform -> produce pass-through of N opportunities;
 1b. Faust floor: the same pass-through through one Faust agent of an app configured like the
    worker (``ops.bench.faust_floor``): what Faust alone allows, the ceiling of any Faust router;
-2. latency: one in-process Faust worker (the real ``register_all``: router, scorecards,
+2. latency: one in-process Faust worker (the real ``compose_worker``: router, scorecards,
    webhooks) while opportunities are published at a fixed rate (500/s): p50/p99 from the publish
    call to the moment the offer is read back from the referrals topic, after a warm-up second
    (reported apart: ``ops.bench.latency``); the same run through the raw and the bare Faust
@@ -16,7 +16,7 @@ One run, one broker (started here), four measurements on the same topic shapes (
 
 The worker runs the throughput levers of the shared notes: ``take_events`` batches, raw bytes and
 one codec call per event, ``app.producer.send`` below the Topic layer, producer linger and batch
-size (``streams.app``), root logger at WARNING, uvloop (``--loop``).
+size (``streams.runtime.app``), root logger at WARNING, uvloop (``--loop``).
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the CLI imports this module to build its parser: the rest is imported in run()
     from aiokafka import AIOKafkaProducer
 
-    from ops.settings import Settings
     from schemas.opportunity import Opportunity
     from schemas.partner import PartnerProfile
+    from streams.settings import Settings
 
 __all__ = ["DESCRIPTION", "add_arguments", "run"]
 
@@ -168,7 +168,7 @@ async def _raw_baseline(settings: Settings, producer: AIOKafkaProducer, n: int) 
 
 async def _faust_floor(settings: Settings, producer: AIOKafkaProducer, n: int) -> float:
     from ops.bench.faust_floor import run_faust_passthrough
-    from ops.topic_admin import ensure_topics
+    from streams.runtime import ensure_topics
 
     floor = settings.model_copy(
         update={"topic_prefix": settings.topic_prefix + "f", "app_id": settings.app_id + "f"}
@@ -196,10 +196,9 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
 
     from ops.bench.latency import baseline_latency, latency_run, summary
     from ops.procs import free_port
-    from ops.settings import load_settings
-    from ops.topic_admin import ensure_topics
-    from streams.app import create_app
-    from streams.wiring import register_all
+    from ops.worker import compose_worker
+    from streams.runtime import create_app, ensure_topics
+    from streams.settings import load_settings
 
     tag = f"bench{uuid.uuid4().hex[:6]}"
     settings = load_settings(
@@ -249,7 +248,7 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
         await ensure_topics(routed_settings)
         await _publish(producer, routed_settings, _partners(args.partners))
         app = create_app(routed_settings)
-        contexts = register_all(app, routed_settings)
+        contexts = compose_worker(app, routed_settings)
         agent = contexts.router
         await app.start()
         logging.getLogger().setLevel(logging.WARNING)  # the notes' logging lever

@@ -13,7 +13,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from ops.end_offsets import end_offsets
+from streams.runtime import end_offsets
 
 __all__ = ["committed_lag", "cpu_seconds", "group_lag", "percentile", "rss_bytes", "topic_end"]
 
@@ -55,7 +55,7 @@ async def topic_end(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartiti
         await consumer._client.force_metadata_update()
         parts = consumer.partitions_for_topic(topic) or set()
     tps = [TopicPartition(topic, p) for p in sorted(parts)]
-    return await end_offsets(consumer, tps)  # ListOffsets confirmed: ops.end_offsets
+    return await end_offsets(consumer, tps)  # ListOffsets confirmed: streams.runtime.end_offsets
 
 
 async def group_lag(

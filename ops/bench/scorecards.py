@@ -36,16 +36,16 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from ops.broker import EmbeddedBroker
 from ops.procs import free_port, spawn, stop
-from ops.settings import Settings, load_settings
-from ops.topic_admin import ensure_topics
 from schemas.codec import encode
 from schemas.common import Contract, Money
 from schemas.events import event_key
 from schemas.ids import referral_id
 from schemas.samples import example
+from streams.runtime import ensure_topics
 from streams.scorecards.facts import fact_of
 from streams.scorecards.fold import PartnerAggregate, RefState, Role, apply
 from streams.scorecards.state import snapshot
+from streams.settings import Settings, load_settings
 
 __all__ = ["DESCRIPTION", "add_arguments", "run"]
 

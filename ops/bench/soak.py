@@ -47,12 +47,12 @@ from ops.bench.soak_load import answers, opportunity, partners
 from ops.bench.soak_samples import SoakRun, sample_loop
 from ops.broker import EmbeddedBroker
 from ops.procs import free_port, spawn, stop
-from ops.settings import Settings, load_settings
-from ops.topic_admin import ensure_topics
 from schemas.codec import decode, encode
 from schemas.errors import InvalidEvent
 from schemas.events import event_key, event_topic
 from schemas.referrals import OfferMade
+from streams.runtime import ensure_topics
+from streams.settings import Settings, load_settings
 
 __all__ = ["DESCRIPTION", "add_arguments", "run"]
 

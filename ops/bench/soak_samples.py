@@ -18,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from ops.bench.probes import committed_lag, cpu_seconds, rss_bytes
 from ops.bench.soak_figures import rate_in_window
-from ops.settings import Settings
+from streams.settings import Settings
 
 __all__ = ["PROGRESS_EVERY_S", "SoakRun", "sample_loop"]
 

@@ -36,8 +36,6 @@ from connectors.webhooks.dispatcher import WebhookDispatcher
 from connectors.webhooks.policy import payload
 from connectors.webhooks.signing import generate_secret, signed_headers, verify
 from ops.broker import EmbeddedBroker
-from ops.settings import Settings, load_settings
-from ops.topic_admin import ensure_topics
 from schemas.codec import encode
 from schemas.common import Contract
 from schemas.events import event_key, event_topic
@@ -45,6 +43,8 @@ from schemas.ids import referral_id
 from schemas.referrals import OfferMade
 from schemas.samples import example
 from schemas.webhooks import WebhookSubscription
+from streams.runtime import ensure_topics
+from streams.settings import Settings, load_settings
 
 __all__ = ["DESCRIPTION", "add_arguments", "run"]
 

@@ -32,7 +32,6 @@ from typing import Any
 
 import faust
 
-from ops.settings import Settings
 from schemas.codec import decode, header
 from schemas.errors import InvalidEvent
 from schemas.events import (
@@ -42,7 +41,6 @@ from schemas.events import (
     OpportunityWithdrawn,
     ReportOutcome,
 )
-from streams.commit_guard import unacked_if_failed
 from streams.deadletter import (
     ErrorPolicy,
     EventRef,
@@ -54,6 +52,8 @@ from streams.offers.deadlines import DeadlineIndex
 from streams.offers.store import Pending
 from streams.router.emit import Out
 from streams.router.handlers import Router
+from streams.runtime import unacked_if_failed
+from streams.settings import Settings
 
 __all__ = ["RouterAgent", "register_router"]
 

@@ -40,9 +40,8 @@ from faust.serializers import codecs
 from faust.tables.table import Table
 from faust.types import EventT, StreamT
 
-from ops.settings import Settings
 from schemas.errors import InvalidEvent
-from streams.commit_guard import unacked_if_failed
+from streams.runtime import unacked_if_failed
 from streams.scorecards.facts import PACK_MAX, fact_from_record, routed_packs, unpack
 from streams.scorecards.fold import LedgerFact, PartnerAggregate, apply
 from streams.scorecards.retention import ClosedRefs, fact_partition, is_closed
@@ -53,6 +52,7 @@ from streams.scorecards.state import (
     ref_to_json,
     snapshot_record,
 )
+from streams.settings import Settings
 
 __all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "Scorecards", "register_scorecards"]
 

@@ -18,14 +18,14 @@ from functools import cached_property
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from ops.end_offsets import end_offsets as real_end_offsets
-from ops.settings import Settings
 from schemas.codec import Envelope, InvalidEvent, decode, encode
 from schemas.common import Contract, Money
 from schemas.events import event_key, event_topic
 from schemas.opportunity import Customer, Opportunity
 from schemas.partner import PartnerProfile
 from schemas.referrals import OfferMade
+from streams.runtime.end_offsets import end_offsets as real_end_offsets
+from streams.settings import Settings
 from tests.faults.ledger import OfferRecord
 
 __all__ = [

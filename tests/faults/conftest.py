@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ops.settings import Settings
+from streams.settings import Settings
 from tests.faults.procs import WorkerPool, alive
 
 

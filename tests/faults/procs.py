@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ops.procs import free_port, spawn, stop
-from ops.settings import Settings
+from streams.settings import Settings
 from tests.proc_tree import alive, descendants
 
 __all__ = ["ApiProc", "WorkerPool", "WorkerProc", "alive", "descendants"]

@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ops.settings import Settings
 from schemas.events import ReferralExpired
 from schemas.ids import referral_id, split_opportunity_key
 from schemas.operations import OpportunityUnroutable
+from streams.settings import Settings
 from tests.faults.bus import (
     end_offsets,
     make_opportunity,

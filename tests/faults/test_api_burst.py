@@ -16,9 +16,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from ops.settings import Settings
-from ops.topic_admin import ensure_topics
 from schemas.opportunity import Opportunity
+from streams.runtime.topic_admin import ensure_topics
+from streams.settings import Settings
 from tests.faults.bus import read_topic
 from tests.faults.figures import report_figures
 from tests.faults.procs import ApiProc

@@ -15,8 +15,8 @@ import pytest
 
 from ops.durable import DurableBroker
 from ops.procs import free_port
-from ops.settings import Settings, load_settings
-from ops.topic_admin import ensure_topics
+from streams.runtime.topic_admin import ensure_topics
+from streams.settings import Settings, load_settings
 from tests.faults.figures import report_figures
 from tests.faults.procs import WorkerPool, alive
 from tests.faults.scenario import Scenario

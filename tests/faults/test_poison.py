@@ -15,11 +15,11 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from ops.settings import Settings
-from ops.topic_admin import ensure_topics
 from schemas.codec import MAX_EVENT_BYTES, encode
 from schemas.events import DeadLetter, ReportOutcome, event_key
 from schemas.referrals import OfferMade
+from streams.runtime.topic_admin import ensure_topics
+from streams.settings import Settings
 from tests.faults.bus import make_opportunity, offers_of, partner_profiles, publish, read_topic
 from tests.faults.figures import report_figures
 from tests.faults.procs import WorkerPool

@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from ops.settings import Settings
-from ops.topic_admin import ensure_topics
+from streams.runtime.topic_admin import ensure_topics
+from streams.settings import Settings
 from tests.faults.figures import report_figures
 from tests.faults.procs import WorkerPool, WorkerProc
 from tests.faults.scenario import Scenario

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from connectors.webhooks.signing import generate_secret
-from ops.settings import Settings
-from ops.topic_admin import ensure_topics
+from streams.runtime.topic_admin import ensure_topics
+from streams.settings import Settings
 from tests.faults.bus import publish
 from tests.faults.figures import report_figures
 from tests.faults.procs import WorkerPool

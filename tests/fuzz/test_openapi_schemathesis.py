@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from ops.settings import Settings
-from ops.topic_admin import ensure_topics
+from streams.runtime.topic_admin import ensure_topics
+from streams.settings import Settings
 from tests.faults.procs import ApiProc
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -35,7 +35,7 @@ ADMIN = "admin-token-for-the-fuzz-suite-01234"
 def running_api(broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProc]:
     import asyncio
 
-    from ops.settings import load_settings
+    from streams.settings import load_settings
 
     settings: Settings = load_settings(
         {"broker": broker.url, "topic_prefix": "fuzzapi", "app_id": "fuzzapi", "partitions": 2},

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from ops.settings import Settings
-from ops.topic_admin import ensure_topics
 from schemas.events import EVENT_TYPES, DeadLetter
+from streams.runtime.topic_admin import ensure_topics
+from streams.settings import Settings
 from tests.faults.bus import make_opportunity, offers_of, partner_profiles, publish, read_topic
 from tests.faults.procs import WorkerPool
 

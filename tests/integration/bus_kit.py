@@ -9,12 +9,12 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from ops.settings import Settings
 from schemas.codec import decode, encode
 from schemas.common import Contract
 from schemas.events import OfferMade, event_key, event_topic
 from schemas.opportunity import Opportunity
 from schemas.partner import PartnerProfile
+from streams.settings import Settings
 
 NOW = datetime.now(UTC)
 

@@ -1,4 +1,4 @@
-"""The API app built by ``create_web_app`` serves the status page and the funnel on /metrics."""
+"""The API app built by ``build_api_app`` serves the status page and the funnel on /metrics."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
-from connectors.http.app import create_web_app
-from ops.settings import Settings
+from ops.api import build_api_app
+from streams.settings import Settings
 from tests.integration.test_status_feed import publish, story_events
 
 pytestmark = pytest.mark.kafka
 
 
 async def test_api_app_has_status_routes_and_funnel_metrics(settings: Settings) -> None:
-    app = create_web_app(settings, CollectorRegistry())
+    app = build_api_app(settings, CollectorRegistry())
     async with TestClient(TestServer(app)) as client:
         await publish(settings, story_events(datetime.now(UTC)))
         text = ""

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ops.broker import BrokerError, EmbeddedBroker
-from ops.kafka_probe import kafka_answers
+from streams.runtime.kafka_probe import kafka_answers
 
 pytestmark = pytest.mark.kafka
 

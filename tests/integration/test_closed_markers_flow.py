@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from ops.settings import Settings
-from ops.topic_admin import ensure_topics
 from schemas.events import AcceptReferral, OfferMade, ReferralWon, ReportOutcome
-from streams.app import create_app
 from streams.offers.store import decode_row
+from streams.runtime.app import create_app
+from streams.runtime.topic_admin import ensure_topics
+from streams.settings import Settings
 from streams.wiring import register_all
 from tests.integration.bus_kit import Bus, opportunity, partner
 

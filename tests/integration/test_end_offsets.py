@@ -9,8 +9,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from ops.bench.probes import group_lag
-from ops.end_offsets import end_offsets
-from ops.settings import Settings
+from streams.runtime.end_offsets import end_offsets
+from streams.settings import Settings
 
 pytestmark = pytest.mark.kafka
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from ops.settings import Settings
-from streams.app import create_app
+from streams.runtime.app import create_app
+from streams.settings import Settings
 
 pytestmark = pytest.mark.kafka
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from ops.settings import Settings
-from streams.app import create_app
-from streams.lone_member import _rejoin_as_new_member
+from streams.runtime.app import create_app
+from streams.runtime.lone_member import _rejoin_as_new_member
+from streams.settings import Settings
 from tests.integration.polling import until
 
 pytestmark = pytest.mark.kafka

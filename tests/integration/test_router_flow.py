@@ -6,8 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ops.settings import Settings
-from ops.topic_admin import ensure_topics
 from schemas.codec import decode, encode
 from schemas.events import (
     AcceptReferral,
@@ -21,7 +19,9 @@ from schemas.events import (
     ReferralWon,
     ReportOutcome,
 )
-from streams.app import create_app
+from streams.runtime.app import create_app
+from streams.runtime.topic_admin import ensure_topics
+from streams.settings import Settings
 from streams.wiring import register_all
 from tests.integration.bus_kit import Bus, opportunity, partner
 

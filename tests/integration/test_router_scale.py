@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ops.settings import Settings
-from ops.topic_admin import ensure_topics
 from schemas.events import DeclineReferral, OfferMade, ReferralDeclined, ReferralExpired
-from streams.app import create_app
+from streams.runtime.app import create_app
+from streams.runtime.topic_admin import ensure_topics
+from streams.settings import Settings
 from streams.wiring import register_all
 from tests.integration.bus_kit import Bus, opportunity, partner
 

@@ -11,16 +11,16 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from ops.settings import Settings
-from ops.topic_admin import ensure_topics
 from schemas.codec import decode, encode
 from schemas.common import Contract, Money
 from schemas.events import event_key
 from schemas.ids import referral_id
 from schemas.samples import example
 from schemas.scorecard import PartnerScorecard
-from streams.app import create_app
+from streams.runtime.app import create_app
+from streams.runtime.topic_admin import ensure_topics
 from streams.scorecards.agents import register_scorecards
+from streams.settings import Settings
 
 pytestmark = pytest.mark.kafka
 

@@ -16,15 +16,15 @@ from prometheus_client import CollectorRegistry
 
 from ops.funnel import FunnelRecorder
 from ops.funnel_feed import FunnelFeed
-from ops.metrics import ReferralMetrics
-from ops.settings import Settings
 from ops.status_board import StatusBoard
 from ops.status_page import install_status
-from ops.topic_admin import ensure_topics
 from schemas.codec import encode
 from schemas.events import event_key, event_topic
 from schemas.ids import referral_id
 from schemas.samples import example
+from streams.metrics import ReferralMetrics
+from streams.runtime.topic_admin import ensure_topics
+from streams.settings import Settings
 from tests.integration import chromium
 
 pytestmark = pytest.mark.kafka

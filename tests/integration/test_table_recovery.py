@@ -1,5 +1,5 @@
 """A Faust table recovers every row of its changelog, even the last batch Tansu's ListOffsets
-leaves out (``OppbusApp`` recovers up to the real end: ``ops.end_offsets``)."""
+leaves out (``OppbusApp`` recovers up to the real end: ``streams.runtime.end_offsets``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from ops.end_offsets import end_offsets
-from ops.settings import Settings
-from streams.app import create_app
+from streams.runtime.app import create_app
+from streams.runtime.end_offsets import end_offsets
+from streams.settings import Settings
 
 pytestmark = pytest.mark.kafka
 

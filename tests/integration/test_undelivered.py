@@ -12,10 +12,10 @@ import faust
 import pytest
 from aiokafka import TopicPartition
 
-from ops.settings import Settings
-from streams.app import create_app
-from streams.undelivered import UndeliveredWatch
-from streams.worker_state import stream_queues
+from streams.runtime.app import create_app
+from streams.runtime.undelivered import UndeliveredWatch
+from streams.runtime.worker_state import stream_queues
+from streams.settings import Settings
 from tests.integration.polling import until
 
 pytestmark = pytest.mark.kafka

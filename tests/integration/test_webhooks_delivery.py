@@ -15,15 +15,15 @@ from connectors.webhooks.dispatcher import WebhookDispatcher
 from connectors.webhooks.sender import HttpSender
 from connectors.webhooks.signing import generate_secret
 from connectors.webhooks.ssrf import TargetPolicy
-from ops.metrics import ReferralMetrics
-from ops.settings import Settings
-from ops.topic_admin import ensure_topics
 from schemas.common import Contract
 from schemas.ids import referral_id
 from schemas.operations import DeadLetter
 from schemas.referrals import LeadRevealed, OfferMade
 from schemas.samples import example
 from schemas.webhooks import WebhookDelivery, WebhookSubscription
+from streams.metrics import ReferralMetrics
+from streams.runtime.topic_admin import ensure_topics
+from streams.settings import Settings
 from tests.integration.webhook_helpers import Receiver, eventually, publish, read_until
 
 pytestmark = pytest.mark.kafka

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from ops.procs import free_port, stop
-from ops.settings import Settings
+from streams.settings import Settings
 
 pytestmark = pytest.mark.kafka
 

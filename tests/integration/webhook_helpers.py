@@ -11,10 +11,10 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from connectors.webhooks.signing import WebhookVerificationError, verify
-from ops.settings import Settings
 from schemas.codec import decode, encode
 from schemas.common import Contract
 from schemas.events import event_key, event_topic
+from streams.settings import Settings
 
 
 @dataclass

@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ops.durable import DurableBroker
-from streams.topics import TOPICS
+from schemas.topics import TOPICS
 from tests.integration.api.conftest import ADMIN_TOKEN, Harness, opportunity
 
 pytestmark = pytest.mark.kafka

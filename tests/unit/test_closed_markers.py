@@ -30,7 +30,7 @@ from streams.offers.lifecycle import OpportunityState
 from streams.offers.store import Pending, Row, decode_row, due_of
 from streams.router.claims import ClaimRegistry
 from streams.router.handlers import Router
-from streams.router.ranking import make_ranker
+from streams.router.ranker import make_ranker
 from streams.routing.directory import PartnerDirectory
 from streams.scorecards.view import ScorecardBook
 from tests.integration.bus_kit import opportunity, partner

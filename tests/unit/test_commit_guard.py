@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from faust.types import TP
 
-from streams.commit_guard import CommitGuard, unacked_if_failed, withhold_ack
+from streams.runtime.commit_guard import CommitGuard, unacked_if_failed, withhold_ack
 
 TOPIC = "bus.opportunities"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ops.settings import ENV_PREFIX, Settings, load_settings
-from streams.topics import TOPICS
+from schemas.topics import TOPICS
+from streams.settings import ENV_PREFIX, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKERS = ("kafka-1", "kafka-2", "kafka-3")

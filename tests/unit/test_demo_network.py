@@ -12,9 +12,9 @@ from ops.demo_network import (
     storage_opportunity,
     unroutable_opportunity,
 )
-from ops.metrics import ReferralMetrics
 from schemas.opportunity import OpportunityInput
 from schemas.partner import PartnerProfileInput
+from streams.metrics import ReferralMetrics
 
 
 def test_every_partner_profile_is_a_valid_put_body():

@@ -1,4 +1,4 @@
-"""``streams.delivery.EagerDelivery``: Faust's delivery race, paid only when a delivery waits."""
+"""``streams.runtime.delivery.EagerDelivery``: Faust's delivery race, paid only when a delivery waits."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from mode import Service
 
-from streams.delivery import EagerDelivery, Resumed, check_faust_version
+from streams.runtime.delivery import EagerDelivery, Resumed, check_faust_version
 
 
 class _Consumer(EagerDelivery, Service):

@@ -8,7 +8,13 @@ from aiokafka import TopicPartition
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from faust.types import TP
 
-from ops.end_offsets import fetch_highwaters, fetch_plan, probe_offset, reconcile, records_end
+from streams.runtime.end_offsets import (
+    fetch_highwaters,
+    fetch_plan,
+    probe_offset,
+    reconcile,
+    records_end,
+)
 
 
 def _batch(base_offset: int, count: int) -> bytes:

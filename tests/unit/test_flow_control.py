@@ -7,7 +7,7 @@ import asyncio
 
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
-from streams.flow_control import FlowControl
+from streams.runtime.flow_control import FlowControl
 
 
 def _queue(flow: FlowControlEvent) -> FlowControlQueue[int]:

@@ -8,11 +8,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from ops.funnel import FunnelRecorder, primary_rule
-from ops.metrics import ReferralMetrics
 from ops.status_board import StatusBoard
 from schemas.codec import Envelope
 from schemas.ids import referral_id
 from schemas.samples import example
+from streams.metrics import ReferralMetrics
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 P = "io.oppbus."

@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.http.limits import Limits, LoadShedder, install_limits
-from ops.settings import load_settings
+from streams.settings import load_settings
 
 
 def _app(limits: Limits) -> tuple[web.Application, LoadShedder, asyncio.Event, list[int]]:

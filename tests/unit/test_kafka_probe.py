@@ -4,8 +4,8 @@ import socket
 import struct
 import threading
 
-from ops.kafka_probe import kafka_answers
 from ops.procs import free_port
+from streams.runtime.kafka_probe import kafka_answers
 
 
 def test_nothing_listening_is_not_kafka() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from streams.lone_member import group_members, unowned
+from streams.runtime.lone_member import group_members, unowned
 
 INPUTS = {"b.opportunities": 2, "b.capabilities": 1}
 ALL = {("b.opportunities", 0), ("b.opportunities", 1), ("b.capabilities", 0)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from ops.metrics import OTHER, ReferralMetrics, bounded
+from streams.metrics import OTHER, ReferralMetrics, bounded
 
 
 @pytest.fixture

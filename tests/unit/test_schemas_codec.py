@@ -21,7 +21,7 @@ from schemas.events import (
 )
 from schemas.operations import dead_letter
 from schemas.samples import examples
-from streams.topics import TOPICS
+from schemas.topics import TOPICS
 
 OPP = "io.oppbus.opportunity.published.v1"
 

@@ -12,11 +12,11 @@ from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 
 from ops.cli import main
 from ops.schemas_command import check, default_dir
-from ops.settings import Settings
 from schemas.documents import ASYNCAPI_PATH, DEFAULT_PARTITIONS, schema_path
 from schemas.events import EVENT_TOPICS, EVENT_TYPES
 from schemas.samples import EXAMPLES_DIR
-from streams.topics import TOPICS
+from schemas.topics import TOPICS
+from streams.settings import Settings
 
 DIR = default_dir()
 

@@ -9,10 +9,10 @@ import pytest
 from pydantic import ValidationError
 
 from ops.cli import UserError, _settings
-from ops.settings import load_settings
 from schemas.common import Money
 from schemas.opportunity import OpportunityInput
 from schemas.taxonomy import CAPABILITIES, known_capabilities, parse_capabilities
+from streams.settings import load_settings
 
 
 def _opportunity(need: str) -> dict[str, object]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from ops.settings import load_settings
+from streams.settings import load_settings
 
 
 def test_defaults_match_the_public_interface() -> None:
@@ -51,7 +51,7 @@ def test_settings_are_frozen() -> None:
 def test_group_state_reads_a_describe_groups_answer() -> None:
     from types import SimpleNamespace
 
-    from ops.topic_admin import group_state
+    from streams.runtime.topic_admin import group_state
 
     member = ("m1", "client", "host", b"", b"")
     answer = [

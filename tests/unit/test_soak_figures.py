@@ -74,7 +74,7 @@ def test_partners_accept_and_win_each_offer_or_the_originator_withdraws() -> Non
 
 def test_progress_line_says_where_a_long_run_is() -> None:
     from ops.bench.soak_samples import SoakRun, _progress
-    from ops.settings import Settings
+    from streams.settings import Settings
 
     run = SoakRun(settings=Settings(), run_id="r", acked=12_000, answered=20_000)
     sample = {"t": 60.4, "lag": 1500.0, "lag_responses": 7.0, "rss": 140 * 2**20, "offered": 11_900}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from faust.types import TP
 
-from streams.stranded import stranded
+from streams.runtime.stranded import stranded
 
 OPP0, OPP1, LOG0 = TP("b.opportunities", 0), TP("b.opportunities", 1), TP("b-state-changelog", 0)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from faust.types import TP
 
-from streams.undelivered import undelivered
+from streams.runtime.undelivered import undelivered
 
 OPP0, OPP1, TAB0 = TP("b.opportunities", 0), TP("b.opportunities", 1), TP("b-state-changelog", 0)
 

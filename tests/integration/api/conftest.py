@@ -1,6 +1,6 @@
 """The API under test: the real app (aiohttp test server) on the session's embedded broker.
 
-``api`` starts ``create_web_app`` in-process with its own topic prefix; :class:`Harness` holds the
+``api`` starts ``build_api_app`` in-process with its own topic prefix; :class:`Harness` holds the
 client and the helpers the contract tests share: registering partners, snapshotting the end
 offsets of every bus topic (proof that a rejected request published nothing) and writing ledger
 events onto the referrals topic with the contracts codec, as the router does.
@@ -17,10 +17,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import SecretStr
 
-from connectors.http.app import create_web_app
 from connectors.http.state import STATE, ApiState
-from ops.end_offsets import end_offsets
-from ops.settings import Settings
+from ops.api import build_api_app
 from schemas.codec import encode
 from schemas.common import Contract
 from schemas.events import event_key
@@ -34,7 +32,9 @@ from schemas.referrals import (
     ScoreReason,
     Teaser,
 )
-from streams.topics import TOPICS
+from schemas.topics import TOPICS
+from streams.runtime.end_offsets import end_offsets
+from streams.settings import Settings
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
 
@@ -208,7 +208,7 @@ def _about(offer: OfferMade) -> dict[str, str]:
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Harness]:
     configured = settings.model_copy(update={"admin_token": SecretStr(ADMIN_TOKEN)})
-    app = create_web_app(configured)
+    app = build_api_app(configured)
     client = TestClient(TestServer(app))
     await client.start_server()
     harness = Harness(client, configured)

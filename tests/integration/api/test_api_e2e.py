@@ -15,7 +15,7 @@ import pytest
 from connectors.client import OppbusClient, OppbusError
 from connectors.http.models import Lead
 from schemas.scorecard import PartnerScorecard
-from streams.app import create_app
+from streams.runtime.app import create_app
 from streams.wiring import register_all
 from tests.integration.api.conftest import Harness, opportunity
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from connectors.http.app import create_web_app
 from connectors.http.keys import hash_key
 from connectors.http.models import ApiKeyIssued, ErrorBody, PartnerRegistered
+from ops.api import build_api_app
 from schemas.partner import PartnerProfile
 from tests.integration.api.conftest import Harness, profile
 
@@ -140,7 +140,7 @@ async def test_rotation_and_revocation(api: Harness) -> None:
 
 async def test_keys_survive_an_api_restart(api: Harness) -> None:
     key = await api.register("contoso")
-    fresh = TestClient(TestServer(create_web_app(api.settings)))
+    fresh = TestClient(TestServer(build_api_app(api.settings)))
     await fresh.start_server()
     try:
         resp = await fresh.get("/v1/partners/contoso", headers=key)

@@ -14,13 +14,13 @@ from pydantic import SecretStr
 
 import connectors.crm
 from connectors.crm.signatures import hubspot_signature, salesforce_signature
-from connectors.http.app import create_web_app
-from ops.settings import Settings
+from ops.api import build_api_app
 from ops.worker import build_worker_app
 from schemas.codec import decode
 from schemas.ids import opportunity_key
 from schemas.opportunity import Opportunity
 from schemas.referrals import OfferMade
+from streams.settings import Settings
 from tests.integration.api.conftest import ADMIN_TOKEN, Harness
 from tests.integration.webhook_helpers import Receiver, read_until
 
@@ -49,7 +49,7 @@ async def crm(settings: Settings, tmp_path: Path) -> AsyncIterator[Harness]:
             "webhook_allowed_networks": "127.0.0.0/8",
         }
     )
-    client = TestClient(TestServer(create_web_app(configured)))
+    client = TestClient(TestServer(build_api_app(configured)))
     await client.start_server()
     harness = Harness(client, configured)
     try:

@@ -10,11 +10,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
-from connectors.http.app import create_web_app
 from connectors.webhooks.dispatcher import WebhookDispatcher
-from ops.settings import Settings
+from ops.api import build_api_app
 from schemas.codec import decode
 from schemas.webhooks import WebhookSubscription
+from streams.settings import Settings
 from tests.integration.api.conftest import ADMIN_TOKEN, Harness
 from tests.integration.webhook_helpers import Receiver, eventually
 
@@ -32,7 +32,7 @@ async def hooks(settings: Settings) -> AsyncIterator[Harness]:
             "webhook_timeout_s": 2.0,
         }
     )
-    client = TestClient(TestServer(create_web_app(configured)))
+    client = TestClient(TestServer(build_api_app(configured)))
     await client.start_server()
     harness = Harness(client, configured)
     try:

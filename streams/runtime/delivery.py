@@ -52,7 +52,7 @@ def check_faust_version() -> None:
     found = version("faust-streaming")
     if found != FAUST_VERSION:
         raise RuntimeError(
-            f"streams.delivery is written for faust-streaming {FAUST_VERSION}, found {found}: "
+            f"streams.runtime.delivery is written for faust-streaming {FAUST_VERSION}, found {found}: "
             "check Consumer._drain_messages and update it"
         )
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from ops.end_offsets import end_offsets
+from streams.runtime.end_offsets import end_offsets
 
 __all__ = ["GlobalView", "RecordSink"]
 

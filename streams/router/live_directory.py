@@ -15,12 +15,12 @@ from collections.abc import Sequence
 
 import faust
 
-from ops.settings import Settings
 from schemas.codec import decode
 from schemas.errors import InvalidEvent
 from schemas.partner import PartnerProfile
-from streams.directory.view import GlobalView
 from streams.routing.directory import PartnerDirectory
+from streams.runtime import GlobalView
+from streams.settings import Settings
 
 __all__ = ["DirectoryView", "run_view"]
 

@@ -25,7 +25,7 @@ import logging
 from collections.abc import Callable, Iterable, Set
 from typing import Any
 
-from streams.worker_state import settled, stream_queues
+from streams.runtime.worker_state import settled, stream_queues
 
 __all__ = ["StrandWatch", "stranded"]
 

@@ -28,7 +28,7 @@ earlier generation or while flow is suspended, ``Stream.__aiter__``), so they ar
 - ``perform_seek`` (Faust's seek to the committed offsets after every assignment): the head check
   needs a committed offset, and Faust has none for a partition the group never committed (in the
   fault suite: the first worker killed within a second of its start, before its first commit).
-  Without a base, a first delivery *past* records the consumer dropped (``streams.flow_control``)
+  Without a base, a first delivery *past* records the consumer dropped (``streams.runtime.flow_control``)
   was committed as is: 1,140 opportunities of one partition lost, never offered, nothing logged.
   So each such partition of a gapless topic is asked again once (in case an answer came back
   empty: a warning; never seen in 10 fault runs), else counted from the start of its log:
@@ -87,7 +87,7 @@ class CommitGuard:
     _committed_offset: Any
     _gap: Any
     _rewinding: dict[Any, asyncio.Future[None]]
-    # The group's committed offsets (None: none) by one more OffsetFetch: streams.app._Consumer
+    # The group's committed offsets (None: none) by one more OffsetFetch: streams.runtime.app._Consumer
     committed_offsets: Callable[[list[Any]], Awaitable[dict[Any, int | None]]]
 
     def assignment(self) -> Any:  # provided by Faust's Consumer
@@ -113,7 +113,7 @@ class CommitGuard:
 
     async def _add_gap(self, tp: Any, offset_from: int, offset_to: int) -> None:
         if tp.topic in self.gapless_topics:
-            # Usually benign since streams.flow_control: records delivered while Faust sought the
+            # Usually benign since streams.runtime.flow_control: records delivered while Faust sought the
             # partition back (its read offset moved back behind them). A real hole is rewound by
             # the head check below, with a warning.
             log.info(

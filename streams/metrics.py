@@ -66,7 +66,7 @@ DEAD_LETTER_REASONS = frozenset(
     }
 )
 WEBHOOK_FAILURES = frozenset({"timeout", "connection", "http_4xx", "http_5xx", OTHER})
-# Logical bus topics (streams/topics.py) — the consumer-lag label.
+# Logical bus topics (schemas/topics.py) — the consumer-lag label.
 TOPIC_NAMES = frozenset(
     {
         "partners",

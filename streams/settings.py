@@ -43,7 +43,7 @@ class Settings(BaseModel):
     # Response deadline of an offer when the opportunity does not set one (48 h).
     offer_ttl_s: float = Field(default=172_800.0, gt=0)
     # Longest a worker's fetch waits for new records (Faust's fixed 1.5 s replaced; see
-    # streams/app.py): bounds the publish->offer latency on a broker that does not wake long polls.
+    # streams/runtime/app.py): bounds the publish->offer latency on a broker that does not wake long polls.
     fetch_wait_ms: int = Field(default=10, ge=1, le=1500)
     # How often each worker scans its offers for passed response deadlines (an expiry fires within
     # about this long plus one fetch of its tick).

@@ -23,20 +23,20 @@ throughput, README figures):
   20 ms linger was with per-message sends, before ``take_events`` batches).
 - ``store="memory://"``: tables are rebuilt from their changelog topics when a worker starts
   (one standby replica, the default, keeps a warm copy on another worker).
-- flow control (``streams.flow_control``): resuming a running flow no longer clears the stream
+- flow control (``streams.runtime.flow_control``): resuming a running flow no longer clears the stream
   queues (Faust's table recovery resumed it twice and dropped what it had fetched in between).
-- message delivery (``streams.delivery.EagerDelivery`` on the consumer): Faust races every
+- message delivery (``streams.runtime.delivery.EagerDelivery`` on the consumer): Faust races every
   delivery against a rebalance with four asyncio tasks; we run it eagerly and race only a delivery
   that actually waits (same rebalance abort path; pinned to Faust 0.15.3, checked at start).
-- table recovery reads each changelog up to its *real* end (``ops.end_offsets``): Tansu's
+- table recovery reads each changelog up to its *real* end (``streams.runtime.end_offsets``): Tansu's
   ListOffsets answers an end below the last record batch, so Faust's own highwaters made a new
   owner stop before the last rows and its consistency check crash the worker on a rebalance.
-- every ``STRAND_CHECK_S`` a timer gives back to the fetcher an input partition that Faust's
-  back-pressure left out after its streams drained (``streams.stranded``, with a warning), and a
+- every ``WATCHDOG_INTERVAL_S`` one timer (``streams.runtime.watchdogs``) gives back to the fetcher an input partition that Faust's
+  back-pressure left out after its streams drained (``streams.runtime.stranded``, with a warning), and a
   worker that is its group's only member takes back, by joining again, input partitions the
-  broker left with a member that is gone (``streams.lone_member``, with a warning), and an input
+  broker left with a member that is gone (``streams.runtime.lone_member``, with a warning), and an input
   partition whose consumer moved past records its stream never got is read again from the first
-  of them (``streams.undelivered``, with a warning).
+  of them (``streams.runtime.undelivered``, with a warning).
 - ``stream_processing_timeout`` and ``broker_commit_livelock_soft_timeout`` (``STALL_REPORT_S``,
   60 s, Faust's default 300 s): Faust logs an error naming an assigned partition that has records
   to read but was not fetched, processed or committed for that long - a stalled partition shows
@@ -59,19 +59,16 @@ from faust.transport.drivers import aiokafka as aiokafka_driver
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
-from ops.end_offsets import end_offsets
-from ops.settings import Settings
-from streams.commit_guard import CommitGuard
-from streams.delivery import EagerDelivery, check_faust_version
-from streams.flow_control import FlowControl
-from streams.lone_member import LoneMemberWatch
-from streams.stranded import StrandWatch
-from streams.topics import TOPICS
-from streams.undelivered import UndeliveredWatch
+from schemas.topics import TOPICS
+from streams.runtime.commit_guard import CommitGuard
+from streams.runtime.delivery import EagerDelivery, check_faust_version
+from streams.runtime.end_offsets import end_offsets
+from streams.runtime.flow_control import FlowControl
+from streams.runtime.watchdogs import install_watchdogs
+from streams.settings import Settings
 
-__all__ = ["STRAND_CHECK_S", "OppbusApp", "create_app"]
+__all__ = ["OppbusApp", "create_app"]
 
-STRAND_CHECK_S = 5.0  # how often a worker looks for input partitions left out of fetching
 STALL_REPORT_S = 60.0  # Faust logs an error on a partition not fetched/processed/committed so long
 
 
@@ -101,7 +98,7 @@ class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
         """The end offsets table recovery reads up to (``Recovery._build_highwaters``).
 
         Faust 0.15.3 (pinned) asks aiokafka ``end_offsets`` (ListOffsets), which Tansu answers
-        short; ``ops.end_offsets`` confirms it with a fetch's high watermark. The transactional
+        short; ``streams.runtime.end_offsets`` confirms it with a fetch's high watermark. The transactional
         path (last stable offset) is Faust's own: there are no transactions on Tansu.
         """
         if self.consumer.in_transaction:
@@ -110,8 +107,8 @@ class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
 
 
 class _Consumer(EagerDelivery, CommitGuard, aiokafka_driver.Consumer):
-    """Faust's aiokafka consumer, committing only what was processed (``streams.commit_guard``),
-    delivering without a race per message when nothing waits (``streams.delivery``)."""
+    """Faust's aiokafka consumer, committing only what was processed (``streams.runtime.commit_guard``),
+    delivering without a race per message when nothing waits (``streams.runtime.delivery``)."""
 
     _thread: _ConsumerThread
 
@@ -135,20 +132,20 @@ class OppbusApp(faust.App):
     whose flow control does not drop what the streams hold on a second resume (``flow_control``)."""
 
     fetch_wait_ms: int = 10
-    gapless_topics: frozenset[str] = frozenset()  # see streams.commit_guard
+    gapless_topics: frozenset[str] = frozenset()  # see streams.runtime.commit_guard
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
 
     @cached_property
     def flow_control(self) -> FlowControlEvent:
-        """Flow control whose resume keeps what the streams were handed (``streams.flow_control``)."""
+        """Flow control whose resume keeps what the streams were handed (``streams.runtime.flow_control``)."""
         return FlowControl(loop=self.loop)
 
 
 def create_app(settings: Settings, *, app_id: str | None = None, web: bool = False) -> faust.App:
     """A configured Faust app with no agents; bounded contexts register theirs on it."""
-    check_faust_version()  # streams.delivery patches a Faust internal: pinned
+    check_faust_version()  # streams.runtime.delivery patches a Faust internal: pinned
     session = settings.session_timeout_s
     app_id = app_id or settings.app_id
     app = OppbusApp(
@@ -177,20 +174,11 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Fal
         web_port=settings.resolved_worker_web_port,
     )
     app.fetch_wait_ms = settings.fetch_wait_ms
-    # Offsets of delete-cleanup topics have no holes (no transactions): see streams.commit_guard.
+    # Offsets of delete-cleanup topics have no holes (no transactions): see streams.runtime.commit_guard.
     app.gapless_topics = frozenset(
         settings.topic(spec.name) for spec in TOPICS if spec.cleanup == "delete"
     )
-    watch = StrandWatch(app)
-    lone = LoneMemberWatch(app, settings.bootstrap_servers)
-    skipped = UndeliveredWatch(app)
-
-    async def restore_stranded() -> None:
-        watch.check()
-        await lone.check()
-        await skipped.check()
-
-    app.timer(interval=STRAND_CHECK_S, name=f"{app_id}.stranded-partitions")(restore_stranded)
+    install_watchdogs(app, settings.bootstrap_servers, app_id)
     return app
 
 

@@ -8,7 +8,7 @@ and sought them to their committed offsets (``Recovery.on_recovery_completed`` /
 ``_resume_streams``, Faust 0.15.3). Records the fetcher handed to the streams during that seek
 (about 800 of one ``opportunities`` partition in the trace) were thrown away by the second
 resume: consumed, never processed, never acknowledged. Later records of the partition exposed the
-hole (``streams.commit_guard`` seeks back to it); when none came - the publisher had finished -
+hole (``streams.runtime.commit_guard`` seeks back to it); when none came - the publisher had finished -
 nothing ever did, and where no committed offset was known they were committed past.
 
 ``FlowControl.resume`` does nothing while the flow is active. Clearing on a real resume (after a

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from ops.settings import Settings
-from streams.topics import TOPICS
+from schemas.topics import TOPICS
+from streams.settings import Settings
 
 __all__ = ["ensure_topics", "group_state", "worker_group_stable"]
 

@@ -27,7 +27,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from streams.worker_state import settled
+from streams.runtime.worker_state import settled
 
 __all__ = ["LoneMemberWatch", "unowned"]
 

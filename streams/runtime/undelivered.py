@@ -6,12 +6,12 @@ committed offset, the worker was idle, and nothing between them was ever process
 ~700-2,000 opportunities were never offered and nothing was logged. The records had been handed
 to the router's stream queue while the restarted worker was still seeking to its committed
 offsets, and thrown away there by Faust's second flow resume (state dump: nothing delivered;
-offset trace: delivered, never acknowledged). ``streams.flow_control`` removes that cause; this
+offset trace: delivered, never acknowledged). ``streams.runtime.flow_control`` removes that cause; this
 watch is the net for any other way a worker drops what it consumed: the position only moves
 forward, so such a state never mends itself.
 
 ``undelivered`` (pure) names the input partitions of gapless topics (no offset holes: see
-``streams.commit_guard``) whose consumer position is past the committed offset while nothing of
+``streams.runtime.commit_guard``) whose consumer position is past the committed offset while nothing of
 them is pending - no message in flight (taken by a stream, not acknowledged), no acknowledged
 offset waiting for the next commit, no rewind under way - and every stream queue has drained: the
 records between were consumed and dropped. ``UndeliveredWatch.check`` seeks each back to its
@@ -28,7 +28,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from streams.worker_state import settled, stream_queues
+from streams.runtime.worker_state import settled, stream_queues
 
 __all__ = ["UndeliveredWatch", "undelivered"]
 

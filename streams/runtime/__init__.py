@@ -1,0 +1,37 @@
+"""Every adaptation of faust-streaming, mode, aiokafka and the embedded broker (Tansu), in one room.
+
+Domain code imports this public surface only; ``README.md`` beside this file lists each
+adaptation, the upstream behaviour it works around, the test under
+``tests/regression/upstream/`` that shows that behaviour, and when it can go.
+"""
+
+from streams.runtime.app import OppbusApp, create_app
+from streams.runtime.commit_guard import unacked_if_failed, withhold_ack
+from streams.runtime.end_offsets import end_offsets
+from streams.runtime.kafka_probe import kafka_answers
+from streams.runtime.startup import (
+    freeze_start_up_objects,
+    quiet_root_logger,
+    use_uvloop,
+    warm_producer,
+)
+from streams.runtime.topic_admin import ensure_topics, group_state, worker_group_stable
+from streams.runtime.topic_view import GlobalView, RecordSink
+
+__all__ = [
+    "GlobalView",
+    "OppbusApp",
+    "RecordSink",
+    "create_app",
+    "end_offsets",
+    "ensure_topics",
+    "freeze_start_up_objects",
+    "group_state",
+    "kafka_answers",
+    "quiet_root_logger",
+    "unacked_if_failed",
+    "use_uvloop",
+    "warm_producer",
+    "withhold_ack",
+    "worker_group_stable",
+]
