@@ -9,6 +9,7 @@ from streams.runtime.app import OppbusApp, create_app
 from streams.runtime.commit_guard import unacked_if_failed, withhold_ack
 from streams.runtime.end_offsets import end_offsets
 from streams.runtime.kafka_probe import kafka_answers
+from streams.runtime.pins import PINS, PinMismatch, check_pins
 from streams.runtime.startup import (
     freeze_start_up_objects,
     quiet_root_logger,
@@ -19,9 +20,12 @@ from streams.runtime.topic_admin import ensure_topics, group_state, worker_group
 from streams.runtime.topic_view import GlobalView, RecordSink
 
 __all__ = [
+    "PINS",
     "GlobalView",
     "OppbusApp",
+    "PinMismatch",
     "RecordSink",
+    "check_pins",
     "create_app",
     "end_offsets",
     "ensure_topics",

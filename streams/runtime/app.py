@@ -27,7 +27,7 @@ throughput, README figures):
   queues (Faust's table recovery resumed it twice and dropped what it had fetched in between).
 - message delivery (``streams.runtime.delivery.EagerDelivery`` on the consumer): Faust races every
   delivery against a rebalance with four asyncio tasks; we run it eagerly and race only a delivery
-  that actually waits (same rebalance abort path; pinned to Faust 0.15.3, checked at start).
+  that actually waits (same rebalance abort path; exact versions checked at start: ``pins``).
 - table recovery reads each changelog up to its *real* end (``streams.runtime.end_offsets``): Tansu's
   ListOffsets answers an end below the last record batch, so Faust's own highwaters made a new
   owner stop before the last rows and its consistency check crash the worker on a rebalance.
@@ -61,9 +61,10 @@ from mode.utils.queues import FlowControlEvent
 
 from schemas.topics import TOPICS
 from streams.runtime.commit_guard import CommitGuard
-from streams.runtime.delivery import EagerDelivery, check_faust_version
+from streams.runtime.delivery import EagerDelivery
 from streams.runtime.end_offsets import end_offsets
 from streams.runtime.flow_control import FlowControl
+from streams.runtime.pins import check_pins
 from streams.runtime.watchdogs import install_watchdogs
 from streams.settings import Settings
 
@@ -145,7 +146,7 @@ class OppbusApp(faust.App):
 
 def create_app(settings: Settings, *, app_id: str | None = None, web: bool = False) -> faust.App:
     """A configured Faust app with no agents; bounded contexts register theirs on it."""
-    check_faust_version()  # streams.runtime.delivery patches a Faust internal: pinned
+    check_pins()  # the adaptations reach into upstream internals: exact versions only
     session = settings.session_timeout_s
     app_id = app_id or settings.app_id
     app = OppbusApp(

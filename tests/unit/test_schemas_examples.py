@@ -39,4 +39,3 @@ def test_the_storage_specialist_fits_and_the_offer_teases_without_the_customer()
 
 def test_every_example_is_a_registered_type() -> None:
     assert set(examples()) == set(EVENT_TYPES)
-
