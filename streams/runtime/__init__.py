@@ -6,6 +6,7 @@ adaptation, the upstream behaviour it works around, the test under
 """
 
 from streams.runtime.app import OppbusApp, create_app
+from streams.runtime.changelog_writer import ChangelogWriter, json_table
 from streams.runtime.commit_guard import unacked_if_failed, withhold_ack
 from streams.runtime.end_offsets import end_offsets
 from streams.runtime.kafka_probe import kafka_answers
@@ -21,6 +22,7 @@ from streams.runtime.topic_view import GlobalView, RecordSink
 
 __all__ = [
     "PINS",
+    "ChangelogWriter",
     "GlobalView",
     "OppbusApp",
     "PinMismatch",
@@ -31,6 +33,7 @@ __all__ = [
     "ensure_topics",
     "freeze_start_up_objects",
     "group_state",
+    "json_table",
     "kafka_answers",
     "quiet_root_logger",
     "unacked_if_failed",
