@@ -7,7 +7,11 @@ bookkeeping its drain loop and streams do, and shows the offset it would commit.
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import faust
+import pytest
 from faust.types import TP, Message
 
 from tests.regression.upstream.conftest import IN
@@ -60,3 +64,32 @@ async def test_no_committed_offset_is_kept_for_a_partition_the_group_never_commi
     consumer.seek_to_committed = nothing_committed  # the broker's answer: no offset
     await consumer.perform_seek()
     assert consumer._committed_offset.get(TP0) is None, "Faust now sets a base for it"
+
+
+async def test_take_events_acknowledges_a_batch_whose_body_raised(stock_app: faust.App) -> None:
+    """Worked around by ``unacked_if_failed`` around every batch (router, scorecards)."""
+    stock_app.flow_control.resume()  # as a started worker has it
+    stream: Any = stock_app.channel().stream()
+    acked: list[int] = []
+
+    async def ack(event: Any) -> bool:
+        acked.append(event.value)
+        return True
+
+    stream.ack = ack
+
+    async def agent() -> None:
+        async for _ in stream.take_events(2, within=0.1):
+            raise RuntimeError("the batch's body failed")
+
+    body = asyncio.ensure_future(agent())
+    try:
+        await asyncio.sleep(0.05)  # the agent is reading the channel
+        for value in (1, 2):
+            await stream.channel.send(value=value)
+        with pytest.raises(RuntimeError):
+            await asyncio.wait_for(body, 5)
+    finally:
+        body.cancel()
+        await stream.stop()
+    assert acked == [1, 2], "take_events no longer acknowledges a failed batch"
