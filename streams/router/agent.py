@@ -6,7 +6,7 @@ opportunity reaches the one worker that owns that opportunity's row in the ``opp
 table (written with the producer's key partitioner, like the inputs; the API and partner CRMs must
 publish with the default partitioner on the opportunity key, as every Kafka client does).
 
-Throughput shape (shared notes on Faust throughput): ``take_events`` batches, raw bytes in and out,
+Throughput shape (``docs/upstream/faust-throughput.md``): ``take_events`` batches, raw bytes in and out,
 one ``decode``/``encode`` per event, records handed to ``app.producer.send`` below Faust's Topic
 layer. Per batch: decide everything, store the changed rows (and wait for their changelog), then
 publish the events. A crash never leaves a published offer without its row; a row whose events

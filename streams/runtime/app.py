@@ -1,7 +1,7 @@
 """The Faust application: built by a factory from Settings, never at import time.
 
-Every setting below is chosen for the embedded broker (Tansu) and measured (shared notes on Faust
-throughput, README figures):
+Every setting below is chosen for the embedded broker (Tansu) and measured
+(``docs/upstream/faust-throughput.md`` and the reports beside it; rows in ``README.md`` here):
 
 - ``processing_guarantee="at_least_once"``: Tansu has no transactions (``InitProducerId`` fails),
   so exactly-once cannot run; processing is idempotent instead (stable ids, replayed events).
@@ -19,8 +19,8 @@ throughput, README figures):
   in flight per broker, so under load records batch up behind it whatever the linger; at a low
   rate the linger is pure delay, paid twice per routed event (its table row, then its offer).
   Measured (``oppbus bench pipeline``, same runs): 1 ms instead of 5 ms took publish->offer at
-  500/s from p50 49 / p99 208 ms to 32 / 118 ms with no loss of throughput (notes: +22 % for a
-  20 ms linger was with per-message sends, before ``take_events`` batches).
+  500/s from p50 49 / p99 208 ms to 32 / 118 ms with no loss of throughput (the +22 % of a 20 ms
+  linger in ``docs/upstream/faust-throughput.md`` was with per-message sends, before batches).
 - ``store="memory://"``: tables are rebuilt from their changelog topics when a worker starts
   (one standby replica, the default, keeps a warm copy on another worker).
 - flow control (``streams.runtime.flow_control``): resuming a running flow no longer clears the stream

@@ -10,8 +10,8 @@ producer buffer is over its limit, decodes the message and puts it into each sub
 queue (waiting when a queue is full). Racing it against ``suspend_flow`` is what lets a rebalance
 abort a delivery that is *blocked*. ``wait_first`` pays for that race with four tasks per message
 (the callback, the suspension, the service's stopped and crashed events) plus ``asyncio.wait``:
-measured at about a third of a bare Faust pass-through's CPU (shared notes on Faust throughput,
-lever 6).
+measured at about a third of a bare Faust pass-through's CPU
+(``docs/upstream/faust-delivery-tasks.md``, ``docs/upstream/faust-throughput.md``).
 
 :class:`EagerDelivery` keeps the race and only skips it when there is nothing to race: it first
 runs the delivery coroutine eagerly, up to its first suspension (what Python 3.12's eager tasks

@@ -1,7 +1,7 @@
 """Scorecards in a Faust worker: ledger -> partner-keyed facts -> tables -> ``partner-stats``.
 
 Two agents (concurrency 1, faust-streaming issue 606), both batched with ``take_events`` and
-sending bytes straight to ``app.producer.send`` (see the shared Faust throughput notes):
+sending bytes straight to ``app.producer.send`` (``docs/upstream/faust-throughput.md``):
 
 1. ``scorecard-facts`` reads ``referrals`` (keyed by opportunity), turns each ledger event into a
    fact and re-publishes the facts of a batch on ``scorecard-facts``, packed per partner involved
