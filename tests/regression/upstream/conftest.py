@@ -11,6 +11,9 @@ from collections.abc import AsyncIterator
 
 import faust
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from streams.settings import Settings
 
 IN = "in"  # the input topic the stock app's streams read
 
@@ -30,3 +33,15 @@ async def stock_app() -> AsyncIterator[faust.App]:
     await asyncio.sleep(0)
     if app._consumer is not None:  # its thread made an event loop it closes only when run
         app.consumer._thread.thread_loop.close()
+
+
+async def create_topic(settings: Settings, name: str, partitions: int = 1) -> str:
+    """Create this test's topic ``name`` on the embedded broker; returns its full name."""
+    topic = settings.topic(name)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, partitions, 1)])
+    finally:
+        await admin.close()
+    return topic

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.settings import Settings
+from tests.regression.upstream.conftest import create_topic
 
 pytestmark = pytest.mark.kafka
 
@@ -21,17 +21,13 @@ pytestmark = pytest.mark.kafka
 async def test_the_first_send_to_a_topic_created_after_the_start_looks_it_up(
     settings: Settings,
 ) -> None:
-    topic = settings.topic("warm-up")
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
     await producer.start()
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
     try:
-        await admin.create_topics([NewTopic(topic, 2, 1)])
+        topic = await create_topic(settings, "warm-up", partitions=2)
         known_before = producer.client.cluster.partitions_for_topic(topic)
         looked_up = await producer.partitions_for(topic)  # what the first send waits for
     finally:
-        await admin.close()
         await producer.stop()
     assert looked_up == {0, 1}
     assert known_before is None, "aiokafka now learns new topics by itself: no warm-up needed"

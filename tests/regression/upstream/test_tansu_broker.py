@@ -9,29 +9,18 @@ from __future__ import annotations
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from streams.settings import Settings
+from tests.regression.upstream.conftest import create_topic
 
 pytestmark = pytest.mark.kafka
 
 RECORDS = 10
 
 
-async def _topic(settings: Settings, name: str) -> str:
-    topic = settings.topic(name)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 1, 1)])
-    finally:
-        await admin.close()
-    return topic
-
-
 async def test_list_offsets_counts_a_record_batch_as_one_record(settings: Settings) -> None:
-    topic = await _topic(settings, "list-offsets")
+    topic = await create_topic(settings, "list-offsets")
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
     await producer.start()
     try:
