@@ -79,7 +79,7 @@ async def run_faust_passthrough(
             assigned.set()
 
     await app.start()
-    logging.getLogger().setLevel(logging.WARNING)  # the notes' logging lever, as in the worker
+    logging.getLogger().setLevel(logging.WARNING)  # back from DEBUG, as in the worker
     try:
         await asyncio.wait_for(done.wait(), limit_s)
         if failed:

@@ -1,6 +1,6 @@
 """The baseline of ``oppbus bench pipeline``: a raw aiokafka consume -> transform -> produce loop.
 
-The shape the shared throughput notes measured as the reference: ``getmany(max_records=1000)``,
+The shape ``docs/upstream/faust-throughput.md`` measured as the reference: ``getmany(max_records=1000)``,
 one ``orjson`` parse and dump per record (a field set in between), ``producer.send`` without
 awaiting each delivery, commit once per batch; the clock stops when the producer has flushed.
 """

@@ -14,9 +14,9 @@ One run, one broker (started here), four measurements on the same topic shapes (
 3. throughput: the same worker routes N opportunities published as fast as possible;
    opportunities/s from its first batch until all are routed and flushed.
 
-The worker runs the throughput levers of the shared notes: ``take_events`` batches, raw bytes and
-one codec call per event, ``app.producer.send`` below the Topic layer, producer linger and batch
-size (``streams.runtime.app``), root logger at WARNING, uvloop (``--loop``).
+The worker runs the throughput levers of ``docs/upstream/faust-throughput.md``: ``take_events``
+batches, raw bytes and one codec call per event, ``app.producer.send`` below the Topic layer,
+producer linger and batch size (``streams.runtime.app``), root logger at WARNING, uvloop (``--loop``).
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
         contexts = compose_worker(app, routed_settings)
         agent = contexts.router
         await app.start()
-        logging.getLogger().setLevel(logging.WARNING)  # the notes' logging lever
+        logging.getLogger().setLevel(logging.WARNING)  # back from DEBUG, as in the worker
         try:
             await contexts.directory.view.wait_ready()
             # latency first, on an idle worker: afterwards the worker's other agents (scorecards,

@@ -6,7 +6,7 @@ expired, accepted -> won | lost), then, on the same broker and topic shapes:
 
 1. **raw**: a plain aiokafka consume -> transform -> produce pass-through over those records
    (``getmany(1000)``, ``orjson`` decode, set a field, encode, ``send`` without awaiting each
-   delivery, commit per batch) — the reference of the shared throughput notes;
+   delivery, commit per batch) — the reference of ``docs/upstream/faust-throughput.md``;
 2. **scorecards**: one ``oppbus worker`` process consuming the same records; the bench follows
    ``partner-stats`` until every partner's snapshot reaches the revision the pure fold predicts, and
    checks the last snapshots equal the fold's figures.

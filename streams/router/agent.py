@@ -6,7 +6,7 @@ opportunity reaches the one worker that owns that opportunity's row in the ``opp
 table (written with the producer's key partitioner, like the inputs; the API and partner CRMs must
 publish with the default partitioner on the opportunity key, as every Kafka client does).
 
-Throughput shape (shared notes on Faust throughput): ``take_events`` batches, raw bytes in and out,
+Throughput shape (``docs/upstream/faust-throughput.md``): ``take_events`` batches, raw bytes in and out,
 one ``decode``/``encode`` per event, records handed to ``app.producer.send`` below Faust's Topic
 layer. Per batch: decide everything, store the changed rows (and wait for their changelog), then
 publish the events. A crash never leaves a published offer without its row; a row whose events
@@ -52,7 +52,7 @@ from streams.offers.deadlines import DeadlineIndex
 from streams.offers.store import Pending
 from streams.router.emit import Out
 from streams.router.handlers import Router
-from streams.runtime import unacked_if_failed
+from streams.runtime import ChangelogWriter, unacked_if_failed
 from streams.settings import Settings
 
 __all__ = ["RouterAgent", "register_router"]
@@ -78,6 +78,10 @@ class RouterAgent:
     processed: int = 0
     dead_lettered: int = 0
     deadlines: DeadlineIndex = field(default_factory=DeadlineIndex)
+    rows: ChangelogWriter = field(init=False)  # the one writer of ``table`` (values are bytes)
+
+    def __post_init__(self) -> None:
+        self.rows = ChangelogWriter(self.table)
 
     def name(self, short: str) -> str:
         return self.settings.topic(short)
@@ -114,22 +118,21 @@ class RouterAgent:
         self.dead_lettered += len(dead)
         send = self.app.producer.send
         # The rows first: into the table's store and, as bytes, onto its changelog through the
-        # same producer (Faust's own table write queues each change in a buffer drained one
-        # message at a time, which capped the router near 400 opportunities/s). The batch's events
-        # go out only once the rows are stored, so a crash never leaves a published offer without
-        # its row: re-processing then replays the stored decision instead of routing again
-        # (which, with the partners' load moved by that very offer, could pick someone else).
-        store = self.table.data
-        changelog = self.table.changelog_topic.get_topic_name()
+        # same producer (streams.runtime.ChangelogWriter: Faust's own table write queues each
+        # change in a buffer drained one message at a time, which capped the router near 400
+        # opportunities/s). The batch's events go out only once the rows are stored, so a crash
+        # never leaves a published offer without its row: re-processing then replays the stored
+        # decision instead of routing again (which, with the partners' load moved by that very
+        # offer, could pick someone else).
+        rows = self.rows
         stored = []
         for key, value in pending.drain():
             if value is None:  # a closed marker past its retention: deleted, tombstoned
-                store.pop(key, None)
                 self.deadlines.set(key, None)
+                stored.append(await rows.delete(send, key))
             else:
-                store[key] = value
                 self.deadlines.set_row(key, value)
-            stored.append(await send(changelog, key, value, None, None, None))
+                stored.append(await rows.put(send, key, value))
         if stored:
             await asyncio.gather(*stored)
         for o in outputs:

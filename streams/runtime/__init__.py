@@ -6,9 +6,11 @@ adaptation, the upstream behaviour it works around, the test under
 """
 
 from streams.runtime.app import OppbusApp, create_app
+from streams.runtime.changelog_writer import ChangelogWriter, json_table
 from streams.runtime.commit_guard import unacked_if_failed, withhold_ack
 from streams.runtime.end_offsets import end_offsets
 from streams.runtime.kafka_probe import kafka_answers
+from streams.runtime.pins import PINS, PinMismatch, check_pins
 from streams.runtime.startup import (
     freeze_start_up_objects,
     quiet_root_logger,
@@ -19,14 +21,19 @@ from streams.runtime.topic_admin import ensure_topics, group_state, worker_group
 from streams.runtime.topic_view import GlobalView, RecordSink
 
 __all__ = [
+    "PINS",
+    "ChangelogWriter",
     "GlobalView",
     "OppbusApp",
+    "PinMismatch",
     "RecordSink",
+    "check_pins",
     "create_app",
     "end_offsets",
     "ensure_topics",
     "freeze_start_up_objects",
     "group_state",
+    "json_table",
     "kafka_answers",
     "quiet_root_logger",
     "unacked_if_failed",

@@ -1,7 +1,7 @@
 """The Faust application: built by a factory from Settings, never at import time.
 
-Every setting below is chosen for the embedded broker (Tansu) and measured (shared notes on Faust
-throughput, README figures):
+Every setting below is chosen for the embedded broker (Tansu) and measured
+(``docs/upstream/faust-throughput.md`` and the reports beside it; rows in ``README.md`` here):
 
 - ``processing_guarantee="at_least_once"``: Tansu has no transactions (``InitProducerId`` fails),
   so exactly-once cannot run; processing is idempotent instead (stable ids, replayed events).
@@ -19,15 +19,15 @@ throughput, README figures):
   in flight per broker, so under load records batch up behind it whatever the linger; at a low
   rate the linger is pure delay, paid twice per routed event (its table row, then its offer).
   Measured (``oppbus bench pipeline``, same runs): 1 ms instead of 5 ms took publish->offer at
-  500/s from p50 49 / p99 208 ms to 32 / 118 ms with no loss of throughput (notes: +22 % for a
-  20 ms linger was with per-message sends, before ``take_events`` batches).
+  500/s from p50 49 / p99 208 ms to 32 / 118 ms with no loss of throughput (the +22 % of a 20 ms
+  linger in ``docs/upstream/faust-throughput.md`` was with per-message sends, before batches).
 - ``store="memory://"``: tables are rebuilt from their changelog topics when a worker starts
   (one standby replica, the default, keeps a warm copy on another worker).
 - flow control (``streams.runtime.flow_control``): resuming a running flow no longer clears the stream
   queues (Faust's table recovery resumed it twice and dropped what it had fetched in between).
 - message delivery (``streams.runtime.delivery.EagerDelivery`` on the consumer): Faust races every
   delivery against a rebalance with four asyncio tasks; we run it eagerly and race only a delivery
-  that actually waits (same rebalance abort path; pinned to Faust 0.15.3, checked at start).
+  that actually waits (same rebalance abort path; exact versions checked at start: ``pins``).
 - table recovery reads each changelog up to its *real* end (``streams.runtime.end_offsets``): Tansu's
   ListOffsets answers an end below the last record batch, so Faust's own highwaters made a new
   owner stop before the last rows and its consistency check crash the worker on a rebalance.
@@ -61,9 +61,10 @@ from mode.utils.queues import FlowControlEvent
 
 from schemas.topics import TOPICS
 from streams.runtime.commit_guard import CommitGuard
-from streams.runtime.delivery import EagerDelivery, check_faust_version
+from streams.runtime.delivery import EagerDelivery
 from streams.runtime.end_offsets import end_offsets
 from streams.runtime.flow_control import FlowControl
+from streams.runtime.pins import check_pins
 from streams.runtime.watchdogs import install_watchdogs
 from streams.settings import Settings
 
@@ -145,7 +146,7 @@ class OppbusApp(faust.App):
 
 def create_app(settings: Settings, *, app_id: str | None = None, web: bool = False) -> faust.App:
     """A configured Faust app with no agents; bounded contexts register theirs on it."""
-    check_faust_version()  # streams.runtime.delivery patches a Faust internal: pinned
+    check_pins()  # the adaptations reach into upstream internals: exact versions only
     session = settings.session_timeout_s
     app_id = app_id or settings.app_id
     app = OppbusApp(

@@ -10,8 +10,8 @@ producer buffer is over its limit, decodes the message and puts it into each sub
 queue (waiting when a queue is full). Racing it against ``suspend_flow`` is what lets a rebalance
 abort a delivery that is *blocked*. ``wait_first`` pays for that race with four tasks per message
 (the callback, the suspension, the service's stopped and crashed events) plus ``asyncio.wait``:
-measured at about a third of a bare Faust pass-through's CPU (shared notes on Faust throughput,
-lever 6).
+measured at about a third of a bare Faust pass-through's CPU
+(``docs/upstream/faust-delivery-tasks.md``, ``docs/upstream/faust-throughput.md``).
 
 :class:`EagerDelivery` keeps the race and only skips it when there is nothing to race: it first
 runs the delivery coroutine eagerly, up to its first suspension (what Python 3.12's eager tasks
@@ -26,35 +26,22 @@ the producer flush).
 
 It applies to exactly that call: ``wait_first`` with two coroutines, the first one the consumer's
 own ``callback`` and the second ``suspend_flow.wait()`` (identified by their code objects); any
-other ``wait_first`` goes straight to mode's. :func:`check_faust_version` refuses another Faust
-version, whose drain loop may differ (the worker's start-up calls it).
+other ``wait_first`` goes straight to mode's. ``streams.runtime.pins`` refuses another Faust
+version, whose drain loop may differ (checked when the worker's app is built).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Coroutine, Generator
-from importlib.metadata import version
 from typing import Any
 
 from mode.services import WaitArgT, WaitResults
 from mode.utils.times import Seconds
 
-__all__ = ["FAUST_VERSION", "EagerDelivery", "Resumed", "check_faust_version"]
-
-FAUST_VERSION = "0.15.3"  # the drain loop this module was written against (see the docstring)
+__all__ = ["EagerDelivery", "Resumed"]
 
 _EVENT_WAIT = asyncio.Event.wait.__code__
-
-
-def check_faust_version() -> None:
-    """Raise when the installed faust-streaming is not the version this module was checked on."""
-    found = version("faust-streaming")
-    if found != FAUST_VERSION:
-        raise RuntimeError(
-            f"streams.runtime.delivery is written for faust-streaming {FAUST_VERSION}, found {found}: "
-            "check Consumer._drain_messages and update it"
-        )
 
 
 class Resumed:

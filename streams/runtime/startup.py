@@ -37,7 +37,7 @@ def freeze_start_up_objects() -> None:
     """Leave what start-up built (Faust, aiokafka, pydantic, the loaded directory) out of the
     garbage collector's full passes (``gc.freeze``): those passes walked all of it and stopped
     the worker's one event loop for ~65 ms, the worst publish->offer latencies of
-    ``oppbus bench pipeline`` (13 ms with it, docs/performance). Idempotent; objects still die
+    ``oppbus bench pipeline`` (13 ms with it). Idempotent; objects still die
     by reference counting."""
     gc.collect()
     gc.freeze()
@@ -48,7 +48,8 @@ def quiet_root_logger(app: faust.App, level: str) -> None:
 
     With a level of WARNING or above, Faust's worker start-up (its spinner handler) leaves the
     root logger at DEBUG, so every log.debug in faust and aiokafka builds a record (~17 %
-    throughput, docs/performance). App tasks run after that start-up: set it back there.
+    throughput, ``docs/upstream/faust-spinner-root-logger.md``). App tasks run after that
+    start-up: set it back there.
     """
 
     async def _quiet_root() -> None:
@@ -58,7 +59,7 @@ def quiet_root_logger(app: faust.App, level: str) -> None:
 
 
 def use_uvloop() -> None:
-    """Run the worker on uvloop (+7-14 % throughput, docs/performance) when it is installed.
+    """Run the worker on uvloop (+7-14 %, ``docs/upstream/faust-throughput.md``) if installed.
 
     Faust picks its loop from ``FAUST_LOOP`` only when ``faust`` is first imported, which is too
     early for us; the worker (mode) takes the current event loop, so we set that instead.

@@ -11,7 +11,7 @@ Seen in the fault suite (kill -9 a worker three times during 5,000 opportunities
 ten): after a restart one ``opportunities`` partition stopped at its committed offset for the rest
 of the run, through two more restarts, while the other flowed and a plain consumer read the same
 offsets at once. A restart is when the router's queue fills: it waits for the partner directory
-while the backlog arrives. The root cause is not pinned down (see the team note); this watchdog
+while the backlog arrives. The root cause is not pinned down (``docs/upstream/faust-stranded-partition.md``); this watchdog
 makes that state visible and recovers from it.
 
 ``stranded`` (pure) names the partitions that are assigned, not paused by Faust, not in the active

@@ -1,7 +1,7 @@
 """Scorecards in a Faust worker: ledger -> partner-keyed facts -> tables -> ``partner-stats``.
 
 Two agents (concurrency 1, faust-streaming issue 606), both batched with ``take_events`` and
-sending bytes straight to ``app.producer.send`` (see the shared Faust throughput notes):
+sending bytes straight to ``app.producer.send`` (``docs/upstream/faust-throughput.md``):
 
 1. ``scorecard-facts`` reads ``referrals`` (keyed by opportunity), turns each ledger event into a
    fact and re-publishes the facts of a batch on ``scorecard-facts``, packed per partner involved
@@ -32,16 +32,13 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import faust
-import orjson
-from faust.serializers import codecs
-from faust.tables.table import Table
 from faust.types import EventT, StreamT
 
 from schemas.errors import InvalidEvent
-from streams.runtime import unacked_if_failed
+from streams.runtime import ChangelogWriter, json_table, unacked_if_failed
 from streams.scorecards.facts import PACK_MAX, fact_from_record, routed_packs, unpack
 from streams.scorecards.fold import LedgerFact, PartnerAggregate, apply
 from streams.scorecards.retention import ClosedRefs, fact_partition, is_closed
@@ -65,67 +62,6 @@ BATCH_MAX = 2000
 BATCH_WITHIN_S = 0.05
 
 
-class _JsonCodec(codecs.Codec):
-    """Table values <-> one orjson call, through the fold's own JSON forms (the changelog's
-    serializer, used when a worker recovers the table)."""
-
-    def __init__(self, to_json: Callable[[Any], Any], from_json: Callable[[Any], Any]) -> None:
-        super().__init__()
-        self._to_json = to_json
-        self._from_json = from_json
-
-    def _dumps(self, obj: Any) -> bytes:
-        return orjson.dumps(self._to_json(obj))
-
-    def _loads(self, s: bytes) -> Any:
-        return self._from_json(orjson.loads(s))
-
-
-Tbl = Table[bytes, Any]
-Send = Callable[..., Awaitable[Any]]
-
-
-class _StateTable:
-    """A Faust table whose changes we write ourselves: into its store, and as bytes onto its
-    changelog through ``app.producer.send`` with the input's partition (co-partitioned).
-
-    Faust's ``table[key] = value`` queues each change in the producer buffer, drained one message
-    at a time ("producer buffer full" warnings; it capped this context below 1k events/s), and
-    takes the partition from the *current* event, which in a ``take_events`` batch is the batch's
-    last event, not necessarily this one's."""
-
-    def __init__(self, app: faust.App, name: str, settings: Settings, codec: _JsonCodec) -> None:
-        table_class: Any = app.conf.Table
-        table = cast(
-            Tbl,
-            table_class(
-                app,
-                name=name,
-                beacon=app.tables.beacon,
-                partitions=settings.partitions,
-                key_type=bytes,
-            ),
-        )
-        # set before the table is added to the app, which creates the changelog topic from it
-        table.value_serializer = codec
-        app.tables.add(table)
-        self.table = table
-        self.codec = codec
-
-    def get(self, key: bytes) -> Any:
-        return self.table.data.get(key)
-
-    async def put(self, send: Send, partition: int, key: bytes, value: Any) -> None:
-        self.table.data[key] = value
-        changelog = self.table.changelog_topic.get_topic_name()
-        await send(changelog, key, self.codec._dumps(value), partition, None, None)
-
-    async def delete(self, send: Send, partition: int, key: bytes) -> None:
-        self.table.data.pop(key, None)
-        changelog = self.table.changelog_topic.get_topic_name()
-        await send(changelog, key, None, partition, None, None)
-
-
 def _batches(stream: StreamT[bytes]) -> AsyncIterator[Sequence[EventT[bytes]]]:
     return cast(faust.Stream[bytes], stream).take_events(BATCH_MAX, within=BATCH_WITHIN_S)
 
@@ -134,8 +70,8 @@ def _batches(stream: StreamT[bytes]) -> AsyncIterator[Sequence[EventT[bytes]]]:
 class Scorecards:
     """The scorecards context registered on one app (tables exposed for tests and views)."""
 
-    referrals: _StateTable
-    partners: _StateTable
+    referrals: ChangelogWriter
+    partners: ChangelogWriter
     facts_topic: str
     stats_topic: str
     closed: ClosedRefs
@@ -159,11 +95,22 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
     )
     facts_name = settings.topic("scorecard-facts")
     stats_name = settings.topic("partner-stats")
-    refs = _StateTable(
-        app, "scorecards-referrals", settings, _JsonCodec(ref_to_json, ref_from_json)
+    # Written by streams.runtime.ChangelogWriter, with the fact's own partition (co-partitioned):
+    # Faust's table[key] = value queues each change in the producer buffer, and takes the partition
+    # from the batch's last event, not necessarily this one's.
+    refs = json_table(
+        app,
+        "scorecards-referrals",
+        partitions=settings.partitions,
+        to_json=ref_to_json,
+        from_json=ref_from_json,
     )
-    partners = _StateTable(
-        app, "scorecards-partners", settings, _JsonCodec(aggregate_to_json, aggregate_from_json)
+    partners = json_table(
+        app,
+        "scorecards-partners",
+        partitions=settings.partitions,
+        to_json=aggregate_to_json,
+        from_json=aggregate_from_json,
     )
     closed = ClosedRefs(settings.closed_retention_s)
 
@@ -200,7 +147,7 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
         now = time.time()
         for partition, rkey in closed.due(now):
             if is_closed(refs.get(rkey)):
-                await refs.delete(producer_send, partition, rkey)
+                await refs.delete(producer_send, rkey, partition)
         touched: dict[bytes, tuple[int, PartnerAggregate, bool]] = {}
         for event in events:
             msg = event.message
@@ -224,14 +171,14 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
                     agg, changed = partners.get(pkey) or PartnerAggregate(partner), False
                 new_ref, new_agg = apply(refs.get(rkey), agg, fact, role, seq)
                 if new_ref is not None:
-                    await refs.put(producer_send, msg.partition, rkey, new_ref)
+                    await refs.put(producer_send, rkey, new_ref, msg.partition)
                     if is_closed(new_ref):
                         closed.closed(rkey, msg.partition, now)
                 if new_agg is not agg or seq <= agg.seq or seen is not None:
                     touched[pkey] = (msg.partition, new_agg, changed or new_agg is not agg)
         for pkey, (partition, agg, changed) in touched.items():
             if changed:
-                await partners.put(producer_send, partition, pkey, agg)
+                await partners.put(producer_send, pkey, agg, partition)
             value, headers = snapshot_record(agg)
             await producer_send(stats_name, pkey, value, None, None, headers)
 

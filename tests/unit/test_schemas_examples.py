@@ -1,13 +1,11 @@
-"""The example events of schemas/examples: the storage opportunity story, and the Faust codec."""
+"""The example events of schemas/examples: the storage opportunity story."""
 
 from __future__ import annotations
 
 import orjson
-from faust.serializers import codecs
 
 from schemas.codec import decode
 from schemas.events import EVENT_TYPES, Opportunity, PartnerProfile, event_key
-from schemas.faust_codec import CODEC_NAME, register_faust_codec
 from schemas.referrals import OfferMade, teaser_of
 from schemas.samples import examples
 
@@ -41,13 +39,3 @@ def test_the_storage_specialist_fits_and_the_offer_teases_without_the_customer()
 
 def test_every_example_is_a_registered_type() -> None:
     assert set(examples()) == set(EVENT_TYPES)
-
-
-def test_faust_codec_dumps_models_as_json_and_loads_json() -> None:
-    register_faust_codec()
-    codec = codecs.get_codec(CODEC_NAME)
-    opp = examples()["io.oppbus.opportunity.published.v1"].event
-    raw = codec.dumps(opp)
-    assert raw == orjson.dumps(opp.model_dump(mode="json"))
-    assert codec.loads(raw)["deal_size"] == {"amount": "250000.00", "currency": "USD"}
-    assert codec.loads(codec.dumps({"a": [1, "b"]})) == {"a": [1, "b"]}
