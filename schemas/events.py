@@ -12,6 +12,7 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 | responses       | opportunity_key                            | referral.accept/decline/outcome  |
 | referrals       | opportunity_key                            | referral.offered ... lead.revealed, opportunity.conflict-flagged/unroutable |
 | deadletter      | the original key                           | deadletter.recorded              |
+| workers         | worker_id                                  | worker.status                    |
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from schemas.common import Contract
 from schemas.credentials import Credential
 from schemas.errors import FieldError, InvalidEvent
+from schemas.health import WorkerStatus
 from schemas.ids import opportunity_key
 from schemas.operations import ConflictFlagged, DeadLetter, OpportunityUnroutable
 from schemas.opportunity import Opportunity, OpportunityWithdrawn
@@ -68,6 +70,7 @@ __all__ = [
     "Teaser",
     "WebhookDelivery",
     "WebhookSubscription",
+    "WorkerStatus",
     "event_key",
     "event_topic",
     "type_of",
@@ -95,6 +98,7 @@ Event = (
     | Credential
     | WebhookSubscription
     | WebhookDelivery
+    | WorkerStatus
 )
 
 _PREFIX = "io.oppbus."
@@ -121,6 +125,7 @@ EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "credential.updated.v1": Credential,
     _PREFIX + "webhook.subscribed.v1": WebhookSubscription,
     _PREFIX + "webhook.settled.v1": WebhookDelivery,
+    _PREFIX + "worker.status.v1": WorkerStatus,
 }
 
 _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVENT_TYPES.items()}
@@ -138,6 +143,7 @@ _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     Credential: "credentials",
     WebhookSubscription: "webhooks",
     WebhookDelivery: "webhook-deliveries",
+    WorkerStatus: "workers",
 }
 EVENT_TOPICS: dict[str, str] = {
     ce_type: _TOPIC_OF_MODEL.get(model, "referrals") for ce_type, model in EVENT_TYPES.items()
@@ -165,6 +171,8 @@ def event_key(event: Contract) -> bytes | None:
         return event.partner_id.encode()
     if isinstance(event, WebhookDelivery):
         return event.webhook_id.encode()
+    if isinstance(event, WorkerStatus):
+        return event.worker_id.encode()
     originator: str = getattr(event, "originator")  # noqa: B009 - every other event has both
     opportunity_id: str = getattr(event, "opportunity_id")  # noqa: B009
     return opportunity_key(originator, opportunity_id).encode()

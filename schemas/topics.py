@@ -132,6 +132,15 @@ TOPICS: tuple[TopicSpec, ...] = (
         publishers=("webhooks",),
         consumers=("webhooks", "http-api"),
     ),
+    TopicSpec(
+        name="workers",
+        key="worker_id",
+        cleanup="compact",
+        description="Each worker's readiness (starting, ready, stopped) and assigned input "
+        "partitions, repeated as a heartbeat: what the API's /healthz reads.",
+        publishers=("worker",),
+        consumers=("http-api",),
+    ),
 )
 
 

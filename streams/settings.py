@@ -59,6 +59,9 @@ class Settings(BaseModel):
     # Session timeout for consumer groups. Tansu only notices a member that left after this, and a
     # join waits about half of it, so it is kept short on the embedded broker.
     session_timeout_s: float = Field(default=10.0, gt=0)
+    # How often a worker repeats its readiness on the ``workers`` topic (a heartbeat); the API's
+    # /healthz treats a worker silent for three of these as gone.
+    worker_status_interval_s: float = Field(default=2.0, gt=0, le=60)
     log_level: str = "info"
     # Capability codes added to the built-in taxonomy (schemas/taxonomy.py), comma-separated.
     extra_capabilities: str = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import faust
@@ -17,6 +18,7 @@ from streams.runtime import GlobalView, freeze_start_up_objects, warm_producer
 from streams.scorecards.agents import Scorecards, register_scorecards
 from streams.scorecards.view import ScorecardBook
 from streams.settings import Settings
+from streams.worker_status import register_status
 
 __all__ = ["Contexts", "register_all"]
 
@@ -66,11 +68,19 @@ def register_all(
     for view in views:
         _run_with_app(app, view)
 
-    async def ready() -> None:
+    async def load() -> None:
         for view in views:
             await view.wait_ready()
         await warm_producer(app, {settings.topic(spec.name) for spec in TOPICS})
         freeze_start_up_objects()
+
+    loading: list[asyncio.Future[None]] = []
+
+    async def ready() -> None:
+        """Views caught up and the producer warmed: done once, awaited by whoever needs it."""
+        if not loading:
+            loading.append(asyncio.ensure_future(load()))
+        await asyncio.shield(loading[0])
 
     router = Router(
         make_ranker(lambda: directory.directory, lambda: stats),
@@ -80,4 +90,5 @@ def register_all(
     )
     agent = register_router(app, settings, router, ready)
     scorecards = register_scorecards(app, settings)  # ledger -> per-partner figures
+    register_status(app, settings, ready)  # "ready" on the workers topic once it routes
     return Contexts(directory, claims, stats, agent, scorecards)

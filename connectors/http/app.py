@@ -9,13 +9,15 @@ connectors add theirs through :func:`connectors.http.extensions.install_extensio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from connectors.http.errors import error_middleware, json_response
+from connectors.http.errors import error_middleware
 from connectors.http.extensions import install_extensions
+from connectors.http.health import healthz, livez
 from connectors.http.limits import Limits, install_limits
 from connectors.http.metrics import METRICS, ApiMetrics
 from connectors.http.openapi import add_openapi_route
@@ -24,7 +26,7 @@ from connectors.http.routes_opportunities import add_opportunity_routes
 from connectors.http.routes_partners import add_partner_routes
 from connectors.http.routes_referrals import add_referral_routes
 from connectors.http.state import STATE, ApiState
-from streams.runtime import ensure_topics, kafka_answers
+from streams.runtime import GlobalView, ensure_topics
 from streams.settings import Settings
 
 __all__ = ["REGISTRY_KEY", "SETTINGS_KEY", "create_web_app"]
@@ -36,25 +38,6 @@ REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
 MAX_REQUEST_BYTES = 256 * 1024
 
 
-async def healthz(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS_KEY]
-    state = request.app[STATE]
-    host, _, port = settings.bootstrap_servers.split(",")[0].rpartition(":")
-    reachable = await asyncio.to_thread(kafka_answers, host, int(port))
-    reading = state.readmodel.running
-    ok = reachable and reading
-    body = {
-        "status": "ok" if ok else "degraded",
-        "broker": {"url": settings.broker_url, "reachable": reachable},
-        "read_model": {
-            "running": reading,
-            "applied": state.readmodel.applied,
-            "skipped": state.readmodel.skipped,
-        },
-    }
-    return json_response(body, status=200 if ok else 503)
-
-
 async def metrics(request: web.Request) -> web.Response:
     data = generate_latest(request.app[REGISTRY_KEY])
     return web.Response(body=data, headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -64,12 +47,22 @@ async def _bus(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     await ensure_topics(state.settings)
     await state.publisher.start()
+    workers = GlobalView(
+        state.settings.bootstrap_servers,
+        state.settings.topic("workers"),
+        state.workers,
+        name="workers",
+    )
+    following = asyncio.ensure_future(workers.run())
     try:
         await state.readmodel.start()
         try:
             yield
         finally:
             await state.readmodel.stop()
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
     finally:
         await state.publisher.stop()
 
@@ -95,6 +88,7 @@ def create_web_app(
     app.cleanup_ctx.append(_bus)
     app.on_shutdown.append(_end_streams)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/livez", livez)
     app.router.add_get("/metrics", metrics)
     add_partner_routes(app)
     add_opportunity_routes(app)

@@ -33,7 +33,7 @@ from streams.settings import Settings
 __all__ = ["SHEDDER_KEY", "Limits", "LoadShedder", "install_limits"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-EXEMPT_PATHS = frozenset({"/healthz", "/metrics"})
+EXEMPT_PATHS = frozenset({"/healthz", "/livez", "/metrics"})
 _MAX_CLIENTS = 10_000
 
 

@@ -22,8 +22,10 @@ __all__ = [
     "ErrorBody",
     "FieldErrorBody",
     "Health",
+    "HealthWorker",
     "Lead",
     "LeadList",
+    "Live",
     "Offer",
     "OpportunityAccepted",
     "OpportunityView",
@@ -143,7 +145,21 @@ class CommandAccepted(_Body):
     lead: str
 
 
+class HealthWorker(_Body):
+    worker_id: str
+    state: Literal["starting", "ready"]
+    partitions: int = Field(description="partitions of opportunities it holds")
+
+
 class Health(_Body):
-    status: Literal["ok", "degraded"]
+    """``/healthz``: ``ok`` only when an opportunity published now is routed."""
+
+    status: Literal["ok", "starting"]
+    waiting_for: list[str] = Field(description="what is still starting (empty when ok)")
     broker: dict[str, Any]
     read_model: dict[str, Any]
+    workers: list[HealthWorker]
+
+
+class Live(_Body):
+    status: Literal["alive"]

@@ -106,8 +106,10 @@ def _routes() -> tuple[Route, ...]:
               "Report won (amount, currency) or lost (reason)", "partner",
               {200: m.Lead, 202: m.CommandAccepted}, OutcomeInput, acting, rid + idem + wait),
         *_connector_routes(pid),
-        Route("get", "/healthz", "Broker reachable and read model running", "none",
+        Route("get", "/healthz", "The bus routes: broker, read model and a ready worker "
+              "holding every opportunities partition (503 names what is still starting)", "none",
               {200: m.Health, 503: m.Health}),
+        Route("get", "/livez", "This API process answers", "none", {200: m.Live}),
         Route("get", "/metrics", "Prometheus metrics", "none", {200: "text/plain exposition"}),
         Route("get", "/openapi.json", "This document", "none", {200: "OpenAPI 3.1"}),
     )  # fmt: skip

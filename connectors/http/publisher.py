@@ -72,6 +72,18 @@ class Publisher:
             producer, self._producer = self._producer, None
             await producer.stop()
 
+    async def partition_count(self, topic: str) -> int | None:
+        """How many partitions the logical ``topic`` has (cluster metadata), None if unknown."""
+        if self._producer is None:
+            return None
+        try:
+            parts = await asyncio.wait_for(
+                self._producer.partitions_for(self._settings.topic(topic)), self._timeout_s
+            )
+        except (KafkaError, TimeoutError):
+            return None
+        return len(parts)
+
     async def publish(
         self, topic: str, key: str, event: Contract, *, event_id: str | None = None
     ) -> Published:

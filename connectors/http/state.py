@@ -15,6 +15,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from connectors.http.errors import ApiError
+from connectors.http.health import WorkerBook
 from connectors.http.idempotency import IdempotencyStore
 from connectors.http.metrics import ApiMetrics
 from connectors.http.publisher import Published, Publisher
@@ -37,6 +38,7 @@ class ApiState:
     views: Views
     readmodel: ReadModel
     publisher: Publisher
+    workers: WorkerBook  # the workers' readiness, for /healthz
     idempotency: IdempotencyStore = field(default_factory=IdempotencyStore)
     # How long a write waits to become visible in the read model (read-your-writes).
     visibility_timeout_s: float = 5.0
@@ -75,6 +77,7 @@ class ApiState:
             views=views,
             readmodel=ReadModel(settings, views),
             publisher=Publisher(settings, on_published=metrics.published),
+            workers=WorkerBook(settings.app_id),
         )
 
 

@@ -17,7 +17,7 @@ from streams.runtime.startup import (
     use_uvloop,
     warm_producer,
 )
-from streams.runtime.topic_admin import ensure_topics, group_state, worker_group_stable
+from streams.runtime.topic_admin import ensure_topics
 from streams.runtime.topic_view import GlobalView, RecordSink
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "end_offsets",
     "ensure_topics",
     "freeze_start_up_objects",
-    "group_state",
     "json_table",
     "kafka_answers",
     "quiet_root_logger",
@@ -40,5 +39,4 @@ __all__ = [
     "use_uvloop",
     "warm_producer",
     "withhold_ack",
-    "worker_group_stable",
 ]

@@ -65,6 +65,7 @@ from streams.runtime.delivery import EagerDelivery
 from streams.runtime.end_offsets import end_offsets
 from streams.runtime.flow_control import FlowControl
 from streams.runtime.pins import check_pins
+from streams.runtime.table_manager import PromptTableManager
 from streams.runtime.watchdogs import install_watchdogs
 from streams.settings import Settings
 
@@ -155,6 +156,7 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Fal
         broker=settings.broker_url,
         store="memory://",
         autodiscover=False,
+        TableManager=PromptTableManager,  # no 1 s nap at start: tables are all declared
         processing_guarantee="at_least_once",
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,

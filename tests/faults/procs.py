@@ -199,7 +199,7 @@ class ApiProc:
                 tail = self.log_path.read_text(errors="replace")[-2000:]
                 raise AssertionError(f"oppbus api exited early:\n{tail}")
             try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as resp:
+                with urllib.request.urlopen(self.url + "/livez", timeout=1) as resp:
                     if resp.status == 200:
                         return self
             except OSError:

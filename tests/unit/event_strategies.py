@@ -316,6 +316,23 @@ _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             }
         ),
     ).map(lambda d: {**d, "webhook_id": webhook_id(d["referral_id"], d["event"])}),
+    "worker.status.v1": F(
+        {
+            "worker_id": st.from_regex(r"\A[a-z0-9.-]{1,40}\Z"),
+            "group": st.from_regex(r"\A[a-z0-9._-]{1,40}\Z"),
+            "state": st.sampled_from(["starting", "ready", "stopped"]),
+            "at": times,
+            "interval_s": st.floats(0.1, 3600),
+        },
+        optional={
+            "waiting_for": st.lists(st.sampled_from(["partitions", "recovery"]), max_size=3),
+            "assigned": st.dictionaries(
+                st.sampled_from(["p.opportunities", "p.responses"]),
+                st.lists(st.integers(0, 63), max_size=4),
+                max_size=2,
+            ),
+        },
+    ),
 }
 
 

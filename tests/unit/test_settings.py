@@ -46,25 +46,3 @@ def test_settings_are_frozen() -> None:
     s = load_settings({}, env={})
     with pytest.raises(ValidationError):
         s.http_port = 1  # type: ignore[misc]
-
-
-def test_group_state_reads_a_describe_groups_answer() -> None:
-    from types import SimpleNamespace
-
-    from streams.runtime.topic_admin import group_state
-
-    member = ("m1", "client", "host", b"", b"")
-    answer = [
-        SimpleNamespace(
-            groups=[
-                (0, "other", "Empty", "consumer", "faust", []),
-                (0, "oppbus", "Stable", "consumer", "faust", [member, member]),
-            ]
-        )
-    ]
-    assert group_state(answer, "oppbus") == ("Stable", 2)
-    assert group_state(answer, "missing") == ("Dead", 0)
-    assert group_state([SimpleNamespace(groups=[(16, "oppbus", "", "", "", [])])], "oppbus") == (
-        "Dead",
-        0,
-    )
