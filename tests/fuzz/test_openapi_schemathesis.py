@@ -20,6 +20,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from streams.runtime.topic_admin import ensure_topics
@@ -83,11 +84,16 @@ def test_the_api_matches_its_openapi_document(api_schema: schemathesis.BaseSchem
         operation = result.ok()
         operations += 1
 
+        excluded = [positive_data_acceptance]
+        if operation.label == "GET /healthz":
+            # no worker runs here: its documented answer is 503 naming what is still starting
+            excluded.append(not_a_server_error)
+
         @hsettings(max_examples=6, deadline=None, database=None,
                    suppress_health_check=list(HealthCheck))  # fmt: skip
         @given(case=operation.as_strategy())
         def check(case: schemathesis.Case) -> None:
-            case.call_and_validate(headers=auth, excluded_checks=[positive_data_acceptance])
+            case.call_and_validate(headers=auth, excluded_checks=excluded)  # noqa: B023
 
         try:
             check()
