@@ -15,18 +15,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ops.settings_help import settings_epilog
 from streams.settings import Settings, load_settings
 
 __all__ = ["build_parser", "main"]
 
-EPILOG = """\
-Settings come from flags, else OPPBUS_* environment variables, else defaults:
-  --broker / OPPBUS_BROKER            kafka://host:port of an existing Kafka (default: embedded broker)
-  --broker-port / OPPBUS_BROKER_PORT  port of the embedded broker (9092)
-  --http-port / OPPBUS_HTTP_PORT      HTTP API port (8080)
-  --data / OPPBUS_DATA_DIR            durable embedded storage directory (default: memory only)
-  OPPBUS_ADMIN_TOKEN                  operator token (generated and printed by `up` when unset)
-"""
+EPILOG = settings_epilog()
 
 
 class UserError(Exception):
