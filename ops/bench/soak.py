@@ -63,7 +63,7 @@ DESCRIPTION = (
 SOURCE = "urn:oppbus:bench-soak"
 # Workers' fetch wait in a soak. The embedded broker lists every stored batch of a partition to
 # answer a fetch that finds new data (``oppbus bench broker``), so under a sustained rate its cost
-# grows with time; fewer, fuller fetches keep 10 minutes at 200/s flat (README, soak figures).
+# grows with time; fewer, fuller fetches keep 10 minutes at 200/s flat (docs/performance.md, soak).
 SUSTAINED_FETCH_WAIT_MS = 100
 
 
@@ -99,7 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=SUSTAINED_FETCH_WAIT_MS,
         help="workers' fetch wait, ms (100: the sustained-load setting for the embedded broker, "
-        "whose fetches cost more as its logs grow; the workers' default is 10, README)",
+        "whose fetches cost more as its logs grow; the workers' default is 10, docs/embedded-broker.md)",
     )
 
 

@@ -86,7 +86,7 @@ async def test_no_secret_in_logs_or_on_the_bus_and_keys_are_hashed(
     secrets.update({f"api key {i}": key for i, key in enumerate(keys)})
     # Our own code at every level; libraries at INFO and above (aiokafka's DEBUG log prints every
     # produced value, including the webhook subscription record that carries its secret: a
-    # process running with --log-level debug would write it, see README).
+    # process running with --log-level debug would write it).
     kept = [
         r
         for r in caplog.records
