@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ops.durable import DurableBroker
 from schemas.topics import TOPICS
+from streams.runtime import refresh_metadata
 from tests.integration.api.conftest import ADMIN_TOKEN, Harness, opportunity
 
 pytestmark = pytest.mark.kafka
@@ -32,7 +33,7 @@ async def _every_record(api: Harness) -> bytes:
     await consumer.start()
     blob = bytearray()
     try:
-        await consumer._client.force_metadata_update()
+        await refresh_metadata(consumer)
         tps = [
             TopicPartition(api.settings.topic(spec.name), p)
             for spec in TOPICS
