@@ -12,8 +12,9 @@ never handed out twice by one test session.
 from __future__ import annotations
 
 import random
-import socket
 from pathlib import Path
+
+from ops.procs import port_in_use
 
 __all__ = ["child_port"]
 
@@ -29,14 +30,7 @@ def _ephemeral_start() -> int:
 
 
 def _bindable(port: int) -> bool:
-    for host in ("0.0.0.0", "127.0.0.1"):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((host, port))
-            except OSError:
-                return False
-    return True
+    return not any(port_in_use(host, port) for host in ("0.0.0.0", "127.0.0.1"))
 
 
 def child_port() -> int:
