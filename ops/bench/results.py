@@ -7,6 +7,7 @@ are appended, never edited by hand (docs/performance.md explains each bench).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ def result_line(
         "date": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "source": f"oppbus bench {bench}",
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in options.items()},
+        # the machine's load when the run ended: figures of a loaded shared machine are noise
+        "host_loadavg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
     return orjson.dumps({**head, "bench": bench, **figures}) + b"\n"
 
