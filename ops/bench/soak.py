@@ -14,7 +14,7 @@ Figures: throughput in and out, publish→first-offer latency (p50/p99/max, from
 opportunities topic, the workers' resident memory and the embedded broker's CPU and memory
 (``ops/bench/soak_samples.py``), sampled every few seconds and reported at
 the start (after ``--warmup``) and at the end, with their growth, and a PASS/FAIL line against
-issue 8's thresholds (``ops/bench/soak_figures.py``). The lag is computed against the real end of
+its thresholds (``ops/bench/soak_figures.py``). The lag is computed against the real end of
 each partition: the highest offset the broker acknowledged to this bench's producer (Tansu's
 ListOffsets reports less once producers batch). ``missing`` counts acknowledged opportunities
 never offered.
