@@ -50,6 +50,8 @@ MEANING: dict[str, str] = {
     "closed_retention_s": "how long a closed opportunity is remembered, so re-publishing it "
     "stays idempotent (30 days)",
     "session_timeout_s": "consumer-group session timeout: how soon a dead worker's partitions move",
+    "worker_status_interval_s": "how often a worker repeats its readiness on the workers topic; "
+    "/healthz counts a worker silent for three of these as gone",
     "log_level": "debug, info, warning or error",
     "extra_capabilities": "comma-separated capability codes added to the built-in taxonomy",
     "webhooks_enabled": "run the outbound webhook dispatcher in the workers",
@@ -101,7 +103,8 @@ def settings_epilog() -> str:
     for field in Settings.model_fields:
         flag = FLAGS.get(field)
         name = f"{env_name(field)}" + (f" ({flag})" if flag else "")
-        text = f"{MEANING[field]} [default: {default_text(field)}]"
+        meaning = MEANING.get(field) or Settings.model_fields[field].description or "(undocumented)"
+        text = f"{meaning} [default: {default_text(field)}]"
         lines += textwrap.wrap(
             text, width=100, initial_indent=f"  {name:<38} ", subsequent_indent=" " * 41
         )

@@ -10,8 +10,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
-# Written by the runtime part of issue 16 on its own branch; drop from here once it has landed.
-PENDING = {"streams/runtime/README.md"}
 
 
 def _anchors(page: Path) -> set[str]:
@@ -32,8 +30,6 @@ def test_every_relative_link_resolves(page: Path) -> None:
             continue
         path, _, anchor = target.partition("#")
         resolved = (page.parent / path).resolve() if path else page
-        if str(resolved.relative_to(ROOT)) in PENDING:
-            continue
         if not resolved.exists():
             broken.append(target)
         elif anchor and resolved.suffix == ".md" and anchor not in _anchors(resolved):
