@@ -15,18 +15,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ops.settings_help import settings_epilog
 from streams.settings import Settings, load_settings
 
 __all__ = ["build_parser", "main"]
 
-EPILOG = """\
-Settings come from flags, else OPPBUS_* environment variables, else defaults:
-  --broker / OPPBUS_BROKER            kafka://host:port of an existing Kafka (default: embedded broker)
-  --broker-port / OPPBUS_BROKER_PORT  port of the embedded broker (9092)
-  --http-port / OPPBUS_HTTP_PORT      HTTP API port (8080)
-  --data / OPPBUS_DATA_DIR            durable embedded storage directory (default: memory only)
-  OPPBUS_ADMIN_TOKEN                  operator token (generated and printed by `up` when unset)
-"""
+EPILOG = settings_epilog()
 
 
 class UserError(Exception):
@@ -107,7 +101,24 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     else:
         for key, value in figures.items():
             print(f"{key:>32}: {value}")
+    if args.append_results is not None:
+        _append_results(args, figures)
     return 0
+
+
+def _append_results(args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    from datetime import UTC, datetime
+
+    from ops.bench.results import append_result, result_line
+
+    skip = {"func", "command", "bench_name", "json", "append_results"}
+    options = {k: v for k, v in vars(args).items() if k not in skip}
+    line = result_line(args.bench_name, figures, options, datetime.now(UTC))
+    try:
+        append_result(args.append_results, line)
+    except OSError as exc:
+        raise UserError(f"cannot append the results: {exc}") from exc
+    print(f"appended to {args.append_results}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_http_flags(api)
 
     from ops.bench import BENCHES
+    from ops.bench.results import DEFAULT_RESULTS
 
     bench = add("bench", "Run a benchmark and print its figures.", _cmd_bench)
     names = bench.add_subparsers(dest="bench_name", metavar="NAME", required=True)
@@ -156,6 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(module_path)
         bp = names.add_parser(name, help=module.DESCRIPTION, description=module.DESCRIPTION)
         bp.add_argument("--json", action="store_true", help="print the figures as one JSON line")
+        bp.add_argument(
+            "--append-results",
+            nargs="?",
+            const=DEFAULT_RESULTS,
+            type=Path,
+            metavar="FILE",
+            help=f"append the figures as one dated JSON line to FILE (default {DEFAULT_RESULTS}, "
+            "run from the repository root)",
+        )
         module.add_arguments(bp)
 
     from ops.commands import register_extra

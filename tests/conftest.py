@@ -13,6 +13,22 @@ from ops.procs import free_port
 from streams.settings import Settings, load_settings
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fast lane (``-m "not kafka"``) must not start a broker: a test that uses the broker
+    fixture without the ``kafka`` marker is a collection error, named."""
+    del config
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "broker" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("kafka") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests using the embedded broker must be marked kafka: " + ", ".join(unmarked)
+        )
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
     """The real Tansu broker, started once per session. Fails loudly if it cannot start."""

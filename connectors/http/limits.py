@@ -78,7 +78,7 @@ class LoadShedder:
             return "t:" + hashlib.sha256(auth.encode("utf-8", "replace")).hexdigest()[:24]
         return "a:" + (request.remote or "?")
 
-    def _take(self, client: str) -> float:
+    def take(self, client: str) -> float:
         """Take one token for ``client``; 0 when allowed, else seconds until one is available."""
         rate, burst = self.limits.rate_per_client, float(self.limits.burst_per_client)
         if rate <= 0:
@@ -103,7 +103,7 @@ class LoadShedder:
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in EXEMPT_PATHS:
             return await handler(request)
-        wait = self._take(self._client(request))
+        wait = self.take(self._client(request))
         if wait > 0:
             self.shed_429 += 1
             return _refuse(429, "rate_limited", "too many requests from this client", wait)

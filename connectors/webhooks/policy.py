@@ -76,7 +76,7 @@ def lead_partner(value: bytes | None, headers: Headers | None) -> str | None:
 
     Most ledger records concern partners without a subscription: the dispatcher skips those on
     this look (a ce_type header and one ``orjson`` parse) instead of validating each one in full
-    (measured ~65 µs for an offer, more than routing it; README bench section).
+    (measured ~65 µs for an offer, more than routing it; docs/performance.md).
     """
     ce_type = header(headers, "ce_type")
     if ce_type is None or value is None:

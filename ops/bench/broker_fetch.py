@@ -4,7 +4,7 @@ Tansu 0.6.0's storage (``memory://`` and ``s3://`` alike) keeps each produced ba
 and answers a fetch by listing every batch object of the partition first, so the cost of a fetch
 that finds new data grows with the number of batches stored in that partition — not with what it
 returns. A long run at a steady rate therefore slows the broker down linearly with time (what
-``oppbus bench soak`` runs into, README). This bench shows it on a fresh embedded broker:
+``oppbus bench soak`` runs into, docs/embedded-broker.md). This bench shows it on a fresh embedded broker:
 
 for each log length in ``--sizes``, a one-partition topic gets that many single-record batches
 (one ``send_and_wait`` each, the shape of API requests), then ``--fetches`` fetches of its last

@@ -13,7 +13,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.runtime import end_offsets
+from streams.runtime import end_offsets, refresh_metadata
 
 __all__ = ["committed_lag", "cpu_seconds", "group_lag", "percentile", "rss_bytes", "topic_end"]
 
@@ -52,7 +52,7 @@ async def topic_end(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartiti
     """End offset of every partition of ``topic`` (an empty dict when it does not exist yet)."""
     parts = consumer.partitions_for_topic(topic)
     if not parts:
-        await consumer._client.force_metadata_update()
+        await refresh_metadata(consumer)
         parts = consumer.partitions_for_topic(topic) or set()
     tps = [TopicPartition(topic, p) for p in sorted(parts)]
     return await end_offsets(consumer, tps)  # ListOffsets confirmed: streams.runtime.end_offsets

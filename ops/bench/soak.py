@@ -14,7 +14,7 @@ Figures: throughput in and out, publish→first-offer latency (p50/p99/max, from
 opportunities topic, the workers' resident memory and the embedded broker's CPU and memory
 (``ops/bench/soak_samples.py``), sampled every few seconds and reported at
 the start (after ``--warmup``) and at the end, with their growth, and a PASS/FAIL line against
-issue 8's thresholds (``ops/bench/soak_figures.py``). The lag is computed against the real end of
+its thresholds (``ops/bench/soak_figures.py``). The lag is computed against the real end of
 each partition: the highest offset the broker acknowledged to this bench's producer (Tansu's
 ListOffsets reports less once producers batch). ``missing`` counts acknowledged opportunities
 never offered.
@@ -63,7 +63,7 @@ DESCRIPTION = (
 SOURCE = "urn:oppbus:bench-soak"
 # Workers' fetch wait in a soak. The embedded broker lists every stored batch of a partition to
 # answer a fetch that finds new data (``oppbus bench broker``), so under a sustained rate its cost
-# grows with time; fewer, fuller fetches keep 10 minutes at 200/s flat (README, soak figures).
+# grows with time; fewer, fuller fetches keep 10 minutes at 200/s flat (docs/performance.md, soak).
 SUSTAINED_FETCH_WAIT_MS = 100
 
 
@@ -99,7 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=SUSTAINED_FETCH_WAIT_MS,
         help="workers' fetch wait, ms (100: the sustained-load setting for the embedded broker, "
-        "whose fetches cost more as its logs grow; the workers' default is 10, README)",
+        "whose fetches cost more as its logs grow; the workers' default is 10, docs/embedded-broker.md)",
     )
 
 

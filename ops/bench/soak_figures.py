@@ -4,7 +4,7 @@ Pure functions over the samples ``{"t": seconds since publishing started, "lag":
 "rss": bytes, ...}``. *Start* is the mean over the first window after the warm-up, *end* the mean
 over the last window of the run (means, not single samples: lag moves with every commit).
 
-The thresholds are issue 8's: no lag growth, worker memory growth under 10 %. "No lag growth"
+The thresholds (docs/performance.md, soak): no lag growth, worker memory growth under 10 %. "No lag growth"
 allows a tolerance of ``LAG_TOLERANCE_S`` seconds of input (the worker commits once a second, so a
 caught-up worker's sampled lag moves between 0 and about two seconds' worth of records); beyond it,
 an end lag above the start lag is growth.

@@ -27,6 +27,10 @@ class DeadlineIndex:
     def __len__(self) -> int:
         return len(self._due)
 
+    def __contains__(self, key: object) -> bool:
+        """Whether the row ``key`` has an open deadline in the index."""
+        return key in self._due
+
     def set(self, key: bytes, due: float | None) -> None:
         """The row ``key`` now has its earliest open deadline at ``due`` (None: nothing open)."""
         if due is None:

@@ -8,6 +8,12 @@ adaptation, the upstream behaviour it works around, the test under
 from streams.runtime.app import OppbusApp, create_app
 from streams.runtime.changelog_writer import ChangelogWriter, json_table
 from streams.runtime.commit_guard import unacked_if_failed, withhold_ack
+from streams.runtime.consumer_access import (
+    aiokafka_consumer,
+    call_in_consumer_thread,
+    group_coordinator,
+    refresh_metadata,
+)
 from streams.runtime.end_offsets import end_offsets
 from streams.runtime.kafka_probe import kafka_answers
 from streams.runtime.pins import PINS, PinMismatch, check_pins
@@ -27,14 +33,18 @@ __all__ = [
     "OppbusApp",
     "PinMismatch",
     "RecordSink",
+    "aiokafka_consumer",
+    "call_in_consumer_thread",
     "check_pins",
     "create_app",
     "end_offsets",
     "ensure_topics",
     "freeze_start_up_objects",
+    "group_coordinator",
     "json_table",
     "kafka_answers",
     "quiet_root_logger",
+    "refresh_metadata",
     "unacked_if_failed",
     "use_uvloop",
     "warm_producer",

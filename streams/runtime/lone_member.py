@@ -27,9 +27,10 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streams.runtime.consumer_access import call_in_consumer_thread, group_coordinator
 from streams.runtime.worker_state import settled
 
-__all__ = ["LoneMemberWatch", "unowned"]
+__all__ = ["LoneMemberWatch", "rejoin_as_new_member", "unowned"]
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,6 @@ class LoneMemberWatch:
         self.app = app
         self.bootstrap_servers = bootstrap_servers
         self._seen: tuple[int, frozenset[tuple[str, int]]] | None = None
-
-    def _coordinator(self) -> Any:
-        return self.app.consumer._thread._ensure_consumer()._coordinator
 
     def _input_partitions(self) -> dict[str, int]:
         consumer = self.app.consumer
@@ -105,7 +103,7 @@ class LoneMemberWatch:
         if all((t, p) in assigned for t, n in counts.items() for p in range(n)):
             self._seen = None
             return set()
-        coordinator = self._coordinator()
+        coordinator = group_coordinator(app)
         generation, me = coordinator.generation, coordinator.member_id
         members = await self._members()
         missing = unowned(assigned, counts, members or [], me)
@@ -125,8 +123,13 @@ class LoneMemberWatch:
             ", ".join(f"{t}[{p}]" for t, p in sorted(missing)),
             generation,
         )
-        await consumer._thread.call_thread(_rejoin_as_new_member, coordinator)
+        await rejoin_as_new_member(app)
         return missing
+
+
+async def rejoin_as_new_member(app: Any) -> None:
+    """Leave the consumer group and join it again as a new member (a new member id and generation)."""
+    await call_in_consumer_thread(app, _rejoin_as_new_member, group_coordinator(app))
 
 
 async def _rejoin_as_new_member(coordinator: Any) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from streams.runtime.consumer_access import aiokafka_consumer
 from streams.runtime.worker_state import settled, stream_queues
 
 __all__ = ["UndeliveredWatch", "undelivered"]
@@ -76,7 +77,7 @@ class UndeliveredWatch:
         return all(queue.qsize() == 0 for queue in stream_queues(self.app))
 
     def _positions(self, tps: list[Any]) -> dict[Any, int | None]:
-        aiokafka = self.app.consumer._thread._ensure_consumer()
+        aiokafka = aiokafka_consumer(self.app)
         assignment = aiokafka._subscription.subscription.assignment
         out: dict[Any, int | None] = {}
         for tp in tps:

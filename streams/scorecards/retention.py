@@ -17,7 +17,7 @@ so the queue is in time order and needs no heap. It is rebuilt from the table af
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from aiokafka.partitioner import DefaultPartitioner
@@ -50,6 +50,10 @@ class ClosedRefs:
 
     def __len__(self) -> int:
         return len(self._queue)
+
+    def __iter__(self) -> Iterator[tuple[float, int, bytes]]:
+        """The queued ``(forget_at, partition, key)`` entries, earliest first."""
+        return iter(self._queue)
 
     def closed(self, key: bytes, partition: int, now: float) -> None:
         """The referral ``key`` (changelog partition ``partition``) closed at ``now``."""

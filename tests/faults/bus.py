@@ -24,6 +24,7 @@ from schemas.events import event_key, event_topic
 from schemas.opportunity import Customer, Opportunity
 from schemas.partner import PartnerProfile
 from schemas.referrals import OfferMade
+from streams.runtime import refresh_metadata
 from streams.runtime.end_offsets import end_offsets as real_end_offsets
 from streams.settings import Settings
 from tests.faults.ledger import OfferRecord
@@ -184,7 +185,7 @@ async def end_offsets(settings: Settings, name: str) -> int:
         topic = settings.topic(name)
         parts = consumer.partitions_for_topic(topic) or set()
         if not parts:
-            await consumer._client.force_metadata_update()  # first call on a fresh client
+            await refresh_metadata(consumer)  # first call on a fresh client
             parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in parts]
         return sum((await real_end_offsets(consumer, tps)).values())
@@ -213,7 +214,7 @@ async def read_topic(
     records: list[Record] = []
     try:
         await consumer.start()
-        await consumer._client.force_metadata_update()
+        await refresh_metadata(consumer)
         parts = consumer.partitions_for_topic(topic) or set()
         consumer.assign([TopicPartition(topic, p) for p in sorted(parts)])
         deadline = time.monotonic() + within

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from ops.procs import free_port, spawn, stop
 from streams.settings import Settings
+from tests.integration.polling import wait_for_sync
+from tests.ports import child_port
 from tests.proc_tree import alive, descendants
 
 __all__ = ["ApiProc", "WorkerPool", "WorkerProc", "alive", "descendants"]
@@ -62,11 +64,11 @@ class WorkerProc:
     def start(self) -> WorkerProc:
         assert not self.running(), f"{self.name} is already running"
         argv = [sys.executable, "-m", "ops.cli", "worker", "--broker", self.settings.broker_url]
-        argv += ["--http-port", str(free_port()), "--partitions", str(self.settings.partitions)]
+        argv += ["--http-port", str(child_port()), "--partitions", str(self.settings.partitions)]
         argv += ["--log-level", "warning"]
         with open(self.log_path, "ab") as log:
             log.write(f"\n==== start {self.starts + 1} at {time.time():.3f}\n".encode())
-        self.web_port = free_port()
+        self.web_port = child_port()  # its web server binds it: see tests.ports
         env = {**worker_env(self.settings, self.web_port), **self.env}
         self.proc = spawn(argv, log=self.log_path, env=env)
         self.starts += 1
@@ -75,28 +77,25 @@ class WorkerProc:
     def wait_ready(self, timeout: float = 30.0) -> WorkerProc:
         """Wait until the worker's web server answers (it is started, agents are running).
 
-        Faust binds its web server on 0.0.0.0: on a shared machine another process can take the
-        free port we picked before the worker binds it. That start is retried (twice at most).
+        Its web port comes from ``tests.ports.child_port``, outside the range the kernel hands
+        out, so no other process takes it while the worker starts: a worker that exits here
+        failed for a reason of its own, reported with its log.
         """
-        retries = 2
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def answers() -> bool:
             assert self.proc is not None, f"{self.name} is not started"
             if self.proc.poll() is not None:
-                if retries and "address already in use" in self.log_tail(200):
-                    retries -= 1
-                    self.proc = None
-                    self.start()
-                    continue
                 raise AssertionError(f"{self.name} exited early:\n{self.log_tail()}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/", timeout=1):
-                    return self
+                    return True
             except urllib.error.HTTPError:
-                return self  # it answers: started
+                return True  # it answers: started
             except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"{self.name} not ready in {timeout} s:\n{self.log_tail()}")
+                return False
+
+        wait_for_sync(answers, timeout, what=lambda: f"{self.name} ready:\n{self.log_tail()}")
+        return self
 
     def kill(self) -> None:
         """kill -9: no shutdown, no commit, no flush.
@@ -187,25 +186,25 @@ class ApiProc:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> ApiProc:
-        self.port = free_port()
+        self.port = child_port()
         argv = [sys.executable, "-m", "ops.cli", "api", "--broker", self.settings.broker_url]
         argv += ["--http-port", str(self.port), "--partitions", str(self.settings.partitions)]
         argv += ["--log-level", "warning"]
         env = {**worker_env(self.settings, free_port()), **self.env}
-        self.proc = spawn(argv, log=self.log_path, env=env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+        proc = self.proc = spawn(argv, log=self.log_path, env=env)
+
+        def healthy() -> bool:
+            if proc.poll() is not None:
                 tail = self.log_path.read_text(errors="replace")[-2000:]
                 raise AssertionError(f"oppbus api exited early:\n{tail}")
             try:
                 with urllib.request.urlopen(self.url + "/livez", timeout=1) as resp:
-                    if resp.status == 200:
-                        return self
+                    return bool(resp.status == 200)
             except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError("oppbus api not healthy in time")
+                return False
+
+        wait_for_sync(healthy, timeout, every=0.2, what="oppbus api live")
+        return self
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from ops.durable import DurableBroker
-from ops.procs import free_port
 from streams.runtime.topic_admin import ensure_topics
 from streams.settings import Settings, load_settings
 from tests.faults.figures import report_figures
 from tests.faults.procs import WorkerPool, alive
 from tests.faults.scenario import Scenario
+from tests.ports import child_port
 
 pytestmark = [pytest.mark.kafka, pytest.mark.faults]
 
@@ -28,7 +28,7 @@ COUNT = int(os.environ.get("OPPBUS_FAULT_DURABLE_COUNT", "2000"))
 
 @pytest.fixture
 def durable(tmp_path: Path) -> Iterator[DurableBroker]:
-    broker = DurableBroker(data_dir=tmp_path / "data", port=free_port())
+    broker = DurableBroker(data_dir=tmp_path / "data", port=child_port())
     broker.start()
     try:
         yield broker

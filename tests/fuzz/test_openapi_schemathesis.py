@@ -8,7 +8,7 @@ document says. Load shedding is off here (its 429/503 are fault 6's subject).
 Not checked: schemathesis' "schema-valid request rejected" (ST202). The document is looser than
 the API (no pattern on ``partner_id`` path parameters, no enum for the ``status`` filter of
 ``/v1/leads`` nor for capability codes), so generated ids like ``0`` get a documented 422; that is
-a gap of the document, reported in issue 8, not a server fault.
+a gap of the document (docs/reliability/README.md, fuzzing), not a server fault.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from schemas.events import OfferMade, event_key, event_topic
 from schemas.opportunity import Opportunity
 from schemas.partner import PartnerProfile
 from streams.settings import Settings
+from tests.integration.polling import wait_for
 
 NOW = datetime.now(UTC)
 
@@ -145,15 +146,11 @@ class Bus:
         ]
 
     async def wait_for(self, check: Callable[[], Any], within_s: float = 20.0) -> Any:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within_s
-        while loop.time() < deadline:
-            result = check()
-            if result:
-                return result
-            await asyncio.sleep(0.05)
+        return await wait_for(check, within_s, every=0.05, what=self._progress)
+
+    def _progress(self) -> str:
         tail = self.seen["referrals"][-5:]
-        raise AssertionError(
-            f"timed out after {within_s}s; {len(self.seen['referrals'])} referral events, "
+        return (
+            f"{len(self.seen['referrals'])} referral events, "
             f"last: {tail}; dead letters: {len(self.seen['deadletter'])}"
         )

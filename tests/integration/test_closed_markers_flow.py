@@ -93,7 +93,7 @@ async def test_a_won_opportunity_becomes_a_marker_answers_repeats_and_is_tombsto
 
             # the retention ends: the marker is deleted from the table and tombstoned
             await bus.wait_for(lambda: KEY not in table.data, within_s=RETENTION_S + 15)
-            assert KEY not in contexts.router.deadlines._due
+            assert KEY not in contexts.router.deadlines
 
             # the scorecards counted the win once (the replay was a duplicate), then forget the
             # referral (both partners' views) at their next batch past the retention
@@ -104,7 +104,7 @@ async def test_a_won_opportunity_becomes_a_marker_answers_repeats_and_is_tombsto
                 b"storeco/" + offer.referral_id.encode(),
                 b"netco/" + offer.referral_id.encode(),
             }
-            ours = [e[0] for e in contexts.scorecards.closed._queue if offer.referral_id in str(e)]
+            ours = [e[0] for e in contexts.scorecards.closed if offer.referral_id in str(e)]
             await asyncio.sleep(max(0.0, max(ours) - time.time()))  # the fold's forget time
             await bus.publish(opportunity("netco", "next-2"))  # a batch for the fold to run
             await bus.wait_for(

@@ -13,15 +13,16 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from ops.demo_client import funnel_counts
-from ops.procs import free_port, port_in_use
+from ops.procs import port_in_use
 from tests.integration import chromium
+from tests.integration.polling import wait_for_sync
+from tests.ports import child_port
 
 pytestmark = pytest.mark.kafka
 
@@ -52,9 +53,9 @@ def _pump(
 
 def test_demo_tells_the_story_and_leaves_metrics_and_status_page_populated(tmp_path):
     chromium.chromium_binary()  # fail on CI / skip locally before starting anything
-    http_port, broker_port = free_port(), free_port()
+    http_port, broker_port = child_port(), child_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPPBUS_")}
-    env["OPPBUS_WORKER_WEB_PORT"] = str(free_port())  # not http_port + 1, which may be taken
+    env["OPPBUS_WORKER_WEB_PORT"] = str(child_port())  # not http_port + 1, which may be taken
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "ops.cli", "demo", "--log-level", "warning"),
@@ -115,10 +116,9 @@ def test_demo_tells_the_story_and_leaves_metrics_and_status_page_populated(tmp_p
             assert proc.stdout is not None
             proc.stdout.close()
     assert code == 0
-    deadline = time.monotonic() + 10
-    while port_in_use("127.0.0.1", http_port) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not port_in_use("127.0.0.1", http_port), "the API outlived the demo"
+    wait_for_sync(
+        lambda: not port_in_use("127.0.0.1", http_port), 10, every=0.2, what="the API's port freed"
+    )
     assert not port_in_use("127.0.0.1", broker_port), "the broker outlived the demo"
 
 
@@ -126,9 +126,9 @@ def test_demo_runs_twice_against_a_running_bus(tmp_path):
     """Regression: a second run on the same bus was flagged as a conflict (same customer and
     need) and offered to the first run's partners; each run now has its own ids, customer domain
     and consent scope, and counts its own story on top of what /metrics showed before."""
-    http_port, broker_port = free_port(), free_port()
+    http_port, broker_port = child_port(), child_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPPBUS_")}
-    env.update(OPPBUS_ADMIN_TOKEN="demo-test-token", OPPBUS_WORKER_WEB_PORT=str(free_port()))
+    env.update(OPPBUS_ADMIN_TOKEN="demo-test-token", OPPBUS_WORKER_WEB_PORT=str(child_port()))
     up = subprocess.Popen(
         [
             sys.executable,

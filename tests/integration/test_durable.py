@@ -18,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from ops.broker import BrokerError
 from ops.durable import DurableBroker
-from ops.procs import free_port
+from tests.ports import child_port
 from tests.proc_tree import alive, descendants
 
 pytestmark = pytest.mark.kafka
@@ -157,7 +157,7 @@ class _Up:
 
 def test_oppbus_up_with_data_keeps_events_across_a_restart(tmp_path: Path) -> None:
     data = tmp_path / "bus"
-    http_port, broker_port = free_port(), free_port()
+    http_port, broker_port = child_port(), child_port()
     bootstrap = f"127.0.0.1:{broker_port}"
 
     up = _Up(data, http_port, broker_port)

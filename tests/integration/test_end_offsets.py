@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from ops.bench.probes import group_lag
+from streams.runtime import refresh_metadata
 from streams.runtime.end_offsets import end_offsets
 from streams.settings import Settings
 
@@ -57,7 +58,7 @@ async def test_end_offsets_match_the_acknowledged_records_when_producers_batch(
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()
+        await refresh_metadata(consumer)
         wanted = [*real, *empty]
         listed = await consumer.end_offsets(wanted)
         ours = await end_offsets(consumer, wanted)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pytest
 
+from streams.runtime import group_coordinator
 from streams.runtime.app import create_app
-from streams.runtime.lone_member import _rejoin_as_new_member
+from streams.runtime.lone_member import rejoin_as_new_member
 from streams.settings import Settings
 from tests.integration.polling import until
 
@@ -42,10 +43,10 @@ async def test_a_worker_that_rejoins_as_a_new_member_owns_every_input_partition_
         for i in range(50):
             await source.send(key=str(i).encode(), value=f"before-{i}".encode())
         assert await until(lambda: len(received) >= 50)
-        coordinator = app.consumer._thread._ensure_consumer()._coordinator
+        coordinator = group_coordinator(app)
         member, generation = coordinator.member_id, coordinator.generation
 
-        await app.consumer._thread.call_thread(_rejoin_as_new_member, coordinator)
+        await rejoin_as_new_member(app)
         for i in range(50):
             await source.send(key=str(i).encode(), value=f"after-{i}".encode())
 

@@ -21,6 +21,7 @@ from streams.runtime.app import create_app
 from streams.runtime.topic_admin import ensure_topics
 from streams.scorecards.agents import register_scorecards
 from streams.settings import Settings
+from tests.integration.polling import wait_for
 
 pytestmark = pytest.mark.kafka
 
@@ -117,23 +118,27 @@ async def drained(settings: Settings, wait_s: float = 60.0) -> None:
         group_id=settings.app_id,
         enable_auto_commit=False,
     )
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait_s
     try:
         await consumer.start()
         for name in (settings.topic("referrals"), settings.topic("scorecard-facts")):
-            tps = [TopicPartition(name, p) for p in range(settings.partitions)]
-            ends = await consumer.end_offsets(tps)
-            while True:
-                behind = [
-                    tp for tp in tps if ends[tp] and (await consumer.committed(tp) or 0) < ends[tp]
-                ]
-                if not behind:
-                    break
-                assert loop.time() < deadline, f"worker never caught up on {behind}"
-                await asyncio.sleep(0.1)  # committed offsets can only be polled
+            await _committed_to_the_end(consumer, name, settings.partitions, wait_s)
     finally:
         await consumer.stop()
+
+
+async def _committed_to_the_end(
+    consumer: AIOKafkaConsumer, topic: str, partitions: int, within: float
+) -> None:
+    tps = [TopicPartition(topic, p) for p in range(partitions)]
+    ends = await consumer.end_offsets(tps)
+
+    async def caught_up() -> bool:  # committed offsets can only be polled
+        for tp in tps:
+            if ends[tp] and (await consumer.committed(tp) or 0) < ends[tp]:
+                return False
+        return True
+
+    await wait_for(caught_up, within, what=f"the worker committing {topic} to its end")
 
 
 def figures(card: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from streams.metrics import ReferralMetrics
 from streams.runtime.topic_admin import ensure_topics
 from streams.settings import Settings
 from tests.integration import chromium
+from tests.integration.polling import wait_for
 
 pytestmark = pytest.mark.kafka
 
@@ -71,15 +72,6 @@ async def publish(settings: Settings, events: list) -> None:
         await producer.stop()
 
 
-async def wait_for(check, within: float = 30.0):
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.2)
-
-
 async def test_feed_fills_summary_metrics_lag_and_worker_up(settings: Settings) -> None:
     await ensure_topics(settings)
     now = datetime.now(UTC)
@@ -101,7 +93,7 @@ async def test_feed_fills_summary_metrics_lag_and_worker_up(settings: Settings) 
     server = TestServer(app)
     try:
         await worker.start()
-        await wait_for(lambda: _assigned(worker))
+        await wait_for(lambda: _assigned(worker), every=0.2)
         await worker.commit(dict.fromkeys(worker.assignment(), 0))  # lag: 1 opportunity
         await server.start_server()
         async with ClientSession(base_url=str(server.make_url("/"))) as http:
@@ -113,8 +105,7 @@ async def test_feed_fills_summary_metrics_lag_and_worker_up(settings: Settings) 
                 ready = body["funnel"]["won"] == 1 and body["lag"] and body["worker_up"]
                 return body if ready else None
 
-            body = await wait_for(summary)
-            assert body, "the feed did not deliver the story within 30 s"
+            body = await wait_for(summary, every=0.2, what="the feed delivering the story")
             async with http.get("/status") as resp:
                 html = await resp.text()
                 assert resp.status == 200 and "oppbus status" in html
@@ -157,8 +148,8 @@ async def test_feed_waits_for_missing_topics_without_failing_the_app(settings: S
                     body = await resp.json()
                 return body if body["feed"]["error"] else None
 
-            body = await wait_for(waiting, within=10)
-        assert body and "waiting for topics" in body["feed"]["error"]
+            body = await wait_for(waiting, within=10, every=0.2)
+        assert "waiting for topics" in body["feed"]["error"]
         assert body["funnel"]["published"] == 0
     finally:
         await server.close()
@@ -180,7 +171,7 @@ async def test_status_page_shows_the_funnel_in_headless_chromium(settings: Setti
                 async with http.get(str(server.make_url("/v1/status/summary"))) as resp:
                     return (await resp.json())["funnel"]["won"] == 1
 
-            assert await wait_for(won)
+            await wait_for(won, every=0.2, what="a won referral on the summary")
         dom = await asyncio.to_thread(chromium.dump_dom, url, tmp_path)
         png = await asyncio.to_thread(chromium.screenshot, url, tmp_path)
     finally:

@@ -12,6 +12,7 @@ import faust
 import pytest
 from aiokafka import TopicPartition
 
+from streams.runtime import aiokafka_consumer, call_in_consumer_thread
 from streams.runtime.app import create_app
 from streams.runtime.undelivered import UndeliveredWatch
 from streams.runtime.worker_state import stream_queues
@@ -49,13 +50,13 @@ async def _send_behind_fausts_back(app: faust.App, source: Any, values: list[byt
     consumer.pause_partitions([faust_tp])
     sent = [await source.send(key=b"k", value=value, partition=0) for value in values]
     end = (await sent[-1]).offset + 1
-    aiokafka = consumer._thread._ensure_consumer()
+    aiokafka = aiokafka_consumer(app)
     tp = TopicPartition(faust_tp.topic, 0)
 
     async def jump() -> None:
         aiokafka.seek(tp, end)
 
-    await consumer._thread.call_thread(jump)
+    await call_in_consumer_thread(app, jump)
     consumer.resume_partitions([faust_tp])
 
 

@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from ops.procs import free_port
+from tests.ports import child_port
 from tests.proc_tree import alive, descendants
 
 pytestmark = pytest.mark.kafka
@@ -58,9 +58,10 @@ def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> lis
 
 
 def _hold_next_port() -> tuple[int, socket.socket]:
-    """A free port whose successor we hold (bound and listening), retried: the machine is shared."""
+    """A port for `up`'s API whose successor we hold (bound and listening): picked again while
+    the successor is taken, which is a choice, not a retry after a failure."""
     for _ in range(50):
-        port = free_port()
+        port = child_port()
         taken = socket.socket()
         try:
             taken.bind(("127.0.0.1", port + 1))
@@ -73,7 +74,7 @@ def _hold_next_port() -> tuple[int, socket.socket]:
 
 
 def test_up_is_healthy_routing_and_sigterm_leaves_nothing_running() -> None:
-    broker_port = free_port()
+    broker_port = child_port()
     # the worker's default web port (http port + 1) is taken: `up` picks another one
     http_port, taken = _hold_next_port()
     with taken:
@@ -101,7 +102,7 @@ def test_up_with_broker_port_taken_fails_in_one_line() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        proc = _oppbus("up", "--http-port", str(free_port()), "--broker-port", str(port))
+        proc = _oppbus("up", "--http-port", str(child_port()), "--broker-port", str(port))
         _, err = proc.communicate(timeout=30)
     assert proc.returncode != 0
     lines = err.strip().splitlines()

@@ -24,7 +24,8 @@ from schemas.webhooks import WebhookDelivery, WebhookSubscription
 from streams.metrics import ReferralMetrics
 from streams.runtime.topic_admin import ensure_topics
 from streams.settings import Settings
-from tests.integration.webhook_helpers import Receiver, eventually, publish, read_until
+from tests.integration.polling import wait_for
+from tests.integration.webhook_helpers import Receiver, publish, read_until
 
 pytestmark = pytest.mark.kafka
 
@@ -111,7 +112,7 @@ async def test_each_lead_arrives_exactly_once_signed_after_two_failed_attempts(
         records = _deliveries(
             await read_until(settings, "webhook-deliveries", lambda ev: len(ev) >= 2)
         )
-        await eventually(lambda: _caught_up(first, settings))
+        await wait_for(lambda: _caught_up(first, settings), 20, what="dispatcher caught up")
     finally:
         await first.stop()
 
@@ -139,7 +140,7 @@ async def test_each_lead_arrives_exactly_once_signed_after_two_failed_attempts(
     again = WebhookDispatcher(settings.model_copy(update={"app_id": settings.app_id + "-again"}))
     try:
         await again.start()
-        await eventually(lambda: _caught_up(again, settings))
+        await wait_for(lambda: _caught_up(again, settings), 20, what="dispatcher caught up")
     finally:
         await again.stop()
         await receiver.stop()

@@ -5,20 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from ops.procs import free_port, stop
+from ops.procs import stop
 from streams.settings import Settings
+from tests.integration.polling import wait_for_sync
+from tests.ports import child_port
 
 pytestmark = pytest.mark.kafka
 
 
 def test_worker_serves_metrics_on_its_web_port(settings: Settings) -> None:
-    web_port = free_port()
+    web_port = child_port()  # the worker binds it (tests.ports)
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPPBUS_")}
     env.update(
         OPPBUS_TOPIC_PREFIX=settings.topic_prefix,
@@ -34,19 +35,19 @@ def test_worker_serves_metrics_on_its_web_port(settings: Settings) -> None:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    text = ""
+
+    def scrape() -> str:
+        assert proc.poll() is None, f"the worker exited with {proc.returncode}"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=2) as r:
+                return str(r.read().decode())
+        except (urllib.error.URLError, OSError):
+            return ""
+
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                url = f"http://127.0.0.1:{web_port}/metrics"
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    text = resp.read().decode()
-                    break
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.3)
+        text = wait_for_sync(scrape, 60, every=0.3, what="the worker serving /metrics")
     finally:
         stop(proc, timeout=15)
-    assert "oppbus_worker_up 1.0" in text, "worker /metrics not served within 60 s"
+    assert "oppbus_worker_up 1.0" in text
     assert "oppbus_webhook_deliveries_total 0.0" in text
     assert 'oppbus_webhook_failures_total{reason="other"} 0.0' in text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -119,10 +119,3 @@ async def read_until(
         return seen
     finally:
         await consumer.stop()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
-    """Poll broker-side state (committed offsets): there is no event to await for it."""
-    async with asyncio.timeout(within):
-        while not await check():  # noqa: ASYNC110 - remote state, polled
-            await asyncio.sleep(0.1)

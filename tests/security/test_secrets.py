@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ops.durable import DurableBroker
 from schemas.topics import TOPICS
+from streams.runtime import refresh_metadata
 from tests.integration.api.conftest import ADMIN_TOKEN, Harness, opportunity
 
 pytestmark = pytest.mark.kafka
@@ -32,7 +33,7 @@ async def _every_record(api: Harness) -> bytes:
     await consumer.start()
     blob = bytearray()
     try:
-        await consumer._client.force_metadata_update()
+        await refresh_metadata(consumer)
         tps = [
             TopicPartition(api.settings.topic(spec.name), p)
             for spec in TOPICS
@@ -86,7 +87,7 @@ async def test_no_secret_in_logs_or_on_the_bus_and_keys_are_hashed(
     secrets.update({f"api key {i}": key for i, key in enumerate(keys)})
     # Our own code at every level; libraries at INFO and above (aiokafka's DEBUG log prints every
     # produced value, including the webhook subscription record that carries its secret: a
-    # process running with --log-level debug would write it, see README).
+    # process running with --log-level debug would write it).
     kept = [
         r
         for r in caplog.records

@@ -30,7 +30,7 @@ class _Producer:
 async def test_put_stores_the_value_and_sends_its_bytes_to_the_named_partition() -> None:
     table, producer = _Table(), _Producer()
     codec = JsonValues(lambda v: {"n": v}, lambda j: j["n"])
-    rows = ChangelogWriter(table, codec._dumps)
+    rows = ChangelogWriter(table, codec.dumps)
     assert await rows.put(producer.send, b"k", 7, partition=1) == "future-1"
     assert rows.get(b"k") == 7 and table.data == {b"k": 7}
     assert producer.sent == [("app-rows-changelog", b"k", b'{"n":7}', 1, None, None)]

@@ -78,11 +78,11 @@ async def test_open_lead_streams_do_not_use_the_request_budget() -> None:
 async def test_a_client_over_its_rate_gets_429_and_others_are_served() -> None:
     now = [0.0]
     shedder = LoadShedder(Limits(rate_per_client=2.0, burst_per_client=3), clock=lambda: now[0])
-    assert [shedder._take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert shedder._take("a") == 0.5  # one token every 0.5 s
-    assert shedder._take("b") == 0.0
+    assert [shedder.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert shedder.take("a") == 0.5  # one token every 0.5 s
+    assert shedder.take("b") == 0.0
     now[0] = 0.5
-    assert shedder._take("a") == 0.0
+    assert shedder.take("a") == 0.0
 
     app, shed, _, _ = _app(Limits(rate_per_client=1.0, burst_per_client=2))
     async with TestClient(TestServer(app)) as client:

@@ -1,7 +1,7 @@
 """schemas/iso_codes.py is exactly the official code lists, as the pinned pycountry publishes them.
 
 pycountry (a dev dependency, pinned) carries Debian's iso-codes data: ISO 3166-1 and ISO 4217.
-The runtime reads the small generated module instead (see README "Event contracts"). On drift,
+The runtime reads the small generated module instead (see docs/contracts.md). On drift,
 regenerate with ``python -m tests.unit.test_iso_codes --write`` and review the diff.
 """
 

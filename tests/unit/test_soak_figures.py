@@ -1,4 +1,4 @@
-"""The soak benchmark's verdict (issue 8 thresholds) and its partners' answers, without a broker."""
+"""The soak benchmark's verdict (its thresholds) and its partners' answers, without a broker."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ or table recovery left to wait for), and a worker that stops takes the 200 away 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -16,6 +15,7 @@ from connectors.http.health import STALE_INTERVALS
 from ops.worker import compose_worker
 from streams.runtime import create_app
 from tests.integration.api.conftest import Harness, opportunity
+from tests.integration.polling import wait_for
 
 pytestmark = pytest.mark.kafka
 
@@ -50,10 +50,7 @@ async def test_healthz_is_503_until_a_worker_routes_and_then_routing_is_immediat
                 seen.append(body["waiting_for"])
             return status == 200
 
-        deadline = time.monotonic() + 60
-        while not await healthy():
-            assert time.monotonic() < deadline, f"never healthy; waited for {seen}"
-            await asyncio.sleep(0.05)
+        await wait_for(healthy, 60, every=0.05, what=lambda: f"healthy; waited for {seen}")
         status, body = await _health(api)
         assert body["workers"] and all(w["state"] == "ready" for w in body["workers"])
 
@@ -65,17 +62,18 @@ async def test_healthz_is_503_until_a_worker_routes_and_then_routing_is_immediat
             leads = await (await api.client.get("/v1/leads", headers=contoso)).json()
             return bool(leads["leads"])
 
-        while not await offered():
-            assert time.monotonic() - published < OFFERED_WITHIN_S, "not offered in time"
-            await asyncio.sleep(0.05)
+        left = OFFERED_WITHIN_S - (time.monotonic() - published)
+        await wait_for(offered, left, every=0.05, what="the opportunity offered")
     finally:
         await worker.stop()
 
     # a stopping worker pauses, then says "stopped": gone from /healthz before it goes stale
-    deadline = time.monotonic() + STALE_INTERVALS * api.settings.worker_status_interval_s
-    while True:
+    last: list[Any] = []
+
+    async def stopped_counts_no_more() -> bool:
         status, body = await _health(api)
-        if status == 503 and any("none has reported" in w for w in body["waiting_for"]):
-            break
-        assert time.monotonic() < deadline, f"a stopped worker still counts: {body}"
-        await asyncio.sleep(0.1)
+        last[:] = [body]
+        return status == 503 and any("none has reported" in w for w in body["waiting_for"])
+
+    within = STALE_INTERVALS * api.settings.worker_status_interval_s
+    await wait_for(stopped_counts_no_more, within, what=lambda: f"a stopped worker gone: {last}")

@@ -16,7 +16,8 @@ from schemas.codec import decode
 from schemas.webhooks import WebhookSubscription
 from streams.settings import Settings
 from tests.integration.api.conftest import ADMIN_TOKEN, Harness
-from tests.integration.webhook_helpers import Receiver, eventually
+from tests.integration.polling import wait_for
+from tests.integration.webhook_helpers import Receiver
 
 pytestmark = pytest.mark.kafka
 
@@ -128,7 +129,7 @@ async def test_a_lead_reaches_the_subscriber_signed_and_is_in_the_delivery_log(
         async def has_entry() -> bool:
             return bool(await logged())
 
-        await eventually(has_entry, within=10)
+        await wait_for(has_entry, within=10, what="a delivery log entry")
         [entry] = await logged()
         other = await hooks.register("other-storage")
         foreign = await hooks.client.get(log_url, headers=other)
