@@ -10,7 +10,8 @@ export class ApiError extends Error {
   }
 }
 
-export function makeApi(key) {
+/** `onUnauthorized()`: the key stopped working (rotated or revoked) during the session. */
+export function makeApi(key, { onUnauthorized } = {}) {
   async function call(method, path, body, headers = {}) {
     const init = {
       method,
@@ -35,6 +36,7 @@ export function makeApi(key) {
     } catch (err) {
       data = { error: 'bad_response', message: `unexpected answer (${resp.status})` };
     }
+    if (resp.status === 401 && onUnauthorized) onUnauthorized();
     if (!resp.ok) throw new ApiError(resp.status, data);
     return { status: resp.status, data };
   }

@@ -36,8 +36,10 @@ async function refreshScorecard(api, partnerId) {
   }
 }
 
+const REVOKED = 'Your key was rotated or revoked: sign in again.';
+
 async function start(key, me) {
-  const api = makeApi(key);
+  const api = makeApi(key, { onUnauthorized: () => signOut(REVOKED) });
   const abort = new AbortController();
   $('signin').hidden = true;
   $('app').hidden = false;
@@ -72,7 +74,7 @@ async function start(key, me) {
     onLead: (lead) => { board.update(lead); scoreSoon(); },
     onState: (state) => {
       liveBadge(state);
-      if (state === 'refused') signOut('Your key was rotated or revoked: sign in again.');
+      if (state === 'refused') signOut(REVOKED);
     },
   });
   profile.load().catch((err) => showErrors($('profile-form'), err));

@@ -272,3 +272,78 @@ async def test_me_names_the_key_holder_and_nobody_else(api: Harness) -> None:
         resp = await api.client.get("/v1/me", headers=headers)
         assert resp.status == status
         assert "Fabrikam" not in await resp.text()
+
+
+async def test_profile_edits_and_the_key_lives_only_as_long_as_the_tab_and_the_key(
+    api: Harness, browser_type_launch_args: dict[str, Any]
+) -> None:
+    base = str(api.client.make_url("")).rstrip("/")
+    contoso = await api.register(
+        "contoso",
+        name="Contoso Storage",
+        capabilities=["storage", "backup"],
+        certifications=[{"vendor": "NetApp", "capability": "storage", "level": "gold",
+                         "expires_at": "2027-06-30T00:00:00Z"}],
+    )  # fmt: skip
+    key = contoso["Authorization"][7:]
+    async with chromium(browser_type_launch_args) as browser:
+        w = await open_page(browser, 1280)
+        page = w.page
+        # keyboard only: the key field has the focus after a Tab past the skip link
+        await page.goto(f"{base}/inbox")
+        await page.keyboard.press("Tab")
+        await page.keyboard.press("Tab")
+        await expect(page.get_by_label("API key", exact=True)).to_be_focused()
+        await page.keyboard.type(key)
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#live")).to_have_text("live", timeout=TIMEOUT_MS)
+        form = page.locator("#profile-form")
+        await expect(form.get_by_label("Company name")).to_have_value("Contoso Storage")
+
+        # an error names the field: a certification for a capability the partner does not offer
+        await form.get_by_role("button", name="Add certification").click()
+        second = form.locator("fieldset.cert").nth(1)
+        await expect(second.get_by_label("Vendor")).to_be_focused()
+        await page.keyboard.type("Veeam")
+        await second.get_by_label("Capability").fill("networking")
+        await form.get_by_role("button", name="Save profile").click()
+        error = second.locator('[data-field="certifications.1.capability"] .error')
+        await expect(error).to_contain_text("not in capabilities")
+        await second.get_by_label("Capability").fill("backup")
+        await second.get_by_label("Expires").fill("2026-01-15")
+        await form.get_by_label("Capacity (open offers)").fill("3")
+        await form.get_by_label("Competitors").fill("fabrikam, northwind")
+        await form.get_by_label("Accepting new offers").uncheck()
+        await form.get_by_role("button", name="Save profile").click()
+        await expect(form.locator(".form-ok")).to_have_text("Saved (version 2).")
+        await expect(error).to_be_empty()
+        profile = await _json(api, "/v1/partners/contoso", contoso)
+        assert profile["capacity"] == 3 and profile["accepting"] is False
+        assert profile["competitors"] == ["fabrikam", "northwind"]
+        assert [
+            (c["vendor"], c["capability"], c["expires_at"]) for c in profile["certifications"]
+        ] == [
+            ("NetApp", "storage", "2027-06-30T00:00:00Z"),
+            ("Veeam", "backup", "2026-01-15T00:00:00Z"),
+        ]
+
+        # the key stays with the tab: a reload is still signed in; another tab is not
+        await page.reload()
+        await expect(page.locator("#live")).to_have_text("live", timeout=TIMEOUT_MS)
+        other = await open_page(browser, 360)
+        await other.page.goto(f"{base}/inbox")
+        await expect(other.page.get_by_label("API key", exact=True)).to_be_visible()
+        await expect(other.page.locator("#app")).to_be_hidden()
+
+        # revoking the key signs the page out (the next call is refused) and forgets the key
+        resp = await api.client.delete("/v1/partners/contoso/api-key", headers=api.admin)
+        assert resp.status == 204
+        await expect(page.locator("#signin-note")).to_contain_text("revoked", timeout=TIMEOUT_MS)
+        await expect(page.locator("#app")).to_be_hidden()
+        assert await page.evaluate("() => sessionStorage.length") == 0
+
+        for watched in (w, other):
+            assert not watched.page_errors and not watched.dialogs
+            deliberate = ("status of 401", "status of 422")  # the revoked key; the invalid profile
+            assert [m for m in watched.console_errors if not any(d in m for d in deliberate)] == []
+            assert not any(key in u for u in watched.requests)
