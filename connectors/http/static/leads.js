@@ -36,7 +36,7 @@ export class LeadBoard {
   /** A lead from GET /v1/leads, the stream or an action's answer. */
   update(lead) {
     const known = this.leads.get(lead.referral_id);
-    if (known && known.updated_at > lead.updated_at) return; // an older state, replayed
+    if (known && Date.parse(known.updated_at) > Date.parse(lead.updated_at)) return; // replayed
     if (known && stamp(known) === stamp(lead)) return;
     this.leads.set(lead.referral_id, lead);
     const card = this.render(lead);
