@@ -32,10 +32,12 @@ export function field(label, control, fieldName, hint) {
   const id = control.id || uid('f');
   control.id = id;
   const error = h('p', { class: 'error', id: `${id}-error`, 'aria-live': 'polite' });
-  control.setAttribute('aria-describedby', error.id);
+  const note = hint
+    ? h('p', { class: hint === 'expired' ? 'hint expired' : 'hint', id: `${id}-hint`, text: hint })
+    : null;
+  control.setAttribute('aria-describedby', note ? `${note.id} ${error.id}` : error.id);
   return h('div', { class: 'field', dataset: { field: fieldName } },
-    h('label', { for: id, text: label }), control,
-    hint ? h('p', { class: 'hint', text: hint }) : null, error);
+    h('label', { for: id, text: label }), control, note, error);
 }
 
 /** <select> of codes; `labels` maps a code to what is shown (default: the code, spaced). */

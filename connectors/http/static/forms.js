@@ -2,6 +2,8 @@
 // whose name is a dotted path of the request body ("deal_size.amount"); an error is shown at the
 // wrapper with the longest matching path, else at the form's own error line.
 
+import { uid } from './dom.js';
+
 export function clearErrors(root) {
   for (const p of root.querySelectorAll('.error')) p.textContent = '';
   for (const el of root.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
@@ -16,6 +18,13 @@ function wrapperFor(root, name) {
     }
   }
   return best;
+}
+
+/** Make screen readers read the error with the control. */
+function describe(control, p) {
+  if (!p.id) p.id = uid('err');
+  const ids = (control.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+  if (!ids.includes(p.id)) control.setAttribute('aria-describedby', [...ids, p.id].join(' '));
 }
 
 function put(p, message) {
@@ -34,10 +43,12 @@ export function showErrors(root, err) {
       if (general) put(general, e.field && e.field !== '$' ? `${e.field}: ${e.message}` : e.message);
       continue;
     }
-    put(w.querySelector('.error'), e.message);
+    const p = w.querySelector('.error');
+    put(p, e.message);
     const control = w.querySelector('input, select, textarea');
     if (control) {
       control.setAttribute('aria-invalid', 'true');
+      describe(control, p);
       first = first || control;
     }
   }
