@@ -80,6 +80,11 @@ async def inbox_file(request: web.Request) -> web.Response:
     return _asset(request, request.match_info["name"])
 
 
+async def to_inbox(request: web.Request) -> web.Response:
+    del request
+    raise web.HTTPFound("/inbox")
+
+
 async def whoami(request: web.Request) -> web.Response:
     """``GET /v1/me``: the partner the bearer key belongs to (the page signs in with it)."""
     partner_id = require_partner(request)
@@ -92,5 +97,6 @@ async def whoami(request: web.Request) -> web.Response:
 def add_inbox_routes(app: web.Application) -> None:
     app[INBOX_ASSETS] = _load_assets()
     app.router.add_get("/inbox", inbox_page)
+    app.router.add_get("/inbox/", to_inbox)
     app.router.add_get("/inbox/{name}", inbox_file)
     app.router.add_get("/v1/me", whoami)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def page(browser_type_launch_args: dict[str, Any]) -> AsyncIterator[Watched]:
+async def scripts(browser_type_launch_args: dict[str, Any]) -> AsyncIterator[Watched]:
     app = web.Application()
     add_inbox_routes(app)
     server = TestServer(app)
@@ -41,8 +41,10 @@ async def page(browser_type_launch_args: dict[str, Any]) -> AsyncIterator[Watche
         await server.close()
 
 
-async def test_sse_blocks_split_across_chunks_parse_as_the_server_sent_them(page: Watched) -> None:
-    result = await page.page.evaluate(
+async def test_sse_blocks_split_across_chunks_parse_as_the_server_sent_them(
+    scripts: Watched,
+) -> None:
+    result = await scripts.page.evaluate(
         """async () => {
           const { splitBlocks, parseBlock } = await import('/inbox/sse.js');
           const wire = 'retry: 2000\\r\\n\\r\\n: keep-alive\\n\\nid: e1-7\\nevent: lead\\n'
@@ -64,8 +66,8 @@ async def test_sse_blocks_split_across_chunks_parse_as_the_server_sent_them(page
     assert result["rest"] == "id: e1-8\nevent: le"  # an incomplete event waits for the rest
 
 
-async def test_errors_land_at_the_longest_named_field(page: Watched) -> None:
-    result = await page.page.evaluate(
+async def test_errors_land_at_the_longest_named_field(scripts: Watched) -> None:
+    result = await scripts.page.evaluate(
         """async () => {
           const { showErrors } = await import('/inbox/forms.js');
           const { h, field } = await import('/inbox/dom.js');
@@ -88,8 +90,8 @@ async def test_errors_land_at_the_longest_named_field(page: Watched) -> None:
     assert result["focused"] and result["bold"] == 0
 
 
-async def test_countdown_and_lists(page: Watched) -> None:
-    result = await page.page.evaluate(
+async def test_countdown_and_lists(scripts: Watched) -> None:
+    result = await scripts.page.evaluate(
         """async () => {
           const { countdown, list, h } = await import('/inbox/dom.js');
           const t0 = Date.parse('2026-01-01T00:00:00Z');

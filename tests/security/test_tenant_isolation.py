@@ -66,6 +66,7 @@ PUBLIC = {
     ("GET", "/status/status.js"),
     ("GET", "/v1/status/summary"),
     ("GET", "/inbox"),
+    ("GET", "/inbox/"),
     ("GET", "/inbox/{name}"),
 }
 

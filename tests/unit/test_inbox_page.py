@@ -73,3 +73,8 @@ async def test_anything_else_is_a_json_404(client: TestClient, path: str) -> Non
     resp = await client.get(path)
     assert resp.status == 404
     assert (await resp.json())["error"] == "not_found"
+
+
+async def test_a_trailing_slash_leads_to_the_page(client: TestClient) -> None:
+    resp = await client.get("/inbox/", allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"] == "/inbox"
