@@ -104,6 +104,7 @@ function main() {
   const form = $('signin-form');
   if (new URLSearchParams(window.location.search).has('signed-out')) {
     $('signin-note').textContent = 'You were signed out: your key was rotated or revoked.';
+    $('signin-note').classList.add('warn');
   }
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();

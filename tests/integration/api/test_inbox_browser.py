@@ -334,6 +334,7 @@ async def test_profile_edits_and_the_key_lives_only_as_long_as_the_tab_and_the_k
         await other.page.goto(f"{base}/inbox")
         await expect(other.page.get_by_label("API key", exact=True)).to_be_visible()
         await expect(other.page.locator("#app")).to_be_hidden()
+        await screenshot(other.page, "inbox-signin", 360)
 
         # revoking the key signs the page out (the next call is refused) and forgets the key
         resp = await api.client.delete("/v1/partners/contoso/api-key", headers=api.admin)
@@ -341,6 +342,7 @@ async def test_profile_edits_and_the_key_lives_only_as_long_as_the_tab_and_the_k
         await expect(page.locator("#signin-note")).to_contain_text("revoked", timeout=TIMEOUT_MS)
         await expect(page.locator("#app")).to_be_hidden()
         assert await page.evaluate("() => sessionStorage.length") == 0
+        await screenshot(page, "inbox-signed-out", 1280)
 
         for watched in (w, other):
             assert not watched.page_errors and not watched.dialogs
