@@ -118,7 +118,7 @@ export class OpportunityTracker {
       h('div', { class: 'lead-head' },
         h('h3', { text: o.title || `${o.needs.map(words).join(' + ')} for ${o.customer.company}` }),
         badge(view.status)),
-      h('p', { class: 'meta', text: [view.opportunity_id, o.region, words(o.industry),
+      h('p', { class: 'meta', text: [view.opportunity_id, o.customer.company, o.region, words(o.industry),
         `${o.deal_size.amount} ${o.deal_size.currency}`].join(' · ') }));
     if (view.offers.length) {
       const rows = view.offers.map((x) => h('tr', {},

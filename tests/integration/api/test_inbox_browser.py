@@ -210,6 +210,31 @@ async def test_two_partners_work_their_referrals_in_the_inbox(
         view = await _json(api, "/v1/opportunities/nw-a", northwind)
         assert view["status"] == "won"
 
+        # --- the live offer: accepted, then lost with a reason ---------------------------------
+        await live.get_by_role("button", name="Accept").click()
+        clinic = page.locator("#accepted-list > li").filter(has_text="Initech Clinic")
+        await expect(clinic).to_have_count(1, timeout=TIMEOUT_MS)
+        await clinic.get_by_label("Result").select_option("lost")
+        await expect(clinic.get_by_label("Amount won")).to_be_hidden()
+        await clinic.get_by_label("Lost reason").select_option("competitor")
+        await clinic.get_by_role("button", name="Record outcome").click()
+        await expect(clinic).to_contain_text("Lost: competitor", timeout=TIMEOUT_MS)
+        lead = (await _leads(api, contoso))["nw-c"]
+        assert lead["status"] == "lost" and lead["outcome"]["reason"] == "competitor"
+
+        # --- the originator follows its other opportunities by id (only its own) ---------------
+        follow = npage.locator("#follow-form")
+        await follow.get_by_label("Opportunity id").fill("nw-a")
+        await follow.get_by_role("button", name="Follow").click()
+        followed = npage.locator('#opp-list > li[data-opportunity="nw-a"]')
+        await expect(followed.locator(".badge").first).to_have_text("won", timeout=TIMEOUT_MS)
+        await expect(followed).to_contain_text("<b>Acme</b> Health")  # its own customer, as text
+        clinic_opp = npage.locator('#opp-list > li[data-opportunity="nw-c"]')
+        await expect(clinic_opp.locator(".badge").first).to_have_text("lost", timeout=TIMEOUT_MS)
+        await follow.get_by_label("Opportunity id").fill("someone-elses")
+        await follow.get_by_role("button", name="Follow").click()
+        await expect(follow.locator(".form-error")).to_contain_text("no opportunity")
+
         # --- profile and scorecard --------------------------------------------------------------
         await expect(page.locator("#profile-form").get_by_label("Capabilities")).to_have_value(
             "storage, backup"
@@ -235,7 +260,8 @@ async def _check_page(w: Watched, base: str, keys: dict[str, str]) -> None:
     assert not w.page_errors, w.page_errors
     # the payloads stayed text: no element of theirs exists
     assert await page.locator("img, body script, main i").count() == 0
-    deliberate = ("status of 401", "status of 422")  # the wrong key; the invalid forms
+    # the wrong key; the invalid forms; following an id that is not the partner's
+    deliberate = ("status of 401", "status of 422", "status of 404")
     unexpected = [m for m in w.console_errors if not any(d in m for d in deliberate)]
     assert not unexpected, unexpected
     off_origin = [u for u in w.requests if not (u.startswith(base + "/") or u.startswith("data:"))]
