@@ -60,6 +60,7 @@ OWN_DATA = {
 }
 PUBLIC = {
     ("GET", "/healthz"),
+    ("GET", "/livez"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
     ("GET", "/status"),
