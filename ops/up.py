@@ -198,6 +198,7 @@ def run_up(settings: Settings) -> int:
             f"api      {settings.api_url}  (health: {settings.api_url}/healthz, "
             f"metrics: {settings.api_url}/metrics, status page: {settings.api_url}/status)"
         )
+        _say(f"inbox    {settings.api_url}/inbox  (partners sign in with their API key)")
         _say(f"worker   routing (metrics: http://{settings.http_host}:{worker_web_port}/metrics)")
         _say(f"admin    token {admin_token}")
         _say(f"logs     {run_dir}")

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from connectors.http.errors import error_middleware
 from connectors.http.extensions import install_extensions
 from connectors.http.health import healthz, livez
+from connectors.http.inbox import add_inbox_routes
 from connectors.http.limits import Limits, install_limits
 from connectors.http.metrics import METRICS, ApiMetrics
 from connectors.http.openapi import add_openapi_route
@@ -94,6 +95,7 @@ def create_web_app(
     add_opportunity_routes(app)
     add_lead_routes(app)
     add_referral_routes(app)
+    add_inbox_routes(app)  # GET /inbox (the partner inbox page), GET /v1/me
     add_openapi_route(app)
     install_extensions(app, settings, registry)
     return app

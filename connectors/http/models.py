@@ -30,6 +30,7 @@ __all__ = [
     "OpportunityAccepted",
     "OpportunityView",
     "PartnerRegistered",
+    "Whoami",
 ]
 
 LeadStatus = Literal["offered", "accepted", "declined", "expired", "won", "lost", "withdrawn"]
@@ -149,6 +150,13 @@ class HealthWorker(_Body):
     worker_id: str
     state: Literal["starting", "ready"]
     partitions: int = Field(description="partitions of opportunities it holds")
+
+
+class Whoami(_Body):
+    """``GET /v1/me``: the partner the bearer key belongs to."""
+
+    partner_id: str
+    name: str | None = Field(description="the profile's name; null before a profile is read")
 
 
 class Health(_Body):

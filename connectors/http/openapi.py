@@ -105,6 +105,10 @@ def _routes() -> tuple[Route, ...]:
         Route("post", "/v1/referrals/{referral_id}/outcome",
               "Report won (amount, currency) or lost (reason)", "partner",
               {200: m.Lead, 202: m.CommandAccepted}, OutcomeInput, acting, rid + idem + wait),
+        Route("get", "/v1/me", "Whose API key this is (the partner inbox signs in with it)",
+              "partner", {200: m.Whoami}, None, (401, 403)),
+        Route("get", "/inbox", "The partner inbox page (HTML; its files under /inbox/)", "none",
+              {200: "text/html"}),
         *_connector_routes(pid),
         Route("get", "/healthz", "The bus routes: broker, read model and a ready worker "
               "holding every opportunities partition (503 names what is still starting)", "none",

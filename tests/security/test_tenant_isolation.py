@@ -52,14 +52,23 @@ ATTACKS: dict[tuple[str, str], dict[str, Any]] = {
 }
 # Routes whose answer depends on the caller only (checked below for leaks) or carries no tenant
 # data at all.
-OWN_DATA = {("GET", "/v1/leads"), ("GET", "/v1/leads/stream"), ("POST", "/v1/opportunities")}
+OWN_DATA = {
+    ("GET", "/v1/leads"),
+    ("GET", "/v1/leads/stream"),
+    ("POST", "/v1/opportunities"),
+    ("GET", "/v1/me"),
+}
 PUBLIC = {
     ("GET", "/healthz"),
+    ("GET", "/livez"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
     ("GET", "/status"),
     ("GET", "/status/status.js"),
     ("GET", "/v1/status/summary"),
+    ("GET", "/inbox"),
+    ("GET", "/inbox/"),
+    ("GET", "/inbox/{name}"),
 }
 
 

@@ -1,0 +1,1 @@
+"""The partner inbox page: one HTML file, one style sheet and plain JS modules (no build step)."""
