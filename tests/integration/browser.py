@@ -47,15 +47,15 @@ class Watched:
     dialogs: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
 
-    def _console(self, msg: ConsoleMessage) -> None:
+    def on_console(self, msg: ConsoleMessage) -> None:
         if msg.type in ("error", "warning"):
             self.console_errors.append(f"{msg.type}: {msg.text}")
 
-    async def _dialog(self, dialog: Dialog) -> None:
+    async def on_dialog(self, dialog: Dialog) -> None:
         self.dialogs.append(dialog.message)
         await dialog.dismiss()
 
-    def _request(self, request: Request) -> None:
+    def on_request(self, request: Request) -> None:
         self.requests.append(request.url)
 
 
@@ -64,10 +64,10 @@ async def open_page(browser: Browser, width: int, height: int = 900) -> Watched:
     context = await browser.new_context(viewport={"width": width, "height": height})
     page = await context.new_page()
     watched = Watched(page)
-    page.on("console", watched._console)
+    page.on("console", watched.on_console)
     page.on("pageerror", lambda exc: watched.page_errors.append(str(exc)))
-    page.on("dialog", watched._dialog)
-    page.on("request", watched._request)
+    page.on("dialog", watched.on_dialog)
+    page.on("request", watched.on_request)
     return watched
 
 
