@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 
 from ops.broker import BrokerError, EmbeddedBroker, wait_for_kafka
+from ops.broker_growth import GrowthWatch, disk_sampler, memory_sampler
 from ops.procs import free_port, port_in_use, spawn, stop
 from streams.runtime import ensure_topics
 from streams.settings import Settings
@@ -77,6 +78,18 @@ def _health(url: str) -> tuple[bool, list[str]]:
         return False, [str(w) for w in body.get("waiting_for", [])][:3]
     except OSError:
         return False, ["api: starting"]
+
+
+def _watch_growth(settings: Settings, broker: EmbeddedBroker, stack: ExitStack) -> None:
+    """Warn before the embedded broker (which keeps every event) fills memory or disk."""
+    if settings.data_dir is not None:
+        sample, where = disk_sampler(settings.data_dir), "disk"
+    elif broker.pid is not None:
+        sample, where = memory_sampler(broker.pid), "memory"
+    else:
+        return
+    watch = GrowthWatch(sample, where, _say, clock=time.monotonic).start()
+    stack.callback(watch.stop)
 
 
 def run_up(settings: Settings) -> int:
@@ -203,6 +216,8 @@ def run_up(settings: Settings) -> int:
         _say(f"admin    token {admin_token}")
         _say(f"logs     {run_dir}")
         _say("ready. Press Ctrl-C to stop.")
+        if settings.embedded:
+            _watch_growth(settings, broker, stack)
 
         while not stop_event.wait(0.5):
             dead = [n for n, p in children if p.poll() is not None]
