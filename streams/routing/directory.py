@@ -146,6 +146,10 @@ class PartnerDirectory:
             mask |= 1 << bit
         return mask
 
+    def capability_codes(self, mask: int) -> set[str]:
+        """The capability codes of a bit mask (the inverse of :meth:`capability_mask`)."""
+        return {code for code, bit in self._cap_bits.items() if mask >> bit & 1}
+
     def region_id(self, region: str, *, create: bool = False) -> int:
         rid = self._region_ids.get(region)
         if rid is None:

@@ -21,7 +21,8 @@ one a search over every eligible partner would give.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "NoTeam",
@@ -38,10 +39,12 @@ MAX_TEAM_NEEDS = 8  # set partitions of 8 needs: 4,140; of 10: 115,975
 
 @dataclass(frozen=True)
 class Pick:
-    """An eligible candidate of a role and its score for that role."""
+    """An eligible candidate of a role and its score for that role (``detail``: the ranker's own
+    record of it, e.g. the routing candidate with its reasons; not compared)."""
 
     partner_id: str
     score: float
+    detail: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,78 @@
+"""A team for an opportunity: the team planner over ``route()`` (pure).
+
+Each role is routed as an opportunity of its own: its needs, the certifications required for
+them, and as *retained* capabilities the originator's own plus every other role's needs — so a
+member that offers another member's role is not eligible for its own (DESIGN.md "Teaming").
+Every other rule (region, consent, capacity, declines, competitors and refusals of the
+originator) is route()'s. Two members are compatible when neither lists the other as competitor
+or refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import replace
+from datetime import datetime
+
+from schemas.opportunity import Opportunity
+from streams.routing.directory import PartnerDirectory
+from streams.routing.route import route
+from streams.routing.stats import NO_STATS, StatsView
+from streams.routing.team import NoTeam, Pick, RoleList, TeamPlan, plan_team
+from streams.routing.weights import DEFAULT_WEIGHTS, Weights
+
+__all__ = ["plan_opportunity_team"]
+
+
+def plan_opportunity_team(
+    opportunity: Opportunity,
+    directory: PartnerDirectory,
+    stats: StatsView = NO_STATS,
+    *,
+    now: datetime,
+    exclude: Collection[str] = frozenset(),
+    weights: Weights = DEFAULT_WEIGHTS,
+    depth: int = 32,
+) -> TeamPlan | NoTeam:
+    """The smallest, best team for ``opportunity`` (see :mod:`streams.routing.team`)."""
+    kept = _retained(opportunity, directory)
+
+    def rank_role(role: tuple[str, ...], others: tuple[str, ...], want: int) -> RoleList:
+        role_opportunity = opportunity.model_copy(
+            update={
+                "needs": role,
+                "retains": tuple(sorted(kept | set(others))),
+                "requires_certification": tuple(
+                    r for r in opportunity.requires_certification if r.capability in role
+                ),
+            }
+        )
+        decision = route(
+            role_opportunity,
+            directory,
+            stats,
+            now=now,
+            exclude=exclude,
+            weights=replace(weights, max_ranked=want),
+        )
+        picks = tuple(Pick(c.partner_id, c.score, c) for c in decision.candidates)
+        return RoleList(picks, more=decision.eligible > len(picks))
+
+    def compatible(a: str, b: str) -> bool:
+        first, second = directory.get(a), directory.get(b)
+        if first is None or second is None:
+            return False
+        named = first.competitors | first.refuses
+        return b not in named and a not in (second.competitors | second.refuses)
+
+    return plan_team(opportunity.needs, rank_role, compatible, depth=depth)
+
+
+def _retained(opportunity: Opportunity, directory: PartnerDirectory) -> set[str]:
+    """What the originator keeps on this deal: as given, else all it offers but the needs."""
+    if opportunity.retains is not None:
+        return set(opportunity.retains)
+    origin = directory.get(opportunity.originator)
+    if origin is None:
+        return set()
+    return directory.capability_codes(origin.caps) - set(opportunity.needs)
