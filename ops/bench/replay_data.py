@@ -11,7 +11,7 @@ without validation (``model_construct``): they are the decoded events a replay i
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ops.bench import routing_data as data
@@ -80,7 +80,8 @@ def history(n_partners: int, n_opportunities: int, seed: int = 5) -> History:
         at = t0 + 1 + i * 0.5
         opp = opp.model_copy(update={"published_at": data.NOW - timedelta(seconds=3600 - i)})
         events.append((at, opp))
-        decision = route(opp, directory, book, now=data.NOW, weights=weights)
+        now = datetime.fromtimestamp(at, UTC)  # the replay routes at the record's time too
+        decision = route(opp, directory, book, now=now, weights=weights)
         key = opportunity_key(opp.originator, opp.opportunity_id)
         rec = recorded[key] = Recorded(policy_version=1)
         if decision.partner_ids:
