@@ -76,40 +76,34 @@ def _flag_settings(args: argparse.Namespace) -> Any:
     return load_settings({k: v for k, v in vars(args).items() if k not in {"func", "command"}})
 
 
-def _cmd_policy(args: argparse.Namespace) -> int:
+def _run_with_settings(args: argparse.Namespace, label: str, run: Any, errors: Any) -> int:
+    """``run(args, settings)``; a bad setting or one of ``errors`` is one line, exit 2."""
     import sys
 
     from pydantic import ValidationError
 
+    try:
+        return int(run(args, _flag_settings(args)))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"oppbus: error: invalid setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+    except errors as exc:  # refused: nothing was published
+        print(f"oppbus: error: {label}: {exc}", file=sys.stderr)
+    return 2
+
+
+def _cmd_policy(args: argparse.Namespace) -> int:
     from ops import policy_command
     from streams.policy import PolicyError
 
-    try:
-        return policy_command.run(args, _flag_settings(args))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        print(f"oppbus: error: invalid setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
-    except PolicyError as exc:  # refused: nothing was published
-        print(f"oppbus: error: policy: {exc}", file=sys.stderr)
-    return 2
+    return _run_with_settings(args, "policy", policy_command.run, PolicyError)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    import sys
-
-    from pydantic import ValidationError
-
     from ops.replay import command
     from streams.policy import PolicyError
 
-    try:
-        return command.run(args, _flag_settings(args))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        print(f"oppbus: error: invalid setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
-    except (PolicyError, command.ReplayError) as exc:
-        print(f"oppbus: error: replay: {exc}", file=sys.stderr)
-    return 2
+    return _run_with_settings(args, "replay", command.run, (PolicyError, command.ReplayError))
 
 
 def register_extra(add: Add) -> None:

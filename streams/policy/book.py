@@ -1,7 +1,7 @@
 """The versions of the routing policy seen so far, and the one in force (the highest valid one).
 
 Fed with ``RoutingPolicy`` events in any order (a whole-topic view reads partitions
-independently): a version lower than the one in force changes nothing, and a record whose weights
+independently): a version lower than the one in force changes nothing, an equal one replaces it, and a record whose weights
 the routing core refuses is counted and ignored (the version in force stays). Version 0 is the
 built-in defaults, in force until an operator applies version 1.
 """
@@ -65,8 +65,11 @@ class PolicyBook:
             return False
         policy = PolicyInForce(event.version, weights, event.applied_at)
         self.versions[event.version] = policy
-        if event.version <= self.current.version:
+        if event.version < self.current.version:
             return False
+        # an equal version replaces it: two operators who applied at the same moment wrote two
+        # records under one key (one partition), and every reader ends with the later one, as
+        # compaction does
         self.current = policy
         return True
 

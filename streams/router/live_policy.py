@@ -13,10 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from schemas.codec import decode
-from schemas.errors import InvalidEvent
 from schemas.policy import RoutingPolicy
 from streams.policy import PolicyBook
+from streams.router.records import decode_as
 from streams.runtime import GlobalView
 from streams.settings import Settings
 
@@ -46,15 +45,9 @@ class PolicyView:
     ) -> None:
         if value is None:
             return
-        try:
-            event = decode(value, headers).event
-        except InvalidEvent as exc:
+        event = decode_as(RoutingPolicy, value, headers, origin, log)
+        if event is None:
             self.book.invalid += 1
-            log.warning("ignored policy record topic=%s partition=%d offset=%d: %s", *origin, exc)
-            return
-        if not isinstance(event, RoutingPolicy):
-            self.book.invalid += 1
-            log.warning("non-policy event on topic=%s partition=%d offset=%d", *origin)
             return
         invalid = self.book.invalid
         if self.book.apply(event):
