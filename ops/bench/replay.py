@@ -8,7 +8,9 @@ profiles, scorecards, policy version 1, opportunities routed and answered) and r
   that changes the weights (two routings per opportunity, plus the directory, scorecards and
   outcomes folded as they come), on one core (CPU time of the thread: ``cpu_replayed_per_s``);
 - the baseline of the same run: the candidate equal to the policy in force (one routing per
-  opportunity), ``baseline_replayed_per_s``.
+  opportunity), ``baseline_replayed_per_s``;
+- ``load_cpu_s``: folding the state the window opens on (every profile, scorecard and policy
+  before the first opportunity), timed apart: it depends on the directory, not on the window.
 
 Reading and decoding the log is not included (it is the broker's and the codec's speed, see
 ``bench broker`` and ``bench codec``). Progress goes to stderr.
@@ -24,6 +26,7 @@ import time
 from typing import Any
 
 from ops.bench.replay_data import History, history
+from schemas.opportunity import Opportunity
 from streams.policy import DEFAULT_POLICY, weights_from_mapping, weights_to_mapping
 from streams.replay import Replay
 from streams.routing import Weights
@@ -51,18 +54,27 @@ def _progress(message: str) -> None:
 
 
 def _replay(hist: History, candidate: Weights) -> tuple[dict[str, Any], Replay]:
+    """Replay ``hist``: the state before the first opportunity (the directory, scorecards and
+    policy as the log holds them when the window opens) is timed apart from the replay proper
+    (the opportunities, with the updates and outcomes that come between them)."""
     events, recorded = hist
     replay = Replay(candidate, recorded=recorded)
     feed = replay.feed
+    first = next(i for i, (_at, e) in enumerate(events) if isinstance(e, Opportunity))
     gc.collect()
+    start_cpu = time.thread_time()
+    for at, event in events[:first]:
+        feed(at, event)
+    load_cpu = time.thread_time() - start_cpu
     start, start_cpu = time.perf_counter(), time.thread_time()
-    for at, event in events:
+    for at, event in events[first:]:
         feed(at, event)
     cpu = time.thread_time() - start_cpu
     wall = time.perf_counter() - start
     figures = {
         "replayed": replay.replayed,
         "events": len(events),
+        "load_cpu_s": round(load_cpu, 2),
         "s": round(wall, 3),
         "per_s": round(replay.replayed / wall),
         "cpu_per_s": round(replay.replayed / cpu) if cpu > 0 else None,
@@ -92,6 +104,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         figures[f"{key}_cpu_replayed_per_s"] = both["cpu_per_s"]
         figures[f"{key}_baseline_replayed_per_s"] = base["per_s"]
         figures[f"{key}_baseline_cpu_replayed_per_s"] = base["cpu_per_s"]
+        figures[f"{key}_load_cpu_s"] = both["load_cpu_s"]
         figures[f"{key}_first_choices_changed"] = report["first_choices_changed"]
         figures[f"{key}_decisions_changed"] = report["decisions_changed"]
         figures[f"{key}_reproduced"] = base_replay.reproduced
