@@ -83,6 +83,13 @@ def _segments(table: dict[str, Any], limit: int = 25) -> str:
     )
 
 
+def _busiest(spread: dict[str, Any]) -> list[tuple[str, float, float]]:
+    """The partners busiest under either policy, with their offers under both."""
+    before, after = spread.get("busiest_before", {}), spread.get("busiest_after", {})
+    names = sorted(set(before) | set(after), key=lambda p: -max(before.get(p, 0), after.get(p, 0)))
+    return [(p, before.get(p, 0), after.get(p, 0)) for p in names[:12]]
+
+
 def render(report: dict[str, Any]) -> str:
     """The page of a ``oppbus replay`` report (the JSON object it prints)."""
     unroutable, spread, exp = report["unroutable"], report["spread"], report["expected"]
@@ -125,6 +132,7 @@ def render(report: dict[str, Any]) -> str:
 <h2>Unroutable opportunities by reason</h2>{_legend()}
 {_bars([(r, unroutable["before"]["reasons"].get(r, 0), unroutable["after"]["reasons"].get(r, 0)) for r in reasons])}
 <h2>How offers spread over partners</h2>{_legend()}{_bars(spread_rows)}{_bars(counts_rows)}
+<h3>The busiest partners (offers)</h3>{_legend()}{_bars(_busiest(spread))}
 <h2>Expected from observed rates</h2>
 <p>Observed acceptance {exp["observed_rates"]["acceptance"]:.1%}, win {exp["observed_rates"]["win"]:.1%}
 (network-wide; each partner at its own observed rates).</p>{_legend()}

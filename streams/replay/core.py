@@ -278,6 +278,8 @@ class Replay:
             "spread": {
                 "before": spread(self.offers_before, partners),
                 "after": spread(self.offers_after, partners),
+                "busiest_before": dict(self.offers_before.most_common(10)),
+                "busiest_after": dict(self.offers_after.most_common(10)),
             },
             "expected": {
                 "observed_rates": {"acceptance": round(acceptance, 4), "win": round(win, 4)},

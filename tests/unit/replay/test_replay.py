@@ -93,6 +93,8 @@ def test_a_candidate_that_ignores_load_moves_the_first_choice_and_the_spread() -
     before, after = report["spread"]["before"], report["spread"]["after"]
     assert before["busiest_share"] == after["busiest_share"] == 1.0  # all to one, then another
     assert before["partners"] == 3 and before["never_offered"] == 2  # origin, storeco
+    assert report["spread"]["busiest_before"] == {"bigstore": 4}
+    assert report["spread"]["busiest_after"] == {"storeco": 4}
     assert report["by_need"]["storage"]["first_choices_changed"] == 4
     assert report["by_region"]["US-CA"]["replayed"] == 4
     assert report["policies_in_force"] == {"0": 4}

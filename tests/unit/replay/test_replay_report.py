@@ -24,6 +24,7 @@ def _report() -> dict:
     report["candidate"] = {"file": HOSTILE, "weights": {"fit": 3.0}}
     report["window"] = {"since": HOSTILE, "until": None}
     report["by_need"][HOSTILE] = report["by_need"]["storage"]
+    report["spread"]["busiest_after"][HOSTILE] = 9
     report["reproduction"]["differences"] = {"stats_timing": 1}
     report["reproduction"]["explanations"] = {"stats_timing": HOSTILE}
     return report
@@ -31,7 +32,7 @@ def _report() -> dict:
 
 def test_the_report_is_one_page_with_inline_svg_and_nothing_fetched() -> None:
     page = render(_report())
-    assert page.startswith("<!doctype html>") and page.count("<svg") >= 5
+    assert page.startswith("<!doctype html>") and page.count("<svg") >= 6
     assert "<script" not in page and "<img" not in page and "<link" not in page
     urls = set(re.findall(r"https?://[^\s\"'<>&]+", page))
     assert urls <= {"http://www.w3.org/2000/svg", "https://evil.example/x"}
