@@ -176,7 +176,9 @@ class Replay:
         weights_before = ranked_weights(policy.weights, slots)
         weights_after = ranked_weights(self.candidate, slots)
         before = route(opp, self.directory, self.stats, now=now, weights=weights_before)
-        if weights_after == weights_before:
+        if weights_after == weights_before or (
+            not before.candidates and weights_after.pool == weights_before.pool
+        ):  # nobody eligible: no weight makes anyone eligible (eligibility ignores weights)
             after = before
         else:
             after = route(opp, self.directory, self.stats, now=now, weights=weights_after)
