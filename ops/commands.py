@@ -69,6 +69,43 @@ def _add_demo(add: Add) -> None:
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default=None)
 
 
+def _flag_settings(args: argparse.Namespace) -> Any:
+    """The settings of a subcommand's flags (``None`` flags fall back to env and defaults)."""
+    from streams.settings import load_settings
+
+    return load_settings({k: v for k, v in vars(args).items() if k not in {"func", "command"}})
+
+
+def _run_with_settings(args: argparse.Namespace, label: str, run: Any, errors: Any) -> int:
+    """``run(args, settings)``; a bad setting or one of ``errors`` is one line, exit 2."""
+    import sys
+
+    from pydantic import ValidationError
+
+    try:
+        return int(run(args, _flag_settings(args)))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"oppbus: error: invalid setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+    except errors as exc:  # refused: nothing was published
+        print(f"oppbus: error: {label}: {exc}", file=sys.stderr)
+    return 2
+
+
+def _cmd_policy(args: argparse.Namespace) -> int:
+    from ops import policy_command
+    from streams.policy import PolicyError
+
+    return _run_with_settings(args, "policy", policy_command.run, PolicyError)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from ops.replay import command
+    from streams.policy import PolicyError
+
+    return _run_with_settings(args, "replay", command.run, (PolicyError, command.ReplayError))
+
+
 def register_extra(add: Add) -> None:
     from ops import schemas_command
 
@@ -81,3 +118,22 @@ def register_extra(add: Add) -> None:
         )
     )
     _add_demo(add)
+    from ops import policy_command
+    from ops.replay import command as replay_command
+
+    policy_command.add_arguments(
+        add(
+            "policy",
+            "Show the routing policy in force, or apply a TOML document as its next version "
+            "(running workers take it without restart).",
+            _cmd_policy,
+        )
+    )
+    replay_command.add_arguments(
+        add(
+            "replay",
+            "What-if: replay the history on the log against a candidate routing policy and "
+            "report what would change (publishes nothing).",
+            _cmd_replay,
+        )
+    )

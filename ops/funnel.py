@@ -34,6 +34,7 @@ from schemas.events import (
     ReferralWon,
 )
 from schemas.ids import opportunity_key
+from schemas.policy import RoutingPolicy
 from streams.metrics import (
     DEAD_LETTER_REASONS,
     DECLINE_REASONS,
@@ -43,6 +44,7 @@ from streams.metrics import (
     ReferralMetrics,
     bounded,
 )
+from streams.policy import PolicyBook
 
 __all__ = ["FunnelRecorder", "primary_rule"]
 
@@ -91,6 +93,7 @@ class FunnelRecorder:
         self._published_at = _Bounded(memory // 4)  # opportunity key -> published_at
         self._first_offer_at = _Bounded(memory // 4)  # opportunity key -> round-1 offered_at
         self._offered_at = _Bounded(memory // 4)  # referral id -> offered_at
+        self.policies = PolicyBook()  # the routing policy in force, as the workers fold it
 
     def record(self, envelope: Envelope) -> None:
         """Apply one decoded event; events outside the funnel are ignored."""
@@ -143,6 +146,9 @@ class FunnelRecorder:
                 self.board.count("conflicts", event.flagged_at)
         elif isinstance(event, DeadLetter):
             self._dead_letter(event, envelope.id)
+        elif isinstance(event, RoutingPolicy):
+            if self.policies.apply(event):
+                self.board.set_policy(event.version, event.applied_at)
 
     def _once(self, step: str, key: Hashable) -> bool:
         return self._seen.add((step, key))

@@ -1,6 +1,6 @@
 """The funnel feed: the API process reads the ledger and watches the workers' consumer group.
 
-A plain aiokafka consumer without a group reads every partition of the opportunities, referrals
+A plain aiokafka consumer without a group reads every partition of the opportunities, referrals,
 and deadletter topics from the beginning (so a restarted API rebuilds the same counts) and hands
 each decoded event to a :class:`~ops.funnel.FunnelRecorder`. Between fetches, every
 ``lag_interval_s``, it measures the lag of the workers' group (``Settings.app_id``) per topic —
@@ -35,7 +35,7 @@ __all__ = ["FEED_TOPICS", "FunnelFeed"]
 
 log = logging.getLogger(__name__)
 
-FEED_TOPICS = ("opportunities", "referrals", "deadletter")
+FEED_TOPICS = ("opportunities", "referrals", "deadletter", "routing-policy")
 
 
 async def _start_whole(starting: Awaitable[None]) -> None:

@@ -76,6 +76,7 @@ class StatusBoard:
         self._worker_up: bool | None = None
         self._last_event: datetime | None = None
         self._feed_error: str | None = None
+        self._policy: dict[str, Any] = {"version": 0, "applied_at": None}
 
     # -- recording ----------------------------------------------------------------------------
     def count(self, step: str, at: datetime, n: int = 1) -> None:
@@ -116,6 +117,10 @@ class StatusBoard:
 
     def set_worker_up(self, up: bool | None) -> None:
         self._worker_up = up
+
+    def set_policy(self, version: int, applied_at: datetime | None) -> None:
+        """The routing policy version in force (0: the built-in defaults)."""
+        self._policy = {"version": version, "applied_at": _iso(applied_at) if applied_at else None}
 
     def set_feed_error(self, error: str | None) -> None:
         self._feed_error = error
@@ -165,6 +170,7 @@ class StatusBoard:
             "declines": _top(self._declines, "reason"),
             "lag": dict(sorted(self._lag.items())),
             "worker_up": self._worker_up,
+            "policy": dict(self._policy),
             "dead_letters": {
                 "total": t["dead_letters"],
                 "by_reason": _top(self._dead_reasons, "reason"),

@@ -13,6 +13,7 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 | referrals       | opportunity_key                            | referral.offered ... lead.revealed, opportunity.conflict-flagged/unroutable |
 | deadletter      | the original key                           | deadletter.recorded              |
 | workers         | worker_id                                  | worker.status                    |
+| routing-policy  | the policy version                         | policy.applied                   |
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from schemas.ids import opportunity_key
 from schemas.operations import ConflictFlagged, DeadLetter, OpportunityUnroutable
 from schemas.opportunity import Opportunity, OpportunityWithdrawn
 from schemas.partner import PartnerProfile
+from schemas.policy import RoutingPolicy, policy_key
 from schemas.referrals import (
     AcceptReferral,
     DeclineReferral,
@@ -67,6 +69,7 @@ __all__ = [
     "ReferralWithdrawn",
     "ReferralWon",
     "ReportOutcome",
+    "RoutingPolicy",
     "Teaser",
     "WebhookDelivery",
     "WebhookSubscription",
@@ -99,6 +102,7 @@ Event = (
     | WebhookSubscription
     | WebhookDelivery
     | WorkerStatus
+    | RoutingPolicy
 )
 
 _PREFIX = "io.oppbus."
@@ -126,6 +130,7 @@ EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "webhook.subscribed.v1": WebhookSubscription,
     _PREFIX + "webhook.settled.v1": WebhookDelivery,
     _PREFIX + "worker.status.v1": WorkerStatus,
+    _PREFIX + "policy.applied.v1": RoutingPolicy,
 }
 
 _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVENT_TYPES.items()}
@@ -144,6 +149,7 @@ _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     WebhookSubscription: "webhooks",
     WebhookDelivery: "webhook-deliveries",
     WorkerStatus: "workers",
+    RoutingPolicy: "routing-policy",
 }
 EVENT_TOPICS: dict[str, str] = {
     ce_type: _TOPIC_OF_MODEL.get(model, "referrals") for ce_type, model in EVENT_TYPES.items()
@@ -173,6 +179,8 @@ def event_key(event: Contract) -> bytes | None:
         return event.webhook_id.encode()
     if isinstance(event, WorkerStatus):
         return event.worker_id.encode()
+    if isinstance(event, RoutingPolicy):
+        return policy_key(event.version)
     originator: str = getattr(event, "originator")  # noqa: B009 - every other event has both
     opportunity_id: str = getattr(event, "opportunity_id")  # noqa: B009
     return opportunity_key(originator, opportunity_id).encode()

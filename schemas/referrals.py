@@ -142,6 +142,14 @@ class OfferMade(_AboutReferral):
     teaser: Teaser
     offered_at: UtcDatetime
     expires_at: UtcDatetime
+    policy_version: int | None = Field(
+        default=None,
+        strict=True,
+        ge=0,
+        le=1_000_000_000,
+        description="the routing policy version that ranked this offer (0: the built-in "
+        "defaults, before any version was applied; absent on offers made before versioning)",
+    )
 
     @model_validator(mode="after")
     def _expires_after_offer(self) -> OfferMade:

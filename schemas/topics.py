@@ -141,6 +141,15 @@ TOPICS: tuple[TopicSpec, ...] = (
         publishers=("worker",),
         consumers=("http-api",),
     ),
+    TopicSpec(
+        name="routing-policy",
+        key="policy version",
+        cleanup="compact",
+        description="The routing policy (ranking weights and switches), one record per version: "
+        "the highest version is in force; every version is kept for replays.",
+        publishers=("oppbus policy apply (operator)",),
+        consumers=("router (global view)", "http-api (status)", "oppbus replay"),
+    ),
 )
 
 

@@ -13,6 +13,7 @@ from streams.router.agent import RouterAgent, register_router
 from streams.router.claims import ClaimRegistry
 from streams.router.handlers import Router
 from streams.router.live_directory import DirectoryView, run_view
+from streams.router.live_policy import PolicyView
 from streams.router.ranker import make_ranker
 from streams.runtime import GlobalView, freeze_start_up_objects, warm_producer
 from streams.scorecards.agents import Scorecards, register_scorecards
@@ -32,6 +33,7 @@ class Contexts:
     stats: ScorecardBook
     router: RouterAgent
     scorecards: Scorecards
+    policy: PolicyView
 
 
 def _run_with_app(app: faust.App, view: GlobalView) -> None:
@@ -64,7 +66,8 @@ def register_all(
         stats,
         name="partner-stats",
     )
-    views = (directory.view, claims_view, stats_view)
+    policy = PolicyView(settings)  # the ranking weights in force, from routing-policy
+    views = (directory.view, claims_view, stats_view, policy.view)
     for view in views:
         _run_with_app(app, view)
 
@@ -83,12 +86,13 @@ def register_all(
         await asyncio.shield(loading[0])
 
     router = Router(
-        make_ranker(lambda: directory.directory, lambda: stats),
+        make_ranker(lambda: directory.directory, lambda: stats, lambda: policy.book.weights),
         claims,
         ttl_s=settings.offer_ttl_s,
         closed_retention_s=settings.closed_retention_s,
+        policy_version=lambda: policy.book.version,
     )
     agent = register_router(app, settings, router, ready)
     scorecards = register_scorecards(app, settings)  # ledger -> per-partner figures
     register_status(app, settings, ready)  # "ready" on the workers topic once it routes
-    return Contexts(directory, claims, stats, agent, scorecards)
+    return Contexts(directory, claims, stats, agent, scorecards, policy)

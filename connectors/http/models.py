@@ -93,6 +93,9 @@ class Lead(_Body):
     reasons: list[ScoreReason]
     round: int
     rank: int
+    policy_version: int | None = Field(
+        default=None, description="the routing policy version that ranked this offer"
+    )
     offered_at: datetime
     expires_at: datetime
     updated_at: datetime
@@ -117,6 +120,9 @@ class Offer(_Body):
     rank: int
     score: float
     reasons: list[ScoreReason]
+    policy_version: int | None = Field(
+        default=None, description="the routing policy version that ranked this offer"
+    )
     offered_at: datetime
     expires_at: datetime
     updated_at: datetime

@@ -18,6 +18,7 @@ BENCHES: dict[str, str] = {
     "webhooks": "ops.bench.webhooks",
     "api": "ops.bench.api",
     "broker": "ops.bench.broker_fetch",
+    "replay": "ops.bench.replay",
 }
 
 __all__ = ["BENCHES"]

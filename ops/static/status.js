@@ -172,6 +172,9 @@
     var worker = document.getElementById("worker");
     worker.textContent = summary.worker_up === null ? "workers ?" : summary.worker_up ? "workers up" : "workers down";
     worker.className = "badge" + (summary.worker_up === null ? "" : summary.worker_up ? " ok" : " bad");
+    var policy = summary.policy || { version: null };
+    document.getElementById("policy").textContent = policy.version === null ? "policy ?" :
+      policy.version === 0 ? "policy v0 (defaults)" : "policy v" + policy.version;
     document.getElementById("feed").textContent = summary.feed.error ? "feed: " + summary.feed.error : "";
     document.getElementById("updated").textContent = summary.generated_at.replace("T", " ").substr(0, 19) + " UTC";
     drawFunnel(summary);

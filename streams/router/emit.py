@@ -95,8 +95,11 @@ def effect_events(
     now: float,
     excluded: dict[str, int] | None = None,
     considered: int = 0,
+    policy_version: int | None = None,
 ) -> tuple[list[Out], list[Refused]]:
-    """The records for ``effects`` (refusals are returned apart: they go to the dead-letter policy)."""
+    """The records for ``effects`` (refusals are returned apart: they go to the dead-letter policy).
+
+    ``policy_version``: the routing policy version in force, recorded on every offer."""
     records: list[Out] = []
     refused: list[Refused] = []
     teaser = None
@@ -113,6 +116,7 @@ def effect_events(
                 teaser=teaser,
                 offered_at=ts(r.offered_at),
                 expires_at=ts(r.expires_at),
+                policy_version=policy_version,
             )
             records.append(out(event, key, event_id(r.referral_id, "offered"), r.offered_at))
         elif isinstance(effect, Moved):

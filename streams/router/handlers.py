@@ -66,8 +66,10 @@ class Router:
         ttl_s: float,
         claims_topic: str = "customer-claims",
         closed_retention_s: float = 30 * 86_400.0,
+        policy_version: Callable[[], int | None] = lambda: None,
     ) -> None:
         self.ranker = ranker
+        self.policy_version = policy_version  # recorded on every offer
         self.claims = claims
         self.ttl_s = ttl_s
         self.claims_topic = claims_topic
@@ -208,6 +210,7 @@ class Router:
             now=now,
             excluded=ranking.excluded if ranking else None,
             considered=ranking.considered if ranking else 0,
+            policy_version=self.policy_version(),
         )
         del refused  # only respond() refuses, and on_response handles that before publishing
         pending.put(key, self._row(step.state, data, now))

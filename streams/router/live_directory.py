@@ -15,9 +15,8 @@ from collections.abc import Sequence
 
 import faust
 
-from schemas.codec import decode
-from schemas.errors import InvalidEvent
 from schemas.partner import PartnerProfile
+from streams.router.records import decode_as
 from streams.routing.directory import PartnerDirectory
 from streams.runtime import GlobalView
 from streams.settings import Settings
@@ -51,15 +50,9 @@ class DirectoryView:
     ) -> None:
         if value is None:
             return  # a tombstone: deactivation is an update with active=false
-        try:
-            event = decode(value, headers).event
-        except InvalidEvent as exc:
+        event = decode_as(PartnerProfile, value, headers, origin, log)
+        if event is None:
             self.invalid += 1
-            log.warning("ignored partner record topic=%s partition=%d offset=%d: %s", *origin, exc)
-            return
-        if not isinstance(event, PartnerProfile):
-            self.invalid += 1
-            log.warning("non-profile event on topic=%s partition=%d offset=%d", *origin)
             return
         if self.directory.apply(event):
             self.applied += 1

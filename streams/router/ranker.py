@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
-from functools import lru_cache
 
 from schemas.events import Opportunity
 from streams.offers.lifecycle import Candidate
+from streams.policy import ranked_weights
 from streams.router.handlers import Ranker, Ranking
 from streams.routing.directory import PartnerDirectory
 from streams.routing.route import route
@@ -18,16 +17,12 @@ from streams.routing.weights import DEFAULT_WEIGHTS, Weights
 __all__ = ["make_ranker"]
 
 
-@lru_cache(maxsize=16)
-def _weights(slots: int) -> Weights:
-    return replace(DEFAULT_WEIGHTS, max_ranked=slots)
-
-
 def make_ranker(
     directory: Callable[[], PartnerDirectory],
     stats: Callable[[], StatsView] = lambda: NO_STATS,
+    weights: Callable[[], Weights] = lambda: DEFAULT_WEIGHTS,
 ) -> Ranker:
-    """A ranker reading the current directory and stats at every call.
+    """A ranker reading the current directory, stats and policy weights at every call.
 
     Only ``max_partners`` candidates are ranked and explained: a re-offer ranks afresh (current
     load, capacity and profiles, the partners already tried left out), so a longer list would be
@@ -41,7 +36,7 @@ def make_ranker(
             stats(),
             now=datetime.fromtimestamp(now, UTC),
             exclude=exclude,
-            weights=_weights(opp.max_partners),
+            weights=ranked_weights(weights(), opp.max_partners),
         )
         candidates = [
             Candidate(

@@ -197,7 +197,8 @@ _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
                 ),
                 "offered_at": times,
                 "ttl": st.integers(1, 10**8),
-            }
+            },
+            optional={"policy_version": st.none() | st.integers(0, 10**9)},
         ),
     ).map(_with_expiry),
     "referral.accepted.v1": _merge(_referral(), F({"accepted_at": times})),
@@ -332,6 +333,16 @@ _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
                 max_size=2,
             ),
         },
+    ),
+    "policy.applied.v1": F(
+        {
+            "version": st.integers(1, 10**9),
+            "weights": st.dictionaries(
+                st.from_regex(r"\A[a-z][a-z0-9_]{0,39}\Z"), floats, max_size=20
+            ),
+            "applied_at": times,
+        },
+        optional={"applied_by": texts, "note": opt_texts},
     ),
 }
 

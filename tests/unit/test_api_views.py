@@ -135,3 +135,14 @@ def test_transition_check() -> None:
     with pytest.raises(ApiError):
         check_transition(ref, "decline", now=NOW)
     assert check_transition(ref, "lost", now=NOW) is True
+
+
+def test_the_lead_and_offer_views_carry_the_policy_version_of_the_offer() -> None:
+    views = Views()
+    views.apply(_offer().model_copy(update={"policy_version": 3}), topic="referrals")
+    old = _offer("fabrikam")  # made before policies were versioned
+    views.apply(old, topic="referrals")
+    (lead,) = views.leads_of("contoso")
+    assert lead.as_lead()["policy_version"] == lead.as_offer()["policy_version"] == 3
+    (old_lead,) = views.leads_of("fabrikam")
+    assert old_lead.as_lead()["policy_version"] is None

@@ -190,3 +190,31 @@ def test_a_repeat_after_a_restart_publishes_the_customer_claims_a_crash_may_have
     other = opportunity("netco", "o2").model_copy(update={"customer": opp.customer})
     flagged = _events(restarted.on_opportunity(other, data, Pending(table), NOW + 6))
     assert any(isinstance(e, ConflictFlagged) for e in flagged)
+
+
+def test_offers_are_ranked_with_the_policy_in_force_and_name_its_version() -> None:
+    from streams.policy import PolicyBook, parse_toml, weights_to_mapping
+    from tests.unit.replay.test_policy_document import _version
+
+    directory = PartnerDirectory()
+    for p in (
+        partner("netco", ["networking"]),
+        partner("storeco", ["storage"], capacity=2),  # the specialist, nearly full
+        partner("bigco", ["storage", "backup", "compute", "cloud"], capacity=40),
+    ):
+        directory.apply(p)
+    stats = ScorecardBook()
+    stats.apply(empty_scorecard("storeco").model_copy(update={"revision": 1, "open_offers": 1}))
+    book = PolicyBook()
+    router = Router(
+        make_ranker(lambda: directory, lambda: stats, lambda: book.weights),
+        ClaimRegistry(3600.0),
+        ttl_s=60,
+        policy_version=lambda: book.version,
+    )
+    (first,) = _events(router.on_opportunity(opportunity("netco", "o1"), b"{}", Pending({}), NOW))
+    assert (first.partner_id, first.policy_version) == ("bigco", 0)  # defaults: load counts
+    specialists = weights_to_mapping(parse_toml("load = 0.0\nfit = 4.0"))
+    book.apply(_version(1, **specialists))  # taken at once, no restart
+    (second,) = _events(router.on_opportunity(opportunity("netco", "o2"), b"{}", Pending({}), NOW))
+    assert (second.partner_id, second.policy_version) == ("storeco", 1)

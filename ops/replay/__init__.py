@@ -1,0 +1,1 @@
+"""``oppbus replay``: read the history off the log, replay it (``streams.replay``), report it."""
