@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from connectors.http import models as m
+from connectors.http.paging import PAGE_PARAMS
 from schemas.opportunity import OpportunityInput
 from schemas.partner import PartnerProfile, PartnerProfileInput
 from schemas.scorecard import PartnerScorecard
@@ -57,7 +58,7 @@ class Route:
 
 
 def _routes() -> tuple[Route, ...]:
-    from connectors.http.routes_opportunities import WithdrawInput
+    from connectors.http.routes_opportunities import RerouteInput, WithdrawInput
     from connectors.http.routes_referrals import AcceptInput, DeclineInput, OutcomeInput
 
     pid = (("partner_id", "path", "the partner's id"),)
@@ -87,9 +88,12 @@ def _routes() -> tuple[Route, ...]:
         Route("post", "/v1/opportunities/{opportunity_id}/withdraw",
               "Withdraw one of your opportunities", "partner", {202: "withdrawn"},
               WithdrawInput, acting, oid + idem),
-        Route("get", "/v1/leads", "Your leads (the offers routed to you)", "partner",
-              {200: m.LeadList}, None, (400, 401, 403),
-              (("status", "query", "only leads in this status (repeatable)"),)),
+        Route("post", "/v1/opportunities/{opportunity_id}/reroute",
+              "Re-open one of your exhausted or unroutable opportunities (those tried stay out)",
+              "partner", {202: "rerouted"}, RerouteInput, acting, oid + idem),
+        Route("get", "/v1/leads", "Your leads (the offers routed to you), oldest first, paged",
+              "partner", {200: m.LeadList}, None, (400, 401, 403),
+              (("status", "query", "only leads in this status (repeatable)"), *PAGE_PARAMS)),
         Route("get", "/v1/leads/stream", "Your leads as Server-Sent Events", "partner",
               {200: "text/event-stream: `event: lead`, `id: <epoch>-<seq>`, data = Lead"},
               None, (401, 403),
@@ -109,6 +113,7 @@ def _routes() -> tuple[Route, ...]:
               "partner", {200: m.Whoami}, None, (401, 403)),
         Route("get", "/inbox", "The partner inbox page (HTML; its files under /inbox/)", "none",
               {200: "text/html"}),
+        *_admin_routes(),
         *_connector_routes(pid),
         Route("get", "/healthz", "The bus routes: broker, read model and a ready worker "
               "holding every opportunities partition (503 names what is still starting)", "none",
@@ -116,6 +121,39 @@ def _routes() -> tuple[Route, ...]:
         Route("get", "/livez", "This API process answers", "none", {200: m.Live}),
         Route("get", "/metrics", "Prometheus metrics", "none", {200: "text/plain exposition"}),
         Route("get", "/openapi.json", "This document", "none", {200: "OpenAPI 3.1"}),
+    )  # fmt: skip
+
+
+def _admin_routes() -> tuple[Route, ...]:
+    """The operator's routes (``connectors/http/routes_admin.py``)."""
+    from connectors.http.routes_admin import ResolveInput
+
+    one = "/v1/admin/opportunities/{originator}/{opportunity_id}"
+    both = (
+        ("originator", "path", "the originator's partner id"),
+        ("opportunity_id", "path", "the opportunity's id"),
+    )
+    filters = tuple(
+        (n, "query", d)
+        for n, d in (
+            ("capability", "only partners offering this capability"),
+            ("region", "only partners serving this region (a country covers its subdivisions)"),
+            ("kind", "reseller|distributor|msp|consultant|isv"),
+            ("accepting", "true|false"),
+        )
+    )
+    status = (("status", "query", "only opportunities in this status (repeatable)"),)
+    return (
+        Route("get", "/v1/admin/partners", "Every partner profile, by partner id, paged",
+              "admin", {200: m.PartnerList}, None, (400, 401, 403), filters + PAGE_PARAMS),
+        Route("get", "/v1/admin/opportunities", "Every opportunity, oldest first, paged",
+              "admin", {200: m.OpportunityList}, None, (400, 401, 403), status + PAGE_PARAMS),
+        Route("get", one, "Any opportunity with its full routing history", "admin",
+              {200: m.AdminOpportunityView}, None, (401, 403, 404), both),
+        Route("post", one + "/resolve",
+              "Resolve a conflict: route it anyway or reject it, with the reason (an event)",
+              "admin", {202: m.Resolved}, ResolveInput, (400, 401, 403, 404, 409, 415, 422, 503),
+              (*both, ("Idempotency-Key", "header", "replays the first response"))),
     )  # fmt: skip
 
 
