@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.common import Money
+from schemas.common import Capability, Money, PartnerId, Region
 from schemas.opportunity import Customer, Opportunity, OpportunityWithdrawn
-from schemas.partner import PartnerProfile
+from schemas.partner import Certification, PartnerKind, PartnerProfile
 from schemas.referrals import ScoreReason, Teaser
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "OpportunitySummary",
     "OpportunityView",
     "PartnerList",
+    "PartnerPatch",
     "PartnerRegistered",
     "Resolution",
     "Resolved",
@@ -221,6 +222,24 @@ class PartnerList(_Body):
 
     partners: list[PartnerProfile]
     next: str | None = Field(default=None, description="cursor of the next page (?next=), or null")
+
+
+class PartnerPatch(BaseModel):
+    """``PATCH /v1/partners/{id}``: a JSON merge patch (RFC 7396) of the profile — any of the
+    profile's fields; ``null`` restores the field's default; the result is validated whole."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    kind: PartnerKind | None = None
+    capabilities: list[Capability] | None = None
+    certifications: list[Certification] | None = None
+    regions: list[Region] | None = None
+    accepting: bool | None = None
+    capacity: int | None = None
+    competitors: list[PartnerId] | None = None
+    refuses: list[PartnerId] | None = None
+    industries: list[str] | None = None
 
 
 class Resolved(_Body):
