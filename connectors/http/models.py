@@ -25,6 +25,7 @@ __all__ = [
     "FieldErrorBody",
     "Health",
     "HealthWorker",
+    "InteropAccepted",
     "Lead",
     "LeadList",
     "Live",
@@ -240,6 +241,13 @@ class PartnerPatch(BaseModel):
     competitors: list[PartnerId] | None = None
     refuses: list[PartnerId] | None = None
     industries: list[str] | None = None
+
+
+class InteropAccepted(OpportunityAccepted):
+    """``202`` of an interop import: the opportunity published, and what the mapping dropped."""
+
+    format: Literal["microsoft", "aws"]
+    dropped: list[str] = Field(description="document paths (or facts) the mapping did not carry")
 
 
 class Resolved(_Body):

@@ -67,6 +67,14 @@ def _routes() -> tuple[Route, ...]:
     idem = (("Idempotency-Key", "header", "replays the first response of a retried POST"),)
     wait = (("Prefer", "header", "wait=N: wait up to N s (max 30) for the ledger's result"),)
     acting = (400, 401, 403, 404, 409, 413, 415, 422, 503)
+    fmt = (
+        (
+            "format",
+            "query",
+            "oppbus (default), microsoft (Partner Center referral) or aws "
+            "(Partner Central opportunity): that shape, with `dropped` (what it cannot carry)",
+        ),
+    )
     return (
         Route("put", "/v1/partners/{partner_id}", "Register (admin) or update a partner",
               "admin-or-partner", {200: PartnerProfile, 201: m.PartnerRegistered},
@@ -88,7 +96,7 @@ def _routes() -> tuple[Route, ...]:
               (400, 401, 403, 409, 413, 415, 422, 503), idem),
         Route("get", "/v1/opportunities/{opportunity_id}",
               "Routing state and every offer of one of your opportunities", "partner",
-              {200: m.OpportunityView}, None, (401, 404), oid),
+              {200: m.OpportunityView}, None, (400, 401, 404), oid + fmt),
         Route("post", "/v1/opportunities/{opportunity_id}/withdraw",
               "Withdraw one of your opportunities", "partner", {202: "withdrawn"},
               WithdrawInput, acting, oid + idem),
@@ -97,7 +105,8 @@ def _routes() -> tuple[Route, ...]:
               "partner", {202: "rerouted"}, RerouteInput, acting, oid + idem),
         Route("get", "/v1/leads", "Your leads (the offers routed to you), oldest first, paged",
               "partner", {200: m.LeadList}, None, (400, 401, 403),
-              (("status", "query", "only leads in this status (repeatable)"), *PAGE_PARAMS)),
+              (("status", "query", "only leads in this status (repeatable)"), *PAGE_PARAMS,
+               *fmt)),
         Route("get", "/v1/leads/stream", "Your leads as Server-Sent Events", "partner",
               {200: "text/event-stream: `event: lead`, `id: <epoch>-<seq>`, data = Lead"},
               None, (401, 403),
@@ -118,6 +127,13 @@ def _routes() -> tuple[Route, ...]:
         Route("get", "/inbox", "The partner inbox page (HTML; its files under /inbox/)", "none",
               {200: "text/html"}),
         *_admin_routes(),
+        Route("post", "/v1/interop/microsoft/referrals",
+              "A Partner Center referral (its API's JSON) becomes your opportunity", "partner",
+              {202: m.InteropAccepted}, None, (400, 401, 403, 409, 413, 415, 422, 503), idem),
+        Route("post", "/v1/interop/aws/opportunities",
+              "An AWS Partner Central opportunity (its JSON) becomes your opportunity",
+              "partner", {202: m.InteropAccepted}, None,
+              (400, 401, 403, 409, 413, 415, 422, 503), idem),
         *_connector_routes(pid),
         Route("get", "/healthz", "The bus routes: broker, read model and a ready worker "
               "holding every opportunities partition (503 names what is still starting)", "none",

@@ -22,6 +22,7 @@ from pydantic import Field
 from connectors.http.auth import authenticate, require_partner
 from connectors.http.errors import ApiError, json_response, read_json
 from connectors.http.idempotency import with_idempotency
+from connectors.http.routes_interop import opportunity_in, wanted_format
 from connectors.http.standing import opportunity_view, status_of
 from connectors.http.state import ApiState, state_of, utcnow
 from connectors.http.views import OpportunityState
@@ -138,6 +139,9 @@ def _own(request: web.Request) -> OpportunityState:
 async def get_opportunity(request: web.Request) -> web.Response:
     state = _own(request)
     views = state_of(request).views
+    fmt = wanted_format(request)
+    if fmt is not None:  # as a Partner Center referral / AWS opportunity, with what it drops
+        return json_response(opportunity_in(fmt, state, status_of(state, views)))
     return json_response(opportunity_view(state, views))
 
 

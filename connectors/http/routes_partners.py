@@ -19,10 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from connectors.http.auth import authenticate, require_admin_or_partner
-from connectors.http.errors import ApiError, json_response, read_json, validate
+from connectors.http.errors import ApiError, JsonObject, json_response, read_json, validate
 from connectors.http.keys import issue_key, revoked
 from connectors.http.publisher import Published
 from connectors.http.state import state_of, utcnow
@@ -68,7 +68,7 @@ async def patch_partner(request: web.Request) -> web.Response:
     ``null`` restores a field's default; the result is validated as a whole profile."""
     partner_id = partner_id_param(request)
     require_admin_or_partner(request, partner_id)
-    patch, _ = await read_json(request, _JsonObject)
+    patch, _ = await read_json(request, JsonObject)
     state = state_of(request)
     current = state.views.profiles.get(partner_id)
     if current is None:
@@ -76,12 +76,6 @@ async def patch_partner(request: web.Request) -> web.Response:
     fields = current.model_dump(mode="json", include=set(PartnerProfileInput.model_fields))
     merged = merge_patch(fields, patch.model_extra or {})
     return await _write_profile(request, partner_id, validate(PartnerProfileInput, merged))
-
-
-class _JsonObject(BaseModel):
-    """Any JSON object (a merge patch), as it came."""
-
-    model_config = ConfigDict(extra="allow")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
