@@ -202,7 +202,7 @@ def _connector_routes(pid: tuple[tuple[str, str, str], ...]) -> tuple[Route, ...
               {204: "stopped"}, None, (401, 403, 404, 422, 503), pid),
         Route("get", hook + "/deliveries", "The partner's webhook delivery log",
               "admin-or-partner", {200: DeliveryLog}, None, (401, 403, 422),
-              (*pid, ("referral_id", "query", "only this lead's deliveries"))),
+              (*pid, ("referral_id", "query", "only this lead's deliveries"), *PAGE_PARAMS)),
         Route("post", "/v1/crm/hubspot/{partner_id}",
               "HubSpot deal webhook -> opportunity of that partner (signature-authenticated)",
               "none", {202: CrmAccepted}, None, crm_errors, pid + signed),
