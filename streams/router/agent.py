@@ -86,6 +86,7 @@ class RouterAgent:
     deadlines: DeadlineIndex = field(default_factory=DeadlineIndex)
     waiting: set[bytes] = field(default_factory=set)  # keys of this worker's waiting rows
     woken_at: float = 0.0
+    wake_interval_s: float = 5.0
     rows: ChangelogWriter = field(init=False)  # the one writer of ``table`` (values are bytes)
 
     def __post_init__(self) -> None:
@@ -133,9 +134,11 @@ class RouterAgent:
         # decision instead of routing again (which, with the partners' load moved by that very
         # offer, could pick someone else).
         rows = self.rows
+        entered: list[bytes] = []  # rows now waiting: a wake scheduled already covers them too
         for key, row in pending.rows.items():
             if row is not None and row.state.phase == "waiting":
                 self.waiting.add(key)
+                entered.append(key)
             else:
                 self.waiting.discard(key)
         stored = []
@@ -148,6 +151,9 @@ class RouterAgent:
                 stored.append(await rows.put(send, key, value))
         if stored:
             await asyncio.gather(*stored)
+        if self.woken_at > now:
+            for key in entered:
+                self.deadlines.advance(key, self.woken_at)
         for o in outputs:
             await send(self.name(o.topic), o.key, o.value, None, None, o.headers)
         dlq = self.name("deadletter")
@@ -179,15 +185,19 @@ class RouterAgent:
             await self.app.producer.send(topic, key, b"", None, None, None)
         return len(due)
 
-    def wake_waiting(self, now: float | None = None, *, min_interval_s: float = 1.0) -> int:
-        """Make every waiting row of this worker due now (a profile or the load changed); at
-        most once per ``min_interval_s``. Returns how many were woken."""
+    def wake_waiting(self, now: float | None = None) -> int:
+        """A profile or the partners' load changed: make every waiting row of this worker due
+        now — or, within ``wake_interval_s`` of the last wake, at the end of that interval (the
+        load changes with every referral, and a wake re-ranks every waiting opportunity). A
+        change while a wake is scheduled is covered by it (and so is a row that starts waiting
+        meanwhile, see :meth:`process`). Returns how many rows were woken."""
         now = time.time() if now is None else now
-        if not self.waiting or now - self.woken_at < min_interval_s:
+        if not self.waiting or self.woken_at > now:
             return 0
-        self.woken_at = now
+        at = max(now, self.woken_at + self.wake_interval_s)
+        self.woken_at = at
         for key in self.waiting:
-            self.deadlines.set(key, now)
+            self.deadlines.advance(key, at)
         return len(self.waiting)
 
     async def on_recovered(self) -> None:
@@ -227,6 +237,7 @@ def register_router(
         help="Routing state of each opportunity: offers, their statuses and deadlines.",
     )
     ctx = RouterAgent(app, settings, router, table, policy, ready)
+    ctx.wake_interval_s = min(ctx.wake_interval_s, settings.waiting_recheck_s)
     table.on_recover(ctx.on_recovered)
     source = app.topic(
         settings.topic("opportunities"),

@@ -231,9 +231,7 @@ class Router:
                 pending.delete(key)
             return []
         opp = Opportunity.model_validate_json(row.opportunity)
-        if row.state.phase == "waiting":
-            if row.state.check_at > now:
-                return []  # a tick for an earlier deadline: not yet
+        if row.state.phase == "waiting":  # due, or woken by a changed profile or load
             return self._route(row.state, opp, key, row.opportunity, pending, now)
         return self._expire_due(row, opp, key, pending, now)
 

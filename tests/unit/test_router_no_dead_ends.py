@@ -140,8 +140,9 @@ def test_at_capacity_it_waits_and_is_offered_when_a_slot_frees() -> None:
     row = w.row(b"netco/o1")
     assert row.state.phase == "waiting" and not row.closed
     assert due_of(w.table[b"netco/o1"]) == NOW + RECHECK  # the timer looks again then
-    assert w.run("tick", b"netco/o1", NOW + 1) == []  # not yet due: nothing
-    assert w.run("tick", b"netco/o1", NOW + RECHECK) == []  # still full: no second notice
+    assert w.run("tick", b"netco/o1", NOW + 1) == []  # woken, still full: no second notice
+    assert due_of(w.table[b"netco/o1"]) == NOW + 1 + RECHECK
+    assert w.run("tick", b"netco/o1", NOW + RECHECK) == []
     assert due_of(w.table[b"netco/o1"]) == NOW + 2 * RECHECK
     w.busy("storeco", 9, 2)
     (offer,) = w.run("tick", b"netco/o1", NOW + 2 * RECHECK)
@@ -210,3 +211,19 @@ def test_a_reroute_carrying_someone_elses_opportunity_is_refused() -> None:
     with pytest.raises(Refusal):
         w.run("reroute", forged, NOW)
     assert w.table == {}
+
+
+def test_a_wake_is_due_now_or_at_the_end_of_the_interval_and_never_postpones() -> None:
+    from streams.offers.deadlines import DeadlineIndex
+    from streams.router.agent import RouterAgent
+
+    agent = RouterAgent.__new__(RouterAgent)  # only the wake's fields are used
+    agent.waiting, agent.woken_at, agent.wake_interval_s = {b"a", b"b"}, 0.0, 5.0
+    agent.deadlines = DeadlineIndex(retry_s=100.0)
+    assert agent.wake_waiting(NOW) == 2
+    assert set(agent.deadlines.pop_due(NOW)) == {b"a", b"b"}
+    agent.deadlines.set(b"b", NOW + 2)
+    assert agent.wake_waiting(NOW + 1) == 2  # within the interval: at its end, not dropped
+    assert agent.wake_waiting(NOW + 2) == 0  # covered by the wake scheduled at NOW + 5
+    assert agent.deadlines.pop_due(NOW + 2) == [b"b"]  # b's own earlier deadline stands
+    assert agent.deadlines.pop_due(NOW + 5) == [b"a"]

@@ -28,8 +28,9 @@ ACME = {"company": "Acme Health", "domain": "acme-health.example", "contacts": [
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """The session's settings with a short re-check of waiting opportunities."""
-    return settings.model_copy(update={"waiting_recheck_s": 2.0})
+    """The session's settings with a re-check of waiting opportunities too rare to matter here:
+    a freed slot or a new partner must wake them."""
+    return settings.model_copy(update={"waiting_recheck_s": 600.0})
 
 
 @pytest.fixture
