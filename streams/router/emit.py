@@ -234,12 +234,18 @@ def claim_holder_event(
         originator=originator,
         domain=domain,
         needs=needs,
-        first_registered_at=ts(first_at),
+        first_registered_at=_day(first_at),
         flagged_at=ts(now),
         holds_claim=True,
     )
     eid = event_id(first_key, "conflict-holder", later_key)
     return out(event, first_key.encode(), eid, now)
+
+
+def _day(seconds: float) -> datetime:
+    """A registration time as a conflict notice tells it: the day only (no answer is an oracle
+    of when, to the second, another partner registered the customer)."""
+    return ts(seconds).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def conflict_event(
@@ -250,7 +256,7 @@ def conflict_event(
         originator=opp.originator,
         domain=domain,
         needs=needs,
-        first_registered_at=ts(first_at),
+        first_registered_at=_day(first_at),
         flagged_at=ts(now),
     )
     return out(event, key, event_id(key.decode(), "conflict"), now)

@@ -99,11 +99,14 @@ def test_a_conflict_waits_for_the_operator_who_routes_it_anyway_or_rejects_it() 
         partner("adatum", ["security"]),
         partner("storeco", ["storage"]),
     )
-    (offer,) = w.run("opportunity", _acme("netco", "o1"), NOW)
+    first = _acme("netco", "o1")
+    (offer,) = w.run("opportunity", first, NOW)
     assert isinstance(offer, OfferMade)
     flag, holder = w.run("opportunity", _acme("adatum", "o2"), NOW + 1)
     assert isinstance(flag, ConflictFlagged) and not flag.holds_claim
     assert isinstance(holder, ConflictFlagged) and holder.holds_claim
+    day = first.published_at.replace(hour=0, minute=0, second=0, microsecond=0)  # the day only
+    assert flag.first_registered_at == holder.first_registered_at == day
     assert w.row(b"adatum/o2").state.phase == "conflict"
     (routed,) = w.run("resolved", _resolve("adatum", "o2", "route"), NOW + 10)
     assert isinstance(routed, OfferMade) and routed.opportunity_id == "o2"
