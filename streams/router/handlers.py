@@ -173,7 +173,7 @@ class Router:
         if row.state.phase == "waiting":
             return self._route(row.state, opp, key, row.opportunity, pending, now)
         state = reopen(row.state, ttl_s)
-        if state.phase != "open":
+        if not row.closed or state.phase != "open":  # open, in conflict, or closed for good
             return []
         return self._route(state, opp, key, _data(opp), pending, now)
 
