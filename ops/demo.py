@@ -5,7 +5,7 @@ starts like ``oppbus up`` does (embedded broker, worker, API) and keeps running 
 status page stays populated. The story: six partners register; the VAR publishes a storage
 opportunity; the router offers it to the best storage specialist, who declines (no capacity); it is
 re-offered to the next, who accepts, sees the customer, and reports the deal won; a managed-print
-need nobody covers is recorded as unroutable. The demo checks every step it prints.
+need nobody covers yet waits (it is offered once a partner covers it). The demo checks every step it prints.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class Story:
         second = self.decline_and_reoffer(opp_id, first)
         self.accept_and_win(opp_id, second)
         self.check_left_out(opp_id, {first["partner_id"], second["partner_id"]})
-        self.unroutable(f"nw-{self.tag or 'demo'}-0043")
+        self.waiting(f"nw-{self.tag or 'demo'}-0043")
         return self.funnel(before)
 
     def register(self) -> None:
@@ -168,22 +168,22 @@ class Story:
             + " (they sell networking, which the VAR keeps, or are its competitor)"
         )
 
-    def unroutable(self, opp_id: str) -> None:
+    def waiting(self, opp_id: str) -> None:
         body = unroutable_opportunity(opp_id, self.tag)
         status, answer = self.api.call(
             "POST", "/v1/opportunities", self.keys[self.originator], body
         )
         if status != 202:
             raise DemoError(f"publishing answered {status} {answer}")
-        self.api.wait(
-            "the unroutable verdict", lambda: self._opportunity_status(opp_id, "unroutable")
+        self.api.wait("the waiting verdict", lambda: self._opportunity_status(opp_id, "waiting"))
+        self.say(
+            f"\n      and {opp_id} (managed print in US-OR): nobody covers it yet → waiting"
+            " (offered as soon as a partner covers it, until its expected close)"
         )
-        self.say(f"\n      and {opp_id} (managed print in US-OR): nobody covers it → unroutable")
 
     def funnel(self, before: dict[str, float]) -> dict[str, float]:
         """Wait until /metrics counts this story (on top of ``before``) and show it."""
         story = {"published": 2, "offered": 2, "declined": 1, "accepted": 1, "won": 1}
-        story["unroutable"] = 1
 
         def caught_up() -> dict[str, float] | None:
             counts = funnel_counts(self.api.text("/metrics"))

@@ -173,7 +173,7 @@ def storage_opportunity(opportunity_id: str, tag: str = "") -> dict[str, Any]:
 
 
 def unroutable_opportunity(opportunity_id: str, tag: str = "") -> dict[str, Any]:
-    """A managed-print need in Oregon nobody in this network covers: recorded as unroutable."""
+    """A managed-print need in Oregon nobody in this network covers: it waits for a partner."""
     return {
         "opportunity_id": opportunity_id,
         "title": "Managed print for a law firm",

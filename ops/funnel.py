@@ -140,7 +140,7 @@ class FunnelRecorder:
                 rule = primary_rule(event)
                 self.metrics.unroutable(rule)
                 self.board.unroutable(rule, event.at)
-        elif isinstance(event, ConflictFlagged):
+        elif isinstance(event, ConflictFlagged) and not event.holds_claim:
             if self._once("conflict", opportunity_key(event.originator, event.opportunity_id)):
                 self.metrics.conflict_flagged()
                 self.board.count("conflicts", event.flagged_at)

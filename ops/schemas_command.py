@@ -2,8 +2,10 @@
 
 ``generate`` writes the JSON Schema of every event (``schemas/jsonschema/*.json``) and the AsyncAPI
 3.0 document (``schemas/asyncapi.json``); ``check`` exits 1 and names every document that differs
-from what the models produce (or that no model produces any more). ``validate CE_TYPE FILE...``
-checks event data; ``validate --asyncapi [FILE...]`` checks AsyncAPI documents (default: the
+from what the models produce (or that no model produces any more). ``validate [CE_TYPE] FILE...``
+checks event files — the event's data, or a structured CloudEvent ``{type, source, id, time,
+data}`` such as the shipped ``schemas/examples`` (its own ``type`` is used when no CE_TYPE is
+given); with no file it checks the shipped examples; ``validate --asyncapi [FILE...]`` checks AsyncAPI documents (default: the
 generated one) against the official AsyncAPI 3.0.0 JSON Schema (``schemas.asyncapi_spec``).
 """
 
@@ -87,13 +89,14 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument(
         "action",
         choices=["generate", "check", "validate"],
-        help="generate: write the documents; check: verify them; validate CE_TYPE FILE...: check "
-        "event data; validate --asyncapi [FILE...]: check AsyncAPI documents",
+        help="generate: write the documents; check: verify them; validate [CE_TYPE] FILE...: "
+        "check event files (data, or structured CloudEvents like schemas/examples, the default); "
+        "validate --asyncapi [FILE...]: check AsyncAPI documents",
     )
     parser.add_argument(
         "target",
         nargs="*",
-        help="validate: the ce_type and JSON file(s) of data",
+        help="validate: the ce_type (optional for structured CloudEvents) and the JSON file(s)",
     )
     parser.add_argument(
         "--asyncapi",
@@ -111,8 +114,14 @@ def add_arguments(parser: Any) -> None:
     )
 
 
-def validate(ce_type: str, paths: list[Path]) -> int:
-    """Validate JSON files as events of ``ce_type``; print each file's field errors as JSON."""
+def _structured(raw: Any) -> bool:
+    """A structured-mode CloudEvent (``{specversion?, type, source, id, time, data}``)."""
+    return isinstance(raw, dict) and isinstance(raw.get("type"), str) and "data" in raw
+
+
+def validate(ce_type: str | None, paths: list[Path]) -> int:
+    """Validate JSON event files (``ce_type``'s data, or structured CloudEvents of their own
+    type); print each file's field errors as JSON. 1 when any file is invalid."""
     import orjson
 
     from schemas.codec import decode_data
@@ -121,7 +130,13 @@ def validate(ce_type: str, paths: list[Path]) -> int:
     failed = 0
     for path in paths:
         try:
-            decode_data(ce_type, orjson.loads(path.read_bytes()))
+            raw = orjson.loads(path.read_bytes())
+            kind = ce_type
+            if _structured(raw) and (ce_type is None or raw["type"] == ce_type):
+                kind, raw = raw["type"], raw["data"]
+            if kind is None:
+                raise InvalidEvent("unknown_type", "not a CloudEvent: give its CE_TYPE first")
+            decode_data(kind, raw)
         except (OSError, orjson.JSONDecodeError) as exc:
             failed += 1
             print(f"{path}: cannot read JSON: {exc}", file=sys.stderr)
@@ -129,7 +144,7 @@ def validate(ce_type: str, paths: list[Path]) -> int:
             failed += 1
             print(f"{path}: " + orjson.dumps(exc.as_dict()).decode())
         else:
-            print(f"{path}: valid {ce_type}")
+            print(f"{path}: valid {kind}")
     return 1 if failed else 0
 
 
@@ -176,10 +191,13 @@ def run(args: argparse.Namespace) -> int:
             return 2
         return validate_asyncapi(args.asyncapi or [directory / ASYNCAPI_PATH])
     if args.action == "validate":
-        if len(args.target) < 2:
-            print("usage: oppbus schemas validate CE_TYPE FILE...", file=sys.stderr)
+        targets = list(args.target)
+        ce_type = targets.pop(0) if targets and not Path(targets[0]).exists() else None
+        if ce_type is not None and not targets:
+            print("usage: oppbus schemas validate [CE_TYPE] FILE...", file=sys.stderr)
             return 2
-        return validate(args.target[0], [Path(p) for p in args.target[1:]])
+        files = [Path(p) for p in targets] or sorted((directory / "examples").glob("*.json"))
+        return validate(ce_type, files)
     if args.action == "generate":
         changed = write(directory)
         print(

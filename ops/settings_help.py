@@ -49,6 +49,8 @@ MEANING: dict[str, str] = {
     "window is a conflict (90 days)",
     "closed_retention_s": "how long a closed opportunity is remembered, so re-publishing it "
     "stays idempotent (30 days)",
+    "waiting_recheck_s": "how often a waiting opportunity (only capacity or a missing partner in "
+    "the way) is ranked again; a changed profile or load wakes it sooner",
     "session_timeout_s": "consumer-group session timeout: how soon a dead worker's partitions move",
     "worker_status_interval_s": "how often a worker repeats its readiness on the workers topic; "
     "/healthz counts a worker silent for three of these as gone",

@@ -8,9 +8,9 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 | partners        | partner_id                                 | partner.updated                  |
 | credentials     | partner_id                                 | credential.updated               |
 | partner-stats   | partner_id                                 | partner.stats (scorecards)       |
-| opportunities   | opportunity_key(originator, opportunity_id) | opportunity.published/withdrawn |
+| opportunities   | opportunity_key(originator, opportunity_id) | opportunity.published/withdrawn/conflict-resolved/reroute |
 | responses       | opportunity_key                            | referral.accept/decline/outcome  |
-| referrals       | opportunity_key                            | referral.offered ... lead.revealed, opportunity.conflict-flagged/unroutable |
+| referrals       | opportunity_key                            | referral.offered ... lead.revealed, opportunity.conflict-flagged/unroutable/waiting/exhausted |
 | deadletter      | the original key                           | deadletter.recorded              |
 | workers         | worker_id                                  | worker.status                    |
 | routing-policy  | the policy version                         | policy.applied                   |
@@ -23,6 +23,12 @@ from schemas.credentials import Credential
 from schemas.errors import FieldError, InvalidEvent
 from schemas.health import WorkerStatus
 from schemas.ids import opportunity_key
+from schemas.lifecycle import (
+    ConflictResolved,
+    OpportunityExhausted,
+    OpportunityWaiting,
+    RerouteRequested,
+)
 from schemas.operations import ConflictFlagged, DeadLetter, OpportunityUnroutable
 from schemas.opportunity import Opportunity, OpportunityWithdrawn
 from schemas.partner import PartnerProfile
@@ -49,6 +55,7 @@ __all__ = [
     "EVENT_TYPES",
     "AcceptReferral",
     "ConflictFlagged",
+    "ConflictResolved",
     "Credential",
     "DeadLetter",
     "DeclineReferral",
@@ -58,7 +65,9 @@ __all__ = [
     "LeadRevealed",
     "OfferMade",
     "Opportunity",
+    "OpportunityExhausted",
     "OpportunityUnroutable",
+    "OpportunityWaiting",
     "OpportunityWithdrawn",
     "PartnerProfile",
     "PartnerScorecard",
@@ -69,6 +78,7 @@ __all__ = [
     "ReferralWithdrawn",
     "ReferralWon",
     "ReportOutcome",
+    "RerouteRequested",
     "RoutingPolicy",
     "Teaser",
     "WebhookDelivery",
@@ -103,6 +113,10 @@ Event = (
     | WebhookDelivery
     | WorkerStatus
     | RoutingPolicy
+    | ConflictResolved
+    | RerouteRequested
+    | OpportunityWaiting
+    | OpportunityExhausted
 )
 
 _PREFIX = "io.oppbus."
@@ -131,6 +145,10 @@ EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "webhook.settled.v1": WebhookDelivery,
     _PREFIX + "worker.status.v1": WorkerStatus,
     _PREFIX + "policy.applied.v1": RoutingPolicy,
+    _PREFIX + "opportunity.conflict-resolved.v1": ConflictResolved,
+    _PREFIX + "opportunity.reroute.v1": RerouteRequested,
+    _PREFIX + "opportunity.waiting.v1": OpportunityWaiting,
+    _PREFIX + "opportunity.exhausted.v1": OpportunityExhausted,
 }
 
 _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVENT_TYPES.items()}
@@ -150,6 +168,8 @@ _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     WebhookDelivery: "webhook-deliveries",
     WorkerStatus: "workers",
     RoutingPolicy: "routing-policy",
+    ConflictResolved: "opportunities",
+    RerouteRequested: "opportunities",
 }
 EVENT_TOPICS: dict[str, str] = {
     ce_type: _TOPIC_OF_MODEL.get(model, "referrals") for ce_type, model in EVENT_TYPES.items()

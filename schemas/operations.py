@@ -49,7 +49,9 @@ RuleCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 class ConflictFlagged(Contract):
     """To the originator: the same customer (normalised domain) and need is already registered.
 
-    Deliberately names no other partner and no other opportunity.
+    Deliberately names no other partner and no other opportunity. Both originators are told:
+    ``holds_claim`` is false for the later opportunity (it waits for the operator's decision) and
+    true for the notice to the originator of the opportunity that registered the customer first.
     """
 
     opportunity_id: OpportunityId
@@ -58,6 +60,9 @@ class ConflictFlagged(Contract):
     needs: tuple[Capability, ...] = Field(min_length=1, max_length=16, description="overlap")
     first_registered_at: UtcDatetime
     flagged_at: UtcDatetime
+    holds_claim: bool = Field(
+        default=False, strict=True, description="this opportunity registered the customer first"
+    )
 
 
 class OpportunityUnroutable(Contract):

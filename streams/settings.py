@@ -56,6 +56,9 @@ class Settings(BaseModel):
     # it, publishing it again is idempotent and a late response is answered as before; after it,
     # the marker is deleted and the opportunity forgotten (published again, it is routed again).
     closed_retention_s: float = Field(default=30 * 86_400.0, gt=0)
+    # How often a waiting opportunity (nobody can take it yet: capacity, or no partner yet) is
+    # looked at again; a changed profile or load wakes it at once anyway.
+    waiting_recheck_s: float = Field(default=60.0, gt=0)
     # Session timeout for consumer groups. Tansu only notices a member that left after this, and a
     # join waits about half of it, so it is kept short on the embedded broker.
     session_timeout_s: float = Field(default=10.0, gt=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import faust
 from prometheus_client import CollectorRegistry
@@ -60,10 +61,17 @@ def register_all(
         name="customer-claims",
     )
     stats = ScorecardBook()  # load, rates and reciprocity for ranking, from partner-stats
+    woken: list[RouterAgent] = []  # the router, once declared: a change wakes its waiting rows
+
+    def stats_changed(*record: Any) -> None:
+        stats(*record)
+        for agent in woken:
+            agent.wake_waiting()
+
     stats_view = GlobalView(
         settings.bootstrap_servers,
         settings.topic("partner-stats"),
-        stats,
+        stats_changed,
         name="partner-stats",
     )
     policy = PolicyView(settings)  # the ranking weights in force, from routing-policy
@@ -91,8 +99,11 @@ def register_all(
         ttl_s=settings.offer_ttl_s,
         closed_retention_s=settings.closed_retention_s,
         policy_version=lambda: policy.book.version,
+        waiting_recheck_s=settings.waiting_recheck_s,
     )
     agent = register_router(app, settings, router, ready)
+    woken.append(agent)
+    directory.on_change = agent.wake_waiting
     scorecards = register_scorecards(app, settings)  # ledger -> per-partner figures
     register_status(app, settings, ready)  # "ready" on the workers topic once it routes
     return Contexts(directory, claims, stats, agent, scorecards, policy)

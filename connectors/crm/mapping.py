@@ -204,6 +204,7 @@ def _drop_holes(node: Any) -> None:
 Provider = Literal["hubspot", "salesforce"]
 _SECRET_KEY: dict[str, str] = {"hubspot": "client_secret", "salesforce": "shared_secret"}
 _PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_SECRET_CHARS = 16
 
 
 class CrmConfigError(ValueError):
@@ -231,8 +232,12 @@ def _parse(partner_id: str, raw: dict[str, Any]) -> PartnerCrm:
         if not isinstance(section, dict):
             raise CrmConfigError(f"[{provider}] must be a table")
         secret = section.get(secret_key)
-        if not isinstance(secret, str) or len(secret) < 16:
-            raise CrmConfigError(f"[{provider}] {secret_key} must be a string of 16+ characters")
+        if not isinstance(secret, str) or len(secret) < MIN_SECRET_CHARS:
+            raise CrmConfigError(
+                f"[{provider}] {secret_key} must be a string of at least {MIN_SECRET_CHARS}"
+                " characters: it is the key that authenticates the CRM's signed requests, and a"
+                " shorter one can be guessed"
+            )
         mapping = section.get("mapping")
         if not isinstance(mapping, dict) or not mapping:
             raise CrmConfigError(f"[{provider}.mapping] is required")
@@ -274,6 +279,9 @@ class CrmConfigs:
                 raise CrmConfigError(f"{path.name}: {exc}") from None
             if not isinstance(raw, dict):
                 raise CrmConfigError(f"{path.name}: not a table")
-            cached = (mtime, _parse(partner_id, raw))
+            try:
+                cached = (mtime, _parse(partner_id, raw))
+            except CrmConfigError as exc:
+                raise CrmConfigError(f"{path.name}: {exc}") from None
             self._cache[partner_id] = cached
         return cached[1].providers.get(provider)

@@ -16,6 +16,7 @@ published:
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -41,6 +42,8 @@ from schemas.errors import FieldError, field_errors
 from schemas.opportunity import OpportunityInput
 
 __all__ = ["MAX_CRM_BODY", "CrmAccepted", "add_crm_routes"]
+
+log = logging.getLogger("oppbus.api.crm")
 
 MAX_CRM_BODY = 256 * 1024
 MAX_DEALS = 100
@@ -129,9 +132,11 @@ async def _inbound(request: web.Request, provider: Provider) -> web.Response:
     state = state_of(request)
     try:
         config = request.app[CONFIGS].provider(partner_id, provider)
-    except CrmConfigError:
+    except CrmConfigError as exc:
+        # An operator's error: the answer and the log say which setting and why.
+        log.error("CRM configuration of partner %s is invalid: %s", partner_id, exc)
         raise ApiError(
-            503, "this partner's CRM configuration is invalid", code="crm_config"
+            503, f"this partner's CRM configuration is invalid: {exc}", code="crm_config"
         ) from None
     if config is None or partner_id not in state.views.profiles:
         raise ApiError(404, f"no {provider} integration for partner {partner_id}")

@@ -22,6 +22,8 @@ from connectors.http.inbox import add_inbox_routes
 from connectors.http.limits import Limits, install_limits
 from connectors.http.metrics import METRICS, ApiMetrics
 from connectors.http.openapi import add_openapi_route
+from connectors.http.routes_admin import add_admin_routes
+from connectors.http.routes_interop import add_interop_routes
 from connectors.http.routes_leads import add_lead_routes
 from connectors.http.routes_opportunities import add_opportunity_routes
 from connectors.http.routes_partners import add_partner_routes
@@ -96,6 +98,8 @@ def create_web_app(
     add_lead_routes(app)
     add_referral_routes(app)
     add_inbox_routes(app)  # GET /inbox (the partner inbox page), GET /v1/me
+    add_admin_routes(app)
+    add_interop_routes(app)
     add_openapi_route(app)
     install_extensions(app, settings, registry)
     return app

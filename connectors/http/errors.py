@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from connectors.http.metrics import REJECTED
 from schemas.errors import FieldError, field_errors
@@ -26,6 +26,7 @@ from schemas.errors import FieldError, field_errors
 __all__ = [
     "DEFAULT_MAX_BODY",
     "ApiError",
+    "JsonObject",
     "error_middleware",
     "json_response",
     "read_json",
@@ -104,6 +105,12 @@ def validate(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ApiError(422, f"invalid {model.__name__}", errors=field_errors(exc)) from None
+
+
+class JsonObject(BaseModel):
+    """Any JSON object, as it came (``model_extra``): a merge patch, a vendor's document."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 async def read_json(

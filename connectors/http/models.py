@@ -11,25 +11,36 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.common import Money
+from schemas.common import Capability, Money, PartnerId, Region
 from schemas.opportunity import Customer, Opportunity, OpportunityWithdrawn
-from schemas.partner import PartnerProfile
+from schemas.partner import Certification, PartnerKind, PartnerProfile
 from schemas.referrals import ScoreReason, Teaser
 
 __all__ = [
+    "AdminOpportunityView",
     "ApiKeyIssued",
     "CommandAccepted",
     "ErrorBody",
+    "Exhausted",
     "FieldErrorBody",
     "Health",
     "HealthWorker",
+    "InteropAccepted",
     "Lead",
     "LeadList",
     "Live",
     "Offer",
     "OpportunityAccepted",
+    "OpportunityList",
+    "OpportunityStatus",
+    "OpportunitySummary",
     "OpportunityView",
+    "PartnerList",
+    "PartnerPatch",
     "PartnerRegistered",
+    "Resolution",
+    "Resolved",
+    "Waiting",
     "Whoami",
 ]
 
@@ -107,7 +118,8 @@ class Lead(_Body):
 
 class LeadList(_Body):
     leads: list[Lead]
-    count: int
+    count: int = Field(description="leads on this page")
+    next: str | None = Field(default=None, description="cursor of the next page (?next=), or null")
 
 
 class Offer(_Body):
@@ -129,18 +141,122 @@ class Offer(_Body):
     outcome: Outcome | None = None
 
 
+OpportunityStatus = Literal[
+    "routing",
+    "offered",
+    "accepted",
+    "won",
+    "lost",
+    "withdrawn",
+    "conflict",
+    "waiting",
+    "exhausted",
+    "unroutable",
+    "rejected",
+]
+
+
+class Waiting(_Body):
+    reasons: dict[str, int] = Field(description="at_capacity (partners) or no_partner")
+    until: datetime = Field(description="it waits until then (its expected close)")
+
+
+class Exhausted(_Body):
+    offered: int
+    declined: int
+    expired: int
+    rounds: int
+
+
+class Resolution(_Body):
+    decision: Literal["route", "reject"]
+    reason: str
+    resolved_at: datetime
+
+
 class OpportunityView(_Body):
+    """An opportunity's routing state (``connectors/http/standing.py`` says how it is derived)."""
+
     opportunity_id: str
     originator: str
-    status: Literal["routing", "offered", "accepted", "won", "lost", "unroutable", "withdrawn"]
+    status: OpportunityStatus
     published_at: datetime
     opportunity: Opportunity
     offers: list[Offer]
     notices: list[dict[str, Any]] = Field(
-        description="ledger notices: opportunity_unroutable, conflict_flagged"
+        description="notices: conflict_flagged (holds_claim: yours registered the customer "
+        "first), conflict_resolved, opportunity_waiting, opportunity_exhausted, "
+        "opportunity_unroutable, reroute_requested"
     )
-    conflict: bool
+    conflict: bool = Field(description="flagged: the customer and need were already registered")
+    waiting: Waiting | None = Field(default=None, description="when status is waiting")
+    exhausted: Exhausted | None = Field(default=None, description="when status is exhausted")
+    resolution: Resolution | None = Field(default=None, description="the operator's decision")
     withdrawn: OpportunityWithdrawn | None = None
+
+
+class AdminOpportunityView(OpportunityView):
+    """The operator's view of any opportunity: the originator's view and its history."""
+
+    history: list[dict[str, Any]] = Field(description="every offer step and notice, oldest first")
+
+
+class OpportunitySummary(_Body):
+    originator: str
+    opportunity_id: str
+    status: OpportunityStatus
+    published_at: datetime
+    needs: list[str]
+    region: str
+    offers: int
+
+
+class OpportunityList(_Body):
+    """A page of opportunities (operator)."""
+
+    opportunities: list[OpportunitySummary]
+    next: str | None = Field(default=None, description="cursor of the next page (?next=), or null")
+
+
+class PartnerList(_Body):
+    """A page of partner profiles (operator)."""
+
+    partners: list[PartnerProfile]
+    next: str | None = Field(default=None, description="cursor of the next page (?next=), or null")
+
+
+class PartnerPatch(BaseModel):
+    """``PATCH /v1/partners/{id}``: a JSON merge patch (RFC 7396) of the profile — any of the
+    profile's fields; ``null`` restores the field's default; the result is validated whole."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    kind: PartnerKind | None = None
+    capabilities: list[Capability] | None = None
+    certifications: list[Certification] | None = None
+    regions: list[Region] | None = None
+    accepting: bool | None = None
+    capacity: int | None = None
+    competitors: list[PartnerId] | None = None
+    refuses: list[PartnerId] | None = None
+    industries: list[str] | None = None
+
+
+class InteropAccepted(OpportunityAccepted):
+    """``202`` of an interop import: the opportunity published, and what the mapping dropped."""
+
+    format: Literal["microsoft", "aws"]
+    dropped: list[str] = Field(description="document paths (or facts) the mapping did not carry")
+
+
+class Resolved(_Body):
+    """``202`` of a conflict resolution: published; the router acts on it."""
+
+    opportunity_id: str
+    originator: str
+    decision: Literal["route", "reject"]
+    status: Literal["routing", "rejected"]
 
 
 class CommandAccepted(_Body):

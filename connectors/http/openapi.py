@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from connectors.http import models as m
+from connectors.http.paging import PAGE_PARAMS
 from schemas.opportunity import OpportunityInput
 from schemas.partner import PartnerProfile, PartnerProfileInput
 from schemas.scorecard import PartnerScorecard
@@ -57,7 +58,7 @@ class Route:
 
 
 def _routes() -> tuple[Route, ...]:
-    from connectors.http.routes_opportunities import WithdrawInput
+    from connectors.http.routes_opportunities import RerouteInput, WithdrawInput
     from connectors.http.routes_referrals import AcceptInput, DeclineInput, OutcomeInput
 
     pid = (("partner_id", "path", "the partner's id"),)
@@ -66,10 +67,22 @@ def _routes() -> tuple[Route, ...]:
     idem = (("Idempotency-Key", "header", "replays the first response of a retried POST"),)
     wait = (("Prefer", "header", "wait=N: wait up to N s (max 30) for the ledger's result"),)
     acting = (400, 401, 403, 404, 409, 413, 415, 422, 503)
+    fmt = (
+        (
+            "format",
+            "query",
+            "oppbus (default), microsoft (Partner Center referral) or aws "
+            "(Partner Central opportunity): that shape, with `dropped` (what it cannot carry)",
+        ),
+    )
     return (
         Route("put", "/v1/partners/{partner_id}", "Register (admin) or update a partner",
               "admin-or-partner", {200: PartnerProfile, 201: m.PartnerRegistered},
               PartnerProfileInput, (400, 401, 403, 413, 415, 422, 503), pid),
+        Route("patch", "/v1/partners/{partner_id}",
+              "Change some profile fields (JSON merge patch, RFC 7396; null restores a default)",
+              "admin-or-partner", {200: PartnerProfile}, m.PartnerPatch,
+              (400, 401, 403, 404, 413, 415, 422, 503), pid),
         Route("get", "/v1/partners/{partner_id}", "A partner's profile", "admin-or-partner",
               {200: PartnerProfile}, None, (401, 403, 404, 422), pid),
         Route("post", "/v1/partners/{partner_id}/api-key", "Rotate the partner's API key",
@@ -83,13 +96,17 @@ def _routes() -> tuple[Route, ...]:
               (400, 401, 403, 409, 413, 415, 422, 503), idem),
         Route("get", "/v1/opportunities/{opportunity_id}",
               "Routing state and every offer of one of your opportunities", "partner",
-              {200: m.OpportunityView}, None, (401, 404), oid),
+              {200: m.OpportunityView}, None, (400, 401, 404), oid + fmt),
         Route("post", "/v1/opportunities/{opportunity_id}/withdraw",
               "Withdraw one of your opportunities", "partner", {202: "withdrawn"},
               WithdrawInput, acting, oid + idem),
-        Route("get", "/v1/leads", "Your leads (the offers routed to you)", "partner",
-              {200: m.LeadList}, None, (400, 401, 403),
-              (("status", "query", "only leads in this status (repeatable)"),)),
+        Route("post", "/v1/opportunities/{opportunity_id}/reroute",
+              "Re-open one of your exhausted or unroutable opportunities (those tried stay out)",
+              "partner", {202: "rerouted"}, RerouteInput, acting, oid + idem),
+        Route("get", "/v1/leads", "Your leads (the offers routed to you), oldest first, paged",
+              "partner", {200: m.LeadList}, None, (400, 401, 403),
+              (("status", "query", "only leads in this status (repeatable)"), *PAGE_PARAMS,
+               *fmt)),
         Route("get", "/v1/leads/stream", "Your leads as Server-Sent Events", "partner",
               {200: "text/event-stream: `event: lead`, `id: <epoch>-<seq>`, data = Lead"},
               None, (401, 403),
@@ -109,6 +126,14 @@ def _routes() -> tuple[Route, ...]:
               "partner", {200: m.Whoami}, None, (401, 403)),
         Route("get", "/inbox", "The partner inbox page (HTML; its files under /inbox/)", "none",
               {200: "text/html"}),
+        *_admin_routes(),
+        Route("post", "/v1/interop/microsoft/referrals",
+              "A Partner Center referral (its API's JSON) becomes your opportunity", "partner",
+              {202: m.InteropAccepted}, None, (400, 401, 403, 409, 413, 415, 422, 503), idem),
+        Route("post", "/v1/interop/aws/opportunities",
+              "An AWS Partner Central opportunity (its JSON) becomes your opportunity",
+              "partner", {202: m.InteropAccepted}, None,
+              (400, 401, 403, 409, 413, 415, 422, 503), idem),
         *_connector_routes(pid),
         Route("get", "/healthz", "The bus routes: broker, read model and a ready worker "
               "holding every opportunities partition (503 names what is still starting)", "none",
@@ -116,6 +141,39 @@ def _routes() -> tuple[Route, ...]:
         Route("get", "/livez", "This API process answers", "none", {200: m.Live}),
         Route("get", "/metrics", "Prometheus metrics", "none", {200: "text/plain exposition"}),
         Route("get", "/openapi.json", "This document", "none", {200: "OpenAPI 3.1"}),
+    )  # fmt: skip
+
+
+def _admin_routes() -> tuple[Route, ...]:
+    """The operator's routes (``connectors/http/routes_admin.py``)."""
+    from connectors.http.routes_admin import ResolveInput
+
+    one = "/v1/admin/opportunities/{originator}/{opportunity_id}"
+    both = (
+        ("originator", "path", "the originator's partner id"),
+        ("opportunity_id", "path", "the opportunity's id"),
+    )
+    filters = tuple(
+        (n, "query", d)
+        for n, d in (
+            ("capability", "only partners offering this capability"),
+            ("region", "only partners serving this region (a country covers its subdivisions)"),
+            ("kind", "reseller|distributor|msp|consultant|isv"),
+            ("accepting", "true|false"),
+        )
+    )
+    status = (("status", "query", "only opportunities in this status (repeatable)"),)
+    return (
+        Route("get", "/v1/admin/partners", "Every partner profile, by partner id, paged",
+              "admin", {200: m.PartnerList}, None, (400, 401, 403), filters + PAGE_PARAMS),
+        Route("get", "/v1/admin/opportunities", "Every opportunity, oldest first, paged",
+              "admin", {200: m.OpportunityList}, None, (400, 401, 403), status + PAGE_PARAMS),
+        Route("get", one, "Any opportunity with its full routing history", "admin",
+              {200: m.AdminOpportunityView}, None, (401, 403, 404), both),
+        Route("post", one + "/resolve",
+              "Resolve a conflict: route it anyway or reject it, with the reason (an event)",
+              "admin", {202: m.Resolved}, ResolveInput, (400, 401, 403, 404, 409, 415, 422, 503),
+              (*both, ("Idempotency-Key", "header", "replays the first response"))),
     )  # fmt: skip
 
 
@@ -144,7 +202,7 @@ def _connector_routes(pid: tuple[tuple[str, str, str], ...]) -> tuple[Route, ...
               {204: "stopped"}, None, (401, 403, 404, 422, 503), pid),
         Route("get", hook + "/deliveries", "The partner's webhook delivery log",
               "admin-or-partner", {200: DeliveryLog}, None, (401, 403, 422),
-              (*pid, ("referral_id", "query", "only this lead's deliveries"))),
+              (*pid, ("referral_id", "query", "only this lead's deliveries"), *PAGE_PARAMS)),
         Route("post", "/v1/crm/hubspot/{partner_id}",
               "HubSpot deal webhook -> opportunity of that partner (signature-authenticated)",
               "none", {202: CrmAccepted}, None, crm_errors, pid + signed),

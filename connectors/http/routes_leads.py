@@ -1,6 +1,8 @@
 """The calling partner's leads: a list, one lead, and a Server-Sent Events stream.
 
-* ``GET /v1/leads`` — ``{"leads": [...]}``, the caller's offers (``?status=offered`` filters);
+* ``GET /v1/leads`` — ``{"leads": [...], "next": cursor}``, the caller's offers, oldest first
+  (``?status=offered`` filters; paged, ``connectors/http/paging.py``; ``?format=microsoft|aws``
+  gives them as Partner Center referrals / AWS opportunities, ``connectors/http/routes_interop``);
 * ``GET /v1/leads/{referral_id}`` — one of them (anyone else's is a ``404``);
 * ``GET /v1/leads/stream`` — ``text/event-stream``: one ``event: lead`` per change of one of the
   caller's leads, ``data`` = the lead as in the list (the customer once accepted), ``id`` =
@@ -24,6 +26,8 @@ from aiohttp import web
 
 from connectors.http.auth import require_partner
 from connectors.http.errors import ApiError, json_response
+from connectors.http.paging import page
+from connectors.http.routes_interop import leads_in, wanted_format
 from connectors.http.state import state_of
 from connectors.http.views import Referral
 
@@ -55,12 +59,22 @@ async def list_leads(request: web.Request) -> web.Response:
     unknown = [s for s in wanted if s not in LEAD_STATUSES]
     if unknown:
         raise ApiError(400, f"unknown status {unknown[0]!r}; one of {', '.join(LEAD_STATUSES)}")
-    leads = [
-        r.as_lead()
-        for r in state_of(request).views.leads_of(partner_id)
-        if not wanted or r.status in wanted
+    found = [
+        r for r in state_of(request).views.leads_of(partner_id) if not wanted or r.status in wanted
     ]
-    return json_response({"leads": leads, "count": len(leads)})
+    fmt = wanted_format(request)
+    chosen, cursor = page(request, found, _lead_order)
+    if fmt is not None:  # Partner Center referrals or AWS opportunities, and what they drop
+        docs, dropped = leads_in(fmt, chosen)
+        body = {"format": fmt, "leads": docs, "count": len(docs), "next": cursor}
+        return json_response({**body, "dropped": dropped})
+    leads = [r.as_lead() for r in chosen]
+    return json_response({"leads": leads, "count": len(leads), "next": cursor})
+
+
+def _lead_order(referral: Referral) -> tuple[float, str]:
+    """Oldest offer first (an offer's time and id never change)."""
+    return referral.offer.offered_at.timestamp(), referral.referral_id
 
 
 async def get_lead(request: web.Request) -> web.Response:

@@ -7,12 +7,14 @@
 * ``GET /v1/opportunities/{opportunity_id}`` — its originator sees the routing state and every
   offer's status; for anyone else it does not exist (``404``).
 * ``POST /v1/opportunities/{opportunity_id}/withdraw`` — the originator withdraws it (``{reason?}``).
+* ``POST /v1/opportunities/{opportunity_id}/reroute`` — the originator re-opens it when it is
+  ``exhausted`` or ``unroutable`` (else ``409``): it is ranked again, the partners already offered it
+  left out (``{note?}``).
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from aiohttp import web
 from pydantic import Field
@@ -20,13 +22,16 @@ from pydantic import Field
 from connectors.http.auth import authenticate, require_partner
 from connectors.http.errors import ApiError, json_response, read_json
 from connectors.http.idempotency import with_idempotency
+from connectors.http.routes_interop import opportunity_in, wanted_format
+from connectors.http.standing import opportunity_view, status_of
 from connectors.http.state import ApiState, state_of, utcnow
 from connectors.http.views import OpportunityState
 from schemas.common import Contract
 from schemas.ids import opportunity_key
+from schemas.lifecycle import RerouteRequested
 from schemas.opportunity import Opportunity, OpportunityInput, OpportunityWithdrawn
 
-__all__ = ["WithdrawInput", "add_opportunity_routes", "opportunity_view", "publish_opportunity"]
+__all__ = ["RerouteInput", "WithdrawInput", "add_opportunity_routes", "publish_opportunity"]
 
 MAX_OPPORTUNITY_BYTES = 64 * 1024
 _CLOSED = frozenset({"won", "lost"})
@@ -36,6 +41,15 @@ class WithdrawInput(Contract):
     """Body of ``POST /v1/opportunities/{id}/withdraw``."""
 
     reason: str | None = Field(default=None, max_length=500)
+
+
+class RerouteInput(Contract):
+    """Body of ``POST /v1/opportunities/{id}/reroute`` (optional)."""
+
+    note: str | None = Field(default=None, max_length=500)
+
+
+REROUTABLE = frozenset({"exhausted", "unroutable"})
 
 
 def _new_id() -> str:
@@ -108,38 +122,6 @@ def _accepted(opportunity_id: str, originator: str, *, duplicate: bool) -> web.R
     )
 
 
-def routing_status(state: OpportunityState, offers: list[dict[str, Any]]) -> str:
-    """One word for where an opportunity stands, from its offers and ledger notices."""
-    if state.withdrawn is not None:
-        return "withdrawn"
-    statuses = {o["status"] for o in offers}
-    for status in ("won", "accepted", "offered"):
-        if status in statuses:
-            return status
-    if "lost" in statuses:
-        return "lost"
-    if any(n.get("type") == "opportunity_unroutable" for n in state.notices):
-        return "unroutable"
-    return "routing"
-
-
-def opportunity_view(state: OpportunityState, referrals: list[dict[str, Any]]) -> dict[str, Any]:
-    assert state.opportunity is not None
-    body: dict[str, Any] = {
-        "opportunity_id": state.opportunity_id,
-        "originator": state.originator,
-        "status": routing_status(state, referrals),
-        "published_at": state.opportunity.published_at.isoformat(),
-        "opportunity": state.opportunity.model_dump(mode="json"),
-        "offers": referrals,
-        "notices": list(state.notices),
-        "conflict": any(n.get("type") == "conflict_flagged" for n in state.notices),
-    }
-    if state.withdrawn is not None:
-        body["withdrawn"] = state.withdrawn.model_dump(mode="json")
-    return body
-
-
 def _own(request: web.Request) -> OpportunityState:
     """The caller's own opportunity; anyone else's (or an unknown id) is a 404."""
     principal = authenticate(request)
@@ -157,8 +139,10 @@ def _own(request: web.Request) -> OpportunityState:
 async def get_opportunity(request: web.Request) -> web.Response:
     state = _own(request)
     views = state_of(request).views
-    offers = [views.referrals[r].as_offer() for r in state.referrals if r in views.referrals]
-    return json_response(opportunity_view(state, offers))
+    fmt = wanted_format(request)
+    if fmt is not None:  # as a Partner Center referral / AWS opportunity, with what it drops
+        return json_response(opportunity_in(fmt, state, status_of(state, views)))
+    return json_response(opportunity_view(state, views))
 
 
 async def withdraw_opportunity(request: web.Request) -> web.Response:
@@ -190,7 +174,39 @@ async def withdraw_opportunity(request: web.Request) -> web.Response:
     return await with_idempotency(api.idempotency, request, opportunity.originator, raw, publish)
 
 
+async def reroute_opportunity(request: web.Request) -> web.Response:
+    require_partner(request)
+    state = _own(request)
+    _, raw = await read_json(request, RerouteInput, allow_empty=True)
+    api = state_of(request)
+    opportunity = state.opportunity
+    assert opportunity is not None
+
+    async def publish() -> web.Response:
+        status = status_of(state, api.views)
+        if status not in REROUTABLE:
+            raise ApiError(
+                409,
+                f"the opportunity is {status}; only an exhausted or unroutable one is rerouted",
+                code="illegal_transition",
+            )
+        event = RerouteRequested(
+            opportunity_id=opportunity.opportunity_id,
+            originator=opportunity.originator,
+            opportunity=opportunity,
+            requested_at=utcnow(),
+        )
+        key = opportunity_key(opportunity.originator, opportunity.opportunity_id)
+        await api.visible(await api.publisher.publish("opportunities", key, event))
+        return json_response(
+            {"opportunity_id": opportunity.opportunity_id, "status": "routing"}, status=202
+        )
+
+    return await with_idempotency(api.idempotency, request, opportunity.originator, raw, publish)
+
+
 def add_opportunity_routes(app: web.Application) -> None:
     app.router.add_post("/v1/opportunities", post_opportunity)
     app.router.add_get("/v1/opportunities/{opportunity_id}", get_opportunity)
     app.router.add_post("/v1/opportunities/{opportunity_id}/withdraw", withdraw_opportunity)
+    app.router.add_post("/v1/opportunities/{opportunity_id}/reroute", reroute_opportunity)

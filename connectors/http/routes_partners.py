@@ -4,6 +4,8 @@
   partner's ``api_key``, shown this once) or the operator / the partner itself updates the profile
   (``200``). The profile goes to the compacted ``partners`` topic with ``version`` = previous + 1; an
   update that changes nothing publishes nothing.
+* ``PATCH /v1/partners/{partner_id}`` — a partial change (JSON merge patch, RFC 7396) by the
+  operator or the partner itself; validated and published as a whole new version, like ``PUT``.
 * ``GET /v1/partners/{partner_id}`` — the profile (operator or the partner itself).
 * ``POST /v1/partners/{partner_id}/api-key`` — rotate: a new key, the old one stops working.
 * ``DELETE /v1/partners/{partner_id}/api-key`` — revoke: no key works until the next rotation.
@@ -20,7 +22,7 @@ from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
 from connectors.http.auth import authenticate, require_admin_or_partner
-from connectors.http.errors import ApiError, json_response, read_json
+from connectors.http.errors import ApiError, JsonObject, json_response, read_json, validate
 from connectors.http.keys import issue_key, revoked
 from connectors.http.publisher import Published
 from connectors.http.state import state_of, utcnow
@@ -29,7 +31,7 @@ from schemas.errors import field_errors
 from schemas.partner import PartnerProfile, PartnerProfileInput
 from schemas.scorecard import empty_scorecard
 
-__all__ = ["add_partner_routes", "partner_id_param", "profile_body"]
+__all__ = ["add_partner_routes", "merge_patch", "partner_id_param", "profile_body"]
 
 _PARTNER_ID: TypeAdapter[str] = TypeAdapter(PartnerId)
 
@@ -58,6 +60,44 @@ async def put_partner(request: web.Request) -> web.Response:
         raise ApiError(403, "only the operator registers partners")
     require_admin_or_partner(request, partner_id)
     body, _ = await read_json(request, PartnerProfileInput)
+    return await _write_profile(request, partner_id, body)
+
+
+async def patch_partner(request: web.Request) -> web.Response:
+    """``PATCH``: a JSON merge patch (RFC 7396) of the profile — the fields sent replace theirs,
+    ``null`` restores a field's default; the result is validated as a whole profile."""
+    partner_id = partner_id_param(request)
+    require_admin_or_partner(request, partner_id)
+    patch, _ = await read_json(request, JsonObject)
+    state = state_of(request)
+    current = state.views.profiles.get(partner_id)
+    if current is None:
+        raise ApiError(404, f"no partner {partner_id}")
+    fields = current.model_dump(mode="json", include=set(PartnerProfileInput.model_fields))
+    merged = merge_patch(fields, patch.model_extra or {})
+    return await _write_profile(request, partner_id, validate(PartnerProfileInput, merged))
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396: apply a JSON merge ``patch`` to ``target`` (neither is modified)."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for name, value in patch.items():
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = merge_patch(out.get(name), value)
+    return out
+
+
+async def _write_profile(
+    request: web.Request, partner_id: str, body: PartnerProfileInput
+) -> web.Response:
+    """Publish ``body`` as the partner's next profile version (nothing when it changes nothing);
+    the operator's first write also issues the partner's API key."""
+    principal = authenticate(request)
+    state = state_of(request)
     async with state.lock(f"partner:{partner_id}"):
         current = state.views.profiles.get(partner_id)
         fields = body.model_dump()
@@ -154,6 +194,7 @@ async def get_scorecard(request: web.Request) -> web.Response:
 
 def add_partner_routes(app: web.Application) -> None:
     app.router.add_put("/v1/partners/{partner_id}", put_partner)
+    app.router.add_patch("/v1/partners/{partner_id}", patch_partner)
     app.router.add_get("/v1/partners/{partner_id}", get_partner)
     app.router.add_post("/v1/partners/{partner_id}/api-key", rotate_key)
     app.router.add_delete("/v1/partners/{partner_id}/api-key", revoke_key)

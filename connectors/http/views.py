@@ -240,12 +240,15 @@ class Views:
         return self._touch(referral)
 
     def _notice(self, event: BaseModel) -> list[Referral]:
-        """Ledger facts about an opportunity as a whole (unroutable, conflict): for its originator."""
+        """Facts about an opportunity as a whole (conflict flagged or resolved, waiting, exhausted,
+        unroutable, reroute requested): for its originator and the operator."""
         originator = getattr(event, "originator", None)
         opportunity_id = getattr(event, "opportunity_id", None)
         if isinstance(originator, str) and isinstance(opportunity_id, str):
             state = self._opportunity(originator, opportunity_id)
-            notice = {"type": _snake(type(event).__name__), **event.model_dump(mode="json")}
+            # a reroute carries the whole opportunity again: the notice keeps only the request
+            fields = event.model_dump(mode="json", exclude={"opportunity"})
+            notice = {"type": _snake(type(event).__name__), **fields}
             if notice not in state.notices:
                 state.notices.append(notice)
         return []

@@ -38,7 +38,9 @@ from connectors.interop.common import (
     safe_id,
     validated_opportunity,
 )
-from schemas.opportunity import Opportunity, OpportunityInput
+from schemas.common import Money
+from schemas.opportunity import Customer, Opportunity, OpportunityInput
+from schemas.referrals import OfferMade
 from schemas.taxonomy import CAPABILITIES
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "REVIEW_OF_ROUTING",
     "RoutingState",
     "aws_lifecycle",
+    "aws_opportunity_from_lead",
     "aws_opportunity_from_opportunity",
     "opportunity_from_aws",
     "status_from_aws",
@@ -241,15 +244,7 @@ def aws_opportunity_from_opportunity(
     customer = opportunity.customer
     country, _, state = opportunity.region.partition("-")
     address = {"CountryCode": country, **({"StateOrRegion": state} if state else {})}
-    monthly = (opportunity.deal_size.amount / _MONTHS).quantize(_CENT, rounding=ROUND_HALF_UP)
-    contacts = []
-    for c in customer.contacts:
-        first, _, last = c.name.partition(" ")
-        contact = {"FirstName": first, "LastName": last}
-        for theirs, value in (("Email", c.email), ("Phone", c.phone), ("BusinessTitle", c.role)):
-            if value:
-                contact[theirs] = value
-        contacts.append(contact)
+    contacts = _aws_contacts(customer)
     lifecycle: dict[str, str] = {
         **aws_lifecycle(status, lost_reason),
         "ReviewStatus": REVIEW_OF_ROUTING[routing],
@@ -272,14 +267,73 @@ def aws_opportunity_from_opportunity(
         "Project": {
             "Title": opportunity.title or f"{', '.join(opportunity.needs)} opportunity",
             "CustomerUseCase": ", ".join(opportunity.needs),
-            "ExpectedCustomerSpend": [
-                {
-                    "Amount": str(monthly),
-                    "CurrencyCode": opportunity.deal_size.currency,
-                    "Frequency": "Monthly",
-                    "TargetCompany": "AWS",
-                }
-            ],
+            "ExpectedCustomerSpend": _monthly(opportunity.deal_size),
         },
         "LifeCycle": lifecycle,
+    }
+
+
+def _monthly(deal_size: Money) -> list[dict[str, str]]:
+    monthly = (deal_size.amount / _MONTHS).quantize(_CENT, rounding=ROUND_HALF_UP)
+    return [
+        {
+            "Amount": str(monthly),
+            "CurrencyCode": deal_size.currency,
+            "Frequency": "Monthly",
+            "TargetCompany": "AWS",
+        }
+    ]
+
+
+def _aws_contacts(customer: Customer) -> list[dict[str, str]]:
+    contacts = []
+    for c in customer.contacts:
+        first, _, last = c.name.partition(" ")
+        contact = {"FirstName": first, "LastName": last}
+        for theirs, value in (("Email", c.email), ("Phone", c.phone), ("BusinessTitle", c.role)):
+            if value:
+                contact[theirs] = value
+        contacts.append(contact)
+    return contacts
+
+
+def aws_opportunity_from_lead(
+    offer: OfferMade,
+    *,
+    status: ReferralStatus = "offered",
+    customer: Customer | None = None,
+    deal_size: Money | None = None,
+) -> dict[str, Any]:
+    """A lead as the partner holding it sees it, as an AWS Partner Central opportunity: before
+    acceptance only the teaser travels; ``customer`` and ``deal_size`` once it accepted."""
+    teaser = offer.teaser
+    country, _, state = teaser.region.partition("-")
+    account: dict[str, Any] = {
+        "Industry": teaser.industry,
+        "Address": {"CountryCode": country, **({"StateOrRegion": state} if state else {})},
+    }
+    if customer is not None:
+        account["CompanyName"] = customer.company
+        account["WebsiteUrl"] = customer.domain
+    project: dict[str, Any] = {
+        "Title": f"{', '.join(teaser.needs)} opportunity",
+        "CustomerUseCase": ", ".join(teaser.needs),
+    }
+    if deal_size is not None:
+        project["ExpectedCustomerSpend"] = _monthly(deal_size)
+    return {
+        "Catalog": "AWS",
+        "Id": offer.referral_id,
+        "PartnerOpportunityIdentifier": offer.opportunity_id,
+        "OpportunityType": "Net New Business",
+        "Origin": "Partner Referral",
+        "Customer": {
+            "Account": account,
+            "Contacts": _aws_contacts(customer) if customer is not None else [],
+        },
+        "Project": project,
+        "LifeCycle": {
+            **aws_lifecycle(status),
+            "TargetCloseDate": teaser.expected_close.isoformat(),
+        },
     }

@@ -7,7 +7,8 @@
 * ``GET /v1/partners/{partner_id}/webhook`` — the subscription, without its secret.
 * ``DELETE /v1/partners/{partner_id}/webhook`` — stop deliveries (``204``).
 * ``GET /v1/partners/{partner_id}/webhook/deliveries[?referral_id=…]`` — the delivery log: each
-  settled delivery (delivered or dead) with every attempt, for that partner's leads only.
+  settled delivery (delivered or dead) with every attempt, for that partner's leads only; oldest
+  first, paged (``?limit=``, ``?next=``).
 
 Subscriptions go to the compacted ``webhooks`` topic (acks=all) through the API's publisher; this
 module follows ``webhooks`` and ``webhook-deliveries`` in the API process, so a write is visible to
@@ -24,6 +25,7 @@ from pydantic import Field
 
 from connectors.http.auth import require_admin_or_partner
 from connectors.http.errors import ApiError, json_response, read_json
+from connectors.http.paging import page
 from connectors.http.routes_partners import partner_id_param
 from connectors.http.state import STATE, state_of, utcnow
 from connectors.webhooks.signing import generate_secret
@@ -66,6 +68,7 @@ class DeliveryLog(Contract):
     """``GET /v1/partners/{partner_id}/webhook/deliveries``: settled deliveries, oldest first."""
 
     deliveries: tuple[WebhookDelivery, ...]
+    next: str | None = Field(default=None, description="cursor of the next page (?next=), or null")
 
 
 def _public(sub: WebhookSubscription, *, with_secret: bool) -> dict[str, Any]:
@@ -153,7 +156,10 @@ async def get_deliveries(request: web.Request) -> web.Response:
     require_admin_or_partner(request, partner_id)
     referral_id = request.query.get("referral_id")
     log = request.app[VIEWS].log_for(partner_id, referral_id)
-    return json_response({"deliveries": [d.model_dump(mode="json") for d in log[-500:]]})
+    chosen, cursor = page(request, log, lambda d: (d.settled_at.timestamp(), d.webhook_id))
+    return json_response(
+        {"deliveries": [d.model_dump(mode="json") for d in chosen], "next": cursor}
+    )
 
 
 async def _follow(app: web.Application) -> AsyncIterator[None]:

@@ -1,8 +1,9 @@
 """Closed opportunities: a compact marker instead of the full routing row, kept for a retention.
 
 An opportunity is *closed* when none of its referrals is open (offered or accepted): every one is
-won, lost, declined, expired or withdrawn, or there never was one (exhausted, conflict). Nothing
-can reopen it: every lifecycle command only starts from an open status. Its row then no longer
+won, lost, declined, expired or withdrawn, or there never was one (unroutable, rejected) — but not
+while it waits for a partner or for the operator's decision on a conflict. Only a reroute by its
+originator reopens it (exhausted or unroutable), and that request carries the opportunity again. Its row then no longer
 needs the original opportunity (about 2 KB: customer, deal, teaser) nor the ranking explanations
 of its offers; it only has to answer the inputs that can still arrive exactly as before:
 
@@ -34,9 +35,15 @@ from streams.offers.lifecycle import OpportunityState
 __all__ = ["compact", "decode_marker", "encode_marker", "is_closed"]
 
 
+# Phases with nothing open that still need the opportunity: a waiting one is routed when somebody
+# can take it, a conflict-flagged one when the operator says so.
+_PENDING_PHASES = frozenset({"waiting", "conflict"})
+
+
 def is_closed(state: OpportunityState) -> bool:
-    """Nothing open any more, and nothing can reopen (see the module docstring)."""
-    return not any(r.open for r in state.referrals)
+    """Nothing open any more, and nothing reopens it but a reroute (which carries the
+    opportunity again, see ``schemas/lifecycle.py``)."""
+    return state.phase not in _PENDING_PHASES and not any(r.open for r in state.referrals)
 
 
 def _slim(r: Referral) -> Referral:

@@ -41,6 +41,12 @@ class DeadlineIndex:
         self._due[key] = due
         heapq.heappush(self._heap, (due, key))
 
+    def advance(self, key: bytes, due: float) -> None:
+        """Make ``key`` due at ``due``, unless it is due earlier already."""
+        current = self._due.get(key)
+        if current is None or due < current:
+            self.set(key, due)
+
     def set_row(self, key: bytes, value: bytes) -> None:
         self.set(key, due_of(value))
 

@@ -3,7 +3,12 @@
 An opportunity holds at most ``max_partners`` open referrals (offered or accepted) at once. A decline
 or an expiry frees a slot, which goes to the next candidate of a fresh ranking that leaves out every
 partner already tried; acceptance reveals the customer to that partner only; a withdrawal closes
-every open referral. When no candidate is left and nothing is open, the opportunity is exhausted.
+every open referral. When no candidate is left and nothing is open, the opportunity *waits* if the
+caller says somebody may yet take it (``fill(..., wait_until=...)``: only capacity, or no partner
+yet, stands in the way), else it is *unroutable* (never offered) or *exhausted* (everyone offered
+declined or let the offer expire). A conflict-flagged opportunity stays in ``conflict`` until the
+operator's decision (:func:`resolve`); the originator may re-open an exhausted or unroutable one
+(:func:`reopen`), the partners already tried staying out.
 
 Every function returns a new ``OpportunityState`` plus the effects to publish, in order; the agent
 persists the state and emits the effects. Nothing here does I/O or reads a clock.
@@ -36,14 +41,17 @@ __all__ = [
     "Refused",
     "Revealed",
     "Step",
+    "Waiting",
     "due_referrals",
     "fill",
+    "reopen",
     "replay",
+    "resolve",
     "respond",
     "withdraw",
 ]
 
-Phase = Literal["open", "withdrawn", "exhausted", "conflict"]
+Phase = Literal["open", "waiting", "withdrawn", "exhausted", "unroutable", "conflict", "rejected"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,8 @@ class OpportunityState:
     referrals: tuple[Referral, ...] = ()
     opened_at: float = 0.0
     rounds: int = 0
+    wait_until: float = 0.0  # waiting: when it stops waiting (epoch seconds)
+    check_at: float = 0.0  # waiting: when the router looks for a partner again
 
     @property
     def open_referrals(self) -> tuple[Referral, ...]:
@@ -94,6 +104,8 @@ class OpportunityState:
             "phase": self.phase,
             "opened_at": self.opened_at,
             "rounds": self.rounds,
+            "wait_until": self.wait_until,
+            "check_at": self.check_at,
             "referrals": [_referral_to_dict(r) for r in self.referrals],
         }
 
@@ -108,6 +120,8 @@ class OpportunityState:
             phase=data["phase"],
             opened_at=float(data.get("opened_at", 0.0)),
             rounds=int(data.get("rounds", 0)),
+            wait_until=float(data.get("wait_until", 0.0)),
+            check_at=float(data.get("check_at", 0.0)),
             referrals=tuple(_referral_from_dict(r) for r in data["referrals"]),
         )
 
@@ -179,11 +193,22 @@ class Revealed:
 
 @dataclass(frozen=True)
 class Exhausted:
-    """No partner is left to offer the opportunity to, and none holds it."""
+    """No partner is left to offer the opportunity to, and none holds it (``tried`` 0: it was
+    never offered, unroutable; else exhausted, with how the offers ended)."""
 
     reason: str
     tried: int
     rounds: int = 1
+    declined: int = 0
+    expired: int = 0
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Nobody can take the opportunity yet; it waits until ``until`` (epoch seconds)."""
+
+    until: float
+    tried: int
 
 
 @dataclass(frozen=True)
@@ -194,7 +219,7 @@ class Refused:
     reason: str
 
 
-Effect = Offered | Moved | Revealed | Exhausted | Refused
+Effect = Offered | Moved | Revealed | Exhausted | Waiting | Refused
 
 
 @dataclass(frozen=True)
@@ -211,9 +236,15 @@ def fill(
     candidates: Sequence[Candidate],
     now: float,
     referral_id_of: ReferralIdOf,
+    *,
+    wait_until: float | None = None,
 ) -> Step:
-    """Offer free slots to the best untried candidates; exhausted when none is left or open."""
-    if state.phase != "open":
+    """Offer free slots to the best untried candidates.
+
+    When none is left and nothing is open: waiting if ``wait_until`` is after ``now`` (the caller
+    knows somebody may yet take it), else unroutable (never offered) or exhausted.
+    """
+    if state.phase not in ("open", "waiting"):
         return Step(state)
     free = state.max_partners - len(state.open_referrals)
     tried = state.tried
@@ -245,11 +276,46 @@ def fill(
     state = replace(
         state, referrals=state.referrals + tuple(new), rounds=wave if new else state.rounds
     )
-    if not state.open_referrals and not state.holds_a_win():
-        state = replace(state, phase="exhausted")
-        why = "no eligible partner" if not state.referrals else "every eligible partner passed"
-        effects.append(Exhausted(why, len(state.referrals), max(1, state.rounds)))
+    if new or state.open_referrals or state.holds_a_win():
+        return Step(replace(state, phase="open", wait_until=0.0, check_at=0.0), tuple(effects))
+    if wait_until is not None and now < wait_until:
+        if state.phase != "waiting":  # told once; a repeated check changes only the times
+            effects.append(Waiting(wait_until, len(state.referrals)))
+        return Step(replace(state, phase="waiting", wait_until=wait_until), tuple(effects))
+    statuses = [r.status for r in state.referrals]
+    if state.referrals:
+        state = replace(state, phase="exhausted", wait_until=0.0, check_at=0.0)
+        why = "every eligible partner passed"
+    else:
+        state = replace(state, phase="unroutable", wait_until=0.0, check_at=0.0)
+        why = "no eligible partner"
+    effects.append(
+        Exhausted(
+            why,
+            len(state.referrals),
+            max(1, state.rounds),
+            declined=statuses.count(Status.DECLINED),
+            expired=statuses.count(Status.EXPIRED),
+        )
+    )
     return Step(state, tuple(effects))
+
+
+def resolve(state: OpportunityState, decision: Literal["route", "reject"]) -> OpportunityState:
+    """The operator's decision on a conflict: ``open`` (to be filled) or ``rejected``; a state
+    that is not in conflict (already decided, withdrawn) is returned unchanged."""
+    if state.phase != "conflict":
+        return state
+    return replace(state, phase="open" if decision == "route" else "rejected")
+
+
+def reopen(state: OpportunityState, ttl_s: float) -> OpportunityState:
+    """An exhausted or unroutable opportunity re-opened by its originator (to be filled; the
+    partners already tried stay out); any other state is returned unchanged."""
+    if state.phase not in ("exhausted", "unroutable"):
+        return state
+    rounds = max(state.rounds, max((r.round for r in state.referrals), default=0))
+    return replace(state, phase="open", ttl_s=ttl_s, rounds=rounds)
 
 
 def _replace_referral(state: OpportunityState, referral: Referral) -> OpportunityState:

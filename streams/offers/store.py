@@ -5,7 +5,8 @@ event about it). The value is ``<due>|<json>``: ``due`` is when the row next nee
 epoch milliseconds, or ``-`` when never, so the deadline index is rebuilt from the rows without
 parsing any JSON. Two kinds of rows:
 
-* open: ``due`` is the earliest response deadline of its open offers; the JSON object holds the
+* open: ``due`` is the earliest response deadline of its open offers (of a waiting one: when
+  the router looks for a partner again); the JSON object holds the
   offer state and the original opportunity bytes (embedded as they arrived: one ``orjson`` call,
   no re-encoding of the opportunity);
 * closed marker (``streams/offers/closed.py``): ``due`` is the end of its retention, when the timer
@@ -48,6 +49,8 @@ class Row:
 
 def _next_due(state: OpportunityState) -> float | None:
     dues = [r.expires_at for r in state.referrals if r.due(float("inf"))]
+    if state.phase == "waiting" and state.check_at > 0:
+        dues.append(state.check_at)  # look for a partner again then
     return min(dues) if dues else None
 
 

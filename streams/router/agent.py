@@ -19,6 +19,10 @@ deadline (or a closed marker past its retention, which the tick deletes) from a 
 (kept with every row write, rebuilt after every table recovery) and sends a tick for each; the
 owning worker expires the offer and re-offers. Rows live in a changelog-backed table, so deadlines
 survive restarts; a repeated or misdirected tick is harmless (an expiry is idempotent).
+
+Waiting opportunities (nobody can take them yet) are due every ``waiting_recheck_s`` through the
+same index, and at once (:meth:`RouterAgent.wake_waiting`) when a partner profile or the partners'
+load changes, so a freed slot or a new partner is offered the opportunity within a tick.
 """
 
 from __future__ import annotations
@@ -36,10 +40,12 @@ from schemas.codec import decode, header
 from schemas.errors import InvalidEvent
 from schemas.events import (
     AcceptReferral,
+    ConflictResolved,
     DeclineReferral,
     Opportunity,
     OpportunityWithdrawn,
     ReportOutcome,
+    RerouteRequested,
 )
 from streams.deadletter import (
     ErrorPolicy,
@@ -78,6 +84,9 @@ class RouterAgent:
     processed: int = 0
     dead_lettered: int = 0
     deadlines: DeadlineIndex = field(default_factory=DeadlineIndex)
+    waiting: set[bytes] = field(default_factory=set)  # keys of this worker's waiting rows
+    woken_at: float = 0.0
+    wake_interval_s: float = 5.0
     rows: ChangelogWriter = field(init=False)  # the one writer of ``table`` (values are bytes)
 
     def __post_init__(self) -> None:
@@ -125,6 +134,13 @@ class RouterAgent:
         # decision instead of routing again (which, with the partners' load moved by that very
         # offer, could pick someone else).
         rows = self.rows
+        entered: list[bytes] = []  # rows now waiting: a wake scheduled already covers them too
+        for key, row in pending.rows.items():
+            if row is not None and row.state.phase == "waiting":
+                self.waiting.add(key)
+                entered.append(key)
+            else:
+                self.waiting.discard(key)
         stored = []
         for key, value in pending.drain():
             if value is None:  # a closed marker past its retention: deleted, tombstoned
@@ -135,6 +151,9 @@ class RouterAgent:
                 stored.append(await rows.put(send, key, value))
         if stored:
             await asyncio.gather(*stored)
+        if self.woken_at > now:
+            for key in entered:
+                self.deadlines.advance(key, self.woken_at)
         for o in outputs:
             await send(self.name(o.topic), o.key, o.value, None, None, o.headers)
         dlq = self.name("deadletter")
@@ -151,6 +170,10 @@ class RouterAgent:
             return self.router.on_response(event, pending, now)
         if isinstance(event, OpportunityWithdrawn):
             return self.router.on_withdrawn(event, pending, now)
+        if isinstance(event, ConflictResolved):
+            return self.router.on_resolved(event, pending, now)
+        if isinstance(event, RerouteRequested):
+            return self.router.on_reroute(event, pending, now)
         raise InvalidEvent("unexpected_type", f"{env.type} does not belong on {m.topic}")
 
     async def tick_due(self, now: float | None = None) -> int:
@@ -162,10 +185,30 @@ class RouterAgent:
             await self.app.producer.send(topic, key, b"", None, None, None)
         return len(due)
 
+    def wake_waiting(self, now: float | None = None) -> int:
+        """A profile or the partners' load changed: make every waiting row of this worker due
+        now — or, within ``wake_interval_s`` of the last wake, at the end of that interval (the
+        load changes with every referral, and a wake re-ranks every waiting opportunity). A
+        change while a wake is scheduled is covered by it (and so is a row that starts waiting
+        meanwhile, see :meth:`process`). Returns how many rows were woken."""
+        now = time.time() if now is None else now
+        if not self.waiting or self.woken_at > now:
+            return 0
+        at = max(now, self.woken_at + self.wake_interval_s)
+        self.woken_at = at
+        for key in self.waiting:
+            self.deadlines.advance(key, at)
+        return len(self.waiting)
+
     async def on_recovered(self) -> None:
         """The table was (re)loaded from its changelog: index its deadlines again."""
-        n = self.deadlines.rebuild(list(self.table.data.items()))
-        log.info("deadline index rebuilt: %d opportunities with open offers", n)
+        rows = list(self.table.data.items())
+        n = self.deadlines.rebuild(rows)
+        self.waiting = {bytes(k) for k, v in rows if isinstance(v, bytes) and _WAITING in v}
+        log.info("deadline index rebuilt: %d opportunities due, %d waiting", n, len(self.waiting))
+
+
+_WAITING = b'"phase":"waiting"'  # in a stored row (orjson writes no spaces)
 
 
 def _headers(raw: Any) -> list[tuple[str, bytes]]:
@@ -194,6 +237,7 @@ def register_router(
         help="Routing state of each opportunity: offers, their statuses and deadlines.",
     )
     ctx = RouterAgent(app, settings, router, table, policy, ready)
+    ctx.wake_interval_s = min(ctx.wake_interval_s, settings.waiting_recheck_s)
     table.on_recover(ctx.on_recovered)
     source = app.topic(
         settings.topic("opportunities"),

@@ -32,11 +32,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Found:
-    """The needs of an opportunity already registered for its customer, and since when."""
+    """The needs of an opportunity already registered for its customer, and since when.
+
+    ``first_key`` is the opportunity holding the claim: the router tells its originator too, and
+    never puts it in what the later originator is told.
+    """
 
     domain: str
     needs: tuple[str, ...]
     first_at: float
+    first_key: str = ""
 
 
 def live_entries(
@@ -83,6 +88,7 @@ class ClaimRegistry:
             self.prune(wall)
         overlap: list[str] = []
         first = now
+        first_key = ""
         domain = ""
         records: list[tuple[bytes, bytes]] = []
         for ckey, need in zip(conflict_keys(opp), dict.fromkeys(opp.needs), strict=True):
@@ -94,9 +100,27 @@ class ClaimRegistry:
             if earlier is not None:
                 domain = ckey.split("|", 1)[0]
                 overlap.append(need)
-                first = min(first, earlier)
-        found = Found(domain, tuple(overlap), first) if overlap else None
+                if earlier <= first:
+                    first = earlier
+                    first_key = next(k for t, k in stored if t == earlier)
+        found = Found(domain, tuple(overlap), first, first_key) if overlap else None
         return found, records
+
+    def release(self, opp: Opportunity, key: str) -> list[tuple[bytes, bytes]]:
+        """Forget ``opp``'s registrations (it was withdrawn or closed): the claim records to
+        publish (an empty list where nothing is left); nothing when it held no claim."""
+        records: list[tuple[bytes, bytes]] = []
+        for ckey in conflict_keys(opp):
+            current = self._entries.get(ckey, ())
+            kept = tuple(e for e in current if e[1] != key)
+            if kept == current:
+                continue
+            if kept:
+                self._entries[ckey] = kept
+            else:
+                del self._entries[ckey]
+            records.append((ckey.encode(), orjson.dumps([list(e) for e in kept])))
+        return records
 
     def apply_record(
         self,

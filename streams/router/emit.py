@@ -18,7 +18,9 @@ from schemas.events import (
     LeadRevealed,
     OfferMade,
     Opportunity,
+    OpportunityExhausted,
     OpportunityUnroutable,
+    OpportunityWaiting,
     ReferralAccepted,
     ReferralDeclined,
     ReferralExpired,
@@ -26,12 +28,29 @@ from schemas.events import (
     ReferralWithdrawn,
     ReferralWon,
 )
-from schemas.ids import event_id
+from schemas.ids import event_id, split_opportunity_key
 from schemas.referrals import teaser_of
 from streams.ledger.machine import Referral, Status
-from streams.offers.lifecycle import Effect, Exhausted, Moved, Offered, Refused, Revealed
+from streams.offers.lifecycle import (
+    Effect,
+    Exhausted,
+    Moved,
+    Offered,
+    Refused,
+    Revealed,
+    Waiting,
+)
 
-__all__ = ["SOURCE", "Out", "conflict_event", "effect_events", "out", "replayed_moves", "ts"]
+__all__ = [
+    "SOURCE",
+    "Out",
+    "claim_holder_event",
+    "conflict_event",
+    "effect_events",
+    "out",
+    "replayed_moves",
+    "ts",
+]
 
 SOURCE = "oppbus/router"
 
@@ -96,10 +115,13 @@ def effect_events(
     excluded: dict[str, int] | None = None,
     considered: int = 0,
     policy_version: int | None = None,
+    waiting: dict[str, int] | None = None,
 ) -> tuple[list[Out], list[Refused]]:
     """The records for ``effects`` (refusals are returned apart: they go to the dead-letter policy).
 
-    ``policy_version``: the routing policy version in force, recorded on every offer."""
+    ``policy_version``: the routing policy version in force, recorded on every offer.
+    ``waiting``: why the opportunity waits (reason code -> partners), for a ``Waiting`` effect.
+    """
     records: list[Out] = []
     refused: list[Refused] = []
     teaser = None
@@ -133,8 +155,21 @@ def effect_events(
                 revealed_at=ts(r.updated_at),
             )
             records.append(out(event, key, event_id(r.referral_id, "revealed"), r.updated_at))
+        elif isinstance(effect, Exhausted) and effect.tried:
+            records.append(_exhausted(opp, key, effect, now))
         elif isinstance(effect, Exhausted):
             records.append(_unroutable(opp, key, effect, excluded, considered, now))
+        elif isinstance(effect, Waiting):
+            event = OpportunityWaiting(
+                opportunity_id=opp.opportunity_id,
+                originator=opp.originator,
+                reasons=waiting or {"no_partner": 0},
+                until=ts(effect.until),
+                at=ts(now),
+            )
+            records.append(
+                out(event, key, event_id(key.decode(), "waiting", str(effect.tried)), now)
+            )
         else:
             refused.append(effect)
     return records, refused
@@ -175,6 +210,44 @@ def _unroutable(
     return out(event, key, eid, now)
 
 
+def _exhausted(opp: Opportunity, key: bytes, effect: Exhausted, now: float) -> Out:
+    event = OpportunityExhausted(
+        opportunity_id=opp.opportunity_id,
+        originator=opp.originator,
+        offered=effect.tried,
+        declined=effect.declined,
+        expired=effect.expired,
+        rounds=effect.rounds,
+        at=ts(now),
+    )
+    return out(event, key, event_id(key.decode(), "exhausted", str(effect.tried)), now)
+
+
+def claim_holder_event(
+    first_key: str, later_key: str, domain: str, needs: tuple[str, ...], first_at: float, now: float
+) -> Out:
+    """The notice to the originator of the opportunity holding the claim: a later opportunity for
+    its customer and need was flagged (which one, and whose, is not said)."""
+    originator, opportunity_id = split_opportunity_key(first_key)
+    event = ConflictFlagged(
+        opportunity_id=opportunity_id,
+        originator=originator,
+        domain=domain,
+        needs=needs,
+        first_registered_at=_day(first_at),
+        flagged_at=ts(now),
+        holds_claim=True,
+    )
+    eid = event_id(first_key, "conflict-holder", later_key)
+    return out(event, first_key.encode(), eid, now)
+
+
+def _day(seconds: float) -> datetime:
+    """A registration time as a conflict notice tells it: the day only (no answer is an oracle
+    of when, to the second, another partner registered the customer)."""
+    return ts(seconds).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def conflict_event(
     opp: Opportunity, key: bytes, domain: str, needs: tuple[str, ...], first_at: float, now: float
 ) -> Out:
@@ -183,7 +256,7 @@ def conflict_event(
         originator=opp.originator,
         domain=domain,
         needs=needs,
-        first_registered_at=ts(first_at),
+        first_registered_at=_day(first_at),
         flagged_at=ts(now),
     )
     return out(event, key, event_id(key.decode(), "conflict"), now)

@@ -2,7 +2,11 @@
 
 Inputs (all keyed by the opportunity key, so one opportunity's state is on one partition):
 ``Opportunity`` (route it), ``OpportunityWithdrawn`` (cancel open offers), ``AcceptReferral`` /
-``DeclineReferral`` / ``ReportOutcome`` (a partner's response) and the deadline timer's ticks.
+``DeclineReferral`` / ``ReportOutcome`` (a partner's response), ``ConflictResolved`` (the
+operator's decision on a conflict), ``RerouteRequested`` (the originator re-opens an exhausted or
+unroutable opportunity) and the deadline timer's ticks (offers past their deadline, and waiting
+opportunities to look at again, ``streams/router/waiting.py``). Withdrawing or closing an
+opportunity releases its customer claims at once.
 Each handler returns the records to publish; a refused input raises ``Refusal`` (the error policy
 dead-letters it) and changes nothing. A closed opportunity's row is stored as a compact marker kept
 for ``closed_retention_s`` (``streams/offers/closed.py``), which answers late inputs as the full row
@@ -14,12 +18,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import orjson
+
 from schemas.events import (
     AcceptReferral,
+    ConflictResolved,
     DeclineReferral,
     Opportunity,
     OpportunityWithdrawn,
     ReportOutcome,
+    RerouteRequested,
 )
 from schemas.ids import opportunity_key, referral_id
 from streams.deadletter import Refusal
@@ -32,13 +40,22 @@ from streams.offers.lifecycle import (
     Step,
     due_referrals,
     fill,
+    reopen,
     replay,
+    resolve,
     respond,
     withdraw,
 )
 from streams.offers.store import Pending, Row
 from streams.router.claims import ClaimRegistry
-from streams.router.emit import Out, conflict_event, effect_events, replayed_moves
+from streams.router.emit import (
+    Out,
+    claim_holder_event,
+    conflict_event,
+    effect_events,
+    replayed_moves,
+)
+from streams.router.waiting import waiting_reasons, waits_until
 
 __all__ = ["Ranker", "Ranking", "Router"]
 
@@ -67,6 +84,7 @@ class Router:
         claims_topic: str = "customer-claims",
         closed_retention_s: float = 30 * 86_400.0,
         policy_version: Callable[[], int | None] = lambda: None,
+        waiting_recheck_s: float = 60.0,
     ) -> None:
         self.ranker = ranker
         self.policy_version = policy_version  # recorded on every offer
@@ -74,6 +92,7 @@ class Router:
         self.ttl_s = ttl_s
         self.claims_topic = claims_topic
         self.closed_retention_s = closed_retention_s
+        self.waiting_recheck_s = waiting_recheck_s
 
     # -- opportunities ---------------------------------------------------------------------------
     def on_opportunity(
@@ -84,9 +103,12 @@ class Router:
         known = pending.get(key)
         if known is not None:  # published again: nothing changes; replay its open offers
             # ... and its customer claims: a crash after its row was stored may have lost them
-            # (registering again at the same time changes nothing when they are known).
-            _, claims = self.claims.register(opp, key_s, opp.published_at.timestamp())
-            records = [Out(self.claims_topic, ck, cv, []) for ck, cv in claims]
+            # (registering again at the same time changes nothing when they are known), unless it
+            # never held one (flagged) or gave it up (closed: released).
+            records: list[Out] = []
+            if not known.closed and known.state.phase != "conflict":
+                _, claims = self.claims.register(opp, key_s, opp.published_at.timestamp())
+                records = [Out(self.claims_topic, ck, cv, []) for ck, cv in claims]
             if known.closed:  # a closed marker: nothing open to replay, the marker stays as is
                 return records
             effects = tuple(e for r in known.state.open_referrals for e in replay(r))
@@ -104,16 +126,56 @@ class Router:
         )
         conflict, claims = self.claims.register(opp, key_s, opp.published_at.timestamp())
         records = [Out(self.claims_topic, ck, cv, []) for ck, cv in claims]
-        if conflict is not None:
+        if conflict is not None:  # both originators are told; neither learns the other
             pending.put(key, self._row(_conflicted(state), data, now))
-            records.append(
-                conflict_event(opp, key, conflict.domain, conflict.needs, conflict.first_at, now)
-            )
+            c = conflict
+            records.append(conflict_event(opp, key, c.domain, c.needs, c.first_at, now))
+            if c.first_key:
+                records.append(
+                    claim_holder_event(c.first_key, key_s, c.domain, c.needs, c.first_at, now)
+                )
             return records
-        ranking = self.ranker(opp, frozenset(), now)
-        step = fill(state, ranking.candidates, now, _ids(opp))
-        records.extend(self._publish(step, opp, key, data, pending, now, ranking))
+        records.extend(self._route(state, opp, key, data, pending, now))
         return records
+
+    def on_resolved(self, event: ConflictResolved, pending: Pending, now: float) -> list[Out]:
+        """The operator's decision on a conflict-flagged opportunity (a repeat changes nothing)."""
+        key = opportunity_key(event.originator, event.opportunity_id).encode()
+        row = pending.get(key)
+        if row is None:
+            raise Refusal(
+                f"unknown opportunity {key.decode()}: no conflict to resolve",
+                code="unknown_opportunity",
+            )
+        if row.closed or row.state.phase != "conflict":
+            return []  # decided already, or withdrawn meanwhile
+        opp = Opportunity.model_validate_json(row.opportunity)
+        state = resolve(row.state, event.decision)
+        if state.phase == "rejected":
+            return self._publish(Step(state), opp, key, row.opportunity, pending, now)
+        return self._route(state, opp, key, row.opportunity, pending, now)
+
+    def on_reroute(self, event: RerouteRequested, pending: Pending, now: float) -> list[Out]:
+        """The originator re-opens its exhausted or unroutable opportunity; a waiting one is looked
+        at again now; anything else changes nothing."""
+        opp = event.opportunity
+        if (opp.originator, opp.opportunity_id) != (event.originator, event.opportunity_id):
+            raise Refusal("the reroute carries another opportunity", code="invalid_reroute")
+        key_s = opportunity_key(opp.originator, opp.opportunity_id)
+        key = key_s.encode()
+        row = pending.get(key)
+        ttl_s = float(opp.respond_within_s or self.ttl_s)
+        if row is None:  # forgotten after its retention: routed afresh
+            state = OpportunityState(
+                key_s, opp.originator, opp.opportunity_id, opp.max_partners, ttl_s, opened_at=now
+            )
+            return self._route(state, opp, key, _data(opp), pending, now)
+        if row.state.phase == "waiting":
+            return self._route(row.state, opp, key, row.opportunity, pending, now)
+        state = reopen(row.state, ttl_s)
+        if not row.closed or state.phase != "open":  # open, in conflict, or closed for good
+            return []
+        return self._route(state, opp, key, _data(opp), pending, now)
 
     def on_withdrawn(self, event: OpportunityWithdrawn, pending: Pending, now: float) -> list[Out]:
         key = opportunity_key(event.originator, event.opportunity_id).encode()
@@ -153,9 +215,10 @@ class Router:
         row = pending.get(key) or row
         step, freed = respond(row.state, cmd.referral_id, _command(cmd))
         _refuse(step, records)  # an expiry that happened first is still published
+        ranking = None
         if freed:
-            step = self._refill(step, opp, now)
-        records.extend(self._publish(step, opp, key, row.opportunity, pending, now))
+            step, ranking = self._refill(step, opp, now)
+        records.extend(self._publish(step, opp, key, row.opportunity, pending, now, ranking))
         return records
 
     def on_tick(self, key: bytes, pending: Pending, now: float) -> list[Out]:
@@ -168,6 +231,8 @@ class Router:
                 pending.delete(key)
             return []
         opp = Opportunity.model_validate_json(row.opportunity)
+        if row.state.phase == "waiting":  # due, or woken by a changed profile or load
+            return self._route(row.state, opp, key, row.opportunity, pending, now)
         return self._expire_due(row, opp, key, pending, now)
 
     def _expire_due(
@@ -182,16 +247,41 @@ class Router:
             step, _ = respond(state, referral.referral_id, Command("expire", at=now))
             state = step.state
             effects.extend(step.effects)
-        step = self._refill(Step(state, tuple(effects)), opp, now)  # type: ignore[arg-type]
-        return self._publish(step, opp, key, row.opportunity, pending, now)
+        step, ranking = self._refill(Step(state, tuple(effects)), opp, now)  # type: ignore[arg-type]
+        return self._publish(step, opp, key, row.opportunity, pending, now, ranking)
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _refill(self, step: Step, opp: Opportunity, now: float) -> Step:
+    def _route(
+        self,
+        state: OpportunityState,
+        opp: Opportunity,
+        key: bytes,
+        data: bytes,
+        pending: Pending,
+        now: float,
+    ) -> list[Out]:
+        """Rank (leaving out the partners tried) and fill: offers, waiting, or given up."""
+        ranking = self.ranker(opp, state.tried, now)
+        wait = waits_until(opp, ranking, now)
+        step = fill(state, ranking.candidates, now, _ids(opp), wait_until=wait)
+        return self._publish(self._rechecked(step, now), opp, key, data, pending, now, ranking)
+
+    def _refill(self, step: Step, opp: Opportunity, now: float) -> tuple[Step, Ranking | None]:
         if step.state.phase != "open":
-            return step
+            return step, None
         ranking = self.ranker(opp, step.state.tried, now)
-        more = fill(step.state, ranking.candidates, now, _ids(opp))
-        return Step(more.state, step.effects + more.effects)
+        wait = waits_until(opp, ranking, now)
+        more = self._rechecked(
+            fill(step.state, ranking.candidates, now, _ids(opp), wait_until=wait), now
+        )
+        return Step(more.state, step.effects + more.effects), ranking
+
+    def _rechecked(self, step: Step, now: float) -> Step:
+        """A waiting state gets the time of its next look (never after it stops waiting)."""
+        if step.state.phase != "waiting":
+            return step
+        check_at = min(now + self.waiting_recheck_s, step.state.wait_until)
+        return Step(replace(step.state, check_at=check_at), step.effects)
 
     def _publish(
         self,
@@ -211,9 +301,15 @@ class Router:
             excluded=ranking.excluded if ranking else None,
             considered=ranking.considered if ranking else 0,
             policy_version=self.policy_version(),
+            waiting=waiting_reasons(ranking) if ranking else None,
         )
         del refused  # only respond() refuses, and on_response handles that before publishing
         pending.put(key, self._row(step.state, data, now))
+        if is_closed(step.state):  # withdrawn or closed: its customer claims go at once
+            key_s = key.decode()
+            records.extend(
+                Out(self.claims_topic, ck, cv, []) for ck, cv in self.claims.release(opp, key_s)
+            )
         return records
 
     def _row(self, state: OpportunityState, data: bytes, now: float) -> Row:
@@ -241,6 +337,11 @@ def _refuse(step: Step, outputs: list[Out]) -> None:
     if refused:
         code = "unknown_referral" if refused[0].reason.startswith("unknown") else None
         raise Refusal(refused[0].reason, code=code or "illegal_transition", outputs=outputs)
+
+
+def _data(opp: Opportunity) -> bytes:
+    """The stored form of an opportunity that did not arrive as its own event (a reroute)."""
+    return orjson.dumps(opp.model_dump(mode="json"))
 
 
 def _conflicted(state: OpportunityState) -> OpportunityState:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import faust
 
@@ -32,6 +32,7 @@ class DirectoryView:
     def __init__(self, settings: Settings) -> None:
         self.directory = PartnerDirectory()
         self.applied = 0
+        self.on_change: Callable[[], object] | None = None  # called after each applied profile
         self.stale = 0
         self.invalid = 0
         self.view = GlobalView(
@@ -56,6 +57,8 @@ class DirectoryView:
             return
         if self.directory.apply(event):
             self.applied += 1
+            if self.on_change is not None:
+                self.on_change()
         else:
             self.stale += 1
 

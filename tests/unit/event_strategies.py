@@ -233,7 +233,47 @@ _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "needs": caps,
             "first_registered_at": times,
             "flagged_at": times,
+        },
+        optional={"holds_claim": st.booleans()},
+    ),
+    "opportunity.conflict-resolved.v1": F(
+        {
+            "opportunity_id": opportunity_ids,
+            "originator": partner_ids,
+            "decision": st.sampled_from(["route", "reject"]),
+            "reason": texts,
+            "resolved_at": times,
         }
+    ),
+    "opportunity.reroute.v1": _opportunity_fields().map(
+        lambda o: {
+            "opportunity_id": o["opportunity_id"],
+            "originator": o["originator"],
+            "opportunity": o,
+            "requested_at": o["published_at"],
+        }
+    ),
+    "opportunity.waiting.v1": F(
+        {
+            "opportunity_id": opportunity_ids,
+            "originator": partner_ids,
+            "reasons": st.dictionaries(
+                st.sampled_from(["at_capacity", "no_partner"]), counts, min_size=1
+            ),
+            "until": times,
+            "at": times,
+        }
+    ),
+    "opportunity.exhausted.v1": F(
+        {
+            "opportunity_id": opportunity_ids,
+            "originator": partner_ids,
+            "offered": counts,
+            "declined": counts,
+            "expired": counts,
+            "at": times,
+        },
+        optional={"rounds": st.integers(1, 1000)},
     ),
     "opportunity.unroutable.v1": F(
         {

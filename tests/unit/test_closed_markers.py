@@ -153,7 +153,7 @@ def test_a_declined_then_exhausted_opportunity_replays_its_decline_from_the_mark
         declines.append((decline, records[0]))
         offers = [
             e
-            for e in (decode(r.value, r.headers).event for r in records)
+            for e in (decode(r.value, r.headers).event for r in _referrals(records))
             if isinstance(e, OfferMade)
         ]
     table.update(pending.drain())
@@ -191,7 +191,7 @@ def test_the_tick_at_the_end_of_the_retention_deletes_the_marker_and_the_id_is_f
     assert [type(decode(r.value, r.headers).event) for r in _referrals(again)] == [OfferMade]
 
 
-def test_a_conflicting_opportunity_is_stored_as_a_marker_right_away() -> None:
+def test_a_conflicting_opportunity_keeps_its_row_until_the_operator_decides() -> None:
     router, table = _router(), {}
     first = opportunity("netco", "o5", customer={"company": "Acme", "domain": "acme.com"})
     second = opportunity("storeco", "o6", needs=("networking", "storage"), customer=first.customer)
@@ -200,8 +200,9 @@ def test_a_conflicting_opportunity_is_stored_as_a_marker_right_away() -> None:
     router.on_opportunity(second, encode(second, source="t").value, pending, NOW)
     table.update(pending.drain())
     row = decode_row(table[b"storeco/o6"], b"storeco/o6")
-    assert row.closed and row.state.phase == "conflict" and row.state.referrals == ()
-    assert router.on_opportunity(second, b"", Pending(table), NOW + 1) == []
+    assert not row.closed and row.state.phase == "conflict" and row.state.referrals == ()
+    assert not is_closed(row.state) and row.opportunity  # a "route" decision needs it
+    assert router.on_opportunity(second, b"", Pending(table), NOW + 1) == []  # no claim taken
 
 
 _statuses = st.sampled_from(sorted(s for s in Status if s not in (Status.OFFERED, Status.ACCEPTED)))
@@ -241,7 +242,7 @@ def _closed_states(draw: st.DrawFn) -> OpportunityState:
         opportunity_id="opp-9",
         max_partners=draw(st.integers(1, 5)),
         ttl_s=60.0,
-        phase=draw(st.sampled_from(["open", "withdrawn", "exhausted", "conflict"])),
+        phase=draw(st.sampled_from(["open", "withdrawn", "exhausted", "unroutable", "rejected"])),
         referrals=tuple(refs),
         opened_at=5.0,
         rounds=len(refs),
@@ -288,11 +289,10 @@ def test_claims_past_the_window_are_pruned_and_not_loaded_from_the_topic() -> No
     assert len(claims) == 2
 
 
-def test_a_closed_opportunity_published_again_re_publishes_claims_a_crash_lost() -> None:
+def test_a_closed_opportunity_published_again_does_not_take_its_released_claim_again() -> None:
     _, table, _, _, data = _won_opportunity()
-    fresh = _router(ClaimRegistry(86_400.0, clock=lambda: NOW))  # as after losing the claims
+    fresh = _router(ClaimRegistry(86_400.0, clock=lambda: NOW))  # as after a restart
     opp = opportunity("netco", "o1")
     pending = Pending(table)
-    records = fresh.on_opportunity(opp, data, pending, NOW + 10)
-    assert [r.topic for r in records] == ["customer-claims"]
-    assert records[0].key == b"o1.example.com|storage" and pending.drain() == []
+    assert fresh.on_opportunity(opp, data, pending, NOW + 10) == []
+    assert pending.drain() == [] and len(fresh.claims) == 0

@@ -151,12 +151,13 @@ def test_the_waterfall_offers_declines_and_reoffers_to_the_next() -> None:
 
 def test_exhausted_when_nobody_is_left_and_originator_never_offered() -> None:
     step = fill(state(), [Candidate("netco", 1.0)], now=0.0, referral_id_of=ids)
-    assert step.state.phase == "exhausted"
+    assert step.state.phase == "unroutable"
     assert step.effects == (Exhausted("no eligible partner", 0, 1),)
     step = fill(state(), CANDS[:1], now=0.0, referral_id_of=ids)
     step, _ = respond(step.state, "ref_a", Command("decline", at=1.0, reason="timing"))
     step = fill(step.state, CANDS[:1], now=1.0, referral_id_of=ids)
-    assert step.effects == (Exhausted("every eligible partner passed", 1, 1),)
+    assert step.state.phase == "exhausted"
+    assert step.effects == (Exhausted("every eligible partner passed", 1, 1, declined=1),)
 
 
 def test_max_partners_holds_that_many_open_offers() -> None:

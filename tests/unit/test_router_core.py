@@ -16,6 +16,7 @@ from schemas.events import (
     LeadRevealed,
     OfferMade,
     OpportunityUnroutable,
+    OpportunityWaiting,
     OpportunityWithdrawn,
     ReferralAccepted,
     ReferralWithdrawn,
@@ -117,7 +118,7 @@ def test_an_answer_after_the_deadline_expires_the_offer_first_and_is_refused() -
     with pytest.raises(Refusal) as refused:
         router.on_response(late, pending, NOW + 61)
     kinds = [type(e).__name__ for e in _events(refused.value.outputs)]
-    assert kinds == ["ReferralExpired", "OpportunityUnroutable"]  # nobody else is eligible
+    assert kinds == ["ReferralExpired", "OpportunityExhausted"]  # nobody else is eligible
 
 
 def test_conflict_is_flagged_without_naming_the_other_and_unroutable_counts_exclusions() -> None:
@@ -135,12 +136,21 @@ def test_conflict_is_flagged_without_naming_the_other_and_unroutable_counts_excl
         isinstance(e, ConflictFlagged)
         for e in _events(router.on_opportunity(second, b"{}", Pending({}), NOW))
     )
-    (flag,) = _events(router.on_opportunity(third, b"{}", Pending({}), NOW))
+    records = router.on_opportunity(third, b"{}", Pending({}), NOW)
+    flag, holder = _events(records)
     assert isinstance(flag, ConflictFlagged) and flag.needs == ("storage",)
-    assert "netco" not in flag.model_dump_json()
-    lonely = opportunity("storeco", "o7", needs=("security",))
-    (unroutable,) = _events(router.on_opportunity(lonely, b"{}", Pending({}), NOW))
+    assert not flag.holds_claim and "netco" not in flag.model_dump_json()
+    # the first originator is told too, on its own opportunity, without learning who
+    assert isinstance(holder, ConflictFlagged) and holder.holds_claim
+    assert (holder.originator, holder.opportunity_id, holder.needs) == ("netco", "o4", ("storage",))
+    assert "bigco" not in holder.model_dump_json() and "o6" not in holder.model_dump_json()
+    assert [r.key for r in records if r.topic == "referrals"] == [b"bigco/o6", b"netco/o4"]
+    # netco lists rivalco as a competitor, bigco offers the storage rivalco retains: unroutable,
+    # as waiting would not change that
+    competing = opportunity("rivalco", "o7", needs=("networking",))
+    (unroutable,) = _events(router.on_opportunity(competing, b"{}", Pending({}), NOW))
     assert isinstance(unroutable, OpportunityUnroutable)
+    assert unroutable.excluded == {"competitor": 1, "retained_capability": 1}
 
 
 def test_a_partner_at_capacity_is_skipped_as_the_scorecards_report_it() -> None:
@@ -149,7 +159,7 @@ def test_a_partner_at_capacity_is_skipped_as_the_scorecards_report_it() -> None:
     assert stats.apply(busy) and not stats.apply(busy.model_copy(update={"revision": 2}))
     opp = opportunity("netco", "o8")
     (only,) = _events(_router(stats).on_opportunity(opp, b"{}", Pending({}), NOW))
-    assert isinstance(only, OpportunityUnroutable) and only.excluded.get("at_capacity") == 1
+    assert isinstance(only, OpportunityWaiting) and only.reasons == {"at_capacity": 1}
 
 
 def test_dead_letter_policy_and_record() -> None:

@@ -20,6 +20,16 @@ ODD_VALUES: list[Any] = [
 ]  # fmt: skip
 
 
+def _aws_sample() -> dict[str, Any]:
+    from pathlib import Path
+
+    import connectors.interop
+
+    path = Path(connectors.interop.__file__).resolve().parent / "samples" / "aws_opportunity.json"
+    doc: dict[str, Any] = orjson.loads(path.read_bytes())
+    return doc
+
+
 def _mutations(base: dict[str, Any], rng: random.Random, n: int) -> list[bytes]:
     out: list[bytes] = [b"", b"null", b"[]", b'"x"', b"{", b"\xff\xfe", b"{}" * 3]
     for _ in range(n):
@@ -38,6 +48,10 @@ async def test_mutated_bodies_are_refused_cleanly_and_publish_nothing(api: Harne
     nw = await api.register("northwind", capabilities=["networking"])
     contoso = await api.register("contoso")
     offer = await api.offer("northwind", "nw-0001", "contoso")
+    published = await api.client.post(
+        "/v1/opportunities", json=opportunity(opportunity_id="nw-0010"), headers=nw
+    )
+    assert published.status == 202  # resolved and rerouted below (both refused: 409)
     rng = random.Random(6)
     routes = [
         ("PUT", "/v1/partners/contoso", profile(), contoso),
@@ -49,6 +63,15 @@ async def test_mutated_bodies_are_refused_cleanly_and_publish_nothing(api: Harne
             {"status": "lost", "reason": "price"},
             contoso,
         ),
+        ("PATCH", "/v1/partners/contoso", {"capacity": 3, "accepting": False}, contoso),
+        (
+            "POST",
+            "/v1/admin/opportunities/northwind/nw-0010/resolve",
+            {"decision": "route", "reason": "checked"},
+            api.admin,
+        ),
+        ("POST", "/v1/opportunities/nw-0010/reroute", {"note": "a new partner joined"}, nw),
+        ("POST", "/v1/interop/aws/opportunities", _aws_sample(), nw),
     ]
     statuses: set[int] = set()
     for method, path, base, headers in routes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -214,3 +215,27 @@ async def test_a_hubspot_deal_is_routed_and_the_offer_reaches_the_partners_webho
     assert hit.verified and hit.webhook_id == f"{offer.referral_id}.offered"
     body = orjson.loads(hit.body)
     assert body["type"] == "lead.offered" and "customer" not in body["data"]
+
+
+async def test_a_short_crm_secret_is_named_with_why_in_the_answer_and_the_log(
+    crm: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await crm.register("short-secret", capabilities=["networking"])
+    toml = (SAMPLES / "hubspot_mapping.toml").read_text()
+    config = crm.settings.crm_dir
+    assert config is not None
+    (config / "short-secret.toml").write_text(
+        toml.replace("replace-with-the-hubspot-app-client-secret", "too-short")
+    )
+    path = "/v1/crm/hubspot/short-secret"
+    before = await crm.end_offsets()
+    with caplog.at_level(logging.ERROR, logger="oppbus.api.crm"):
+        resp = await crm.client.post(path, data=DEAL, headers=hubspot_headers(crm, path, DEAL))
+    assert resp.status == 503
+    message = (await resp.json())["message"]
+    assert "client_secret" in message and "at least 16 characters" in message
+    assert "too-short" not in message  # the secret itself is never echoed
+    logged = [r.getMessage() for r in caplog.records if r.name == "oppbus.api.crm"]
+    assert logged and "short-secret.toml" in logged[0] and "client_secret" in logged[0]
+    assert "too-short" not in logged[0]
+    assert await crm.end_offsets() == before

@@ -131,6 +131,8 @@ async def test_a_lead_reaches_the_subscriber_signed_and_is_in_the_delivery_log(
 
         await wait_for(has_entry, within=10, what="a delivery log entry")
         [entry] = await logged()
+        paged = await (await hooks.client.get(log_url + "&limit=1", headers=vault)).json()
+        assert len(paged["deliveries"]) == 1 and paged["next"] is None  # one page holds it all
         other = await hooks.register("other-storage")
         foreign = await hooks.client.get(log_url, headers=other)
     finally:
