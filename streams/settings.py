@@ -87,6 +87,11 @@ class Settings(BaseModel):
     http_max_streams: int = Field(default=256, ge=1)
     http_rate_per_client: float = Field(default=500.0, ge=0)
     http_burst_per_client: int = Field(default=1000, ge=1)
+    # Slow clients: open lead streams per partner (more: 429), seconds to send a request body
+    # (else 408), unfinished request bodies per remote address (more: 429).
+    http_max_streams_per_partner: int = Field(default=8, ge=1)
+    http_body_timeout_s: float = Field(default=10.0, gt=0)
+    http_max_reading_per_client: int = Field(default=32, ge=1)
 
     @field_validator("extra_capabilities")
     @classmethod

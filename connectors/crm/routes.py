@@ -32,7 +32,7 @@ from connectors.crm.mapping import (
     apply_mapping,
 )
 from connectors.crm.signatures import ReplayGuard, SignatureError, verify_hubspot, verify_salesforce
-from connectors.http.errors import ApiError, json_response
+from connectors.http.errors import ApiError, json_response, read_body
 from connectors.http.models import OpportunityAccepted
 from connectors.http.routes_opportunities import publish_opportunity
 from connectors.http.routes_partners import partner_id_param
@@ -52,17 +52,6 @@ class CrmAccepted(BaseModel):
     """``202`` of a CRM webhook: what ``POST /v1/opportunities`` answers, for each deal."""
 
     opportunities: list[OpportunityAccepted]
-
-
-async def _read(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_CRM_BODY:
-        raise ApiError(413, f"request body larger than {MAX_CRM_BODY} bytes")
-    raw = bytearray()
-    async for chunk in request.content.iter_chunked(16 * 1024):
-        raw.extend(chunk)
-        if len(raw) > MAX_CRM_BODY:
-            raise ApiError(413, f"request body larger than {MAX_CRM_BODY} bytes")
-    return bytes(raw)
 
 
 def _signed_uri(request: web.Request, public_url: str | None) -> str:
@@ -135,7 +124,7 @@ async def _inbound(request: web.Request, provider: Provider) -> web.Response:
         ) from None
     if config is None or partner_id not in state.views.profiles:
         raise ApiError(404, f"no {provider} integration for partner {partner_id}")
-    body = await _read(request)
+    body = await read_body(request, MAX_CRM_BODY)
     signature, timestamp = _verify(request, provider, config, body)
     opportunities = _opportunities(config, body)
     replays = request.app[REPLAYS]

@@ -28,6 +28,7 @@ __all__ = [
     "ApiError",
     "error_middleware",
     "json_response",
+    "read_body",
     "read_json",
     "validate",
 ]
@@ -106,6 +107,17 @@ def validate(model: type[M], data: Any) -> M:
         raise ApiError(422, f"invalid {model.__name__}", errors=field_errors(exc)) from None
 
 
+async def read_body(request: web.Request, max_bytes: int) -> bytes:
+    """The raw body, at most ``max_bytes`` (else 413). The load shedder has usually read it
+    already, within its deadline; aiohttp keeps it, so this costs nothing then."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise ApiError(413, f"request body larger than {max_bytes} bytes")
+    raw = await request.read()
+    if len(raw) > max_bytes:
+        raise ApiError(413, f"request body larger than {max_bytes} bytes")
+    return raw
+
+
 async def read_json(
     request: web.Request,
     model: type[M],
@@ -119,11 +131,7 @@ async def read_json(
     """
     if request.content_length is not None and request.content_length > max_bytes:
         raise ApiError(413, f"request body larger than {max_bytes} bytes")
-    raw = bytearray()
-    async for chunk in request.content.iter_chunked(16 * 1024):
-        raw.extend(chunk)
-        if len(raw) > max_bytes:
-            raise ApiError(413, f"request body larger than {max_bytes} bytes")
+    raw = await read_body(request, max_bytes)
     if allow_empty and not raw.strip():
         return validate(model, {}), b""
     ctype = request.headers.get("Content-Type", "application/json")
