@@ -17,6 +17,7 @@ published:
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -38,6 +39,7 @@ from connectors.http.routes_opportunities import publish_opportunity
 from connectors.http.routes_partners import partner_id_param
 from connectors.http.state import STATE, state_of
 from schemas.errors import FieldError, field_errors
+from schemas.input_rules import input_errors
 from schemas.opportunity import OpportunityInput
 
 __all__ = ["MAX_CRM_BODY", "CrmAccepted", "add_crm_routes"]
@@ -98,7 +100,7 @@ def _opportunities(config: ProviderConfig, body: bytes) -> list[OpportunityInput
     for i, deal in enumerate(deals):
         prefix = f"{i}." if isinstance(payload, list) else ""
         try:
-            out.append(OpportunityInput.model_validate(apply_mapping(config.mapping, deal)))
+            opportunity = OpportunityInput.model_validate(apply_mapping(config.mapping, deal))
         except MappingRuleError as exc:
             errors.append(
                 FieldError(field=prefix + exc.target, message=exc.message, type="mapping")
@@ -108,6 +110,12 @@ def _opportunities(config: ProviderConfig, body: bytes) -> list[OpportunityInput
                 FieldError(field=prefix + e.field, message=e.message, type=e.type)
                 for e in field_errors(exc)
             )
+        else:
+            rules = input_errors(opportunity, datetime.now(UTC).date())
+            errors.extend(
+                FieldError(field=prefix + e.field, message=e.message, type=e.type) for e in rules
+            )
+            out.append(opportunity)
     if errors:
         raise ApiError(422, "the CRM payload does not map to a valid opportunity", errors=errors)
     return out

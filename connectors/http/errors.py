@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from connectors.http.metrics import REJECTED
 from schemas.errors import FieldError, field_errors
+from schemas.input_rules import input_errors
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -100,11 +102,17 @@ def _default(value: Any) -> Any:
 
 
 def validate(model: type[M], data: Any) -> M:
-    """``model.model_validate(data)``; a failure is a 422 naming each bad field."""
+    """``model.model_validate(data)`` and the input rules (``schemas.input_rules``: no control or
+    bidi characters, industry codes, a plausible ``expected_close``); a failure is a 422 naming
+    each bad field."""
     try:
-        return model.model_validate(data)
+        value = model.model_validate(data)
     except ValidationError as exc:
         raise ApiError(422, f"invalid {model.__name__}", errors=field_errors(exc)) from None
+    errors = input_errors(value, datetime.now(UTC).date())
+    if errors:
+        raise ApiError(422, f"invalid {model.__name__}", errors=errors)
+    return value
 
 
 async def read_body(request: web.Request, max_bytes: int) -> bytes:
