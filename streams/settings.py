@@ -51,6 +51,10 @@ class Settings(BaseModel):
     # Window in which a second opportunity for the same customer domain and need is a conflict.
     # Registrations older than the window are pruned (each worker keeps them all in memory).
     conflict_window_s: float = Field(default=90 * 86_400.0, ge=0)
+    # An opportunity withdrawn within this many seconds of its publication leaves no claim, and
+    # a partner may publish for this many different customer domains per hour (0: no limit).
+    conflict_release_s: float = Field(default=900.0, ge=0)
+    conflict_checks_per_hour: int = Field(default=200, ge=0)
     # How long a closed opportunity (nothing offered or accepted any more) is remembered as a
     # compact marker (streams/offers/closed.py, ~0.3 KB of worker memory instead of ~2-3 KB): within
     # it, publishing it again is idempotent and a late response is answered as before; after it,

@@ -52,7 +52,7 @@ def register_all(
     ``registry``: the worker's metrics registry (served at the worker's ``/metrics``), if any.
     """
     directory = DirectoryView(settings)
-    claims = ClaimRegistry(settings.conflict_window_s)
+    claims = ClaimRegistry(settings.conflict_window_s, release_s=settings.conflict_release_s)
     claims_view = GlobalView(
         settings.bootstrap_servers,
         settings.topic("customer-claims"),

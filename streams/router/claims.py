@@ -10,7 +10,10 @@ can both miss each other: that window is accepted (the embedded broker has no tr
 
 Memory: one entry per ``domain|need`` registered within the window. Registrations older than the
 window are pruned every tenth of a window (so an entry lives at most 1.1 windows) and are not
-loaded from the topic at all; a key whose registrations all expired is dropped.
+loaded from the topic at all; a key whose registrations all expired is dropped. An opportunity
+withdrawn within ``release_s`` of its publication gives its registrations up (:meth:`release`):
+publishing and withdrawing at once is how a partner would probe, and the probe's claim must not
+stay to flag the customer's real owner later.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 import orjson
 
 from schemas.opportunity import Opportunity
-from streams.routing.conflicts import Registration, conflict_keys, register
+from streams.routing.conflicts import Registration, conflict_keys, register, unregister
 
 __all__ = ["ClaimRegistry", "Found", "live_entries"]
 
@@ -49,8 +52,11 @@ def live_entries(
 class ClaimRegistry:
     """``domain|need`` -> registrations within the conflict window."""
 
-    def __init__(self, window_s: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, window_s: float, clock: Callable[[], float] = time.time, *, release_s: float = 0.0
+    ) -> None:
         self.window_s = window_s
+        self.release_s = release_s
         self.clock = clock
         self.prune_every_s = window_s / 10
         self._entries: dict[str, tuple[Registration, ...]] = {}
@@ -97,6 +103,29 @@ class ClaimRegistry:
                 first = min(first, earlier)
         found = Found(domain, tuple(overlap), first) if overlap else None
         return found, records
+
+    def release(
+        self, key: str, withdrawn_at: float, opp: Opportunity | None = None
+    ) -> list[tuple[bytes, bytes]]:
+        """An opportunity withdrawn within ``release_s`` of registering leaves no claim (a probe
+        must not keep the customer registered); the claim records to publish. Without ``opp``
+        (a closed opportunity keeps only a marker) every conflict key is looked at."""
+        if self.release_s <= 0:
+            return []
+        ckeys = conflict_keys(opp) if opp is not None else tuple(self._entries)
+        records: list[tuple[bytes, bytes]] = []
+        for ckey in ckeys:
+            current = self._entries.get(ckey, ())
+            recent = [ts for ts, k in current if k == key and withdrawn_at - ts <= self.release_s]
+            if not recent:
+                continue
+            kept = unregister(current, key)
+            if kept:
+                self._entries[ckey] = kept
+            else:
+                self._entries.pop(ckey, None)
+            records.append((ckey.encode(), orjson.dumps([list(e) for e in kept])))
+        return records
 
     def apply_record(
         self,

@@ -30,6 +30,7 @@ from schemas.ids import event_id
 from schemas.referrals import teaser_of
 from streams.ledger.machine import Referral, Status
 from streams.offers.lifecycle import Effect, Exhausted, Moved, Offered, Refused, Revealed
+from streams.routing.conflicts import day_of
 
 __all__ = ["SOURCE", "Out", "conflict_event", "effect_events", "out", "replayed_moves", "ts"]
 
@@ -183,7 +184,7 @@ def conflict_event(
         originator=opp.originator,
         domain=domain,
         needs=needs,
-        first_registered_at=ts(first_at),
+        first_registered_at=ts(day_of(first_at)),  # the day only: no timing oracle
         flagged_at=ts(now),
     )
     return out(event, key, event_id(key.decode(), "conflict"), now)

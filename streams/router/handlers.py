@@ -123,11 +123,17 @@ class Router:
                 f"unknown opportunity {key.decode()}: nothing to withdraw",
                 code="unknown_opportunity",
             )
+        withdrawn_at = event.withdrawn_at.timestamp()
         if row.closed:  # nothing open to withdraw: nothing published, as before the marker
-            return []
+            return self._released(key, withdrawn_at, None)  # ... but a fresh claim goes
         opp = Opportunity.model_validate_json(row.opportunity)
-        step = withdraw(row.state, event.withdrawn_at.timestamp(), event.reason)
-        return self._publish(step, opp, key, row.opportunity, pending, now)
+        records = self._released(key, withdrawn_at, opp)
+        step = withdraw(row.state, withdrawn_at, event.reason)
+        return records + self._publish(step, opp, key, row.opportunity, pending, now)
+
+    def _released(self, key: bytes, withdrawn_at: float, opp: Opportunity | None) -> list[Out]:
+        released = self.claims.release(key.decode(), withdrawn_at, opp)
+        return [Out(self.claims_topic, ck, cv, []) for ck, cv in released]
 
     # -- responses and deadlines -----------------------------------------------------------------
     def on_response(self, cmd: Response, pending: Pending, now: float) -> list[Out]:

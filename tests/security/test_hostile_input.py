@@ -6,11 +6,14 @@ partners; ``industry`` was free text in the teaser; ``expected_close`` took 0001
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from streams.settings import Settings
 from tests.integration.api.conftest import Harness, opportunity, profile
+from tests.security.conftest import harness_with
 
 pytestmark = pytest.mark.kafka
 
@@ -52,3 +55,39 @@ async def test_hostile_partner_profiles_and_notes_are_refused(api: Harness) -> N
         "/v1/partners/hostile-profile", json=profile(industries=["retail"]), headers=api.admin
     )
     assert ok.status == 201, await ok.text()
+
+
+@pytest.fixture
+async def budgeted(settings: Settings) -> AsyncIterator[Harness]:
+    async for harness in harness_with(settings, conflict_checks_per_hour=3):
+        yield harness
+
+
+async def test_probing_customer_domains_is_rate_limited_per_partner(budgeted: Harness) -> None:
+    """Conflict checks cost a budget of distinct customers per hour (item 6)."""
+    prober = await budgeted.register("domain-prober")
+    honest = await budgeted.register("honest-originator")
+
+    def probe(i: int, domain: str) -> dict[str, Any]:
+        return opportunity(opportunity_id=f"probe-{i}", customer={**CUSTOMER, "domain": domain})
+
+    for i in range(3):
+        resp = await budgeted.client.post(
+            "/v1/opportunities", json=probe(i, f"target{i}.example"), headers=prober
+        )
+        assert resp.status == 202, await resp.text()
+    before = await budgeted.end_offsets()
+    refused = await budgeted.client.post(
+        "/v1/opportunities", json=probe(3, "target3.example"), headers=prober
+    )
+    assert refused.status == 429 and int(refused.headers["Retry-After"]) > 0
+    assert (await refused.json())["error"] == "conflict_checks_exhausted"
+    assert await budgeted.end_offsets() == before
+    again = await budgeted.client.post(
+        "/v1/opportunities", json=probe(4, "target0.example"), headers=prober
+    )
+    assert again.status == 202  # a customer already checked this hour costs nothing
+    other = await budgeted.client.post(
+        "/v1/opportunities", json=probe(5, "target3.example"), headers=honest
+    )
+    assert other.status == 202

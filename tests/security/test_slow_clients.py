@@ -18,32 +18,18 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from pydantic import SecretStr
 
 from connectors.http.limits import SHEDDER_KEY
-from ops.api import build_api_app
 from streams.settings import Settings
-from tests.integration.api.conftest import ADMIN_TOKEN, Harness, opportunity
+from tests.integration.api.conftest import Harness, opportunity
+from tests.security.conftest import harness_with
 
 pytestmark = pytest.mark.kafka
 
 
-async def _harness(settings: Settings, **limits: object) -> AsyncIterator[Harness]:
-    configured = settings.model_copy(update={"admin_token": SecretStr(ADMIN_TOKEN), **limits})
-    client = TestClient(TestServer(build_api_app(configured)))
-    await client.start_server()
-    harness = Harness(client, configured)
-    try:
-        yield harness
-    finally:
-        await harness.close()
-        await client.close()
-
-
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Harness]:
-    async for harness in _harness(
+    async for harness in harness_with(
         settings, http_body_timeout_s=2.0, http_max_streams_per_partner=3
     ):
         yield harness
@@ -51,7 +37,7 @@ async def api(settings: Settings) -> AsyncIterator[Harness]:
 
 @pytest.fixture
 async def strict_api(settings: Settings) -> AsyncIterator[Harness]:
-    async for harness in _harness(settings, http_rate_per_client=0.5, http_burst_per_client=4):
+    async for harness in harness_with(settings, http_rate_per_client=0.5, http_burst_per_client=4):
         yield harness
 
 
