@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from connectors.http import models as m
+from connectors.http.openapi_rules import PARAMETERS, constrain_bodies
 from schemas.opportunity import OpportunityInput
 from schemas.partner import PartnerProfile, PartnerProfileInput
 from schemas.scorecard import PartnerScorecard
@@ -35,8 +36,9 @@ ERRORS = {
     403: "authenticated, but not allowed to act on this",
     404: "no such object of yours",
     409: "conflict: illegal transition, or already exists with other content",
+    408: "the request body did not arrive in time",
     413: "request body too large",
-    429: "too many requests from this client (see Retry-After)",
+    429: "too many requests, streams or customers checked from this client (see Retry-After)",
     415: "the body is not application/json",
     422: "the body is invalid: `errors` names each bad field",
     503: "overloaded, or the broker did not acknowledge (retry; see Retry-After)",
@@ -166,6 +168,7 @@ def _schemas(routes: tuple[Route, ...]) -> dict[str, Any]:
     ]
     _, top = models_json_schema(pairs, ref_template=_REF)  # type: ignore[arg-type]
     defs: dict[str, Any] = top.get("$defs", {})
+    constrain_bodies(defs, {r.body.__name__ for r in routes if r.body is not None})
     return dict(sorted(defs.items()))
 
 
@@ -188,7 +191,7 @@ def _operation(r: Route) -> dict[str, Any]:
     if r.params:
         op["parameters"] = [
             {"name": n, "in": where, "required": where == "path", "description": d,
-             "schema": {"type": "string"}}
+             "schema": PARAMETERS.get(n, {"type": "string"})}
             for n, where, d in r.params
         ]  # fmt: skip
     if r.body is not None:

@@ -23,6 +23,7 @@ from connectors.http.limits import SHEDDER_KEY
 from streams.settings import Settings
 from tests.integration.api.conftest import Harness, opportunity
 from tests.security.conftest import harness_with
+from tests.slow_bodies import slow_bodies
 
 pytestmark = pytest.mark.kafka
 
@@ -41,24 +42,11 @@ async def strict_api(settings: Settings) -> AsyncIterator[Harness]:
         yield harness
 
 
-async def _slow_bodies(port: int, path: str, count: int) -> list:
-    conns = []
-    for _ in range(count):
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(
-            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            "Content-Length: 100000\r\n\r\n[".encode()
-        )
-        await writer.drain()
-        conns.append((reader, writer))
-    return conns
-
-
 async def test_260_slow_crm_bodies_lock_no_partner_out(api: Harness) -> None:
     await api.register("crm-victim")
     other = await api.register("busy-partner")
     before = await api.end_offsets()
-    conns = await _slow_bodies(api.client.port, "/v1/crm/hubspot/crm-victim", 260)
+    conns = await slow_bodies(api.client.port, "/v1/crm/hubspot/crm-victim", 260)
     try:
         await asyncio.sleep(0.2)
         shedder = api.client.server.app[SHEDDER_KEY]

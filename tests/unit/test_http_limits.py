@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.http.limits import Limits, LoadShedder, install_limits
 from streams.settings import load_settings
+from tests.slow_bodies import slow_bodies
 
 
 def _principal(request: web.Request) -> str | None:
@@ -119,26 +120,12 @@ def test_limits_come_from_settings() -> None:
     assert limits.max_in_flight == 8 and limits.rate_per_client == 0
 
 
-async def _slow_bodies(port: int, count: int, path: str = "/v1/opportunities") -> list:
-    """``count`` connections that announce a 100 000-byte body and send one byte of it."""
-    conns = []
-    for _ in range(count):
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(
-            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            "Content-Length: 100000\r\n\r\n{".encode()
-        )
-        await writer.drain()
-        conns.append((reader, writer))
-    return conns
-
-
 async def test_slow_bodies_hold_no_in_flight_slot_and_get_408_json_at_the_deadline() -> None:
     limits = Limits(max_in_flight=4, rate_per_client=0, body_timeout_s=0.5,
                     max_reading_per_client=100)  # fmt: skip
     app, shedder, _, _ = _app(limits)
     async with TestClient(TestServer(app)) as client:
-        conns = await _slow_bodies(client.port, 20)
+        conns = await slow_bodies(client.port, "/v1/opportunities", 20)
         await asyncio.sleep(0.1)
         assert shedder.in_flight == 0  # still reading: not in flight
         served = await client.post(
@@ -157,7 +144,7 @@ async def test_one_client_may_hold_few_unfinished_bodies_and_others_are_served()
     limits = Limits(max_in_flight=4, rate_per_client=0, body_timeout_s=5, max_reading_per_client=3)
     app, _shedder, _, _ = _app(limits)
     async with TestClient(TestServer(app)) as client:
-        conns = await _slow_bodies(client.port, 3)
+        conns = await slow_bodies(client.port, "/v1/opportunities", 3)
         await asyncio.sleep(0.1)
         more = await client.post("/v1/fast", data=b"{}")  # same address, no credentials
         assert more.status == 429 and (await more.json())["error"] == "rate_limited"
