@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["INDUSTRIES", "INDUSTRY_CODES", "industry_code"]
+__all__ = ["INDUSTRIES", "INDUSTRY_CODES", "industry_code", "industry_name"]
 
 # code -> what it covers
 INDUSTRIES: dict[str, str] = {
@@ -54,3 +54,9 @@ def industry_code(name: str) -> str:
     """``"Financial Services"`` -> ``"financial-services"``; an unknown name -> ``"other"``."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower().replace("&", " and ")).strip("-")
     return slug if slug in INDUSTRIES else "other"
+
+
+def industry_name(code: str) -> str:
+    """``"financial-services"`` -> ``"Financial Services"``: a programme-style name of a code
+    (:func:`industry_code` maps it back)."""
+    return " ".join(w if w == "and" else w.capitalize() for w in code.split("-"))

@@ -38,6 +38,7 @@ from connectors.interop.common import (
     safe_id,
     validated_opportunity,
 )
+from schemas.industries import industry_code, industry_name
 from schemas.opportunity import Opportunity, OpportunityInput
 from schemas.taxonomy import CAPABILITIES
 
@@ -209,7 +210,7 @@ def opportunity_from_aws(
         "title": (get(doc, "Project.Title") or None) and str(get(doc, "Project.Title"))[:200],
         "needs": needs,
         "region": _region(doc),
-        "industry": get(doc, "Customer.Account.Industry"),
+        "industry": industry_code(str(get(doc, "Customer.Account.Industry") or "")),
         "deal_size": {"amount": str(amount), "currency": currency},
         "expected_close": parse_date(
             get(doc, "LifeCycle.TargetCloseDate"), "LifeCycle.TargetCloseDate"
@@ -264,7 +265,7 @@ def aws_opportunity_from_opportunity(
             "Account": {
                 "CompanyName": customer.company,
                 "WebsiteUrl": customer.domain,
-                "Industry": opportunity.industry,
+                "Industry": industry_name(opportunity.industry),
                 "Address": address,
             },
             "Contacts": contacts,

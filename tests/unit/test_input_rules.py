@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from schemas.industries import INDUSTRIES, industry_code
+from schemas.industries import INDUSTRIES, industry_code, industry_name
 from schemas.input_rules import (
     LONG_TEXT_PATTERN,
     TEXT_PATTERN,
@@ -86,6 +86,8 @@ def test_industry_comes_from_the_vocabulary() -> None:
     assert industry_code("Financial Services") == "financial-services"
     assert industry_code("Real Estate & Construction") == "real-estate-and-construction"
     assert industry_code("Widgets") == "other"
+    assert industry_code("Energy - Oil and Gas") == "energy-oil-and-gas"  # AWS's spelling
+    assert all(industry_code(industry_name(code)) == code for code in INDUSTRIES)
 
 
 @pytest.mark.parametrize(
