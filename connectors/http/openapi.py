@@ -181,6 +181,13 @@ def _content(model: type[BaseModel] | str) -> dict[str, Any]:
     }
 
 
+def _shed(r: Route) -> set[int]:
+    """What the load shedder may answer before the handler (``connectors/http/limits.py``)."""
+    if r.path in ("/healthz", "/metrics"):
+        return set()
+    return {408, 413, 429, 503} if r.method in ("post", "put") else {429, 503}
+
+
 def _operation(r: Route) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": r.summary, "operationId": f"{r.method}_{r.path}"}
     if r.auth != "none":
@@ -202,7 +209,7 @@ def _operation(r: Route) -> dict[str, Any]:
             },
         }
     responses: dict[str, Any] = {str(code): _content(v) for code, v in sorted(r.ok.items())}
-    for code in r.errors:
+    for code in sorted(set(r.errors) | _shed(r)):
         responses[str(code)] = {
             "description": ERRORS[code],
             "content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorBody")}}},

@@ -134,3 +134,24 @@ def _negatable(raw: dict[str, Any]) -> bool:
         {"pattern", "enum"} & set(p.get("schema", {})) for p in raw.get("parameters", ())
     )
     return constrained or "requestBody" in raw
+
+
+def test_the_served_process_answers_unparsable_requests_as_json(running_api: ApiProc) -> None:
+    """``oppbus api`` serves through ``connectors.http.serve``: no header echoed back."""
+    import socket
+    from urllib.parse import urlsplit
+
+    import orjson
+
+    url = urlsplit(running_api.url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Leak: " + b"S3CR3T" * 2000 + b"\r\n\r\n"
+        )
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") or head.startswith(b"HTTP/1.0 400"), head
+    assert b"application/json" in head and b"S3CR3T" not in answer
+    assert orjson.loads(body)["error"] == "bad_request"
