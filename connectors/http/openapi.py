@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from connectors.http import models as m
+from connectors.http.limits import EXEMPT_PATHS
 from connectors.http.openapi_rules import PARAMETERS, constrain_bodies
 from schemas.opportunity import OpportunityInput
 from schemas.partner import PartnerProfile, PartnerProfileInput
@@ -183,7 +184,7 @@ def _content(model: type[BaseModel] | str) -> dict[str, Any]:
 
 def _shed(r: Route) -> set[int]:
     """What the load shedder may answer before the handler (``connectors/http/limits.py``)."""
-    if r.path in ("/healthz", "/metrics"):
+    if r.path in EXEMPT_PATHS:
         return set()
     return {408, 413, 429, 503} if r.method in ("post", "put") else {429, 503}
 
