@@ -95,6 +95,11 @@ class LoadShedder:
     _streams_of: Counter[str] = field(default_factory=Counter)
     _reading: Counter[str] = field(default_factory=Counter)
 
+    @property
+    def clients_streaming(self) -> int:
+        """How many clients have a lead stream open."""
+        return len(self._streams_of)
+
     def _client(self, request: web.Request) -> str:
         principal = self.identify(request)
         if principal is not None:

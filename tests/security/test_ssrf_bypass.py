@@ -111,7 +111,7 @@ async def receiver() -> AsyncIterator[tuple[int, list[bytes]]]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     try:
         yield port, hits
     finally:

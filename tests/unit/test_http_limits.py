@@ -168,7 +168,7 @@ async def test_one_partner_cannot_take_every_lead_stream_and_a_closed_one_frees_
         assert shedder.streams == 3
         release.set()
         assert [(await t).status for t in [*held, other]] == [202, 202, 202]
-    assert shedder.streams == 0 and not shedder._streams_of
+    assert shedder.streams == 0 and shedder.clients_streaming == 0
 
 
 def test_installing_the_limits_twice_adds_one_shedder() -> None:
