@@ -12,6 +12,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from connectors.http.app import create_web_app
+from connectors.http.serve import serve
 from ops.status_page import install_status
 from streams.settings import Settings
 
@@ -32,11 +33,9 @@ def run_api(settings: Settings) -> None:
     """Serve the API until SIGINT/SIGTERM."""
     if settings.admin_token is None:
         log.warning("no OPPBUS_ADMIN_TOKEN: admin routes are disabled (partner keys still work)")
-    web.run_app(
+    serve(
         build_api_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        print=None,
-        access_log=None,
+        settings.http_host,
+        settings.http_port,
         shutdown_timeout=5.0,
     )

@@ -47,6 +47,8 @@ MEANING: dict[str, str] = {
     "deadline_scan_s": "how often a worker looks for offers past their response deadline",
     "conflict_window_s": "a second opportunity for the same customer and need within this "
     "window is a conflict (90 days)",
+    "conflict_checks_per_hour": "different customer domains a partner may publish for per hour; "
+    "more: 429; 0: no limit",
     "closed_retention_s": "how long a closed opportunity is remembered, so re-publishing it "
     "stays idempotent (30 days)",
     "waiting_recheck_s": "how often a waiting opportunity (only capacity or a missing partner in "
@@ -73,9 +75,12 @@ MEANING: dict[str, str] = {
     "the full URI)",
     "http_max_in_flight": "API requests processed at once; more are refused with 503",
     "http_max_streams": "open lead streams (SSE) at once; more are refused with 503",
-    "http_rate_per_client": "sustained requests per second per client (token); more: 429; "
-    "0: no limit",
+    "http_rate_per_client": "sustained requests per second per client (authenticated caller, "
+    "else address); more: 429; 0: no limit",
     "http_burst_per_client": "burst of requests per client above the sustained rate",
+    "http_max_streams_per_partner": "open lead streams of one partner at once; more: 429",
+    "http_body_timeout_s": "seconds a client has to send its request body; later: 408",
+    "http_max_reading_per_client": "unfinished request bodies of one client at once; more: 429",
 }
 
 

@@ -51,6 +51,8 @@ class Settings(BaseModel):
     # Window in which a second opportunity for the same customer domain and need is a conflict.
     # Registrations older than the window are pruned (each worker keeps them all in memory).
     conflict_window_s: float = Field(default=90 * 86_400.0, ge=0)
+    # A partner may publish for this many different customer domains per hour (0: no limit).
+    conflict_checks_per_hour: int = Field(default=200, ge=0)
     # How long a closed opportunity (nothing offered or accepted any more) is remembered as a
     # compact marker (streams/offers/closed.py, ~0.3 KB of worker memory instead of ~2-3 KB): within
     # it, publishing it again is idempotent and a late response is answered as before; after it,
@@ -90,6 +92,11 @@ class Settings(BaseModel):
     http_max_streams: int = Field(default=256, ge=1)
     http_rate_per_client: float = Field(default=500.0, ge=0)
     http_burst_per_client: int = Field(default=1000, ge=1)
+    # Slow clients: open lead streams per partner (more: 429), seconds to send a request body
+    # (else 408), unfinished request bodies per remote address (more: 429).
+    http_max_streams_per_partner: int = Field(default=8, ge=1)
+    http_body_timeout_s: float = Field(default=10.0, gt=0)
+    http_max_reading_per_client: int = Field(default=32, ge=1)
 
     @field_validator("extra_capabilities")
     @classmethod

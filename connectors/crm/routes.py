@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -33,12 +34,13 @@ from connectors.crm.mapping import (
     apply_mapping,
 )
 from connectors.crm.signatures import ReplayGuard, SignatureError, verify_hubspot, verify_salesforce
-from connectors.http.errors import ApiError, json_response
+from connectors.http.errors import ApiError, json_response, read_body
 from connectors.http.models import OpportunityAccepted
 from connectors.http.routes_opportunities import publish_opportunity
 from connectors.http.routes_partners import partner_id_param
 from connectors.http.state import STATE, state_of
 from schemas.errors import FieldError, field_errors
+from schemas.input_rules import input_errors
 from schemas.opportunity import OpportunityInput
 
 __all__ = ["MAX_CRM_BODY", "CrmAccepted", "add_crm_routes"]
@@ -55,17 +57,6 @@ class CrmAccepted(BaseModel):
     """``202`` of a CRM webhook: what ``POST /v1/opportunities`` answers, for each deal."""
 
     opportunities: list[OpportunityAccepted]
-
-
-async def _read(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_CRM_BODY:
-        raise ApiError(413, f"request body larger than {MAX_CRM_BODY} bytes")
-    raw = bytearray()
-    async for chunk in request.content.iter_chunked(16 * 1024):
-        raw.extend(chunk)
-        if len(raw) > MAX_CRM_BODY:
-            raise ApiError(413, f"request body larger than {MAX_CRM_BODY} bytes")
-    return bytes(raw)
 
 
 def _signed_uri(request: web.Request, public_url: str | None) -> str:
@@ -112,7 +103,7 @@ def _opportunities(config: ProviderConfig, body: bytes) -> list[OpportunityInput
     for i, deal in enumerate(deals):
         prefix = f"{i}." if isinstance(payload, list) else ""
         try:
-            out.append(OpportunityInput.model_validate(apply_mapping(config.mapping, deal)))
+            opportunity = OpportunityInput.model_validate(apply_mapping(config.mapping, deal))
         except MappingRuleError as exc:
             errors.append(
                 FieldError(field=prefix + exc.target, message=exc.message, type="mapping")
@@ -122,6 +113,12 @@ def _opportunities(config: ProviderConfig, body: bytes) -> list[OpportunityInput
                 FieldError(field=prefix + e.field, message=e.message, type=e.type)
                 for e in field_errors(exc)
             )
+        else:
+            rules = input_errors(opportunity, datetime.now(UTC).date())
+            errors.extend(
+                FieldError(field=prefix + e.field, message=e.message, type=e.type) for e in rules
+            )
+            out.append(opportunity)
     if errors:
         raise ApiError(422, "the CRM payload does not map to a valid opportunity", errors=errors)
     return out
@@ -140,7 +137,7 @@ async def _inbound(request: web.Request, provider: Provider) -> web.Response:
         ) from None
     if config is None or partner_id not in state.views.profiles:
         raise ApiError(404, f"no {provider} integration for partner {partner_id}")
-    body = await _read(request)
+    body = await read_body(request, MAX_CRM_BODY)
     signature, timestamp = _verify(request, provider, config, body)
     opportunities = _opportunities(config, body)
     replays = request.app[REPLAYS]

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from connectors.http.auth import principal_name
 from connectors.http.errors import error_middleware
 from connectors.http.extensions import install_extensions
 from connectors.http.health import healthz, livez
@@ -87,7 +88,8 @@ def create_web_app(
     app[REGISTRY_KEY] = registry
     app[METRICS] = api_metrics
     app[STATE] = ApiState.build(settings, registry, api_metrics)
-    install_limits(app, Limits.from_settings(settings))  # outermost: sheds before any work
+    # outermost: sheds before any work; buckets per authenticated principal
+    install_limits(app, Limits.from_settings(settings), principal_name)
     app.cleanup_ctx.append(_bus)
     app.on_shutdown.append(_end_streams)
     app.router.add_get("/healthz", healthz)

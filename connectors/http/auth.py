@@ -20,6 +20,7 @@ from connectors.http.state import state_of
 __all__ = [
     "Principal",
     "authenticate",
+    "principal_name",
     "require_admin",
     "require_admin_or_partner",
     "require_partner",
@@ -79,6 +80,16 @@ def authenticate(request: web.Request) -> Principal:
         principal = Principal(partner_id)
     request[PRINCIPAL] = principal
     return principal
+
+
+def principal_name(request: web.Request) -> str | None:
+    """The caller's name (``admin``, ``partner:<id>``) if its credentials are valid, else None.
+
+    For the load shedder: rate buckets and stream caps follow the principal, not the header."""
+    try:
+        return authenticate(request).name
+    except ApiError:
+        return None
 
 
 def require_admin(request: web.Request) -> Principal:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from connectors.http.metrics import REJECTED
 from schemas.errors import FieldError, field_errors
+from schemas.input_rules import input_errors
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -29,6 +31,7 @@ __all__ = [
     "JsonObject",
     "error_middleware",
     "json_response",
+    "read_body",
     "read_json",
     "validate",
 ]
@@ -100,11 +103,28 @@ def _default(value: Any) -> Any:
 
 
 def validate(model: type[M], data: Any) -> M:
-    """``model.model_validate(data)``; a failure is a 422 naming each bad field."""
+    """``model.model_validate(data)`` and the input rules (``schemas.input_rules``: no control or
+    bidi characters, industry codes, a plausible ``expected_close``); a failure is a 422 naming
+    each bad field."""
     try:
-        return model.model_validate(data)
+        value = model.model_validate(data)
     except ValidationError as exc:
         raise ApiError(422, f"invalid {model.__name__}", errors=field_errors(exc)) from None
+    errors = input_errors(value, datetime.now(UTC).date())
+    if errors:
+        raise ApiError(422, f"invalid {model.__name__}", errors=errors)
+    return value
+
+
+async def read_body(request: web.Request, max_bytes: int) -> bytes:
+    """The raw body, at most ``max_bytes`` (else 413). The load shedder has usually read it
+    already, within its deadline; aiohttp keeps it, so this costs nothing then."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise ApiError(413, f"request body larger than {max_bytes} bytes")
+    raw = await request.read()
+    if len(raw) > max_bytes:
+        raise ApiError(413, f"request body larger than {max_bytes} bytes")
+    return raw
 
 
 class JsonObject(BaseModel):
@@ -126,11 +146,7 @@ async def read_json(
     """
     if request.content_length is not None and request.content_length > max_bytes:
         raise ApiError(413, f"request body larger than {max_bytes} bytes")
-    raw = bytearray()
-    async for chunk in request.content.iter_chunked(16 * 1024):
-        raw.extend(chunk)
-        if len(raw) > max_bytes:
-            raise ApiError(413, f"request body larger than {max_bytes} bytes")
+    raw = await read_body(request, max_bytes)
     if allow_empty and not raw.strip():
         return validate(model, {}), b""
     ctype = request.headers.get("Content-Type", "application/json")

@@ -22,9 +22,7 @@ def install_extensions(
 ) -> None:
     """Add the routes of every further connector to ``app`` (one call per connector)."""
     from connectors.crm.routes import add_crm_routes
-    from connectors.http.limits import Limits, install_limits
     from connectors.webhooks.routes import add_webhook_routes
 
-    install_limits(app, Limits.from_settings(settings))  # load shedding: 503/429 first
     add_webhook_routes(app)  # PUT/GET/DELETE /v1/partners/{id}/webhook, delivery log
     add_crm_routes(app)  # POST /v1/crm/hubspot|salesforce/{partner_id}

@@ -12,6 +12,7 @@ hold across processes anyway).
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from connectors.http.errors import ApiError
 __all__ = ["IdempotencyStore", "Stored", "with_idempotency"]
 
 HEADER = "Idempotency-Key"
+_KEY = re.compile(r"[!-~]([ -~]{0,253}[!-~])?")
 REPLAYED = "Idempotent-Replayed"
 
 
@@ -113,8 +115,8 @@ async def with_idempotency(
     if key is None:
         return await handler()
     key = key.strip().strip('"')
-    if not 1 <= len(key) <= 255 or not key.isprintable():
-        raise ApiError(400, "Idempotency-Key must be 1-255 printable characters")
+    if not _KEY.fullmatch(key):
+        raise ApiError(400, "Idempotency-Key must be 1-255 printable ASCII characters")
     scope = f"{caller} {request.method} {request.path}"
     fingerprint = hashlib.sha256(raw_body).hexdigest()
     return await store.run(scope, key, fingerprint, handler)

@@ -20,6 +20,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from connectors.http import models as m
+from connectors.http.limits import EXEMPT_PATHS
+from connectors.http.openapi_rules import PARAMETERS, constrain_bodies
 from connectors.http.paging import PAGE_PARAMS
 from schemas.opportunity import OpportunityInput
 from schemas.partner import PartnerProfile, PartnerProfileInput
@@ -36,8 +38,9 @@ ERRORS = {
     403: "authenticated, but not allowed to act on this",
     404: "no such object of yours",
     409: "conflict: illegal transition, or already exists with other content",
+    408: "the request body did not arrive in time",
     413: "request body too large",
-    429: "too many requests from this client (see Retry-After)",
+    429: "too many requests, streams or customers checked from this client (see Retry-After)",
     415: "the body is not application/json",
     422: "the body is invalid: `errors` names each bad field",
     503: "overloaded, or the broker did not acknowledge (retry; see Retry-After)",
@@ -224,6 +227,7 @@ def _schemas(routes: tuple[Route, ...]) -> dict[str, Any]:
     ]
     _, top = models_json_schema(pairs, ref_template=_REF)  # type: ignore[arg-type]
     defs: dict[str, Any] = top.get("$defs", {})
+    constrain_bodies(defs, {r.body.__name__ for r in routes if r.body is not None})
     return dict(sorted(defs.items()))
 
 
@@ -236,6 +240,13 @@ def _content(model: type[BaseModel] | str) -> dict[str, Any]:
     }
 
 
+def _shed(r: Route) -> set[int]:
+    """What the load shedder may answer before the handler (``connectors/http/limits.py``)."""
+    if r.path in EXEMPT_PATHS:
+        return set()
+    return {408, 413, 429, 503} if r.method in ("post", "put") else {429, 503}
+
+
 def _operation(r: Route) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": r.summary, "operationId": f"{r.method}_{r.path}"}
     if r.auth != "none":
@@ -246,7 +257,7 @@ def _operation(r: Route) -> dict[str, Any]:
     if r.params:
         op["parameters"] = [
             {"name": n, "in": where, "required": where == "path", "description": d,
-             "schema": {"type": "string"}}
+             "schema": PARAMETERS.get(n, {"type": "string"})}
             for n, where, d in r.params
         ]  # fmt: skip
     if r.body is not None:
@@ -257,7 +268,7 @@ def _operation(r: Route) -> dict[str, Any]:
             },
         }
     responses: dict[str, Any] = {str(code): _content(v) for code, v in sorted(r.ok.items())}
-    for code in r.errors:
+    for code in sorted(set(r.errors) | _shed(r)):
         responses[str(code)] = {
             "description": ERRORS[code],
             "content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorBody")}}},

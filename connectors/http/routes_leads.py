@@ -10,7 +10,8 @@
   another API process (other epoch) or none replays every current lead, so nothing is missed
   (clients may see a lead state twice: dedupe on ``referral_id`` + ``status``). A comment line is
   sent every ``heartbeat_s`` to keep proxies from closing the connection. The stream ends when the
-  key is rotated or revoked.
+  key is rotated or revoked, and as soon as the client disconnects. A partner may hold
+  ``http_max_streams_per_partner`` streams at once (more: ``429 too_many_streams``).
 
 A lead never carries another partner's data: every view is selected by the caller's partner id.
 """
@@ -36,6 +37,18 @@ __all__ = ["LEAD_STATUSES", "add_lead_routes", "parse_last_event_id", "sse_event
 LEAD_STATUSES = ("offered", "accepted", "declined", "expired", "won", "lost", "withdrawn")
 HEARTBEAT_S = 15.0
 HEARTBEAT_KEY = web.AppKey("oppbus_sse_heartbeat_s", float)
+# How often a stream looks whether its client is still connected (aiohttp does not cancel the
+# handler when the client leaves): a closed stream frees its slot within this, not a heartbeat.
+DISCONNECT_POLL_S = 0.2
+
+
+async def _client_gone(request: web.Request) -> None:
+    """Returns once the client's connection is closed."""
+    while True:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return
+        await asyncio.sleep(DISCONNECT_POLL_S)
 
 
 def parse_last_event_id(value: str | None, epoch: str) -> int:
@@ -102,6 +115,7 @@ async def stream_leads(request: web.Request) -> web.StreamResponse:
 
     unsubscribe = state.readmodel.listen(on_change)
     closing = asyncio.ensure_future(state.closing.wait())
+    gone = asyncio.ensure_future(_client_gone(request))
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -122,9 +136,11 @@ async def stream_leads(request: web.Request) -> web.StreamResponse:
             waiter = asyncio.ensure_future(wake.wait())
             waiters[:] = [waiter]
             done, _ = await asyncio.wait(
-                {waiter, closing}, timeout=heartbeat, return_when=asyncio.FIRST_COMPLETED
+                {waiter, closing, gone}, timeout=heartbeat, return_when=asyncio.FIRST_COMPLETED
             )
             waiter.cancel()
+            if gone.done():
+                break  # the client went away: free the slot now
             if not done:
                 await response.write(b": keep-alive\n\n")
             if state.views.keys.verify(token) != partner_id:
@@ -134,6 +150,7 @@ async def stream_leads(request: web.Request) -> web.StreamResponse:
     finally:
         unsubscribe()
         closing.cancel()
+        gone.cancel()
         for pending in waiters:
             pending.cancel()
     with contextlib.suppress(ConnectionError):

@@ -3,7 +3,9 @@
 * ``POST /v1/opportunities`` — validate, publish on the ``opportunities`` topic (key
   ``originator/opportunity_id``), ``202`` once the broker acknowledged it. Publishing the same
   opportunity again (same originator and id, same content) is a ``202`` that publishes nothing; the
-  same id with different content is a ``409``. ``Idempotency-Key`` is honoured.
+  same id with different content is a ``409``. ``Idempotency-Key`` is honoured. A partner may
+  publish for ``conflict_checks_per_hour`` different customer domains per hour (more: ``429``,
+  see ``connectors/http/conflict_checks.py``).
 * ``GET /v1/opportunities/{opportunity_id}`` — its originator sees the routing state and every
   offer's status; for anyone else it does not exist (``404``).
 * ``POST /v1/opportunities/{opportunity_id}/withdraw`` — the originator withdraws it (``{reason?}``).
@@ -14,6 +16,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 import uuid
 
 from aiohttp import web
@@ -93,6 +97,16 @@ async def _publish(state: ApiState, originator: str, body: OpportunityInput) -> 
                     code="opportunity_exists",
                 )
             return _accepted(opportunity_id, originator, duplicate=True)
+        wait = state.conflict_checks.take(
+            originator, opportunity.customer.normalised_domain, time.monotonic()
+        )
+        if wait > 0:
+            raise ApiError(
+                429,
+                "too many different customers checked for conflicts this hour",
+                code="conflict_checks_exhausted",
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
         published = await state.publisher.publish("opportunities", key, opportunity)
         # Read-your-writes for the originator's GET; the 202 stands even if this is slow.
         await state.readmodel.wait_for(published, timeout_s=state.visibility_timeout_s)

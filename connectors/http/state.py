@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from connectors.http.conflict_checks import ConflictCheckBudget
 from connectors.http.errors import ApiError
 from connectors.http.health import WorkerBook
 from connectors.http.idempotency import IdempotencyStore
@@ -40,6 +41,7 @@ class ApiState:
     publisher: Publisher
     workers: WorkerBook  # the workers' readiness, for /healthz
     idempotency: IdempotencyStore = field(default_factory=IdempotencyStore)
+    conflict_checks: ConflictCheckBudget = field(default_factory=ConflictCheckBudget)
     # How long a write waits to become visible in the read model (read-your-writes).
     visibility_timeout_s: float = 5.0
 
@@ -78,6 +80,7 @@ class ApiState:
             readmodel=ReadModel(settings, views),
             publisher=Publisher(settings, on_published=metrics.published),
             workers=WorkerBook(settings.app_id),
+            conflict_checks=ConflictCheckBudget(settings.conflict_checks_per_hour),
         )
 
 

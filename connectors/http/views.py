@@ -249,9 +249,15 @@ class Views:
             # a reroute carries the whole opportunity again: the notice keeps only the request
             fields = event.model_dump(mode="json", exclude={"opportunity"})
             notice = {"type": _snake(type(event).__name__), **fields}
+            for name in _DAY_ONLY:  # another partner's timing: the day, never finer
+                if isinstance(notice.get(name), str):
+                    notice[name] = notice[name][:10] + "T00:00:00Z"
             if notice not in state.notices:
                 state.notices.append(notice)
         return []
+
+
+_DAY_ONLY = ("first_registered_at",)
 
 
 def _transition(event: BaseModel) -> tuple[str | None, datetime | None, dict[str, Any]]:

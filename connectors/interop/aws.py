@@ -39,6 +39,7 @@ from connectors.interop.common import (
     validated_opportunity,
 )
 from schemas.common import Money
+from schemas.industries import industry_code, industry_name
 from schemas.opportunity import Customer, Opportunity, OpportunityInput
 from schemas.referrals import OfferMade
 from schemas.taxonomy import CAPABILITIES
@@ -212,7 +213,7 @@ def opportunity_from_aws(
         "title": (get(doc, "Project.Title") or None) and str(get(doc, "Project.Title"))[:200],
         "needs": needs,
         "region": _region(doc),
-        "industry": get(doc, "Customer.Account.Industry"),
+        "industry": industry_code(str(get(doc, "Customer.Account.Industry") or "")),
         "deal_size": {"amount": str(amount), "currency": currency},
         "expected_close": parse_date(
             get(doc, "LifeCycle.TargetCloseDate"), "LifeCycle.TargetCloseDate"
@@ -259,7 +260,7 @@ def aws_opportunity_from_opportunity(
             "Account": {
                 "CompanyName": customer.company,
                 "WebsiteUrl": customer.domain,
-                "Industry": opportunity.industry,
+                "Industry": industry_name(opportunity.industry),
                 "Address": address,
             },
             "Contacts": contacts,

@@ -39,6 +39,7 @@ from connectors.interop.common import (
 )
 from schemas.common import Money
 from schemas.ids import opportunity_key
+from schemas.industries import industry_code, industry_name
 from schemas.opportunity import Customer, Opportunity, OpportunityInput
 from schemas.referrals import OfferMade
 from schemas.taxonomy import CAPABILITIES
@@ -212,7 +213,7 @@ def opportunity_from_referral(
         "title": (get(doc, "name") or None) and str(get(doc, "name"))[:200],
         "needs": needs,
         "region": _region(doc),
-        "industry": industries[0][:80],
+        "industry": industry_code(industries[0]),
         "deal_size": {"amount": str(amount), "currency": get(doc, "details.currency")},
         "expected_close": parse_date(
             get(doc, "details.closingDateTime"), "details.closingDateTime"
@@ -282,7 +283,7 @@ def referral_from_opportunity(
             "currency": opportunity.deal_size.currency,
             "closingDateTime": f"{opportunity.expected_close.isoformat()}T00:00:00Z",
             "requirements": {
-                "industries": [{"name": opportunity.industry}],
+                "industries": [{"name": industry_name(opportunity.industry)}],
                 "services": [{"name": need} for need in opportunity.needs],
             },
         },
@@ -327,7 +328,7 @@ def referral_from_lead(
         "closingDateTime": f"{teaser.expected_close.isoformat()}T00:00:00Z",
         "notes": f"deal size band {teaser.size_band}",
         "requirements": {
-            "industries": [{"name": teaser.industry}],
+            "industries": [{"name": industry_name(teaser.industry)}],
             "services": [{"name": need} for need in teaser.needs],
         },
     }

@@ -1,5 +1,10 @@
 """The HTTP side of a delivery: one POST, no redirects, a hard timeout, the SSRF guard.
 
+The guard runs on the URL (:func:`check_url`), on every resolved address and on the address each
+socket connects to (the connector's socket factory), see :mod:`connectors.webhooks.ssrf`. A refused
+or failed attempt is reported without network detail ("refused: destination not allowed",
+"connection failed"): the delivery log is not a port scanner.
+
 :class:`Sender` is the port the dispatcher depends on (tests inject their own); :class:`HttpSender`
 is the aiohttp adapter. It never raises for a failed attempt: the result says what happened.
 """
@@ -13,8 +18,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
-from connectors.webhooks.ssrf import GuardedResolver, TargetPolicy, UnsafeTarget, check_url
+from connectors.webhooks.ssrf import (
+    REFUSED,
+    GuardedResolver,
+    TargetPolicy,
+    UnsafeTarget,
+    check_url,
+    guarded_socket_factory,
+)
 
 __all__ = ["AttemptResult", "HttpSender", "Sender"]
 
@@ -47,8 +60,16 @@ class HttpSender:
     platform), and a hanging endpoint must not hold a connection slot another partner needs.
     The dispatcher bounds concurrency itself (one request per partner, a global semaphore)."""
 
-    def __init__(self, policy: TargetPolicy, *, limit: int = 0, limit_per_host: int = 0) -> None:
+    def __init__(
+        self,
+        policy: TargetPolicy,
+        *,
+        limit: int = 0,
+        limit_per_host: int = 0,
+        resolver: AbstractResolver | None = None,
+    ) -> None:
         self._policy = policy
+        self._resolver = resolver
         self._limit = limit
         self._limit_per_host = limit_per_host
         self._session: aiohttp.ClientSession | None = None
@@ -56,10 +77,11 @@ class HttpSender:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = aiohttp.TCPConnector(
-                resolver=GuardedResolver(self._policy),
+                resolver=GuardedResolver(self._policy, self._resolver),
                 limit=self._limit,
                 limit_per_host=self._limit_per_host,
                 ttl_dns_cache=0,
+                socket_factory=guarded_socket_factory(self._policy),
             )
             self._session = aiohttp.ClientSession(
                 connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False
@@ -76,8 +98,8 @@ class HttpSender:
 
         try:
             check_url(url, self._policy)
-        except UnsafeTarget as exc:
-            return AttemptResult(None, f"refused: {exc}"[:300], 0, unsafe=True)
+        except UnsafeTarget:
+            return AttemptResult(None, f"refused: {REFUSED}", 0, unsafe=True)
         try:
             async with asyncio.timeout(timeout_s):
                 async with self._client().post(
@@ -91,12 +113,13 @@ class HttpSender:
                     return AttemptResult(resp.status, None, elapsed())
         except TimeoutError:
             return AttemptResult(None, f"timeout after {timeout_s:g} s", elapsed())
-        except aiohttp.ClientConnectorError as exc:
-            text = str(exc.os_error) if exc.os_error else str(exc)
-            unsafe = "refused:" in text and "webhook target" in text
-            return AttemptResult(None, f"connection: {text}"[:300], elapsed(), unsafe=unsafe)
         except (aiohttp.ClientError, OSError) as exc:
-            return AttemptResult(None, f"{type(exc).__name__}: {exc}"[:300], elapsed())
+            if REFUSED in f"{exc} {exc.__cause__} {getattr(exc, 'os_error', '')}":
+                return AttemptResult(None, f"refused: {REFUSED}", elapsed(), unsafe=True)
+            if isinstance(exc, aiohttp.ClientConnectorError):
+                # No OS detail (refused, unreachable, reset): the log must not map networks.
+                return AttemptResult(None, "connection failed", elapsed())
+            return AttemptResult(None, type(exc).__name__, elapsed())
 
     async def close(self) -> None:
         if self._session is not None:

@@ -50,7 +50,15 @@ REGIONS: tuple[str, ...] = tuple(
     code for c, (_w, subs) in COUNTRIES.items() for code in (c, *(f"{c}-{s}" for s in subs))
 )
 VENDORS = ("NetApp", "Dell", "Cisco", "Palo Alto", "Microsoft", "AWS", "VMware", "HPE")
-INDUSTRIES = ("healthcare", "retail", "finance", "manufacturing", "public", "education")
+# codes of the industry vocabulary (schemas/industries.py), as the API accepts them
+INDUSTRIES = (
+    "healthcare",
+    "retail",
+    "financial-services",
+    "manufacturing",
+    "government",
+    "education",
+)
 KINDS = ("reseller", "distributor", "msp", "consultant", "isv")
 
 _CAPS = tuple(CAPABILITIES)

@@ -185,7 +185,7 @@ class Router:
                 f"unknown opportunity {key.decode()}: nothing to withdraw",
                 code="unknown_opportunity",
             )
-        if row.closed:  # nothing open to withdraw: nothing published, as before the marker
+        if row.closed:  # nothing open to withdraw (its claims went when it closed): no output
             return []
         opp = Opportunity.model_validate_json(row.opportunity)
         step = withdraw(row.state, event.withdrawn_at.timestamp(), event.reason)

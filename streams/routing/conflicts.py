@@ -4,7 +4,8 @@ The key of a registration is ``"<normalised customer domain>|<need>"`` (``https:
 and ``acme.com`` are the same customer). A later opportunity of a *different* opportunity key for the
 same key within ``window_s`` of the first registration is a conflict; the originator is told the
 customer and need are already registered, and nothing about by whom (a :class:`Conflict` carries no
-partner and no opportunity of anyone else). Publishing the same opportunity again is not a
+partner and no opportunity of anyone else) nor exactly when: only the day (:func:`day_of`), so the
+time cannot be matched to an offer a partner received. Publishing the same opportunity again is not a
 conflict. The window runs from the first registration; once it has passed, the next opportunity
 registers afresh.
 
@@ -28,7 +29,9 @@ __all__ = [
     "ConflictTable",
     "Registration",
     "conflict_keys",
+    "day_of",
     "register",
+    "unregister",
 ]
 
 DEFAULT_CONFLICT_WINDOW_S = 90 * 86_400.0
@@ -73,6 +76,16 @@ def register(
     return None, (*live, (at_ts, key))
 
 
+def unregister(entries: Sequence[Registration], key: str) -> tuple[Registration, ...]:
+    """The entries without opportunity ``key``'s registration (a withdrawn probe's claim)."""
+    return tuple((ts, k) for ts, k in entries if k != key)
+
+
+def day_of(at_ts: float) -> float:
+    """Midnight UTC of the day of ``at_ts``: what a partner is told of another's registration."""
+    return at_ts - at_ts % 86_400
+
+
 class ConflictTable:
     """:func:`register` over an in-memory dict (``conflict key -> registrations``)."""
 
@@ -97,7 +110,7 @@ class ConflictTable:
                 self._entries.pop(ckey, None)
             if first is not None:
                 domain = ckey.split("|", 1)[0]
-                found.append(Conflict(domain, need, datetime.fromtimestamp(first, UTC)))
+                found.append(Conflict(domain, need, datetime.fromtimestamp(day_of(first), UTC)))
         return tuple(found)
 
     def expire(self, now: datetime) -> int:

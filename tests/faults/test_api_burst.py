@@ -59,7 +59,11 @@ async def test_a_burst_is_shed_with_503_and_nothing_acknowledged_is_lost(
     api = ApiProc(
         settings,
         tmp_path / "api.log",
-        env={"OPPBUS_ADMIN_TOKEN": ADMIN, "OPPBUS_HTTP_MAX_IN_FLIGHT": "8"},
+        env={
+            "OPPBUS_ADMIN_TOKEN": ADMIN,
+            "OPPBUS_HTTP_MAX_IN_FLIGHT": "8",
+            "OPPBUS_CONFLICT_CHECKS_PER_HOUR": "0",  # one customer per opportunity, hundreds
+        },
     )
     await asyncio.to_thread(api.start)
     try:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.integration.api.conftest import api
+from tests.integration.api.conftest import api, harness_with
 
-__all__ = ["api"]
+__all__ = ["api", "harness_with"]

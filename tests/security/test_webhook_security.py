@@ -89,6 +89,14 @@ UNSAFE = [
     "file:///etc/passwd",
     "gopher://example.com/",
     "ftp://example.com/hook",
+    # issue 17: spellings the client normalises to an internal address
+    "http://127\u30020\u30020\u30021:8080/hook",
+    "http://\uff11\uff12\uff17.\uff10.\uff10.\uff11/hook",
+    "http://\u2460\u2461\u2466.\u24ea.\u24ea.\u2460/hook",
+    "http://2130706433/hook",
+    "http://0x7f.1/hook",
+    "http://0177.0.0.1/hook",
+    "http://127.1/hook",
 ]
 
 

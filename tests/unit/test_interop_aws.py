@@ -34,7 +34,7 @@ def test_sample_maps_to_an_opportunity() -> None:
     assert opp.opportunity_id == "CRM-OPP-000456"
     assert opp.needs == ("storage", "backup", "professional-services")
     assert opp.region == "US-WA"
-    assert opp.industry == "Financial Services"
+    assert opp.industry == "financial-services"  # the vocabulary's code (schemas/industries.py)
     assert opp.deal_size.amount == Decimal("150000.00")  # 12 x the monthly spend
     assert opp.expected_close == date(2027, 2, 28)
     assert opp.customer.company == "Northwind Traders"

@@ -36,7 +36,7 @@ def test_incoming_sample_maps_to_an_opportunity() -> None:
     assert opp.opportunity_id == "CRM-OPP-000123"
     assert opp.needs == ("storage", "backup")
     assert opp.region == "US-CA"
-    assert opp.industry == "Retail"
+    assert opp.industry == "retail"  # the vocabulary's code (schemas/industries.py)
     assert opp.deal_size.amount == Decimal("185000.50")
     assert opp.deal_size.currency == "USD"
     assert opp.expected_close == date(2027, 3, 31)

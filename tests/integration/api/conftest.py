@@ -205,11 +205,10 @@ def _about(offer: OfferMade) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[Harness]:
-    configured = settings.model_copy(update={"admin_token": SecretStr(ADMIN_TOKEN)})
-    app = build_api_app(configured)
-    client = TestClient(TestServer(app))
+async def harness_with(settings: Settings, **update: object) -> AsyncIterator[Harness]:
+    """The API app (admin token set, ``update`` applied to its settings) and its harness."""
+    configured = settings.model_copy(update={"admin_token": SecretStr(ADMIN_TOKEN), **update})
+    client = TestClient(TestServer(build_api_app(configured)))
     await client.start_server()
     harness = Harness(client, configured)
     try:
@@ -217,3 +216,9 @@ async def api(settings: Settings) -> AsyncIterator[Harness]:
     finally:
         await harness.close()
         await client.close()
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Harness]:
+    async for harness in harness_with(settings):
+        yield harness

@@ -9,20 +9,17 @@ from pathlib import Path
 
 import orjson
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from aiokafka import AIOKafkaConsumer
-from pydantic import SecretStr
 
 import connectors.crm
 from connectors.crm.signatures import hubspot_signature, salesforce_signature
-from ops.api import build_api_app
 from ops.worker import build_worker_app
 from schemas.codec import decode
 from schemas.ids import opportunity_key
 from schemas.opportunity import Opportunity
 from schemas.referrals import OfferMade
 from streams.settings import Settings
-from tests.integration.api.conftest import ADMIN_TOKEN, Harness
+from tests.integration.api.conftest import Harness, harness_with
 from tests.integration.webhook_helpers import Receiver, read_until
 
 pytestmark = pytest.mark.kafka
@@ -43,21 +40,10 @@ async def crm(settings: Settings, tmp_path: Path) -> AsyncIterator[Harness]:
     (tmp_path / "sf-reseller.json").write_text(
         sf.replace("replace-with-a-long-random-shared-secret", SF_SECRET)
     )
-    configured = settings.model_copy(
-        update={
-            "admin_token": SecretStr(ADMIN_TOKEN),
-            "crm_dir": tmp_path,
-            "webhook_allowed_networks": "127.0.0.0/8",
-        }
-    )
-    client = TestClient(TestServer(build_api_app(configured)))
-    await client.start_server()
-    harness = Harness(client, configured)
-    try:
+    async for harness in harness_with(
+        settings, crm_dir=tmp_path, webhook_allowed_networks="127.0.0.0/8"
+    ):
         yield harness
-    finally:
-        await harness.close()
-        await client.close()
 
 
 def hubspot_headers(

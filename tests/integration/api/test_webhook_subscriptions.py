@@ -6,16 +6,13 @@ from collections.abc import AsyncIterator
 
 import orjson
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import SecretStr
 
 from connectors.webhooks.dispatcher import WebhookDispatcher
-from ops.api import build_api_app
 from schemas.codec import decode
 from schemas.webhooks import WebhookSubscription
 from streams.settings import Settings
-from tests.integration.api.conftest import ADMIN_TOKEN, Harness
+from tests.integration.api.conftest import Harness, harness_with
 from tests.integration.polling import wait_for
 from tests.integration.webhook_helpers import Receiver
 
@@ -24,23 +21,14 @@ pytestmark = pytest.mark.kafka
 
 @pytest.fixture
 async def hooks(settings: Settings) -> AsyncIterator[Harness]:
-    configured = settings.model_copy(
-        update={
-            "admin_token": SecretStr(ADMIN_TOKEN),
-            "webhook_allowed_networks": "127.0.0.0/8",
-            "webhook_backoff_base_s": 0.05,
-            "webhook_max_attempts": 3,
-            "webhook_timeout_s": 2.0,
-        }
-    )
-    client = TestClient(TestServer(build_api_app(configured)))
-    await client.start_server()
-    harness = Harness(client, configured)
-    try:
+    async for harness in harness_with(
+        settings,
+        webhook_allowed_networks="127.0.0.0/8",
+        webhook_backoff_base_s=0.05,
+        webhook_max_attempts=3,
+        webhook_timeout_s=2.0,
+    ):
         yield harness
-    finally:
-        await harness.close()
-        await client.close()
 
 
 async def _subscriptions(h: Harness) -> list[WebhookSubscription]:
