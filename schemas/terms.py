@@ -23,6 +23,7 @@ from pydantic import (
     PlainSerializer,
     Tag,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
     WithJsonSchema,
     field_validator,
 )
@@ -127,6 +128,15 @@ class Terms(Contract):
     approval_days: int = Field(default=30, ge=0, le=365, strict=True)
     payment_days: int = Field(default=30, ge=0, le=365, strict=True)
     version: int = Field(default=1, ge=1, strict=True)
+
+    @field_validator("referral_fee", mode="wrap")
+    @classmethod
+    def _one_form(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Validate the chosen form directly, so errors name ``referral_fee.percent`` (not the
+        union's tag, ``referral_fee.percent.percent``)."""
+        if isinstance(value, dict):
+            return (PercentFee if _fee_kind(value) == "percent" else FlatFee).model_validate(value)
+        return handler(value)
 
     @field_validator("cap")
     @classmethod

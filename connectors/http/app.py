@@ -27,6 +27,7 @@ from connectors.http.routes_interop import add_interop_routes
 from connectors.http.routes_leads import add_lead_routes
 from connectors.http.routes_opportunities import add_opportunity_routes
 from connectors.http.routes_partners import add_partner_routes
+from connectors.http.routes_partnerships import add_partnership_routes
 from connectors.http.routes_referrals import add_referral_routes
 from connectors.http.state import STATE, ApiState
 from streams.runtime import GlobalView, ensure_topics
@@ -100,6 +101,7 @@ def create_web_app(
     add_inbox_routes(app)  # GET /inbox (the partner inbox page), GET /v1/me
     add_admin_routes(app)
     add_interop_routes(app)
+    add_partnership_routes(app)
     add_openapi_route(app)
     install_extensions(app, settings, registry)
     return app

@@ -32,7 +32,15 @@ __all__ = ["READ_TOPICS", "ReadModel"]
 
 log = logging.getLogger("oppbus.api.readmodel")
 
-READ_TOPICS = ("credentials", "partners", "partner-stats", "opportunities", "referrals")
+READ_TOPICS = (
+    "credentials",
+    "partners",
+    "partner-stats",
+    "opportunities",
+    "referrals",
+    "partnerships",
+    "fees",
+)
 
 Listener = Callable[[list[Referral]], None]
 

@@ -6,7 +6,8 @@ Nothing here does I/O: :class:`Views.apply` takes a decoded event and updates
 * ``keys`` (credentials topic, see :mod:`connectors.http.keys`),
 * ``stats`` (partner-stats topic: the scorecards, highest ``revision`` per partner),
 * ``opportunities`` (opportunities topic + the referral ledger: what an originator may see),
-* ``referrals`` (the ledger: one :class:`Referral` per offer, what its holder may see).
+* ``referrals`` (the ledger: one :class:`Referral` per offer, what its holder may see),
+* ``commerce`` (partnerships and fees topics, :mod:`connectors.http.commerce`).
 
 Ledger events are applied as the state machine allows (offered → accepted | declined | expired |
 withdrawn; accepted → won | lost | withdrawn): a replayed or out-of-date event changes nothing.
@@ -22,11 +23,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from connectors.http.commerce import CommerceView
 from connectors.http.keys import Credential, KeyRing
 from schemas.common import Money
+from schemas.fees import FeeRecorded
 from schemas.ids import opportunity_key
 from schemas.opportunity import Customer, Opportunity, OpportunityWithdrawn
 from schemas.partner import PartnerProfile
+from schemas.partnership import NetworkTerms, Partnership
 from schemas.referrals import (
     LeadRevealed,
     OfferMade,
@@ -148,6 +152,7 @@ class Views:
         self.opportunities: dict[str, OpportunityState] = {}
         self.referrals: dict[str, Referral] = {}
         self.by_partner: dict[str, dict[str, Referral]] = {}
+        self.commerce = CommerceView()  # partnerships, network terms, fees
         self.seq = 0
 
     # --- reads -------------------------------------------------------------------------------
@@ -188,6 +193,8 @@ class Views:
             state = self._opportunity(event.originator, event.opportunity_id)
             if state.withdrawn is None:
                 state.withdrawn = event
+        elif isinstance(event, Partnership | NetworkTerms | FeeRecorded):
+            self.commerce.apply(event)
         elif isinstance(event, OfferMade):
             return self._offer(event)
         else:

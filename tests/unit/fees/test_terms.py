@@ -13,15 +13,15 @@ from schemas.terms import Terms
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"referral_fee": {"percent": "0"}}, "referral_fee.percent.percent"),
-        ({"referral_fee": {"percent": "-5"}}, "referral_fee.percent.percent"),
-        ({"referral_fee": {"percent": "100.5"}}, "referral_fee.percent.percent"),
-        ({"referral_fee": {"percent": 10}}, "referral_fee.percent.percent"),  # a number, not text
-        ({"referral_fee": {"percent": "1e1"}}, "referral_fee.percent.percent"),
-        ({"referral_fee": {"amount": "5", "currency": "ZZZ"}}, "referral_fee.flat.currency"),
-        ({"referral_fee": {"amount": "0", "currency": "EUR"}}, "referral_fee.flat.amount"),
-        ({"referral_fee": {"amount": "5.5", "currency": "JPY"}}, "referral_fee.flat.amount"),
-        ({"referral_fee": {"amount": "5", "currency": "XAU"}}, "referral_fee.flat.amount"),
+        ({"referral_fee": {"percent": "0"}}, "referral_fee.percent"),
+        ({"referral_fee": {"percent": "-5"}}, "referral_fee.percent"),
+        ({"referral_fee": {"percent": "100.5"}}, "referral_fee.percent"),
+        ({"referral_fee": {"percent": 10}}, "referral_fee.percent"),  # a number, not text
+        ({"referral_fee": {"percent": "1e1"}}, "referral_fee.percent"),
+        ({"referral_fee": {"amount": "5", "currency": "ZZZ"}}, "referral_fee.currency"),
+        ({"referral_fee": {"amount": "0", "currency": "EUR"}}, "referral_fee.amount"),
+        ({"referral_fee": {"amount": "5.5", "currency": "JPY"}}, "referral_fee.amount"),
+        ({"referral_fee": {"amount": "5", "currency": "XAU"}}, "referral_fee.amount"),
         (
             {
                 "referral_fee": {"amount": "5", "currency": "EUR"},
