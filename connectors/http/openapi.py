@@ -241,6 +241,12 @@ def _commerce_routes(pid: tuple[tuple[str, str, str], ...]) -> tuple[Route, ...]
         Route("put", ps + "/terms", "Propose the next version of the terms (in force once the "
               "other side accepts)", "partner", {200: Partnership}, Terms,
               (*acting, 400, 413, 415, 422), psid),
+        Route("get", "/v1/directory", "Your long-list of listed partners that complement you "
+              "and would not compete with you, ranked and explained (public fields only)",
+              "partner", {200: c.DirectoryList}, None, (401, 403, 404, 422),
+              (("needs", "query", "capabilities wanted, comma-separated"),
+               ("region", "query", "ISO 3166 region"), ("industry", "query", "optional"),
+               *paged)),
         Route("put", "/v1/terms/default", "Set the network default terms", "admin",
               {200: NetworkTerms}, Terms, (400, 401, 403, 413, 415, 422, 503)),
         Route("get", "/v1/terms/default", "The network default terms", "admin-or-partner",
