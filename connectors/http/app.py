@@ -24,6 +24,7 @@ from connectors.http.metrics import METRICS, ApiMetrics
 from connectors.http.openapi import add_openapi_route
 from connectors.http.routes_admin import add_admin_routes
 from connectors.http.routes_directory import add_directory_routes
+from connectors.http.routes_fees import add_fee_routes
 from connectors.http.routes_interop import add_interop_routes
 from connectors.http.routes_leads import add_lead_routes
 from connectors.http.routes_opportunities import add_opportunity_routes
@@ -104,6 +105,7 @@ def create_web_app(
     add_interop_routes(app)
     add_partnership_routes(app)
     add_directory_routes(app)
+    add_fee_routes(app)
     add_openapi_route(app)
     install_extensions(app, settings, registry)
     return app

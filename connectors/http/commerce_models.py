@@ -105,3 +105,6 @@ class Statement(_Body):
     from_: str | None = Field(default=None, alias="from")
     to: str | None = None
     counterparties: list[StatementRowBody]
+    position: dict[str, str] = Field(
+        description="net against the whole network per currency (multi-party netting)"
+    )

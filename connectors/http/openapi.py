@@ -247,6 +247,18 @@ def _commerce_routes(pid: tuple[tuple[str, str, str], ...]) -> tuple[Route, ...]
               (("needs", "query", "capabilities wanted, comma-separated"),
                ("region", "query", "ISO 3166 region"), ("industry", "query", "optional"),
                *paged)),
+        Route("get", "/v1/fees", "Your fee entries as payer or payee (the operator: all)",
+              "admin-or-partner", {200: c.FeeList}, None, (400, 401, 422),
+              (*paged, ("status", "query", "pending, approved, settled or reversed"))),
+        Route("post", "/v1/fees/{fee_id}/settle", "The payee confirms the fee was paid "
+              "(approved fees only)", "partner", {200: c.FeeView}, c.FeeSettleInput,
+              (400, 401, 403, 404, 409, 413, 415, 422, 503),
+              (("fee_id", "path", "the fee's id (fee_...)"),)),
+        Route("get", "/v1/partners/{partner_id}/statement", "Receivable, payable and net per "
+              "counterparty and currency (Accept: text/csv for CSV)", "admin-or-partner",
+              {200: c.Statement}, None, (401, 403, 422),
+              (*pid, ("from", "query", "first day, YYYY-MM-DD"),
+               ("to", "query", "last day (included), YYYY-MM-DD"))),
         Route("put", "/v1/terms/default", "Set the network default terms", "admin",
               {200: NetworkTerms}, Terms, (400, 401, 403, 413, 415, 422, 503)),
         Route("get", "/v1/terms/default", "The network default terms", "admin-or-partner",
