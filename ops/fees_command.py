@@ -19,7 +19,7 @@ from typing import Any
 from schemas.codec import decode
 from schemas.errors import InvalidEvent
 from schemas.fees import FeeRecorded
-from streams.fees.book import Difference, FeeBook
+from streams.fees.book import Difference, FeeBook, wanted
 from streams.runtime import GlobalView
 from streams.settings import Settings, load_settings
 
@@ -32,7 +32,7 @@ async def read_book(settings: Settings) -> FeeBook:
 
     def on_referral(key: Any, value: bytes | None, headers: Any, origin: Any) -> None:
         with contextlib.suppress(InvalidEvent):
-            if value is not None:
+            if value is not None and wanted(headers):
                 envelope = decode(value, headers)
                 book.on_referral(envelope.event, envelope.id)
 

@@ -10,6 +10,7 @@ same record twice, in another process or after a crash, changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,7 +19,26 @@ from schemas.referrals import OfferMade, ReferralLost, ReferralWon
 from schemas.terms import Terms
 from streams.fees.ledger import FeeEvent, OutcomeSeen, missing, plan
 
-__all__ = ["Difference", "FeeBook", "Referred", "event_of", "record_of"]
+__all__ = [
+    "FEE_INPUT_TYPES",
+    "Difference",
+    "FeeBook",
+    "Referred",
+    "event_of",
+    "record_of",
+    "wanted",
+]
+
+
+# The referral-ledger events the fee book reads (CloudEvents ``ce_type`` header values).
+FEE_INPUT_TYPES = frozenset(
+    f"io.oppbus.referral.{verb}.v1".encode() for verb in ("offered", "won", "lost")
+)
+
+
+def wanted(headers: Sequence[tuple[str, bytes]]) -> bool:
+    """Whether a ``referrals`` record is one the fee book reads (skip decoding the rest)."""
+    return any(k == "ce_type" and v in FEE_INPUT_TYPES for k, v in headers)
 
 
 @dataclass

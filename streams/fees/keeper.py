@@ -26,7 +26,7 @@ from schemas.codec import decode, encode
 from schemas.errors import InvalidEvent
 from schemas.events import event_key
 from schemas.fees import FeeRecorded
-from streams.fees.book import FeeBook
+from streams.fees.book import FeeBook, wanted
 from streams.runtime import GlobalView
 from streams.settings import Settings
 
@@ -64,6 +64,8 @@ class FeeKeeper:
     def _on_referral(
         self, key: bytes | None, value: bytes | None, headers: Any, origin: Any
     ) -> None:
+        if not wanted(headers):
+            return  # most of the ledger (accepted, declined, revealed, ...) is not about fees
         envelope = self._decoded(value, headers)
         if envelope is not None:
             self.book.on_referral(envelope.event, envelope.id)
