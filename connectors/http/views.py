@@ -98,6 +98,7 @@ class Referral:
             "offered_at": o.offered_at.isoformat(),
             "expires_at": o.expires_at.isoformat(),
             "updated_at": (self.updated_at or o.offered_at).isoformat(),
+            "terms": o.terms.model_dump(mode="json") if o.terms is not None else None,
         }
         if self.status in REVEALED_STATUSES and self.customer is not None:
             lead["customer"] = self.customer.model_dump(mode="json")

@@ -77,6 +77,8 @@ async def test_agreed_routed_won_accrues_one_pending_fee(api: Harness) -> None:
         (lead,) = views.leads_of("south")
         assert lead.offer.terms is not None and lead.offer.terms.version == 1
         rid = lead.referral_id
+        seen = await (await api.client.get("/v1/leads", headers=south)).json()
+        assert seen["leads"][0]["terms"]["referral_fee"] == {"percent": "10"}
         accept = await api.client.post(
             f"/v1/referrals/{rid}/accept", headers={**south, "Prefer": "wait=10"}
         )
