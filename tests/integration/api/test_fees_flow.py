@@ -4,13 +4,19 @@ while pending, and a redelivered won outcome adds no fee; ``fees verify`` agrees
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from ops.fees_command import verify
+from schemas.fees import FeeRecorded
 from streams.runtime.app import create_app
 from streams.wiring import register_all
 from tests.integration.api.conftest import Harness, opportunity
@@ -112,3 +118,32 @@ async def test_agreed_routed_won_accrues_one_pending_fee(api: Harness) -> None:
         assert await verify(api.settings, now=datetime.now(UTC)) == []
     finally:
         await worker.stop()
+
+
+async def test_fees_verify_exits_1_naming_a_referral_whose_fee_is_not_due(api: Harness) -> None:
+    """A fee on the ledger that no referral under terms calls for (forged, or a bug)."""
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    forged = FeeRecorded(
+        event_id="fee_0123456789abcdef0123.accrued",
+        fee_id="fee_0123456789abcdef0123",
+        kind="accrued",
+        at=at,
+        referral_id="ref_0123456789abcdef0123",
+        opportunity_id="o-1",
+        originator="north",
+        payer="south",
+        payee="north",
+        amount=Decimal("10.00"),
+        currency="EUR",
+        terms_version=1,
+        approve_at=at + timedelta(days=30),
+    )
+    env = {**os.environ, "OPPBUS_TOPIC_PREFIX": api.settings.topic_prefix}
+    argv = [sys.executable, "-m", "ops.cli", "fees", "verify", "--broker", api.settings.broker_url]
+    clean = await asyncio.to_thread(subprocess.run, argv, env=env, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stderr
+    assert "agrees" in clean.stdout
+    await api.emit_to("fees", forged)
+    found = await asyncio.to_thread(subprocess.run, argv, env=env, capture_output=True, text=True)
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert forged.referral_id in found.stdout and "1 differ" in found.stderr
