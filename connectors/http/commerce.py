@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from schemas.fees import FeeRecorded
 from schemas.partnership import NetworkTerms, Partnership
@@ -17,7 +18,7 @@ from streams.fees.book import event_of
 from streams.fees.ledger import FeeEvent, FeeState, fold
 from streams.partnerships.book import PartnershipBook
 
-__all__ = ["CommerceView"]
+__all__ = ["CommerceView", "fee_body"]
 
 
 @dataclass
@@ -48,3 +49,20 @@ class CommerceView(PartnershipBook):
             self.fees.keys() if partner_id is None else self.fees_by_partner.get(partner_id, ())
         )
         return sorted((self.fees[i] for i in ids), key=lambda f: (f.accrued_at, f.fee_id))
+
+
+def fee_body(fee: FeeState) -> dict[str, Any]:
+    return {
+        "fee_id": fee.fee_id,
+        "referral_id": fee.referral_id,
+        "payer": fee.payer,
+        "payee": fee.payee,
+        "amount": format(fee.amount, "f"),
+        "currency": fee.currency,
+        "status": fee.status,
+        "terms_version": fee.terms_version,
+        "accrued_at": fee.accrued_at.isoformat(),
+        "approve_at": fee.approve_at.isoformat(),
+        "basis": fee.basis,
+        "reference": fee.reference,
+    }

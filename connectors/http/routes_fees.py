@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from connectors.http.auth import authenticate, require_admin_or_partner, require_partner
+from connectors.http.commerce import fee_body
 from connectors.http.commerce_models import FeeSettleInput
 from connectors.http.errors import ApiError, json_response, read_json
 from connectors.http.paging import page
@@ -29,29 +30,12 @@ from connectors.http.routes_partners import partner_id_param
 from connectors.http.state import state_of, utcnow
 from schemas.errors import FieldError
 from streams.fees.book import record_of
-from streams.fees.ledger import FeeState, settle
+from streams.fees.ledger import settle
 from streams.fees.statement import positions, statement
 
-__all__ = ["add_fee_routes", "fee_body"]
+__all__ = ["add_fee_routes"]
 
 FEE_STATUSES = ("pending", "approved", "settled", "reversed")
-
-
-def fee_body(fee: FeeState) -> dict[str, Any]:
-    return {
-        "fee_id": fee.fee_id,
-        "referral_id": fee.referral_id,
-        "payer": fee.payer,
-        "payee": fee.payee,
-        "amount": format(fee.amount, "f"),
-        "currency": fee.currency,
-        "status": fee.status,
-        "terms_version": fee.terms_version,
-        "accrued_at": fee.accrued_at.isoformat(),
-        "approve_at": fee.approve_at.isoformat(),
-        "basis": fee.basis,
-        "reference": fee.reference,
-    }
 
 
 async def list_fees(request: web.Request) -> web.Response:

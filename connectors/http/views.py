@@ -154,6 +154,7 @@ class Views:
         self.referrals: dict[str, Referral] = {}
         self.by_partner: dict[str, dict[str, Referral]] = {}
         self.commerce = CommerceView()  # partnerships, network terms, fees
+        self.fee_seq: dict[str, int] = {}  # fee id -> seq of its last change (the lead stream)
         self.seq = 0
 
     # --- reads -------------------------------------------------------------------------------
@@ -195,7 +196,9 @@ class Views:
             if state.withdrawn is None:
                 state.withdrawn = event
         elif isinstance(event, Partnership | NetworkTerms | FeeRecorded):
-            self.commerce.apply(event)
+            if self.commerce.apply(event) and isinstance(event, FeeRecorded):
+                self.seq += 1
+                self.fee_seq[event.fee_id] = self.seq
         elif isinstance(event, OfferMade):
             return self._offer(event)
         else:

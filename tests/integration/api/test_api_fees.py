@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+import orjson
 import pytest
 
 from schemas.fees import FeeRecorded
@@ -108,3 +112,48 @@ async def test_fees_list_settle_and_statement(api: Harness) -> None:
     assert bad_day.status == 422 and (await bad_day.json())["errors"][0]["field"] == "from"
     everyone = await (await api.client.get("/v1/fees?limit=2", headers=api.admin)).json()
     assert len(everyone["fees"]) == 2 and everyone["next"]
+
+
+async def _sse(resp: Any, n: int) -> list[tuple[str, dict[str, Any]]]:
+    """Read ``n`` SSE events: (event type, data)."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    kind, data = "", b""
+    async with asyncio.timeout(10):
+        while len(out) < n:
+            line = await resp.content.readline()
+            if line.startswith(b"event: "):
+                kind = line[7:].strip().decode()
+            elif line.startswith(b"data: "):
+                data = line[6:].strip()
+            elif line == b"\n" and data:
+                out.append((kind, orjson.loads(data)))
+                data = b""
+    return out
+
+
+async def test_fee_changes_go_out_on_the_partners_lead_stream(api: Harness) -> None:
+    north = await api.register("north", capabilities=["networking"])
+    south = await api.register("south")
+    east = await api.register("east", capabilities=["security"])
+    stream = await api.client.get("/v1/leads/stream", headers=north)
+    assert stream.status == 200
+    fee = _fee("south", "north", "100.00")
+    await api.emit_to("fees", fee)
+    [(kind, body)] = await _sse(stream, 1)
+    assert kind == "fee" and body["fee_id"] == fee.fee_id and body["status"] == "pending"
+    await api.emit_to("fees", _fee("south", "north", "100.00", "approved"))
+    [(kind, body)] = await _sse(stream, 1)
+    assert kind == "fee" and body["status"] == "approved"
+    stream.close()
+    payer = await api.client.get("/v1/leads/stream", headers=south)
+    [(kind, body)] = await _sse(payer, 1)  # the current state, once
+    assert kind == "fee" and body["status"] == "approved"
+    payer.close()
+    stranger = await api.client.get("/v1/leads/stream", headers=east)
+    line = b""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(1.5):
+            while True:
+                line = await stranger.content.readline()
+                assert b"event: fee" not in line
+    stranger.close()
