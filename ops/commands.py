@@ -137,3 +137,8 @@ def register_extra(add: Add) -> None:
             _cmd_replay,
         )
     )
+    from ops import fees_command
+
+    fees_command.add_arguments(
+        add("fees", "The fee ledger: `fees verify` recomputes every fee.", fees_command.run)
+    )

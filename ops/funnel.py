@@ -33,6 +33,7 @@ from schemas.events import (
     ReferralWithdrawn,
     ReferralWon,
 )
+from schemas.fees import FeeRecorded
 from schemas.ids import opportunity_key
 from schemas.policy import RoutingPolicy
 from streams.metrics import (
@@ -146,6 +147,9 @@ class FunnelRecorder:
                 self.board.count("conflicts", event.flagged_at)
         elif isinstance(event, DeadLetter):
             self._dead_letter(event, envelope.id)
+        elif isinstance(event, FeeRecorded):
+            if self._once("fee", event.event_id):
+                self.board.fee(event.kind, event.currency, event.amount)
         elif isinstance(event, RoutingPolicy):
             if self.policies.apply(event):
                 self.board.set_policy(event.version, event.applied_at)

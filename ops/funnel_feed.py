@@ -35,7 +35,7 @@ __all__ = ["FEED_TOPICS", "FunnelFeed"]
 
 log = logging.getLogger(__name__)
 
-FEED_TOPICS = ("opportunities", "referrals", "deadletter", "routing-policy")
+FEED_TOPICS = ("opportunities", "referrals", "deadletter", "routing-policy", "fees")
 
 
 async def _start_whole(starting: Awaitable[None]) -> None:

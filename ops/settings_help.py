@@ -56,6 +56,8 @@ MEANING: dict[str, str] = {
     "session_timeout_s": "consumer-group session timeout: how soon a dead worker's partitions move",
     "worker_status_interval_s": "how often a worker repeats its readiness on the workers topic; "
     "/healthz counts a worker silent for three of these as gone",
+    "fee_tick_s": "how often the fee keeper appends what is due (new outcomes, ended approval "
+    "windows)",
     "log_level": "debug, info, warning or error",
     "extra_capabilities": "comma-separated capability codes added to the built-in taxonomy",
     "webhooks_enabled": "run the outbound webhook dispatcher in the workers",

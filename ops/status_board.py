@@ -16,7 +16,10 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["STEPS", "DeadLetterNote", "StatusBoard"]
+__all__ = ["FEE_KINDS", "STEPS", "DeadLetterNote", "StatusBoard"]
+
+# The fee ledger's events, counted by kind (with their amounts per currency).
+FEE_KINDS = ("accrued", "approved", "settled", "reversed")
 
 # The funnel steps, in the order the page shows them.
 STEPS = (
@@ -77,6 +80,8 @@ class StatusBoard:
         self._last_event: datetime | None = None
         self._feed_error: str | None = None
         self._policy: dict[str, Any] = {"version": 0, "applied_at": None}
+        self._fees: dict[str, dict[str, Decimal]] = {k: {} for k in FEE_KINDS}
+        self._fee_counts: Counter[str] = Counter()
 
     # -- recording ----------------------------------------------------------------------------
     def count(self, step: str, at: datetime, n: int = 1) -> None:
@@ -106,6 +111,14 @@ class StatusBoard:
             value = Decimal(0)
         self._revenue[currency] = self._revenue.get(currency, Decimal(0)) + value
         self.count("won", at)
+
+    def fee(self, kind: str, currency: str, amount: Decimal) -> None:
+        """One fee event (the caller counts each event id once)."""
+        if kind not in FEE_KINDS:
+            raise ValueError(f"unknown fee event {kind!r}")
+        self._fee_counts[kind] += 1
+        by_currency = self._fees[kind]
+        by_currency[currency] = by_currency.get(currency, Decimal(0)) + amount
 
     def dead_letter(self, note: DeadLetterNote) -> None:
         self._dead_reasons[note.reason] += 1
@@ -171,6 +184,13 @@ class StatusBoard:
             "lag": dict(sorted(self._lag.items())),
             "worker_up": self._worker_up,
             "policy": dict(self._policy),
+            "fees": {
+                kind: {
+                    "count": self._fee_counts[kind],
+                    "amounts": {c: format(v, "f") for c, v in sorted(self._fees[kind].items())},
+                }
+                for kind in FEE_KINDS
+            },
             "dead_letters": {
                 "total": t["dead_letters"],
                 "by_reason": _top(self._dead_reasons, "reason"),

@@ -14,6 +14,8 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 | deadletter      | the original key                           | deadletter.recorded              |
 | workers         | worker_id                                  | worker.status                    |
 | routing-policy  | the policy version                         | policy.applied                   |
+| partnerships    | partnership_id (network terms: network-default) | partnership.updated, terms.default-set |
+| fees            | event_id (``<fee_id>.<kind>``)             | fee.recorded                     |
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 from schemas.common import Contract
 from schemas.credentials import Credential
 from schemas.errors import FieldError, InvalidEvent
+from schemas.fees import FeeRecorded
 from schemas.health import WorkerStatus
 from schemas.ids import opportunity_key
 from schemas.lifecycle import (
@@ -32,6 +35,7 @@ from schemas.lifecycle import (
 from schemas.operations import ConflictFlagged, DeadLetter, OpportunityUnroutable
 from schemas.opportunity import Opportunity, OpportunityWithdrawn
 from schemas.partner import PartnerProfile
+from schemas.partnership import NETWORK_TERMS_KEY, NetworkTerms, Partnership
 from schemas.policy import RoutingPolicy, policy_key
 from schemas.referrals import (
     AcceptReferral,
@@ -60,9 +64,11 @@ __all__ = [
     "DeadLetter",
     "DeclineReferral",
     "Event",
+    "FeeRecorded",
     "FieldError",
     "InvalidEvent",
     "LeadRevealed",
+    "NetworkTerms",
     "OfferMade",
     "Opportunity",
     "OpportunityExhausted",
@@ -71,6 +77,7 @@ __all__ = [
     "OpportunityWithdrawn",
     "PartnerProfile",
     "PartnerScorecard",
+    "Partnership",
     "ReferralAccepted",
     "ReferralDeclined",
     "ReferralExpired",
@@ -117,6 +124,9 @@ Event = (
     | RerouteRequested
     | OpportunityWaiting
     | OpportunityExhausted
+    | Partnership
+    | NetworkTerms
+    | FeeRecorded
 )
 
 _PREFIX = "io.oppbus."
@@ -149,6 +159,9 @@ EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "opportunity.reroute.v1": RerouteRequested,
     _PREFIX + "opportunity.waiting.v1": OpportunityWaiting,
     _PREFIX + "opportunity.exhausted.v1": OpportunityExhausted,
+    _PREFIX + "partnership.updated.v1": Partnership,
+    _PREFIX + "terms.default-set.v1": NetworkTerms,
+    _PREFIX + "fee.recorded.v1": FeeRecorded,
 }
 
 _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVENT_TYPES.items()}
@@ -170,6 +183,9 @@ _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     RoutingPolicy: "routing-policy",
     ConflictResolved: "opportunities",
     RerouteRequested: "opportunities",
+    Partnership: "partnerships",
+    NetworkTerms: "partnerships",
+    FeeRecorded: "fees",
 }
 EVENT_TOPICS: dict[str, str] = {
     ce_type: _TOPIC_OF_MODEL.get(model, "referrals") for ce_type, model in EVENT_TYPES.items()
@@ -201,6 +217,12 @@ def event_key(event: Contract) -> bytes | None:
         return event.worker_id.encode()
     if isinstance(event, RoutingPolicy):
         return policy_key(event.version)
+    if isinstance(event, Partnership):
+        return event.partnership_id.encode()
+    if isinstance(event, NetworkTerms):
+        return NETWORK_TERMS_KEY.encode()
+    if isinstance(event, FeeRecorded):
+        return event.event_id.encode()
     originator: str = getattr(event, "originator")  # noqa: B009 - every other event has both
     opportunity_id: str = getattr(event, "opportunity_id")  # noqa: B009
     return opportunity_key(originator, opportunity_id).encode()

@@ -37,6 +37,11 @@ class PartnerProfileInput(Contract):
     competitors: tuple[PartnerId, ...] = Field(default=(), max_length=1000)
     refuses: tuple[PartnerId, ...] = Field(default=(), max_length=1000)
     industries: tuple[str, ...] = Field(default=(), max_length=50)
+    listed: bool = Field(
+        default=True,
+        strict=True,
+        description="shown to other partners in the directory look-up (GET /v1/directory)",
+    )
 
     @model_validator(mode="after")
     def _certified_capabilities_are_offered(self) -> PartnerProfileInput:

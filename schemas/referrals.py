@@ -29,6 +29,7 @@ from schemas.common import (
 )
 from schemas.ids import REFERRAL_ID_PATTERN
 from schemas.opportunity import Customer, Opportunity
+from schemas.terms import Terms
 
 __all__ = [
     "DECLINE_REASONS",
@@ -149,6 +150,11 @@ class OfferMade(_AboutReferral):
         le=1_000_000_000,
         description="the routing policy version that ranked this offer (0: the built-in "
         "defaults, before any version was applied; absent on offers made before versioning)",
+    )
+    terms: Terms | None = Field(
+        default=None,
+        description="The terms in force when the offer was made (the partnership's, else the "
+        "network default); accepting the offer accepts them. Null: no referral fee.",
     )
 
     @model_validator(mode="after")

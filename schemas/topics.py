@@ -150,6 +150,24 @@ TOPICS: tuple[TopicSpec, ...] = (
         publishers=("oppbus policy apply (operator)",),
         consumers=("router (global view)", "http-api (status)", "oppbus replay"),
     ),
+    TopicSpec(
+        name="partnerships",
+        key="partnership_id",
+        cleanup="compact",
+        description="Partnerships between two partners, each record the whole state (status, "
+        "terms in force, terms proposed); the network default terms under key network-default.",
+        publishers=("http-api",),
+        consumers=("http-api", "router (global view)", "fees"),
+    ),
+    TopicSpec(
+        name="fees",
+        key="event_id",
+        cleanup="compact",
+        description="The fee ledger: fee accrued, approved, settled, reversed; append-only, each "
+        "event's id derived from its cause so a repeated append counts once.",
+        publishers=("fees", "http-api"),
+        consumers=("http-api", "fees"),
+    ),
 )
 
 

@@ -67,6 +67,8 @@ class Settings(BaseModel):
     # How often a worker repeats its readiness on the ``workers`` topic (a heartbeat); the API's
     # /healthz treats a worker silent for three of these as gone.
     worker_status_interval_s: float = Field(default=2.0, gt=0, le=60)
+    # How often the fee keeper appends what is due (new won/lost outcomes, ended approval windows).
+    fee_tick_s: float = Field(default=0.5, gt=0, le=60)
     log_level: str = "info"
     # Capability codes added to the built-in taxonomy (schemas/taxonomy.py), comma-separated.
     extra_capabilities: str = ""

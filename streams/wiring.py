@@ -10,6 +10,8 @@ import faust
 from prometheus_client import CollectorRegistry
 
 from schemas.topics import TOPICS
+from streams.fees.keeper import FeeKeeper, register_fee_keeper
+from streams.partnerships.live import PartnershipsView
 from streams.router.agent import RouterAgent, register_router
 from streams.router.claims import ClaimRegistry
 from streams.router.handlers import Router
@@ -35,6 +37,8 @@ class Contexts:
     router: RouterAgent
     scorecards: Scorecards
     policy: PolicyView
+    partnerships: PartnershipsView
+    fees: FeeKeeper
 
 
 def _run_with_app(app: faust.App, view: GlobalView) -> None:
@@ -75,7 +79,8 @@ def register_all(
         name="partner-stats",
     )
     policy = PolicyView(settings)  # the ranking weights in force, from routing-policy
-    views = (directory.view, claims_view, stats_view, policy.view)
+    partnerships = PartnershipsView(settings)  # the terms each offer carries
+    views = (directory.view, claims_view, stats_view, policy.view, partnerships.view)
     for view in views:
         _run_with_app(app, view)
 
@@ -100,10 +105,12 @@ def register_all(
         closed_retention_s=settings.closed_retention_s,
         policy_version=lambda: policy.book.version,
         waiting_recheck_s=settings.waiting_recheck_s,
+        terms_of=partnerships.book.terms_between,
     )
     agent = register_router(app, settings, router, ready)
     woken.append(agent)
     directory.on_change = agent.wake_waiting
     scorecards = register_scorecards(app, settings)  # ledger -> per-partner figures
+    fees = register_fee_keeper(app, settings)  # referral log -> fee ledger
     register_status(app, settings, ready)  # "ready" on the workers topic once it routes
-    return Contexts(directory, claims, stats, agent, scorecards, policy)
+    return Contexts(directory, claims, stats, agent, scorecards, policy, partnerships, fees)

@@ -24,10 +24,13 @@ from connectors.http.limits import Limits, install_limits
 from connectors.http.metrics import METRICS, ApiMetrics
 from connectors.http.openapi import add_openapi_route
 from connectors.http.routes_admin import add_admin_routes
+from connectors.http.routes_directory import add_directory_routes
+from connectors.http.routes_fees import add_fee_routes
 from connectors.http.routes_interop import add_interop_routes
 from connectors.http.routes_leads import add_lead_routes
 from connectors.http.routes_opportunities import add_opportunity_routes
 from connectors.http.routes_partners import add_partner_routes
+from connectors.http.routes_partnerships import add_partnership_routes
 from connectors.http.routes_referrals import add_referral_routes
 from connectors.http.state import STATE, ApiState
 from streams.runtime import GlobalView, ensure_topics
@@ -102,6 +105,9 @@ def create_web_app(
     add_inbox_routes(app)  # GET /inbox (the partner inbox page), GET /v1/me
     add_admin_routes(app)
     add_interop_routes(app)
+    add_partnership_routes(app)
+    add_directory_routes(app)
+    add_fee_routes(app)
     add_openapi_route(app)
     install_extensions(app, settings, registry)
     return app

@@ -15,6 +15,7 @@ from schemas.common import Capability, Money, PartnerId, Region
 from schemas.opportunity import Customer, Opportunity, OpportunityWithdrawn
 from schemas.partner import Certification, PartnerKind, PartnerProfile
 from schemas.referrals import ScoreReason, Teaser
+from schemas.terms import Terms
 
 __all__ = [
     "AdminOpportunityView",
@@ -114,6 +115,9 @@ class Lead(_Body):
     deal_size: Money | None = Field(default=None, description="only once accepted")
     title: str | None = None
     outcome: Outcome | None = None
+    terms: Terms | None = Field(
+        default=None, description="the terms in force when offered; accepting accepts them"
+    )
 
 
 class LeadList(_Body):

@@ -138,6 +138,7 @@ def _routes() -> tuple[Route, ...]:
               "partner", {202: m.InteropAccepted}, None,
               (400, 401, 403, 409, 413, 415, 422, 503), idem),
         *_connector_routes(pid),
+        *_commerce_routes(pid),
         Route("get", "/healthz", "The bus routes: broker, read model and a ready worker "
               "holding every opportunities partition (503 names what is still starting)", "none",
               {200: m.Health, 503: m.Health}),
@@ -212,6 +213,59 @@ def _connector_routes(pid: tuple[tuple[str, str, str], ...]) -> tuple[Route, ...
         Route("post", "/v1/crm/salesforce/{partner_id}",
               "Salesforce callout -> opportunity of that partner (shared-secret HMAC)",
               "none", {202: CrmAccepted}, None, crm_errors, pid + shared),
+    )  # fmt: skip
+
+
+def _commerce_routes(pid: tuple[tuple[str, str, str], ...]) -> tuple[Route, ...]:
+    """Partnerships, terms, the directory and fees (``connectors/http/routes_partnerships.py`` ...)."""
+    from connectors.http import commerce_models as c
+    from connectors.http.routes_partnerships import ProposePartnership
+    from schemas.partnership import NetworkTerms, Partnership
+    from schemas.terms import Terms
+
+    ps = "/v1/partnerships/{partnership_id}"
+    psid = (("partnership_id", "path", "the partnership's id (ps_...)"),)
+    paged = PAGE_PARAMS
+    acting = (401, 403, 404, 409, 503)
+    return (
+        Route("post", "/v1/partnerships", "Propose a partnership with terms to another partner",
+              "partner", {201: Partnership}, ProposePartnership,
+              (400, 401, 403, 404, 409, 413, 415, 422, 503)),
+        Route("get", "/v1/partnerships", "Your partnerships (the operator: all)",
+              "admin-or-partner", {200: c.PartnershipList}, None, (401, 422),
+              (*paged, ("status", "query", "proposed, active or ended"))),
+        Route("get", ps, "One of your partnerships", "admin-or-partner", {200: Partnership},
+              None, (401, 404), psid),
+        Route("post", ps + "/accept", "Accept the proposal, or the new terms the other side "
+              "proposed (only the side awaited)", "partner", {200: Partnership}, None,
+              acting, psid),
+        Route("post", ps + "/end", "End the partnership (either side)", "partner",
+              {200: Partnership}, None, acting, psid),
+        Route("put", ps + "/terms", "Propose the next version of the terms (in force once the "
+              "other side accepts)", "partner", {200: Partnership}, Terms,
+              (*acting, 400, 413, 415, 422), psid),
+        Route("get", "/v1/directory", "Your long-list of listed partners that complement you "
+              "and would not compete with you, ranked and explained (public fields only)",
+              "partner", {200: c.DirectoryList}, None, (401, 403, 404, 422),
+              (("needs", "query", "capabilities wanted, comma-separated"),
+               ("region", "query", "ISO 3166 region"), ("industry", "query", "optional"),
+               *paged)),
+        Route("get", "/v1/fees", "Your fee entries as payer or payee (the operator: all)",
+              "admin-or-partner", {200: c.FeeList}, None, (400, 401, 422),
+              (*paged, ("status", "query", "pending, approved, settled or reversed"))),
+        Route("post", "/v1/fees/{fee_id}/settle", "The payee confirms the fee was paid "
+              "(approved fees only)", "partner", {200: c.FeeView}, c.FeeSettleInput,
+              (400, 401, 403, 404, 409, 413, 415, 422, 503),
+              (("fee_id", "path", "the fee's id (fee_...)"),)),
+        Route("get", "/v1/partners/{partner_id}/statement", "Receivable, payable and net per "
+              "counterparty and currency (Accept: text/csv for CSV)", "admin-or-partner",
+              {200: c.Statement}, None, (401, 403, 422),
+              (*pid, ("from", "query", "first day, YYYY-MM-DD"),
+               ("to", "query", "last day (included), YYYY-MM-DD"))),
+        Route("put", "/v1/terms/default", "Set the network default terms", "admin",
+              {200: NetworkTerms}, Terms, (400, 401, 403, 413, 415, 422, 503)),
+        Route("get", "/v1/terms/default", "The network default terms", "admin-or-partner",
+              {200: NetworkTerms}, None, (401, 404)),
     )  # fmt: skip
 
 

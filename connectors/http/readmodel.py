@@ -25,6 +25,7 @@ from connectors.http.publisher import Published
 from connectors.http.views import Referral, Views
 from schemas.codec import decode
 from schemas.errors import InvalidEvent
+from schemas.fees import FeeRecorded
 from streams.runtime import end_offsets
 from streams.settings import Settings
 
@@ -32,7 +33,15 @@ __all__ = ["READ_TOPICS", "ReadModel"]
 
 log = logging.getLogger("oppbus.api.readmodel")
 
-READ_TOPICS = ("credentials", "partners", "partner-stats", "opportunities", "referrals")
+READ_TOPICS = (
+    "credentials",
+    "partners",
+    "partner-stats",
+    "opportunities",
+    "referrals",
+    "partnerships",
+    "fees",
+)
 
 Listener = Callable[[list[Referral]], None]
 
@@ -49,6 +58,7 @@ class ReadModel:
         self._logical: dict[str, str] = {settings.topic(t): t for t in READ_TOPICS}
         self._progress = asyncio.Condition()
         self._listeners: set[Listener] = set()
+        self._fee_listeners: set[Callable[[FeeRecorded], None]] = set()
         self.skipped = 0
         self.applied = 0
 
@@ -147,6 +157,9 @@ class ReadModel:
         if changed:
             for listener in list(self._listeners):
                 listener(changed)
+        if isinstance(envelope.event, FeeRecorded):
+            for fee_listener in list(self._fee_listeners):
+                fee_listener(envelope.event)
 
     # --- read-your-writes and change notification ------------------------------------------
 
@@ -175,6 +188,11 @@ class ReadModel:
         """Call ``listener(changed_referrals)`` after each change; returns the unsubscribe."""
         self._listeners.add(listener)
         return lambda: self._listeners.discard(listener)
+
+    def listen_fees(self, listener: Callable[[FeeRecorded], None]) -> Callable[[], None]:
+        """Call ``listener(fee_event)`` for each fee event applied; returns the unsubscribe."""
+        self._fee_listeners.add(listener)
+        return lambda: self._fee_listeners.discard(listener)
 
     @property
     def running(self) -> bool:

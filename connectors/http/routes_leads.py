@@ -11,7 +11,9 @@
   (clients may see a lead state twice: dedupe on ``referral_id`` + ``status``). A comment line is
   sent every ``heartbeat_s`` to keep proxies from closing the connection. The stream ends when the
   key is rotated or revoked, and as soon as the client disconnects. A partner may hold
-  ``http_max_streams_per_partner`` streams at once (more: ``429 too_many_streams``).
+  ``http_max_streams_per_partner`` streams at once (more: ``429 too_many_streams``). Each change of
+  a fee the caller pays or receives is an ``event: fee`` on the same stream (``data`` = the fee as
+  in ``GET /v1/fees``; ids in the same sequence).
 
 A lead never carries another partner's data: every view is selected by the caller's partner id.
 """
@@ -26,11 +28,13 @@ import orjson
 from aiohttp import web
 
 from connectors.http.auth import require_partner
+from connectors.http.commerce import fee_body
 from connectors.http.errors import ApiError, json_response
 from connectors.http.paging import page
 from connectors.http.routes_interop import leads_in, wanted_format
 from connectors.http.state import state_of
-from connectors.http.views import Referral
+from connectors.http.views import Referral, Views
+from schemas.fees import FeeRecorded
 
 __all__ = ["LEAD_STATUSES", "add_lead_routes", "parse_last_event_id", "sse_event"]
 
@@ -64,6 +68,17 @@ def parse_last_event_id(value: str | None, epoch: str) -> int:
 def sse_event(referral: Referral, epoch: str) -> bytes:
     data = orjson.dumps(referral.as_lead())
     return b"id: %s-%d\nevent: lead\ndata: %s\n\n" % (epoch.encode(), referral.seq, data)
+
+
+def fee_events(views: Views, partner_id: str, since: int, epoch: str) -> list[tuple[int, bytes]]:
+    """``event: fee`` for each of the partner's fees (payer or payee) changed after ``since``."""
+    out = []
+    for fee in views.commerce.fees_of(partner_id):
+        seq = views.fee_seq.get(fee.fee_id, 0)
+        if seq > since:
+            data = orjson.dumps(fee_body(fee))
+            out.append((seq, b"id: %s-%d\nevent: fee\ndata: %s\n\n" % (epoch.encode(), seq, data)))
+    return out
 
 
 async def list_leads(request: web.Request) -> web.Response:
@@ -113,7 +128,12 @@ async def stream_leads(request: web.Request) -> web.StreamResponse:
         if any(r.partner_id == partner_id for r in changed):
             wake.set()
 
+    def on_fee(fee: FeeRecorded) -> None:
+        if partner_id in (fee.payer, fee.payee):
+            wake.set()
+
     unsubscribe = state.readmodel.listen(on_change)
+    unsubscribe_fees = state.readmodel.listen_fees(on_fee)
     closing = asyncio.ensure_future(state.closing.wait())
     gone = asyncio.ensure_future(_client_gone(request))
     response = web.StreamResponse(
@@ -129,10 +149,12 @@ async def stream_leads(request: web.Request) -> web.StreamResponse:
         await response.write(b"retry: 2000\n\n")
         while not state.closing.is_set():
             wake.clear()
-            for referral in state.views.leads_of(partner_id):
-                if referral.seq > since:
-                    await response.write(sse_event(referral, state.epoch))
-                    since = referral.seq
+            changes = [(r.seq, sse_event(r, state.epoch)) for r in state.views.leads_of(partner_id)]
+            changes += fee_events(state.views, partner_id, since, state.epoch)
+            for seq, data in sorted(changes, key=lambda c: c[0]):
+                if seq > since:
+                    await response.write(data)
+                    since = seq
             waiter = asyncio.ensure_future(wake.wait())
             waiters[:] = [waiter]
             done, _ = await asyncio.wait(
@@ -149,6 +171,7 @@ async def stream_leads(request: web.Request) -> web.StreamResponse:
         pass  # the client went away
     finally:
         unsubscribe()
+        unsubscribe_fees()
         closing.cancel()
         gone.cancel()
         for pending in waiters:

@@ -6,7 +6,8 @@ Nothing here does I/O: :class:`Views.apply` takes a decoded event and updates
 * ``keys`` (credentials topic, see :mod:`connectors.http.keys`),
 * ``stats`` (partner-stats topic: the scorecards, highest ``revision`` per partner),
 * ``opportunities`` (opportunities topic + the referral ledger: what an originator may see),
-* ``referrals`` (the ledger: one :class:`Referral` per offer, what its holder may see).
+* ``referrals`` (the ledger: one :class:`Referral` per offer, what its holder may see),
+* ``commerce`` (partnerships and fees topics, :mod:`connectors.http.commerce`).
 
 Ledger events are applied as the state machine allows (offered → accepted | declined | expired |
 withdrawn; accepted → won | lost | withdrawn): a replayed or out-of-date event changes nothing.
@@ -22,11 +23,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from connectors.http.commerce import CommerceView
 from connectors.http.keys import Credential, KeyRing
 from schemas.common import Money
+from schemas.fees import FeeRecorded
 from schemas.ids import opportunity_key
 from schemas.opportunity import Customer, Opportunity, OpportunityWithdrawn
 from schemas.partner import PartnerProfile
+from schemas.partnership import NetworkTerms, Partnership
 from schemas.referrals import (
     LeadRevealed,
     OfferMade,
@@ -94,6 +98,7 @@ class Referral:
             "offered_at": o.offered_at.isoformat(),
             "expires_at": o.expires_at.isoformat(),
             "updated_at": (self.updated_at or o.offered_at).isoformat(),
+            "terms": o.terms.model_dump(mode="json") if o.terms is not None else None,
         }
         if self.status in REVEALED_STATUSES and self.customer is not None:
             lead["customer"] = self.customer.model_dump(mode="json")
@@ -148,6 +153,8 @@ class Views:
         self.opportunities: dict[str, OpportunityState] = {}
         self.referrals: dict[str, Referral] = {}
         self.by_partner: dict[str, dict[str, Referral]] = {}
+        self.commerce = CommerceView()  # partnerships, network terms, fees
+        self.fee_seq: dict[str, int] = {}  # fee id -> seq of its last change (the lead stream)
         self.seq = 0
 
     # --- reads -------------------------------------------------------------------------------
@@ -188,6 +195,10 @@ class Views:
             state = self._opportunity(event.originator, event.opportunity_id)
             if state.withdrawn is None:
                 state.withdrawn = event
+        elif isinstance(event, Partnership | NetworkTerms | FeeRecorded):
+            if self.commerce.apply(event) and isinstance(event, FeeRecorded):
+                self.seq += 1
+                self.fee_seq[event.fee_id] = self.seq
         elif isinstance(event, OfferMade):
             return self._offer(event)
         else:

@@ -68,6 +68,9 @@
       return Number(summary.revenue[c]).toLocaleString("en-US") + " " + c;
     });
     document.getElementById("revenue").textContent = rev.length ? rev.join(", ") : "–";
+    var fees = summary.fees;
+    document.getElementById("fees").textContent = fees ?
+      [fees.accrued.count, fees.approved.count, fees.settled.count].join(" / ") : "–";
     var svg = clear(document.getElementById("rates"));
     var points = cumulativeRates(summary.series.points), w = width(svg), h = 150;
     var left = 36, right = 8, top = 8, bottom = 22, plotW = w - left - right, plotH = h - top - bottom;

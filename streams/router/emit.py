@@ -7,6 +7,7 @@ by its stable referral id, never duplicated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,6 +31,7 @@ from schemas.events import (
 )
 from schemas.ids import event_id, split_opportunity_key
 from schemas.referrals import teaser_of
+from schemas.terms import Terms
 from streams.ledger.machine import Referral, Status
 from streams.offers.lifecycle import (
     Effect,
@@ -44,6 +46,7 @@ from streams.offers.lifecycle import (
 __all__ = [
     "SOURCE",
     "Out",
+    "TermsOf",
     "claim_holder_event",
     "conflict_event",
     "effect_events",
@@ -53,6 +56,8 @@ __all__ = [
 ]
 
 SOURCE = "oppbus/router"
+# (originator, receiver) -> the terms in force between them now (streams.partnerships.book)
+TermsOf = Callable[[str, str], Terms | None]
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,7 @@ def effect_events(
     considered: int = 0,
     policy_version: int | None = None,
     waiting: dict[str, int] | None = None,
+    terms_of: TermsOf | None = None,
 ) -> tuple[list[Out], list[Refused]]:
     """The records for ``effects`` (refusals are returned apart: they go to the dead-letter policy).
 
@@ -139,6 +145,7 @@ def effect_events(
                 offered_at=ts(r.offered_at),
                 expires_at=ts(r.expires_at),
                 policy_version=policy_version,
+                terms=terms_of(opp.originator, r.partner_id) if terms_of else None,
             )
             records.append(out(event, key, event_id(r.referral_id, "offered"), r.offered_at))
         elif isinstance(effect, Moved):

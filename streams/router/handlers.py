@@ -50,6 +50,7 @@ from streams.offers.store import Pending, Row
 from streams.router.claims import ClaimRegistry
 from streams.router.emit import (
     Out,
+    TermsOf,
     claim_holder_event,
     conflict_event,
     effect_events,
@@ -85,9 +86,11 @@ class Router:
         closed_retention_s: float = 30 * 86_400.0,
         policy_version: Callable[[], int | None] = lambda: None,
         waiting_recheck_s: float = 60.0,
+        terms_of: TermsOf | None = None,
     ) -> None:
         self.ranker = ranker
         self.policy_version = policy_version  # recorded on every offer
+        self.terms_of = terms_of  # the terms each offer carries (None: no fees)
         self.claims = claims
         self.ttl_s = ttl_s
         self.claims_topic = claims_topic
@@ -302,6 +305,7 @@ class Router:
             considered=ranking.considered if ranking else 0,
             policy_version=self.policy_version(),
             waiting=waiting_reasons(ranking) if ranking else None,
+            terms_of=self.terms_of,
         )
         del refused  # only respond() refuses, and on_response handles that before publishing
         pending.put(key, self._row(step.state, data, now))

@@ -384,7 +384,69 @@ _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         },
         optional={"applied_by": texts, "note": opt_texts},
     ),
+    "partnership.updated.v1": F(
+        {
+            "partnership_id": st.from_regex(r"\Aps_[0-9a-f]{20}\Z"),
+            "proposer": partner_ids,
+            "partner": partner_ids,
+            "status": st.sampled_from(["proposed", "active", "ended"]),
+            "terms": st.deferred(lambda: terms_dicts),
+            "revision": st.integers(1, 1000),
+            "updated_at": times,
+        },
+        optional={
+            "pending_terms": st.none() | st.deferred(lambda: terms_dicts),
+            "awaiting": st.none() | partner_ids,
+            "activated_at": st.none() | times,
+            "ended_by": st.none() | partner_ids,
+        },
+    ),
+    "terms.default-set.v1": F(
+        {
+            "terms": st.deferred(lambda: terms_dicts),
+            "revision": st.integers(1, 1000),
+            "updated_at": times,
+        }
+    ),
+    "fee.recorded.v1": F(
+        {
+            "fee_id": st.from_regex(r"\Afee_[0-9a-f]{20}\Z"),
+            "kind": st.sampled_from(["accrued", "approved", "settled", "reversed"]),
+            "at": times,
+            "payer": partner_ids,
+            "payee": partner_ids,
+            "amount": st.decimals(min_value=Decimal("0.01"), max_value=Decimal(10**9), places=2),
+            "currency": st.sampled_from(["EUR", "USD", "GBP"]),
+            "terms_version": st.integers(1, 100),
+            "approve_at": times,
+        },
+        optional={"basis": texts, "reference": texts, "reason": texts},
+    )
+    .flatmap(lambda d: _merge(st.just(d), _referral()))
+    .map(lambda d: {k: v for k, v in d.items() if k != "partner_id"})
+    .map(lambda d: {**d, "event_id": f"{d['fee_id']}.{d['kind']}"}),
 }
+
+terms_dicts: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
+    {
+        "referral_fee": st.one_of(
+            st.fixed_dictionaries(
+                {"percent": st.decimals(min_value=Decimal("0.01"), max_value=100, places=2)}
+            ),
+            st.fixed_dictionaries(
+                {
+                    "amount": st.decimals(min_value=1, max_value=10**6, places=2),
+                    "currency": st.sampled_from(["EUR", "USD"]),
+                }
+            ),
+        )
+    },
+    optional={
+        "approval_days": st.integers(0, 365),
+        "payment_days": st.integers(0, 365),
+        "version": st.integers(1, 100),
+    },
+)
 
 
 def _build(model: type[Contract], fields: dict[str, Any]) -> Contract | None:

@@ -9,9 +9,10 @@ from prometheus_client import CollectorRegistry
 
 from ops.funnel import FunnelRecorder, primary_rule
 from ops.status_board import StatusBoard
-from schemas.codec import Envelope
+from schemas.codec import Envelope, decode, encode
+from schemas.fees import FeeRecorded
 from schemas.ids import referral_id
-from schemas.samples import example
+from schemas.samples import example, examples
 from streams.metrics import ReferralMetrics
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -196,3 +197,18 @@ def test_series_coarsens_buckets_to_at_most_sixty_points():
     assert series["bucket_s"] in (900, 3600)
     assert len(series["points"]) <= 60
     assert sum(p["published"] for p in series["points"]) == len(range(0, 600, 7))
+
+
+def test_fee_events_are_counted_once_each_by_kind_with_their_amounts() -> None:
+    sample = examples()["io.oppbus.fee.recorded.v1"].event
+    assert isinstance(sample, FeeRecorded)
+    board = StatusBoard()
+    recorder = FunnelRecorder(ReferralMetrics(CollectorRegistry()), board)
+    accrued = sample.model_copy(update={"kind": "accrued", "event_id": sample.fee_id + ".accrued"})
+    for event in (accrued, accrued, sample):  # the accrual delivered twice
+        enc = encode(event, source="test")
+        recorder.record(decode(enc.value, enc.headers))
+    fees = board.summary()["fees"]
+    assert fees["accrued"] == {"count": 1, "amounts": {"USD": "25000.00"}}
+    assert fees["settled"] == {"count": 1, "amounts": {"USD": "25000.00"}}
+    assert fees["approved"]["count"] == 0 and fees["reversed"]["amounts"] == {}
