@@ -93,6 +93,9 @@ def _watch_growth(settings: Settings, broker: EmbeddedBroker, stack: ExitStack) 
 
 
 def run_up(settings: Settings) -> int:
+    os.umask(
+        0o077
+    )  # every file of this bus and its children private to its user (docs/security.md)
     stop_event = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -169,6 +172,8 @@ def run_up(settings: Settings) -> int:
             **os.environ,
             "OPPBUS_ADMIN_TOKEN": admin_token,
             "OPPBUS_WORKER_WEB_PORT": str(worker_web_port),
+            # the one service key of this bus, held by its processes only (ops/keys.py)
+            "OPPBUS_SERVICE_KEY": settings.service_key.get_secret_value(),
         }
         if settings.data_dir is not None:
             env["OPPBUS_DATA_DIR"] = str(settings.data_dir)

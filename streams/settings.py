@@ -7,6 +7,7 @@ Precedence: command-line flag > ``OPPBUS_<NAME>`` environment variable > default
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 __all__ = ["ENV_PREFIX", "Settings", "load_settings"]
 
 ENV_PREFIX = "OPPBUS_"
+
+
+def _new_service_key() -> SecretStr:
+    """A fresh key for one process tree (``oppbus up`` hands it to its children; docs/security.md)."""
+    return SecretStr(secrets.token_hex(32))
 
 
 class Settings(BaseModel):
@@ -97,6 +103,10 @@ class Settings(BaseModel):
     http_max_streams_per_partner: int = Field(default=8, ge=1)
     http_body_timeout_s: float = Field(default=10.0, gt=0)
     http_max_reading_per_client: int = Field(default=32, ge=1)
+    # The bus's service key (docs/security.md): an HMAC key held only by the bus's processes that
+    # authenticates the internal records granting rights. Comma-separated for rotation: the first
+    # signs, every one verifies. Default: a fresh key (one process tree; ops/keys.py provisions it).
+    service_key: SecretStr = Field(default_factory=_new_service_key)
 
     @field_validator("extra_capabilities")
     @classmethod

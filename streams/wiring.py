@@ -10,6 +10,7 @@ import faust
 from prometheus_client import CollectorRegistry
 
 from schemas.topics import TOPICS
+from streams.gatekeeper import Gatekeeper, register_gatekeeper
 from streams.router.agent import RouterAgent, register_router
 from streams.router.claims import ClaimRegistry
 from streams.router.handlers import Router
@@ -35,6 +36,7 @@ class Contexts:
     router: RouterAgent
     scorecards: Scorecards
     policy: PolicyView
+    gatekeeper: Gatekeeper
 
 
 def _run_with_app(app: faust.App, view: GlobalView) -> None:
@@ -106,4 +108,5 @@ def register_all(
     directory.on_change = agent.wake_waiting
     scorecards = register_scorecards(app, settings)  # ledger -> per-partner figures
     register_status(app, settings, ready)  # "ready" on the workers topic once it routes
-    return Contexts(directory, claims, stats, agent, scorecards, policy)
+    gatekeeper = register_gatekeeper(app, settings)  # forged rights records -> dead letters
+    return Contexts(directory, claims, stats, agent, scorecards, policy, gatekeeper)

@@ -25,6 +25,7 @@ from connectors.http.publisher import Published
 from connectors.http.views import Referral, Views
 from schemas.codec import decode
 from schemas.errors import InvalidEvent
+from streams.record_auth import AUTHENTICATED_TOPICS, RecordAuth
 from streams.runtime import end_offsets
 from streams.settings import Settings
 
@@ -43,6 +44,7 @@ class ReadModel:
     def __init__(self, settings: Settings, views: Views) -> None:
         self.settings = settings
         self.views = views
+        self._auth = RecordAuth.from_settings(settings)
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._positions: dict[tuple[str, int], int] = {}
@@ -130,11 +132,13 @@ class ReadModel:
         if record.value is None:
             return  # a tombstone on a compacted topic: nothing we keep is deleted this way
         try:
+            if logical in AUTHENTICATED_TOPICS:
+                self._auth.check(tp.topic, record.key, record.value, record.headers)
             envelope = decode(record.value, list(record.headers or ()))
         except InvalidEvent as exc:
             self.skipped += 1
             log.warning(
-                "skipped undecodable record topic=%s partition=%d offset=%d: %s",
+                "skipped record topic=%s partition=%d offset=%d: %s",
                 tp.topic,
                 tp.partition,
                 record.offset,

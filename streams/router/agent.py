@@ -56,6 +56,7 @@ from streams.deadletter import (
 )
 from streams.offers.deadlines import DeadlineIndex
 from streams.offers.store import Pending
+from streams.record_auth import RecordAuth
 from streams.router.emit import Out
 from streams.router.handlers import Router
 from streams.runtime import ChangelogWriter, unacked_if_failed
@@ -88,9 +89,11 @@ class RouterAgent:
     woken_at: float = 0.0
     wake_interval_s: float = 5.0
     rows: ChangelogWriter = field(init=False)  # the one writer of ``table`` (values are bytes)
+    auth: RecordAuth = field(init=False)
 
     def __post_init__(self) -> None:
         self.rows = ChangelogWriter(self.table)
+        self.auth = RecordAuth.from_settings(self.settings)
 
     def name(self, short: str) -> str:
         return self.settings.topic(short)
@@ -154,14 +157,17 @@ class RouterAgent:
         if self.woken_at > now:
             for key in entered:
                 self.deadlines.advance(key, self.woken_at)
+        stamp = self.auth.stamp  # every record the bus writes carries its MAC
         for o in outputs:
-            await send(self.name(o.topic), o.key, o.value, None, None, o.headers)
+            full = self.name(o.topic)
+            await send(full, o.key, o.value, None, None, stamp(full, o.key, o.value, o.headers))
         dlq = self.name("deadletter")
         for k, v, h in dead:
-            await send(dlq, k, v, None, None, h)
+            await send(dlq, k, v, None, None, stamp(dlq, k, v, h))
         return len(outputs) + len(dead)
 
     def _handle(self, m: Any, pending: Pending, now: float) -> list[Out]:
+        self.auth.check(m.topic, m.key, m.value, _headers(m.headers))  # forged: dead-lettered
         env = decode(m.value, m.headers)
         event = env.event
         if isinstance(event, Opportunity):

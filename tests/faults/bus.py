@@ -24,6 +24,7 @@ from schemas.events import event_key, event_topic
 from schemas.opportunity import Customer, Opportunity
 from schemas.partner import PartnerProfile
 from schemas.referrals import OfferMade
+from streams.record_auth import RecordAuth
 from streams.runtime import refresh_metadata
 from streams.runtime.end_offsets import end_offsets as real_end_offsets
 from streams.settings import Settings
@@ -142,6 +143,7 @@ async def publish(
     acked: list[str] = []
     batch = max(1, int(rate / 10)) if rate else 200
     started = time.monotonic()
+    auth = RecordAuth.from_settings(settings)
     try:
         await producer.start()
         for first in range(0, len(events), batch):
@@ -151,8 +153,9 @@ async def publish(
                 enc = encode(event, source=SOURCE)
                 key = event_key(event)
                 topic = settings.topic(event_topic(event))
+                headers = auth.stamp(topic, key, enc.value, enc.headers)
                 try:
-                    fut = await producer.send(topic, enc.value, key=key, headers=enc.headers)
+                    fut = await producer.send(topic, enc.value, key=key, headers=headers)
                 except KafkaError:
                     if not tolerate:
                         raise
