@@ -137,3 +137,21 @@ def register_extra(add: Add) -> None:
             _cmd_replay,
         )
     )
+    _add_kafka_acls(add)
+
+
+def _cmd_kafka_acls(args: argparse.Namespace) -> int:
+    from ops.kafka_acls import script
+
+    print(script(args.prefix), end="")
+    return 0
+
+
+def _add_kafka_acls(add: Add) -> None:
+    p = add(
+        "kafka-acls",
+        "Print the Kafka setup script (SCRAM users and ACLs per process role, from the topic "
+        "catalogue) that the compose stack's kafka-setup service runs: ops/kafka/acls.sh.",
+        _cmd_kafka_acls,
+    )
+    p.add_argument("--prefix", default="oppbus", help="topic prefix and app id (oppbus)")

@@ -10,7 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -107,6 +107,11 @@ class Settings(BaseModel):
     # authenticates the internal records granting rights. Comma-separated for rotation: the first
     # signs, every one verifies. Default: a fresh key (one process tree; ops/keys.py provisions it).
     service_key: SecretStr = Field(default_factory=_new_service_key)
+    # Kafka SASL (docs/security.md): this process's principal (its role: api or worker) on a Kafka
+    # with SASL/SCRAM and ACLs. No username: PLAINTEXT (the embedded broker has no authentication).
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
 
     @field_validator("extra_capabilities")
     @classmethod
@@ -137,6 +142,18 @@ class Settings(BaseModel):
     def bootstrap_servers(self) -> str:
         """host:port list for aiokafka clients."""
         return ",".join(u.removeprefix("kafka://") for u in self.broker_url.split(";"))
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """Keyword arguments of every aiokafka client: the SASL login when a username is set."""
+        if not self.kafka_username:
+            return {}
+        password = self.kafka_password.get_secret_value() if self.kafka_password else ""
+        return {
+            "security_protocol": "SASL_PLAINTEXT",  # TLS: not yet (docs/security.md)
+            "sasl_mechanism": self.kafka_sasl_mechanism,
+            "sasl_plain_username": self.kafka_username,
+            "sasl_plain_password": password,
+        }
 
     @property
     def api_url(self) -> str:

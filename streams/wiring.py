@@ -61,6 +61,7 @@ def register_all(
         settings.topic("customer-claims"),
         claims.apply_record,
         name="customer-claims",
+        client_options=settings.kafka_client_options(),
     )
     stats = ScorecardBook()  # load, rates and reciprocity for ranking, from partner-stats
     woken: list[RouterAgent] = []  # the router, once declared: a change wakes its waiting rows
@@ -75,6 +76,7 @@ def register_all(
         settings.topic("partner-stats"),
         stats_changed,
         name="partner-stats",
+        client_options=settings.kafka_client_options(),
     )
     policy = PolicyView(settings)  # the ranking weights in force, from routing-policy
     views = (directory.view, claims_view, stats_view, policy.view)

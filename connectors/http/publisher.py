@@ -57,6 +57,7 @@ class Publisher:
     async def start(self) -> None:
         producer = AIOKafkaProducer(
             bootstrap_servers=self._settings.bootstrap_servers,
+            **self._settings.kafka_client_options(),
             acks="all",
             linger_ms=0,
             request_timeout_ms=int(self._timeout_s * 1000),

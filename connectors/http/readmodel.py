@@ -60,6 +60,7 @@ class ReadModel:
         """Assign every partition, read from the beginning, and return once caught up."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
+            **self.settings.kafka_client_options(),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

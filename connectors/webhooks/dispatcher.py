@@ -124,6 +124,7 @@ class WebhookDispatcher:
     async def _start(self) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.bootstrap_servers,
+            **self.settings.kafka_client_options(),
             acks="all",
             linger_ms=0,
             client_id=f"{self.settings.app_id}-webhooks",
@@ -133,6 +134,7 @@ class WebhookDispatcher:
         timeout_ms = int(self.settings.session_timeout_s * 1000)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
+            **self.settings.kafka_client_options(),
             group_id=f"{self.settings.app_id}-webhooks",
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -96,6 +96,7 @@ class TopicFollower:
     async def start(self, *, timeout_s: float = 30.0) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._settings.bootstrap_servers,
+            **self._settings.kafka_client_options(),
             enable_auto_commit=False,
             client_id=f"{self._settings.app_id}-{self._name}",
         )

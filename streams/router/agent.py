@@ -3,8 +3,9 @@
 One agent reads ``opportunities``, ``responses`` and the internal ``offer-deadlines`` ticks. All
 three are keyed by the opportunity key and have the same partition count, so every event about one
 opportunity reaches the one worker that owns that opportunity's row in the ``opportunity-state``
-table (written with the producer's key partitioner, like the inputs; the API and partner CRMs must
-publish with the default partitioner on the opportunity key, as every Kafka client does).
+table (written with the producer's key partitioner, like the inputs; the API must publish with
+the default partitioner on the opportunity key, as every Kafka client does). Every input but the
+ticks must carry the bus's MAC (streams/record_auth.py): a forged one is dead-lettered.
 
 Throughput shape (``docs/upstream/faust-throughput.md``): ``take_events`` batches, raw bytes in and out,
 one ``decode``/``encode`` per event, records handed to ``app.producer.send`` below Faust's Topic

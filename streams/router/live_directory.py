@@ -45,6 +45,7 @@ class DirectoryView:
             settings.topic("partners"),
             self.apply_record,
             name="partner-directory",
+            client_options=settings.kafka_client_options(),
         )
 
     def apply_record(
