@@ -1,11 +1,16 @@
 """The bus's own keys on disk and in the environment, and files private to the bus's user.
 
-The service key (``Settings.service_key``, streams/record_auth.py) comes from, in order:
-``OPPBUS_SERVICE_KEY``; else the key file ``DATA_DIR/keys/service.key`` (created 0600 in a 0700
-directory on first use); else, for ``oppbus up`` in memory mode, a fresh key handed to its worker and
-API children in their environment. ``oppbus worker`` and ``oppbus api`` started on their own need
-the key from the environment or the data dir: every process of one bus must hold the same key.
-See docs/security.md.
+Two keys, each from, in order: its environment variable; else its key file under
+``DATA_DIR/keys/`` (created 0600 in a 0700 directory on first use); else, for ``oppbus up`` in
+memory mode, a fresh key handed to its worker and API children in their environment:
+
+- the service key (``OPPBUS_SERVICE_KEY``, ``keys/service.key``): authenticates the records the
+  bus writes (streams/record_auth.py);
+- the data keys (``OPPBUS_DATA_KEYS``, ``keys/data.keys``): encrypt customers and secrets on the
+  log (schemas/field_crypto.py).
+
+``oppbus worker`` and ``oppbus api`` started on their own need both from the environment or the
+data dir: every process of one bus must hold the same keys. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from schemas.field_crypto import new_data_key
 from streams.settings import ENV_PREFIX, Settings
 
 __all__ = [
+    "DATA_KEYS_ENV",
     "SERVICE_KEY_ENV",
     "MissingKey",
+    "child_env",
     "private_dir",
     "provision_keys",
     "read_or_create_secret",
@@ -29,6 +37,18 @@ __all__ = [
 ]
 
 SERVICE_KEY_ENV = ENV_PREFIX + "SERVICE_KEY"
+DATA_KEYS_ENV = ENV_PREFIX + "DATA_KEYS"
+
+
+def _new_service_key() -> str:
+    return secrets.token_hex(32)
+
+
+# (Settings field, env var, key file under DATA_DIR/keys, how to make a new one)
+_KEYS = (
+    ("service_key", SERVICE_KEY_ENV, "service.key", _new_service_key),
+    ("data_keys", DATA_KEYS_ENV, "data.keys", new_data_key),
+)
 
 
 class MissingKey(Exception):
@@ -70,14 +90,22 @@ def provision_keys(settings: Settings, env: Mapping[str, str], *, standalone: bo
     """
     if settings.data_dir is not None:
         private_dir(settings.data_dir)  # customer data, secrets: the bus's user only
-    if env.get(SERVICE_KEY_ENV):
-        return settings
-    if settings.data_dir is not None:
-        key = read_or_create_secret(service_key_file(settings.data_dir), secrets.token_hex(32))
-        return settings.model_copy(update={"service_key": SecretStr(key)})
-    if standalone:
-        raise MissingKey(
-            f"set {SERVICE_KEY_ENV} (the key every process of this bus shares; `oppbus up` "
-            "generates one for its children) or --data/OPPBUS_DATA_DIR holding keys/service.key"
-        )
-    return settings  # `oppbus up` in memory mode: its fresh key goes to its children
+    update: dict[str, SecretStr] = {}
+    for field, var, filename, make in _KEYS:
+        if env.get(var):
+            continue
+        if settings.data_dir is not None:
+            path = settings.data_dir / "keys" / filename
+            update[field] = SecretStr(read_or_create_secret(path, make()))
+        elif standalone:
+            raise MissingKey(
+                f"set {var} (every process of this bus shares it; `oppbus up` generates one for "
+                f"its children) or --data/OPPBUS_DATA_DIR holding keys/{filename}"
+            )
+        # else `oppbus up` in memory mode: its fresh key goes to its children
+    return settings.model_copy(update=update) if update else settings
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """The keys of this bus for a child process's environment (``oppbus up``)."""
+    return {var: getattr(settings, field).get_secret_value() for field, var, _f, _m in _KEYS}

@@ -26,6 +26,7 @@ from types import FrameType
 
 from ops.broker import BrokerError, EmbeddedBroker, wait_for_kafka
 from ops.broker_growth import GrowthWatch, disk_sampler, memory_sampler
+from ops.keys import child_env
 from ops.procs import free_port, port_in_use, spawn, stop
 from streams.runtime import ensure_topics
 from streams.settings import Settings
@@ -172,8 +173,7 @@ def run_up(settings: Settings) -> int:
             **os.environ,
             "OPPBUS_ADMIN_TOKEN": admin_token,
             "OPPBUS_WORKER_WEB_PORT": str(worker_web_port),
-            # the one service key of this bus, held by its processes only (ops/keys.py)
-            "OPPBUS_SERVICE_KEY": settings.service_key.get_secret_value(),
+            **child_env(settings),  # the keys of this bus, held by its processes only
         }
         if settings.data_dir is not None:
             env["OPPBUS_DATA_DIR"] = str(settings.data_dir)

@@ -19,6 +19,12 @@ __all__ = ["ENV_PREFIX", "Settings", "load_settings"]
 ENV_PREFIX = "OPPBUS_"
 
 
+def _new_data_keys() -> SecretStr:
+    from schemas.field_crypto import new_data_key
+
+    return SecretStr(new_data_key())
+
+
 def _new_service_key() -> SecretStr:
     """A fresh key for one process tree (``oppbus up`` hands it to its children; docs/security.md)."""
     return SecretStr(secrets.token_hex(32))
@@ -107,6 +113,9 @@ class Settings(BaseModel):
     # authenticates the internal records granting rights. Comma-separated for rotation: the first
     # signs, every one verifies. Default: a fresh key (one process tree; ops/keys.py provisions it).
     service_key: SecretStr = Field(default_factory=_new_service_key)
+    # Data keys encrypting customers and secrets on the log (schemas/field_crypto.py):
+    # "kid:base64(32 bytes)" comma-separated, the first encrypts, every one decrypts (rotation).
+    data_keys: SecretStr = Field(default_factory=_new_data_keys)
     # Kafka SASL (docs/security.md): this process's principal (its role: api or worker) on a Kafka
     # with SASL/SCRAM and ACLs. No username: PLAINTEXT (the embedded broker has no authentication).
     kafka_username: str | None = None
@@ -154,6 +163,13 @@ class Settings(BaseModel):
             "sasl_plain_username": self.kafka_username,
             "sasl_plain_password": password,
         }
+
+    def install_data_keys(self) -> None:
+        """Hand this process's data keys to the codec (schemas/field_crypto.py): from now on it
+        encrypts and decrypts the private fields of the events it writes and reads."""
+        from schemas.field_crypto import install_data_keys
+
+        install_data_keys(self.data_keys.get_secret_value())
 
     @property
     def api_url(self) -> str:

@@ -302,6 +302,7 @@ def _worker_env(settings: Settings) -> dict[str, str]:
         OPPBUS_SESSION_TIMEOUT_S=str(settings.session_timeout_s),
         OPPBUS_WORKER_WEB_PORT=str(free_port()),
         OPPBUS_SERVICE_KEY=settings.service_key.get_secret_value(),
+        OPPBUS_DATA_KEYS=settings.data_keys.get_secret_value(),
     )
     return env
 

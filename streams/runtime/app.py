@@ -160,6 +160,7 @@ def _credentials(settings: Settings) -> faust.SASLCredentials | None:
 def create_app(settings: Settings, *, app_id: str | None = None, web: bool = False) -> faust.App:
     """A configured Faust app with no agents; bounded contexts register theirs on it."""
     check_pins()  # the adaptations reach into upstream internals: exact versions only
+    settings.install_data_keys()  # customers and secrets encrypted on the log
     session = settings.session_timeout_s
     app_id = app_id or settings.app_id
     app = OppbusApp(

@@ -134,6 +134,7 @@ async def publish(
     ``tolerate``, a send the broker refused or never acknowledged is left out instead of raising
     (the broker may be down on purpose).
     """
+    settings.install_data_keys()  # encrypt with the workers' data keys (they run elsewhere)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers,
         acks="all",
@@ -208,6 +209,7 @@ async def read_topic(
     """Every record of a bus topic from the beginning, until ``done(records)`` holds and nothing
     new arrived for ``settle`` seconds (late redeliveries are counted too), or ``within`` s.
     ``health()`` is called on every poll: it raises to stop early (e.g. a worker died)."""
+    settings.install_data_keys()  # to read what the workers encrypted
     topic = settings.topic(name)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,

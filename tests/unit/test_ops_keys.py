@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ops.cli import main
-from ops.keys import MissingKey, provision_keys, read_or_create_secret, service_key_file
+from ops.keys import MissingKey, child_env, provision_keys, read_or_create_secret, service_key_file
 from streams.settings import load_settings
 
 
@@ -22,6 +22,8 @@ def test_the_data_dir_key_file_is_created_private_and_reused(tmp_path: Path) -> 
     first = provision_keys(load_settings({"data_dir": data}, env={}), {}, standalone=True)
     again = provision_keys(load_settings({"data_dir": data}, env={}), {}, standalone=True)
     assert first.service_key.get_secret_value() == again.service_key.get_secret_value()
+    assert first.data_keys.get_secret_value() == again.data_keys.get_secret_value()
+    assert _mode(data / "keys" / "data.keys") == 0o600
     assert _mode(data) == 0o700  # an existing world-readable data dir is made private
     assert _mode(service_key_file(data).parent) == 0o700
     assert _mode(service_key_file(data)) == 0o600
@@ -29,10 +31,20 @@ def test_the_data_dir_key_file_is_created_private_and_reused(tmp_path: Path) -> 
 
 def test_the_environment_wins_over_the_key_file(tmp_path: Path) -> None:
     env = {"OPPBUS_SERVICE_KEY": "from-env"}
-    settings = load_settings({"data_dir": tmp_path}, env=env)
-    assert provision_keys(settings, env, standalone=True).service_key.get_secret_value() == (
-        "from-env"
-    )
+    settings = provision_keys(load_settings({"data_dir": tmp_path}, env=env), env, standalone=True)
+    assert settings.service_key.get_secret_value() == "from-env"
+    assert not (tmp_path / "keys" / "service.key").exists()
+    assert (tmp_path / "keys" / "data.keys").exists()  # the other key still from the data dir
+
+
+def test_up_hands_both_keys_to_its_children() -> None:
+    settings = load_settings({}, env={})
+    env = child_env(settings)
+    assert env == {
+        "OPPBUS_SERVICE_KEY": settings.service_key.get_secret_value(),
+        "OPPBUS_DATA_KEYS": settings.data_keys.get_secret_value(),
+    }
+    assert load_settings({}, env=env).data_keys == settings.data_keys
 
 
 def test_a_readable_key_file_is_made_private(tmp_path: Path) -> None:
