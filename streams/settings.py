@@ -129,6 +129,14 @@ class Settings(BaseModel):
 
         return ",".join(parse_capabilities(value))
 
+    @field_validator("data_keys")
+    @classmethod
+    def _data_key_ring(cls, value: SecretStr) -> SecretStr:
+        from schemas.field_crypto import parse_data_keys
+
+        parse_data_keys(value.get_secret_value())  # kid:base64(32 bytes), comma-separated
+        return value
+
     @field_validator("broker")
     @classmethod
     def _kafka_url(cls, value: str | None) -> str | None:

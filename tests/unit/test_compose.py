@@ -34,8 +34,11 @@ def _env(service: dict) -> dict[str, str]:
 
 
 def _settings(service: dict) -> Settings:
+    from schemas.field_crypto import new_data_key
+
+    stand_in = {"OPPBUS_DATA_KEYS": new_data_key()}  # what the operator exports
     env = {
-        k: ("compose-token" if "${" in v else v)
+        k: (stand_in.get(k, "compose-token") if "${" in v else v)
         for k, v in _env(service).items()
         if k.startswith(ENV_PREFIX)
     }
@@ -203,6 +206,7 @@ def test_each_oppbus_role_logs_in_as_its_own_principal(compose):
         users[name] = env["OPPBUS_KAFKA_USERNAME"]
         assert env["OPPBUS_KAFKA_PASSWORD"].startswith("${OPPBUS_")
         assert env["OPPBUS_SERVICE_KEY"].startswith("${OPPBUS_SERVICE_KEY:?")
+        assert env["OPPBUS_DATA_KEYS"].startswith("${OPPBUS_DATA_KEYS:?")
         options = _settings(service).kafka_client_options()
         assert options["sasl_mechanism"] == "SCRAM-SHA-512"
         assert service["depends_on"][SETUP]["condition"] == "service_completed_successfully"

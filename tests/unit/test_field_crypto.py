@@ -128,3 +128,12 @@ def test_any_company_round_trips_sealed(company: str) -> None:
         return  # not a valid company: nothing to seal
     enc = encode(event, source="urn:test")
     assert decode(enc.value, enc.headers).event == event
+
+
+def test_settings_refuse_a_malformed_data_key_ring() -> None:
+    from pydantic import ValidationError as SettingsError
+
+    from streams.settings import load_settings
+
+    with pytest.raises(SettingsError, match="data keys"):
+        load_settings({}, env={"OPPBUS_DATA_KEYS": "not-a-key"})
