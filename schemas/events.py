@@ -14,6 +14,7 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 | deadletter      | the original key                           | deadletter.recorded              |
 | workers         | worker_id                                  | worker.status                    |
 | routing-policy  | the policy version                         | policy.applied                   |
+| api-guards      | slot (sha256)                              | api.guard                        |
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 from schemas.common import Contract
 from schemas.credentials import Credential
 from schemas.errors import FieldError, InvalidEvent
+from schemas.guards import GuardRecord
 from schemas.health import WorkerStatus
 from schemas.ids import opportunity_key
 from schemas.lifecycle import (
@@ -117,6 +119,7 @@ Event = (
     | RerouteRequested
     | OpportunityWaiting
     | OpportunityExhausted
+    | GuardRecord
 )
 
 _PREFIX = "io.oppbus."
@@ -149,6 +152,7 @@ EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "opportunity.reroute.v1": RerouteRequested,
     _PREFIX + "opportunity.waiting.v1": OpportunityWaiting,
     _PREFIX + "opportunity.exhausted.v1": OpportunityExhausted,
+    _PREFIX + "api.guard.v1": GuardRecord,
 }
 
 _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVENT_TYPES.items()}
@@ -170,6 +174,7 @@ _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     RoutingPolicy: "routing-policy",
     ConflictResolved: "opportunities",
     RerouteRequested: "opportunities",
+    GuardRecord: "api-guards",
 }
 EVENT_TOPICS: dict[str, str] = {
     ce_type: _TOPIC_OF_MODEL.get(model, "referrals") for ce_type, model in EVENT_TYPES.items()
@@ -201,6 +206,8 @@ def event_key(event: Contract) -> bytes | None:
         return event.worker_id.encode()
     if isinstance(event, RoutingPolicy):
         return policy_key(event.version)
+    if isinstance(event, GuardRecord):
+        return event.slot.encode()
     originator: str = getattr(event, "originator")  # noqa: B009 - every other event has both
     opportunity_id: str = getattr(event, "opportunity_id")  # noqa: B009
     return opportunity_key(originator, opportunity_id).encode()

@@ -27,7 +27,8 @@ import hashlib
 import hmac
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -42,8 +43,10 @@ __all__ = [
     "blind_index",
     "decrypt_fields",
     "encrypt_fields",
+    "fresh_keyring",
     "has_encrypted",
     "install_data_keys",
+    "keys_installed",
     "new_data_key",
     "parse_data_keys",
 ]
@@ -58,6 +61,7 @@ PRIVATE_FIELDS: Mapping[str, tuple[str, ...]] = {
     "io.oppbus.opportunity.conflict-flagged.v1": ("domain",),
     "io.oppbus.webhook.subscribed.v1": ("secret",),
     "io.oppbus.deadletter.recorded.v1": ("value",),
+    "io.oppbus.api.guard.v1": ("response.body",),
 }
 
 
@@ -69,6 +73,21 @@ class _Ring:
 
 
 _RING = _Ring()
+
+
+@contextmanager
+def fresh_keyring() -> Iterator[None]:
+    """Run with no data keys installed, then give the process its ring back (tests, tools)."""
+    global _RING
+    saved, _RING = _RING, _Ring()
+    try:
+        yield
+    finally:
+        _RING = saved
+
+
+def keys_installed() -> bool:
+    return _RING.current is not None
 
 
 def new_data_key() -> str:

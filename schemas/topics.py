@@ -126,6 +126,15 @@ TOPICS: tuple[TopicSpec, ...] = (
         consumers=("webhooks", "http-api", "gatekeeper"),
     ),
     TopicSpec(
+        name="api-guards",
+        key="slot (sha256 of an Idempotency-Key or a signed CRM request)",
+        cleanup="compact",
+        description="Replay guards shared by every API process: a request's claim, then its "
+        "response (Idempotency-Key) or its release; read whole by every API process.",
+        publishers=("http-api",),
+        consumers=("http-api",),
+    ),
+    TopicSpec(
         name="webhook-deliveries",
         key="webhook_id",
         cleanup="compact",

@@ -31,7 +31,7 @@ MAC_HEADER = "oppbus-mac"
 
 # Logical topics whose records grant rights or carry a partner's word: a forged one is refused.
 AUTHENTICATED_TOPICS = frozenset(
-    ("partners", "credentials", "webhooks", "opportunities", "responses", "referrals")
+    ("partners", "credentials", "webhooks", "opportunities", "responses", "referrals", "api-guards")
 )
 
 _DOMAIN = b"oppbus-record-mac/v1"

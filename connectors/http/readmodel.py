@@ -21,10 +21,12 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from connectors.http.guards import GuardTable
 from connectors.http.publisher import Published
 from connectors.http.views import Referral, Views
 from schemas.codec import decode
 from schemas.errors import InvalidEvent
+from schemas.guards import GuardRecord
 from streams.record_auth import AUTHENTICATED_TOPICS, RecordAuth
 from streams.runtime import end_offsets
 from streams.settings import Settings
@@ -33,7 +35,9 @@ __all__ = ["READ_TOPICS", "ReadModel"]
 
 log = logging.getLogger("oppbus.api.readmodel")
 
-READ_TOPICS = ("credentials", "partners", "partner-stats", "opportunities", "referrals")
+READ_TOPICS = (
+    "credentials", "partners", "partner-stats", "opportunities", "referrals", "api-guards",
+)  # fmt: skip
 
 Listener = Callable[[list[Referral]], None]
 
@@ -44,6 +48,7 @@ class ReadModel:
     def __init__(self, settings: Settings, views: Views) -> None:
         self.settings = settings
         self.views = views
+        self.guards = GuardTable()  # api-guards: the replay guards shared by every API process
         self._auth = RecordAuth.from_settings(settings)
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -145,6 +150,10 @@ class ReadModel:
                 record.offset,
                 exc,
             )
+            return
+        if isinstance(envelope.event, GuardRecord):
+            self.guards.apply(envelope.event)
+            self.applied += 1
             return
         key = record.key.decode("utf-8", "replace") if record.key is not None else None
         changed = self.views.apply(envelope.event, topic=logical, key=key)

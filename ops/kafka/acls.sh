@@ -16,6 +16,7 @@ user oppbus-api "$OPPBUS_API_KAFKA_PASSWORD"
 user oppbus-worker "$OPPBUS_WORKER_KAFKA_PASSWORD"
 acl --allow-principal User:oppbus-api --operation Create --resource-pattern-type prefixed --topic 'oppbus.'
 acl --allow-principal User:oppbus-api --operation Describe --resource-pattern-type prefixed --group 'oppbus'
+acl --allow-principal User:oppbus-api --operation Describe --resource-pattern-type literal --topic 'oppbus.api-guards'
 acl --allow-principal User:oppbus-api --operation Describe --resource-pattern-type literal --topic 'oppbus.credentials'
 acl --allow-principal User:oppbus-api --operation Describe --resource-pattern-type literal --topic 'oppbus.deadletter'
 acl --allow-principal User:oppbus-api --operation Describe --resource-pattern-type literal --topic 'oppbus.opportunities'
@@ -27,6 +28,7 @@ acl --allow-principal User:oppbus-api --operation Describe --resource-pattern-ty
 acl --allow-principal User:oppbus-api --operation Describe --resource-pattern-type literal --topic 'oppbus.webhooks'
 acl --allow-principal User:oppbus-api --operation Describe --resource-pattern-type prefixed --topic 'oppbus.'
 acl --allow-principal User:oppbus-api --operation DescribeConfigs --resource-pattern-type prefixed --topic 'oppbus.'
+acl --allow-principal User:oppbus-api --operation Read --resource-pattern-type literal --topic 'oppbus.api-guards'
 acl --allow-principal User:oppbus-api --operation Read --resource-pattern-type literal --topic 'oppbus.credentials'
 acl --allow-principal User:oppbus-api --operation Read --resource-pattern-type literal --topic 'oppbus.deadletter'
 acl --allow-principal User:oppbus-api --operation Read --resource-pattern-type literal --topic 'oppbus.opportunities'
@@ -35,6 +37,7 @@ acl --allow-principal User:oppbus-api --operation Read --resource-pattern-type l
 acl --allow-principal User:oppbus-api --operation Read --resource-pattern-type literal --topic 'oppbus.referrals'
 acl --allow-principal User:oppbus-api --operation Read --resource-pattern-type literal --topic 'oppbus.webhook-deliveries'
 acl --allow-principal User:oppbus-api --operation Read --resource-pattern-type literal --topic 'oppbus.webhooks'
+acl --allow-principal User:oppbus-api --operation Write --resource-pattern-type literal --topic 'oppbus.api-guards'
 acl --allow-principal User:oppbus-api --operation Write --resource-pattern-type literal --topic 'oppbus.credentials'
 acl --allow-principal User:oppbus-api --operation Write --resource-pattern-type literal --topic 'oppbus.opportunities'
 acl --allow-principal User:oppbus-api --operation Write --resource-pattern-type literal --topic 'oppbus.partners'

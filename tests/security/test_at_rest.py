@@ -10,6 +10,7 @@ The API still shows the customer to the partner that accepted; then every record
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import orjson
@@ -55,6 +56,10 @@ async def test_no_customer_or_secret_in_clear_on_any_topic(api: Harness) -> None
             resp = await api.client.post("/v1/opportunities", json=body, headers=net)
             assert resp.status == 202, await resp.text()
             (offer,) = await bus.wait_for(lambda: bus.of(OfferMade, opportunity_id="rest-1"))
+            async with asyncio.timeout(20):  # the API has the offer too
+                await api.state.readmodel.wait_until(
+                    lambda: api.state.views.referral_of("rest-store", offer.referral_id) is not None
+                )
             resp = await api.client.post(f"/v1/referrals/{offer.referral_id}/accept", headers=store)
             assert resp.status in (200, 202), await resp.text()
             (lead,) = await bus.wait_for(lambda: bus.of(LeadRevealed, opportunity_id="rest-1"))

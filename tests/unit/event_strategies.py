@@ -384,6 +384,26 @@ _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         },
         optional={"applied_by": texts, "note": opt_texts},
     ),
+    "api.guard.v1": F(
+        {
+            "slot": st.from_regex(r"\A[0-9a-f]{64}\Z"),
+            "guard": st.sampled_from(["idempotency", "crm-replay"]),
+            "claim_id": st.from_regex(r"\A[0-9a-f]{32}\Z"),
+            "state": st.sampled_from(["claimed", "done", "released"]),
+            "at": times,
+            "expires_at": times,
+        },
+        optional={
+            "fingerprint": st.from_regex(r"\A[0-9a-f]{64}\Z"),
+            "response": F(
+                {
+                    "status": st.integers(200, 299),
+                    "content_type": st.sampled_from(["application/json"]),
+                    "body": st.text(max_size=100),
+                }
+            ),
+        },
+    ),
 }
 
 

@@ -246,7 +246,7 @@ def test_only_the_bus_roles_write_its_topics_and_each_reads_what_it_consumes():
     from streams.gatekeeper import GATED_TOPICS
 
     assert {who for who, *_ in grants()} == {"oppbus-api", "oppbus-worker"}
-    api_writes = {"partners", "credentials", "opportunities", "responses", "webhooks"}
+    api_writes = {"partners", "credentials", "opportunities", "responses", "webhooks", "api-guards"}
     worker_writes = {
         "referrals", "partner-stats", "scorecard-facts", "offer-deadlines", "customer-claims",
         "deadletter", "webhook-deliveries",

@@ -10,13 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from schemas import field_crypto
 from schemas.codec import decode, encode, validate_stored
 from schemas.errors import InvalidEvent
 from schemas.field_crypto import (
     PRIVATE_FIELDS,
     blind_index,
+    fresh_keyring,
     install_data_keys,
+    keys_installed,
     new_data_key,
     parse_data_keys,
 )
@@ -27,10 +28,10 @@ OPP = "io.oppbus.opportunity.published.v1"
 
 
 @pytest.fixture(autouse=True)
-def fresh_ring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def fresh_ring() -> Iterator[None]:
     """Each test starts with no data keys in the process (the ring is process state)."""
-    monkeypatch.setattr(field_crypto, "_RING", field_crypto._Ring())
-    yield
+    with fresh_keyring():
+        yield
 
 
 def test_every_private_field_is_sealed_and_comes_back_whole() -> None:
@@ -64,9 +65,8 @@ def test_without_keys_nothing_is_sealed_and_a_sealed_field_cannot_be_read() -> N
     assert b"encv1:" not in clear.value and decode(clear.value, clear.headers).event == opp
     install_data_keys(new_data_key())
     sealed = encode(opp, source="urn:test")
-    field_crypto._RING = field_crypto._Ring()  # another bus: other keys
-    install_data_keys(new_data_key())
-    with pytest.raises(InvalidEvent) as info:
+    with fresh_keyring(), pytest.raises(InvalidEvent) as info:  # another bus: other keys
+        install_data_keys(new_data_key())
         decode(sealed.value, sealed.headers)
     assert info.value.reason == "encrypted" and "not held" in info.value.detail
 
@@ -90,12 +90,15 @@ def test_rotation_new_key_first_old_records_still_open_and_the_index_stays() -> 
     install_data_keys(old)
     before = encode(example(OPP), source="urn:test")
     index = blind_index("acme.com")
-    field_crypto._RING = field_crypto._Ring()
-    install_data_keys(f"{new},{old}")
-    after = encode(example(OPP), source="urn:test")
-    assert new.split(":")[0].encode() in after.value and old.split(":")[0].encode() in before.value
-    assert decode(before.value, before.headers).event == decode(after.value, after.headers).event
-    assert blind_index("acme.com") == index  # conflict detection sees the same customer
+    with fresh_keyring():
+        install_data_keys(f"{new},{old}")
+        after = encode(example(OPP), source="urn:test")
+        assert new.split(":")[0].encode() in after.value
+        assert old.split(":")[0].encode() in before.value
+        assert (
+            decode(before.value, before.headers).event == decode(after.value, after.headers).event
+        )
+        assert blind_index("acme.com") == index  # conflict detection sees the same customer
 
 
 def test_the_blind_index_is_keyed() -> None:
@@ -103,9 +106,9 @@ def test_the_blind_index_is_keyed() -> None:
     install_data_keys(new_data_key())
     first = blind_index("acme.com")
     assert "acme" not in first and first == blind_index("acme.com") != blind_index("acme.org")
-    field_crypto._RING = field_crypto._Ring()
-    install_data_keys(new_data_key())
-    assert blind_index("acme.com") != first
+    with fresh_keyring():
+        install_data_keys(new_data_key())
+        assert blind_index("acme.com") != first
 
 
 @pytest.mark.parametrize("bad", ["", "k1", "k1:short", "k-1:" + "A" * 44, "k1:!!!"])
@@ -116,7 +119,7 @@ def test_bad_data_keys_are_refused(bad: str) -> None:
 
 @given(company=st.text(min_size=1, max_size=200).filter(str.strip))
 def test_any_company_round_trips_sealed(company: str) -> None:
-    if field_crypto._RING.current is None:
+    if not keys_installed():
         install_data_keys(new_data_key())
     opp = example(OPP)
     assert isinstance(opp, Opportunity)
