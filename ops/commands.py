@@ -138,6 +138,44 @@ def register_extra(add: Add) -> None:
         )
     )
     _add_kafka_acls(add)
+    _add_seal_secret(add)
+
+
+def _cmd_seal_secret(args: argparse.Namespace) -> int:
+    import os
+    import sys
+
+    from ops.keys import MissingKey, provision_keys
+    from schemas.field_crypto import seal_secret
+    from streams.settings import load_settings
+
+    try:
+        settings = provision_keys(
+            load_settings({"data_dir": args.data_dir}), os.environ, standalone=True
+        )
+    except MissingKey as exc:
+        print(f"oppbus: error: {exc}", file=sys.stderr)
+        return 2
+    secret = sys.stdin.readline().rstrip("\n")
+    if not secret:
+        print("oppbus: error: give the secret on standard input", file=sys.stderr)
+        return 2
+    settings.install_data_keys()
+    print(seal_secret(secret, args.purpose))
+    return 0
+
+
+def _add_seal_secret(add: Add) -> None:
+    from pathlib import Path
+
+    p = add(
+        "seal-secret",
+        "Seal a secret read from standard input with the bus's data keys (OPPBUS_DATA_KEYS or "
+        "--data DIR) for a config file, e.g. a CRM client secret: prints encv1:...",
+        _cmd_seal_secret,
+    )
+    p.add_argument("--purpose", required=True, choices=["crm.hubspot", "crm.salesforce"])
+    p.add_argument("--data", dest="data_dir", type=Path, metavar="DIR", help="the bus's data dir")
 
 
 def _cmd_kafka_acls(args: argparse.Namespace) -> int:

@@ -48,7 +48,9 @@ __all__ = [
     "install_data_keys",
     "keys_installed",
     "new_data_key",
+    "open_secret",
     "parse_data_keys",
+    "seal_secret",
 ]
 
 MARKER = "encv1:"
@@ -145,9 +147,11 @@ def _walk(data: dict[str, Any], path: str) -> tuple[dict[str, Any], str] | None:
     return None
 
 
-def encrypt_fields(ce_type: str, data: dict[str, Any]) -> None:
+def encrypt_fields(
+    ce_type: str, data: dict[str, Any], *, paths: tuple[str, ...] | None = None
+) -> None:
     """Encrypt, in place, the private fields of ``data`` (a dumped event) when a ring is installed."""
-    paths = PRIVATE_FIELDS.get(ce_type)
+    paths = PRIVATE_FIELDS.get(ce_type) if paths is None else paths
     if not paths or _RING.current is None:
         return
     cipher, kid = _RING.keys[_RING.current], _RING.current
@@ -161,14 +165,32 @@ def encrypt_fields(ce_type: str, data: dict[str, Any]) -> None:
         node[leaf] = f"{MARKER}{kid}:{base64.b64encode(nonce + sealed).decode()}"
 
 
+def seal_secret(text: str, purpose: str) -> str:
+    """``text`` sealed for a config file (e.g. a CRM secret, ``purpose="crm.hubspot"``)."""
+    data = {"secret": text}
+    encrypt_fields(f"secret|{purpose}", data, paths=("secret",))
+    if data["secret"] == text:
+        raise ValueError("no data keys installed")
+    return str(data["secret"])
+
+
+def open_secret(text: str, purpose: str) -> str:
+    """The clear text of a sealed secret (returned unchanged if it is not sealed)."""
+    data = {"secret": text}
+    decrypt_fields(f"secret|{purpose}", data, paths=("secret",))
+    return str(data["secret"])
+
+
 def has_encrypted(value: bytes) -> bool:
     """Cheap test on raw JSON: may it hold an encrypted field?"""
     return _MARKER_BYTES in value
 
 
-def decrypt_fields(ce_type: str, data: dict[str, Any]) -> None:
+def decrypt_fields(
+    ce_type: str, data: dict[str, Any], *, paths: tuple[str, ...] | None = None
+) -> None:
     """Decrypt, in place, every encrypted private field of ``data``; InvalidEvent if one cannot be."""
-    for path in PRIVATE_FIELDS.get(ce_type, ()):
+    for path in PRIVATE_FIELDS.get(ce_type, ()) if paths is None else paths:
         found = _walk(data, path)
         if found is None:
             continue
