@@ -43,10 +43,13 @@ def _key_id(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:8]
 
 
-def _field(data: bytes | None) -> bytes:
+def _fields(out: list[bytes], data: bytes | None) -> None:
+    """Append one length-prefixed field (None and empty differ) to the MAC input ``out``."""
     if data is None:
-        return b"\x00"
-    return b"\x01" + len(data).to_bytes(8, "big") + data
+        out.append(b"\x00")
+    else:
+        out.append(b"\x01" + len(data).to_bytes(8, "big"))
+        out.append(data)
 
 
 def _pairs(headers: RecordHeaders) -> list[tuple[str, bytes | None]]:
@@ -72,14 +75,14 @@ class RecordAuth:
 
     def _tag(self, secret: bytes, topic: str, key: bytes | None, value: bytes | None,
              headers: list[tuple[str, bytes | None]]) -> bytes:  # fmt: skip
-        mac = hmac.new(secret, _DOMAIN, hashlib.sha256)
+        parts = [_DOMAIN]
         for part in (topic.encode(), key, value):
-            mac.update(_field(part))
-        mac.update(len(headers).to_bytes(4, "big"))
+            _fields(parts, part)
+        parts.append(len(headers).to_bytes(4, "big"))
         for name, raw in headers:
-            mac.update(_field(name.encode()))
-            mac.update(_field(raw))
-        return mac.digest()
+            _fields(parts, name.encode())
+            _fields(parts, raw)
+        return hmac.digest(secret, b"".join(parts), "sha256")  # one-shot: OpenSSL's fast path
 
     def stamp(
         self, topic: str, key: bytes | None, value: bytes | None, headers: RecordHeaders
