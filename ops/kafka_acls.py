@@ -30,6 +30,7 @@ _RUNS_IN = {
     "scorecards": "worker",
     "gatekeeper": "worker",
     "webhooks": "worker",
+    "worker": "worker",
     "ops": None,
 }
 PREFIX = "oppbus"  # Settings.topic_prefix and app_id of the compose stack

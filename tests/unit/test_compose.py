@@ -249,7 +249,7 @@ def test_only_the_bus_roles_write_its_topics_and_each_reads_what_it_consumes():
     api_writes = {"partners", "credentials", "opportunities", "responses", "webhooks", "api-guards"}
     worker_writes = {
         "referrals", "partner-stats", "scorecard-facts", "offer-deadlines", "customer-claims",
-        "deadletter", "webhook-deliveries",
+        "deadletter", "webhook-deliveries", "workers",
     }  # fmt: skip
     for spec in TOPICS:
         topic = f"oppbus.{spec.name}"

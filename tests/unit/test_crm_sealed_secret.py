@@ -11,8 +11,7 @@ import pytest
 import connectors.crm
 from connectors.crm.mapping import CrmConfigError, CrmConfigs
 from ops.cli import main
-from schemas import field_crypto
-from schemas.field_crypto import install_data_keys, new_data_key, seal_secret
+from schemas.field_crypto import fresh_keyring, install_data_keys, new_data_key, seal_secret
 
 SAMPLES = Path(connectors.crm.__file__).parent / "samples"
 SECRET = "the-hubspot-client-secret-0123456789"
@@ -20,9 +19,9 @@ PLACEHOLDER = "replace-with-the-hubspot-app-client-secret"
 
 
 @pytest.fixture(autouse=True)
-def fresh_ring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(field_crypto, "_RING", field_crypto._Ring())
-    yield
+def fresh_ring() -> Iterator[None]:
+    with fresh_keyring():
+        yield
 
 
 def _write(tmp_path: Path, secret: str) -> CrmConfigs:
@@ -39,11 +38,10 @@ def test_a_sealed_secret_is_opened_with_the_data_keys(tmp_path: Path) -> None:
     config = _write(tmp_path, sealed).provider("net-reseller", "hubspot")
     assert config is not None and config.secret.get_secret_value() == SECRET
     assert SECRET not in (tmp_path / "net-reseller.toml").read_text()
-    field_crypto._RING = field_crypto._Ring()
-    install_data_keys(new_data_key())  # another bus's keys
     other = tmp_path / "other-bus"
     other.mkdir()
-    with pytest.raises(CrmConfigError, match="client_secret"):
+    with fresh_keyring(), pytest.raises(CrmConfigError, match="client_secret"):
+        install_data_keys(new_data_key())  # another bus's keys
         _write(other, sealed).provider("net-reseller", "hubspot")
 
 
@@ -62,7 +60,7 @@ def test_the_seal_secret_command(
     monkeypatch.setattr("sys.stdin", io.StringIO(SECRET + "\n"))
     assert main(["seal-secret", "--purpose", "crm.hubspot"]) == 0
     sealed = capsys.readouterr().out.strip()
-    field_crypto._RING = field_crypto._Ring()
-    install_data_keys(keys)  # the API process, started with the same keys
-    config = _write(tmp_path, sealed).provider("net-reseller", "hubspot")
+    with fresh_keyring():
+        install_data_keys(keys)  # the API process, started with the same keys
+        config = _write(tmp_path, sealed).provider("net-reseller", "hubspot")
     assert config is not None and config.secret.get_secret_value() == SECRET
