@@ -70,13 +70,17 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _bus_settings(args: argparse.Namespace, *, standalone: bool) -> Settings:
-    """Settings of a bus process, with the service key the bus's processes share (ops/keys.py)."""
+    """Settings of a bus process, with the keys the bus's processes share (ops/keys.py).
+
+    ``up`` may invent keys only for its embedded broker: an existing Kafka outlives one run, and
+    records signed and sealed with one run's keys must stay readable by the next."""
     import os
 
     from ops.keys import MissingKey, provision_keys
 
+    settings = _settings(args)
     try:
-        return provision_keys(_settings(args), os.environ, standalone=standalone)
+        return provision_keys(settings, os.environ, standalone=standalone or not settings.embedded)
     except MissingKey as exc:
         raise UserError(str(exc)) from exc
 

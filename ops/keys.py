@@ -9,8 +9,9 @@ memory mode, a fresh key handed to its worker and API children in their environm
 - the data keys (``OPPBUS_DATA_KEYS``, ``keys/data.keys``): encrypt customers and secrets on the
   log (schemas/field_crypto.py).
 
-``oppbus worker`` and ``oppbus api`` started on their own need both from the environment or the
-data dir: every process of one bus must hold the same keys. See docs/security.md.
+``oppbus worker`` and ``oppbus api`` started on their own, and ``oppbus up`` on an existing Kafka
+(which outlives one run), need both from the environment or the data dir: every process of one
+bus must hold the same keys. See docs/security.md.
 """
 
 from __future__ import annotations

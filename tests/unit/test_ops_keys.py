@@ -65,3 +65,12 @@ def test_a_standalone_process_without_a_key_refuses_to_start(
     monkeypatch.delenv("OPPBUS_DATA_DIR", raising=False)
     assert main(["api", "--broker", "kafka://127.0.0.1:1"]) == 2
     assert "OPPBUS_SERVICE_KEY" in capsys.readouterr().err
+
+
+def test_up_on_an_existing_kafka_needs_the_keys_too(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("OPPBUS_SERVICE_KEY", "OPPBUS_DATA_KEYS", "OPPBUS_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["up", "--broker", "kafka://127.0.0.1:1"]) == 2
+    assert "OPPBUS_SERVICE_KEY" in capsys.readouterr().err
