@@ -78,12 +78,22 @@ def _flag_settings(args: argparse.Namespace) -> Any:
 
 def _run_with_settings(args: argparse.Namespace, label: str, run: Any, errors: Any) -> int:
     """``run(args, settings)``; a bad setting or one of ``errors`` is one line, exit 2."""
+    import os
     import sys
 
     from pydantic import ValidationError
 
+    from ops.keys import MissingKey, provision_keys
+    from schemas.field_crypto import fresh_keyring
+
     try:
-        return int(run(args, _flag_settings(args)))
+        # the bus's keys (env or data dir): to sign what is published, to open what is read
+        settings = provision_keys(_flag_settings(args), os.environ, standalone=False)
+        with fresh_keyring():  # this command's keys, gone with it (the CLI runs in tests too)
+            settings.install_data_keys()
+            return int(run(args, settings))
+    except MissingKey as exc:
+        print(f"oppbus: error: {label}: {exc}", file=sys.stderr)
     except ValidationError as exc:
         first = exc.errors()[0]
         print(f"oppbus: error: invalid setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
@@ -146,7 +156,7 @@ def _cmd_seal_secret(args: argparse.Namespace) -> int:
     import sys
 
     from ops.keys import MissingKey, provision_keys
-    from schemas.field_crypto import seal_secret
+    from schemas.field_crypto import fresh_keyring, seal_secret
     from streams.settings import load_settings
 
     try:
@@ -160,8 +170,9 @@ def _cmd_seal_secret(args: argparse.Namespace) -> int:
     if not secret:
         print("oppbus: error: give the secret on standard input", file=sys.stderr)
         return 2
-    settings.install_data_keys()
-    print(seal_secret(secret, args.purpose))
+    with fresh_keyring():
+        settings.install_data_keys()
+        print(seal_secret(secret, args.purpose))
     return 0
 
 

@@ -32,6 +32,7 @@ _RUNS_IN = {
     "webhooks": "worker",
     "worker": "worker",
     "ops": None,
+    "oppbus": None,  # `oppbus policy apply`, `oppbus replay`: operator tools, the admin principal
 }
 PREFIX = "oppbus"  # Settings.topic_prefix and app_id of the compose stack
 

@@ -31,7 +31,10 @@ MAC_HEADER = "oppbus-mac"
 
 # Logical topics whose records grant rights or carry a partner's word: a forged one is refused.
 AUTHENTICATED_TOPICS = frozenset(
-    ("partners", "credentials", "webhooks", "opportunities", "responses", "referrals", "api-guards")
+    (
+        *("partners", "credentials", "webhooks", "opportunities", "responses", "referrals"),
+        *("api-guards", "routing-policy"),
+    )
 )
 
 _DOMAIN = b"oppbus-record-mac/v1"
