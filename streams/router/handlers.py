@@ -150,7 +150,7 @@ class Router:
             )
         if row.closed or row.state.phase != "conflict":
             return []  # decided already, or withdrawn meanwhile
-        opp = Opportunity.model_validate_json(row.opportunity)
+        opp = validate_stored(Opportunity, row.opportunity)
         state = resolve(row.state, event.decision)
         if state.phase == "rejected":
             return self._publish(Step(state), opp, key, row.opportunity, pending, now)
