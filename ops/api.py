@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 def build_api_app(settings: Settings, registry: CollectorRegistry | None = None) -> web.Application:
     """The API app of one ``oppbus api`` process: every connector's routes plus the status page."""
     registry = registry or CollectorRegistry()
+    settings.install_data_keys()  # customers and secrets encrypted on the log
     app = create_web_app(settings, registry)
     install_status(app, settings, registry)  # GET /status, /v1/status/summary, funnel metrics
     return app

@@ -69,23 +69,39 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _bus_settings(args: argparse.Namespace, *, standalone: bool) -> Settings:
+    """Settings of a bus process, with the keys the bus's processes share (ops/keys.py).
+
+    ``up`` may invent keys only for its embedded broker: an existing Kafka outlives one run, and
+    records signed and sealed with one run's keys must stay readable by the next."""
+    import os
+
+    from ops.keys import MissingKey, provision_keys
+
+    settings = _settings(args)
+    try:
+        return provision_keys(settings, os.environ, standalone=standalone or not settings.embedded)
+    except MissingKey as exc:
+        raise UserError(str(exc)) from exc
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
     from ops.up import run_up
 
-    return run_up(_settings(args))
+    return run_up(_bus_settings(args, standalone=False))
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     from ops.worker import run_worker
 
-    run_worker(_settings(args))
+    run_worker(_bus_settings(args, standalone=True))
     return 0
 
 
 def _cmd_api(args: argparse.Namespace) -> int:
     from ops.api import run_api
 
-    run_api(_settings(args))
+    run_api(_bus_settings(args, standalone=True))
     return 0
 
 

@@ -78,12 +78,22 @@ def _flag_settings(args: argparse.Namespace) -> Any:
 
 def _run_with_settings(args: argparse.Namespace, label: str, run: Any, errors: Any) -> int:
     """``run(args, settings)``; a bad setting or one of ``errors`` is one line, exit 2."""
+    import os
     import sys
 
     from pydantic import ValidationError
 
+    from ops.keys import MissingKey, provision_keys
+    from schemas.field_crypto import fresh_keyring
+
     try:
-        return int(run(args, _flag_settings(args)))
+        # the bus's keys (env or data dir): to sign what is published, to open what is read
+        settings = provision_keys(_flag_settings(args), os.environ, standalone=False)
+        with fresh_keyring():  # this command's keys, gone with it (the CLI runs in tests too)
+            settings.install_data_keys()
+            return int(run(args, settings))
+    except MissingKey as exc:
+        print(f"oppbus: error: {label}: {exc}", file=sys.stderr)
     except ValidationError as exc:
         first = exc.errors()[0]
         print(f"oppbus: error: invalid setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
@@ -142,3 +152,60 @@ def register_extra(add: Add) -> None:
     fees_command.add_arguments(
         add("fees", "The fee ledger: `fees verify` recomputes every fee.", fees_command.run)
     )
+    _add_kafka_acls(add)
+    _add_seal_secret(add)
+
+
+def _cmd_seal_secret(args: argparse.Namespace) -> int:
+    import os
+    import sys
+
+    from ops.keys import MissingKey, provision_keys
+    from schemas.field_crypto import fresh_keyring, seal_secret
+    from streams.settings import load_settings
+
+    try:
+        settings = provision_keys(
+            load_settings({"data_dir": args.data_dir}), os.environ, standalone=True
+        )
+    except MissingKey as exc:
+        print(f"oppbus: error: {exc}", file=sys.stderr)
+        return 2
+    secret = sys.stdin.readline().rstrip("\n")
+    if not secret:
+        print("oppbus: error: give the secret on standard input", file=sys.stderr)
+        return 2
+    with fresh_keyring():
+        settings.install_data_keys()
+        print(seal_secret(secret, args.purpose))
+    return 0
+
+
+def _add_seal_secret(add: Add) -> None:
+    from pathlib import Path
+
+    p = add(
+        "seal-secret",
+        "Seal a secret read from standard input with the bus's data keys (OPPBUS_DATA_KEYS or "
+        "--data DIR) for a config file, e.g. a CRM client secret: prints encv1:...",
+        _cmd_seal_secret,
+    )
+    p.add_argument("--purpose", required=True, choices=["crm.hubspot", "crm.salesforce"])
+    p.add_argument("--data", dest="data_dir", type=Path, metavar="DIR", help="the bus's data dir")
+
+
+def _cmd_kafka_acls(args: argparse.Namespace) -> int:
+    from ops.kafka_acls import script
+
+    print(script(args.prefix), end="")
+    return 0
+
+
+def _add_kafka_acls(add: Add) -> None:
+    p = add(
+        "kafka-acls",
+        "Print the Kafka setup script (SCRAM users and ACLs per process role, from the topic "
+        "catalogue) that the compose stack's kafka-setup service runs: ops/kafka/acls.sh.",
+        _cmd_kafka_acls,
+    )
+    p.add_argument("--prefix", default="oppbus", help="topic prefix and app id (oppbus)")

@@ -20,6 +20,7 @@ from schemas.codec import decode
 from schemas.errors import InvalidEvent
 from schemas.fees import FeeRecorded
 from streams.fees.book import Difference, FeeBook, wanted
+from streams.record_auth import RecordAuth
 from streams.runtime import GlobalView
 from streams.settings import Settings, load_settings
 
@@ -29,24 +30,29 @@ __all__ = ["add_arguments", "read_book", "run", "verify"]
 async def read_book(settings: Settings) -> FeeBook:
     """The fee book of everything on the bus now (both topics read to their end)."""
     book = FeeBook()
+    auth = RecordAuth.from_settings(settings)  # forged records count for nothing here either
 
     def on_referral(key: Any, value: bytes | None, headers: Any, origin: Any) -> None:
         with contextlib.suppress(InvalidEvent):
             if value is not None and wanted(headers):
+                auth.check(origin[0], key, value, headers)
                 envelope = decode(value, headers)
                 book.on_referral(envelope.event, envelope.id)
 
     def on_fee(key: Any, value: bytes | None, headers: Any, origin: Any) -> None:
         with contextlib.suppress(InvalidEvent):
             if value is not None:
+                auth.check(origin[0], key, value, headers)
                 event = decode(value, headers).event
                 if isinstance(event, FeeRecorded):
                     book.on_fee(event)
 
+    options = settings.kafka_client_options()
     views = [
         GlobalView(settings.bootstrap_servers, settings.topic("referrals"), on_referral,
-                   name="verify-referrals"),
-        GlobalView(settings.bootstrap_servers, settings.topic("fees"), on_fee, name="verify-fees"),
+                   name="verify-referrals", client_options=options),
+        GlobalView(settings.bootstrap_servers, settings.topic("fees"), on_fee,
+                   name="verify-fees", client_options=options),
     ]  # fmt: skip
     tasks = [asyncio.ensure_future(v.run()) for v in views]
     try:
@@ -69,7 +75,19 @@ async def verify(settings: Settings, now: datetime | None = None) -> list[Differ
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings({"broker": args.broker, "log_level": "warning"})
+    import os
+
+    from ops.keys import MissingKey, provision_keys
+
+    try:  # without the bus's service key every record would look forged: no vacuous "agrees"
+        settings = provision_keys(
+            load_settings({"broker": args.broker, "log_level": "warning"}),
+            os.environ,
+            standalone=True,
+        )
+    except MissingKey as exc:
+        print(f"oppbus: error: {exc}", file=sys.stderr)
+        return 2
     book = asyncio.run(read_book(settings))
     differences = book.verify(datetime.now(UTC))
     for d in differences:

@@ -111,6 +111,7 @@ class FunnelFeed:
         return {
             "bootstrap_servers": self._settings.bootstrap_servers,
             "client_id": f"{self._settings.app_id}-funnel",
+            **self._settings.kafka_client_options(),
         }
 
     async def _consume(self) -> None:

@@ -33,6 +33,7 @@ from streams.policy import (
     to_toml,
     weights_to_mapping,
 )
+from streams.record_auth import RecordAuth
 from streams.runtime import ensure_topics
 from streams.settings import Settings
 
@@ -84,15 +85,16 @@ async def apply_policy(
         note=note,
     )
     enc = encode(event, source=SOURCE, id=f"policy-{event.version}", time=event.applied_at)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    topic, key = settings.topic("routing-policy"), policy_key(event.version)
+    headers = RecordAuth.from_settings(settings).stamp(topic, key, enc.value, enc.headers)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        acks="all",
+        **settings.kafka_client_options(),
+    )
     await producer.start()
     try:
-        await producer.send_and_wait(
-            settings.topic("routing-policy"),
-            enc.value,
-            key=policy_key(event.version),
-            headers=enc.headers,
-        )
+        await producer.send_and_wait(topic, enc.value, key=key, headers=headers)
     finally:
         await producer.stop()
     return event

@@ -83,6 +83,16 @@ MEANING: dict[str, str] = {
     "http_max_streams_per_partner": "open lead streams of one partner at once; more: 429",
     "http_body_timeout_s": "seconds a client has to send its request body; later: 408",
     "http_max_reading_per_client": "unfinished request bodies of one client at once; more: 429",
+    "service_key": "HMAC key authenticating every record the bus writes, shared by its processes "
+    "(comma-separated ring: the first signs); else DATA_DIR/keys/service.key, else `up` "
+    "generates one; docs/security.md",
+    "data_keys": "kid:base64(32 bytes) keys sealing customers and secrets on the log "
+    "(comma-separated ring: the first encrypts); else DATA_DIR/keys/data.keys, else `up` "
+    "generates them; docs/security.md",
+    "kafka_username": "SASL/SCRAM principal of this process's role on a Kafka with ACLs "
+    "(oppbus-api, oppbus-worker); unset: no SASL",
+    "kafka_password": "password of kafka_username",
+    "kafka_sasl_mechanism": "SCRAM-SHA-512 or SCRAM-SHA-256",
 }
 
 

@@ -26,6 +26,7 @@ from types import FrameType
 
 from ops.broker import BrokerError, EmbeddedBroker, wait_for_kafka
 from ops.broker_growth import GrowthWatch, disk_sampler, memory_sampler
+from ops.keys import child_env
 from ops.procs import free_port, port_in_use, spawn, stop
 from streams.runtime import ensure_topics
 from streams.settings import Settings
@@ -93,6 +94,9 @@ def _watch_growth(settings: Settings, broker: EmbeddedBroker, stack: ExitStack) 
 
 
 def run_up(settings: Settings) -> int:
+    os.umask(
+        0o077
+    )  # every file of this bus and its children private to its user (docs/security.md)
     stop_event = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -169,6 +173,7 @@ def run_up(settings: Settings) -> int:
             **os.environ,
             "OPPBUS_ADMIN_TOKEN": admin_token,
             "OPPBUS_WORKER_WEB_PORT": str(worker_web_port),
+            **child_env(settings),  # the keys of this bus, held by its processes only
         }
         if settings.data_dir is not None:
             env["OPPBUS_DATA_DIR"] = str(settings.data_dir)

@@ -2,7 +2,8 @@
 
 The shell composes the worker process: the stream contexts (``streams.wiring``) plus the
 outbound webhook dispatcher (``connectors.webhooks``), which runs in the worker's event loop with
-its own consumer group on ``referrals``.
+its own consumer group on ``referrals``, and the partners' ingress forwarder (``connectors.ingress``,
+its own group on ``<prefix>.ingress.*``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import faust
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, generate_latest
 
+from connectors.ingress import register_ingress
 from connectors.webhooks.service import register_webhooks
 from streams.metrics import ReferralMetrics
 from streams.runtime import create_app, ensure_topics, quiet_root_logger, use_uvloop
@@ -30,6 +32,7 @@ def compose_worker(
     """Put everything a worker runs on ``app``: the stream contexts and the webhook dispatcher."""
     contexts = register_all(app, settings, registry)
     register_webhooks(app, settings, registry)
+    register_ingress(app, settings)  # partners' Kafka ingress topics, re-stamped
     return contexts
 
 

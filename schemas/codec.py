@@ -8,7 +8,9 @@ Hot paths call :func:`encode` / :func:`decode` on raw bytes (Faust ``value_seria
 :func:`decode` raises :class:`~schemas.errors.InvalidEvent` for every bad input and nothing else.
 :func:`decode` parses and validates the body in one pydantic-core call (``model_validate_json``):
 the same rules as ``orjson.loads`` + ``model_validate`` (the test suite runs both ways through
-:func:`decode_data`), measured faster by ``oppbus bench codec``. Everything that writes JSON uses orjson.
+:func:`decode_data`), measured faster by ``oppbus bench codec``. Private fields (customer,
+secrets) are encrypted by :func:`encode` and decrypted by :func:`decode` when the process holds
+data keys (schemas/field_crypto.py); a value holding one takes the parse-then-validate path. Everything that writes JSON uses orjson.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 from pydantic import ValidationError
@@ -24,6 +26,7 @@ from pydantic import ValidationError
 from schemas.common import Contract
 from schemas.errors import InvalidEvent, field_errors
 from schemas.events import EVENT_TYPES, type_of
+from schemas.field_crypto import decrypt_fields, encrypt_fields, has_encrypted
 
 __all__ = [
     "CONTENT_TYPE",
@@ -36,6 +39,7 @@ __all__ = [
     "decode_data",
     "encode",
     "header",
+    "validate_stored",
 ]
 
 SPECVERSION = "1.0"
@@ -44,6 +48,8 @@ CONTENT_TYPE = "application/json"
 # before parsing, so a hostile producer cannot make a worker parse megabytes.
 MAX_EVENT_BYTES = 1_048_576
 _MAX_HEADER_BYTES = 1024
+
+C = TypeVar("C", bound=Contract)
 
 Headers = Iterable[tuple[str, bytes | None]] | Mapping[str, bytes | None]
 
@@ -94,7 +100,9 @@ def encode(
     ]
     if dataschema:
         headers.append(("ce_dataschema", dataschema.encode()))
-    return Encoded(orjson.dumps(event.model_dump(mode="json")), headers)
+    data = event.model_dump(mode="json")
+    encrypt_fields(ce_type, data)  # the private fields, when the process holds data keys
+    return Encoded(orjson.dumps(data), headers)
 
 
 _WANTED = frozenset(
@@ -163,6 +171,7 @@ def decode_data(ce_type: str, data: Any) -> Contract:
         raise InvalidEvent("unknown_type", f"unknown event type {ce_type[:200]!r}")
     if not isinstance(data, dict):
         raise InvalidEvent("not_an_object", "the event body must be a JSON object")
+    decrypt_fields(ce_type, data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -219,8 +228,24 @@ def _decode(value: bytes, headers: Headers | None) -> Envelope:
     model = EVENT_TYPES.get(ce_type)
     if model is None:
         raise InvalidEvent("unknown_type", f"unknown event type {ce_type[:200]!r}")
-    event = _validate_json(ce_type, model, value)
+    if has_encrypted(value):  # private fields encrypted on the log (schemas/field_crypto.py)
+        try:
+            data = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidEvent("not_json", f"the value is not JSON: {str(exc)[:200]}") from None
+        event = decode_data(ce_type, data)
+    else:
+        event = _validate_json(ce_type, model, value)
     return Envelope(ce_id, source, ce_type, time, event, attrs.get("ce_dataschema"))
+
+
+def validate_stored(model: type[C], raw: bytes) -> C:
+    """An event's data kept as its record carried it (a table row): decrypted, then validated."""
+    if not has_encrypted(raw):
+        return model.model_validate_json(raw)
+    data = orjson.loads(raw)
+    decrypt_fields(type_of(model), data)
+    return model.model_validate(data)
 
 
 def decode(value: bytes, headers: Headers | None) -> Envelope:

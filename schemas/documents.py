@@ -69,6 +69,12 @@ def _ce_headers(ce_type: str) -> dict[str, Any]:
             "ce_time": {"type": "string", "format": "date-time"},
             "ce_dataschema": {"type": "string", "format": "uri"},
             "content-type": {"const": "application/json"},
+            "oppbus-mac": {
+                **text,
+                "description": "<key id>.<base64 HMAC-SHA256> by the bus's service key over "
+                "topic, key, value and the other headers; records without a valid one are "
+                "dead-lettered, never applied (docs/security.md)",
+            },
         },
     }
 

@@ -16,6 +16,7 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 | routing-policy  | the policy version                         | policy.applied                   |
 | partnerships    | partnership_id (network terms: network-default) | partnership.updated, terms.default-set |
 | fees            | event_id (``<fee_id>.<kind>``)             | fee.recorded                     |
+| api-guards      | slot (sha256)                              | api.guard                        |
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from schemas.common import Contract
 from schemas.credentials import Credential
 from schemas.errors import FieldError, InvalidEvent
 from schemas.fees import FeeRecorded
+from schemas.guards import GuardRecord
 from schemas.health import WorkerStatus
 from schemas.ids import opportunity_key
 from schemas.lifecycle import (
@@ -127,6 +129,7 @@ Event = (
     | Partnership
     | NetworkTerms
     | FeeRecorded
+    | GuardRecord
 )
 
 _PREFIX = "io.oppbus."
@@ -162,6 +165,7 @@ EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "partnership.updated.v1": Partnership,
     _PREFIX + "terms.default-set.v1": NetworkTerms,
     _PREFIX + "fee.recorded.v1": FeeRecorded,
+    _PREFIX + "api.guard.v1": GuardRecord,
 }
 
 _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVENT_TYPES.items()}
@@ -186,6 +190,7 @@ _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     Partnership: "partnerships",
     NetworkTerms: "partnerships",
     FeeRecorded: "fees",
+    GuardRecord: "api-guards",
 }
 EVENT_TOPICS: dict[str, str] = {
     ce_type: _TOPIC_OF_MODEL.get(model, "referrals") for ce_type, model in EVENT_TYPES.items()
@@ -223,6 +228,8 @@ def event_key(event: Contract) -> bytes | None:
         return NETWORK_TERMS_KEY.encode()
     if isinstance(event, FeeRecorded):
         return event.event_id.encode()
+    if isinstance(event, GuardRecord):
+        return event.slot.encode()
     originator: str = getattr(event, "originator")  # noqa: B009 - every other event has both
     opportunity_id: str = getattr(event, "opportunity_id")  # noqa: B009
     return opportunity_key(originator, opportunity_id).encode()

@@ -1,6 +1,8 @@
 """The bus topics: one catalogue, the single source for creation, the workers and AsyncAPI.
 
-Every topic name is ``<prefix>.<name>`` (``Settings.topic``). Keys are chosen so that everything
+Every topic name is ``<prefix>.<name>`` (``Settings.topic``). Only the bus's own processes write
+these topics (``publishers``: the API, CRM inbound routes in the API process, the worker's agents);
+partners reach the bus through the HTTP API (docs/security.md). Keys are chosen so that everything
 about one opportunity (its offers, the partners' responses, its deadlines) lands on one partition
 and is handled by one worker, while the partner directory is read whole by every worker.
 """
@@ -35,23 +37,23 @@ TOPICS: tuple[TopicSpec, ...] = (
         key="partner_id",
         cleanup="compact",
         description="Partner capability updates / profiles; last writer wins by version.",
-        publishers=("http-api", "partner CRMs"),
-        consumers=("router (global directory)", "http-api"),
+        publishers=("http-api",),
+        consumers=("router (global directory)", "http-api", "gatekeeper"),
     ),
     TopicSpec(
         name="opportunities",
         key="originator/opportunity_id",
         cleanup="delete",
-        description="Opportunity published / withdrawn, from partner CRMs or the HTTP API.",
-        publishers=("http-api", "crm-inbound", "partner CRMs"),
-        consumers=("router",),
+        description="Opportunity published / withdrawn, through the HTTP API or CRM inbound.",
+        publishers=("http-api", "crm-inbound"),
+        consumers=("router", "http-api", "metrics"),
     ),
     TopicSpec(
         name="responses",
         key="originator/opportunity_id",
         cleanup="delete",
         description="A partner's response to an offer: accept, decline, outcome (won/lost).",
-        publishers=("http-api", "partner CRMs"),
+        publishers=("http-api",),
         consumers=("router",),
     ),
     TopicSpec(
@@ -87,7 +89,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         cleanup="compact",
         description="Hashed partner API keys (never the key itself).",
         publishers=("http-api",),
-        consumers=("http-api",),
+        consumers=("http-api", "gatekeeper"),
     ),
     TopicSpec(
         name="offer-deadlines",
@@ -112,8 +114,8 @@ TOPICS: tuple[TopicSpec, ...] = (
         key="original key",
         cleanup="delete",
         description="Events that could not be processed, with the reason and their origin.",
-        publishers=("router", "http-api", "webhooks"),
-        consumers=("ops",),
+        publishers=("router", "gatekeeper", "webhooks"),
+        consumers=("ops", "metrics"),
     ),
     TopicSpec(
         name="webhooks",
@@ -121,7 +123,16 @@ TOPICS: tuple[TopicSpec, ...] = (
         cleanup="compact",
         description="Partner webhook subscriptions: endpoint, signing secret (sensitive), events.",
         publishers=("http-api",),
-        consumers=("webhooks", "http-api"),
+        consumers=("webhooks", "http-api", "gatekeeper"),
+    ),
+    TopicSpec(
+        name="api-guards",
+        key="slot (sha256 of an Idempotency-Key or a signed CRM request)",
+        cleanup="compact",
+        description="Replay guards shared by every API process: a request's claim, then its "
+        "response (Idempotency-Key) or its release; read whole by every API process.",
+        publishers=("http-api",),
+        consumers=("http-api",),
     ),
     TopicSpec(
         name="webhook-deliveries",

@@ -7,15 +7,27 @@ Precedence: command-line flag > ``OPPBUS_<NAME>`` environment variable > default
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = ["ENV_PREFIX", "Settings", "load_settings"]
 
 ENV_PREFIX = "OPPBUS_"
+
+
+def _new_data_keys() -> SecretStr:
+    from schemas.field_crypto import new_data_key
+
+    return SecretStr(new_data_key())
+
+
+def _new_service_key() -> SecretStr:
+    """A fresh key for one process tree (``oppbus up`` hands it to its children; docs/security.md)."""
+    return SecretStr(secrets.token_hex(32))
 
 
 class Settings(BaseModel):
@@ -99,6 +111,18 @@ class Settings(BaseModel):
     http_max_streams_per_partner: int = Field(default=8, ge=1)
     http_body_timeout_s: float = Field(default=10.0, gt=0)
     http_max_reading_per_client: int = Field(default=32, ge=1)
+    # The bus's service key (docs/security.md): an HMAC key held only by the bus's processes that
+    # authenticates the internal records granting rights. Comma-separated for rotation: the first
+    # signs, every one verifies. Default: a fresh key (one process tree; ops/keys.py provisions it).
+    service_key: SecretStr = Field(default_factory=_new_service_key)
+    # Data keys encrypting customers and secrets on the log (schemas/field_crypto.py):
+    # "kid:base64(32 bytes)" comma-separated, the first encrypts, every one decrypts (rotation).
+    data_keys: SecretStr = Field(default_factory=_new_data_keys)
+    # Kafka SASL (docs/security.md): this process's principal (its role: api or worker) on a Kafka
+    # with SASL/SCRAM and ACLs. No username: PLAINTEXT (the embedded broker has no authentication).
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
 
     @field_validator("extra_capabilities")
     @classmethod
@@ -106,6 +130,14 @@ class Settings(BaseModel):
         from schemas.taxonomy import parse_capabilities
 
         return ",".join(parse_capabilities(value))
+
+    @field_validator("data_keys")
+    @classmethod
+    def _data_key_ring(cls, value: SecretStr) -> SecretStr:
+        from schemas.field_crypto import parse_data_keys
+
+        parse_data_keys(value.get_secret_value())  # kid:base64(32 bytes), comma-separated
+        return value
 
     @field_validator("broker")
     @classmethod
@@ -129,6 +161,25 @@ class Settings(BaseModel):
     def bootstrap_servers(self) -> str:
         """host:port list for aiokafka clients."""
         return ",".join(u.removeprefix("kafka://") for u in self.broker_url.split(";"))
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """Keyword arguments of every aiokafka client: the SASL login when a username is set."""
+        if not self.kafka_username:
+            return {}
+        password = self.kafka_password.get_secret_value() if self.kafka_password else ""
+        return {
+            "security_protocol": "SASL_PLAINTEXT",  # TLS: not yet (docs/security.md)
+            "sasl_mechanism": self.kafka_sasl_mechanism,
+            "sasl_plain_username": self.kafka_username,
+            "sasl_plain_password": password,
+        }
+
+    def install_data_keys(self) -> None:
+        """Hand this process's data keys to the codec (schemas/field_crypto.py): from now on it
+        encrypts and decrypts the private fields of the events it writes and reads."""
+        from schemas.field_crypto import install_data_keys
+
+        install_data_keys(self.data_keys.get_secret_value())
 
     @property
     def api_url(self) -> str:

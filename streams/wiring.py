@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from schemas.topics import TOPICS
 from streams.fees.keeper import FeeKeeper, register_fee_keeper
+from streams.gatekeeper import Gatekeeper, register_gatekeeper
 from streams.partnerships.live import PartnershipsView
 from streams.router.agent import RouterAgent, register_router
 from streams.router.claims import ClaimRegistry
@@ -39,6 +40,7 @@ class Contexts:
     policy: PolicyView
     partnerships: PartnershipsView
     fees: FeeKeeper
+    gatekeeper: Gatekeeper
 
 
 def _run_with_app(app: faust.App, view: GlobalView) -> None:
@@ -63,6 +65,7 @@ def register_all(
         settings.topic("customer-claims"),
         claims.apply_record,
         name="customer-claims",
+        client_options=settings.kafka_client_options(),
     )
     stats = ScorecardBook()  # load, rates and reciprocity for ranking, from partner-stats
     woken: list[RouterAgent] = []  # the router, once declared: a change wakes its waiting rows
@@ -77,6 +80,7 @@ def register_all(
         settings.topic("partner-stats"),
         stats_changed,
         name="partner-stats",
+        client_options=settings.kafka_client_options(),
     )
     policy = PolicyView(settings)  # the ranking weights in force, from routing-policy
     partnerships = PartnershipsView(settings)  # the terms each offer carries
@@ -113,4 +117,7 @@ def register_all(
     scorecards = register_scorecards(app, settings)  # ledger -> per-partner figures
     fees = register_fee_keeper(app, settings)  # referral log -> fee ledger
     register_status(app, settings, ready)  # "ready" on the workers topic once it routes
-    return Contexts(directory, claims, stats, agent, scorecards, policy, partnerships, fees)
+    gatekeeper = register_gatekeeper(app, settings)  # forged rights records -> dead letters
+    return Contexts(
+        directory, claims, stats, agent, scorecards, policy, partnerships, fees, gatekeeper
+    )

@@ -26,6 +26,9 @@ with the same structure) holds, per provider, the secret and the mapping::
     [salesforce.mapping]
     ...
 
+A secret may be sealed with the bus's data keys (``oppbus seal-secret --purpose crm.hubspot``
+prints ``encv1:...``; docs/security.md), so the file holds no secret in clear.
+
 A file is re-read when it changed (mtime): a mapping is edited without a restart. Only a well-formed
 partner id ever becomes a file name (no path traversal).
 """
@@ -43,6 +46,9 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from schemas.errors import InvalidEvent
+from schemas.field_crypto import MARKER, open_secret
 
 __all__ = [
     "CrmConfigError",
@@ -232,6 +238,11 @@ def _parse(partner_id: str, raw: dict[str, Any]) -> PartnerCrm:
         if not isinstance(section, dict):
             raise CrmConfigError(f"[{provider}] must be a table")
         secret = section.get(secret_key)
+        if isinstance(secret, str) and secret.startswith(MARKER):  # sealed: `oppbus seal-secret`
+            try:
+                secret = open_secret(secret, f"crm.{provider}")
+            except InvalidEvent as exc:
+                raise CrmConfigError(f"[{provider}] {secret_key}: {exc.detail}") from None
         if not isinstance(secret, str) or len(secret) < MIN_SECRET_CHARS:
             raise CrmConfigError(
                 f"[{provider}] {secret_key} must be a string of at least {MIN_SECRET_CHARS}"

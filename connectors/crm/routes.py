@@ -33,8 +33,9 @@ from connectors.crm.mapping import (
     ProviderConfig,
     apply_mapping,
 )
-from connectors.crm.signatures import ReplayGuard, SignatureError, verify_hubspot, verify_salesforce
+from connectors.crm.signatures import SignatureError, verify_hubspot, verify_salesforce
 from connectors.http.errors import ApiError, json_response, read_body
+from connectors.http.guards import SharedReplayGuard
 from connectors.http.models import OpportunityAccepted
 from connectors.http.routes_opportunities import publish_opportunity
 from connectors.http.routes_partners import partner_id_param
@@ -50,7 +51,7 @@ log = logging.getLogger("oppbus.api.crm")
 MAX_CRM_BODY = 256 * 1024
 MAX_DEALS = 100
 CONFIGS = web.AppKey("oppbus_crm_configs", CrmConfigs)
-REPLAYS = web.AppKey("oppbus_crm_replays", ReplayGuard)
+REPLAYS = web.AppKey("oppbus_crm_replays", SharedReplayGuard)
 
 
 class CrmAccepted(BaseModel):
@@ -141,8 +142,8 @@ async def _inbound(request: web.Request, provider: Provider) -> web.Response:
     signature, timestamp = _verify(request, provider, config, body)
     opportunities = _opportunities(config, body)
     replays = request.app[REPLAYS]
-    replay_key = f"{provider}:{partner_id}:{signature}"
-    if not replays.reserve(replay_key, timestamp, now=time.time()):
+    claim = await replays.reserve(f"{provider}:{partner_id}:{signature}", timestamp)
+    if claim is None:
         raise ApiError(409, "this signed request was already received", code="replayed")
     results: list[Any] = []
     try:
@@ -153,8 +154,9 @@ async def _inbound(request: web.Request, provider: Provider) -> web.Response:
     except BaseException:
         # Not (fully) published: the CRM's retry must get through. Publishing is idempotent per
         # opportunity id, so what did get published is not published twice.
-        replays.release(replay_key)
+        await replays.release(claim)
         raise
+    await replays.accepted(claim)
     return json_response({"opportunities": results}, status=202)
 
 
@@ -169,6 +171,6 @@ async def post_salesforce(request: web.Request) -> web.Response:
 def add_crm_routes(app: web.Application) -> None:
     settings = app[STATE].settings
     app[CONFIGS] = CrmConfigs(settings.crm_dir)
-    app[REPLAYS] = ReplayGuard(settings.crm_tolerance_s)
+    app[REPLAYS] = SharedReplayGuard(app[STATE].guards, settings.crm_tolerance_s)
     app.router.add_post("/v1/crm/hubspot/{partner_id}", post_hubspot)
     app.router.add_post("/v1/crm/salesforce/{partner_id}", post_salesforce)

@@ -10,10 +10,10 @@ shared-secret one an Apex callout computes with ``Crypto.generateMac('hmacSHA256
 ``X-Oppbus-Timestamp`` (Unix seconds) and ``X-Oppbus-Signature`` = base64 HMAC-SHA256 over
 ``timestamp + "." + body``.
 
-:class:`ReplayGuard` remembers the signatures of accepted requests until their timestamp leaves the
-tolerance window (after which the timestamp check refuses them anyway): the same signed request
-twice is a replay. A signature is *reserved* while its request is processed and *released* if
-publishing failed, so the CRM's retry is not mistaken for a replay.
+Replays are refused by the API's shared replay guard (connectors/http/guards.py), which keeps the
+signatures of accepted requests on the log until their timestamp leaves the tolerance window
+(after which the timestamp check refuses them anyway): the same signed request twice, to any API
+process or after a restart, is a replay.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections import OrderedDict
 from collections.abc import Mapping
 
 __all__ = [
@@ -29,7 +28,6 @@ __all__ = [
     "HUBSPOT_TIMESTAMP",
     "SALESFORCE_SIGNATURE",
     "SALESFORCE_TIMESTAMP",
-    "ReplayGuard",
     "SignatureError",
     "hubspot_signature",
     "hubspot_uri",
@@ -133,31 +131,3 @@ def verify_salesforce(
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise SignatureError("bad_signature", "the signature does not match")
     return signature, float(stamp)
-
-
-class ReplayGuard:
-    """Signatures seen within the tolerance window (bounded: the oldest are forgotten first)."""
-
-    def __init__(self, tolerance_s: float, *, max_entries: int = 100_000) -> None:
-        self._tolerance_s = tolerance_s
-        self._max = max_entries
-        self._seen: OrderedDict[str, float] = OrderedDict()  # signature -> expires at
-
-    def _expire(self, now: float) -> None:
-        while self._seen:
-            signature, expires = next(iter(self._seen.items()))
-            if expires > now and len(self._seen) <= self._max:
-                break
-            self._seen.pop(signature)
-
-    def reserve(self, key: str, timestamp_s: float, *, now: float) -> bool:
-        """True and remembered if ``key`` was not seen; False for a replay."""
-        self._expire(now)
-        if key in self._seen:
-            return False
-        self._seen[key] = max(timestamp_s, now) + self._tolerance_s
-        return True
-
-    def release(self, key: str) -> None:
-        """Forget a reservation whose request failed (the sender will retry it)."""
-        self._seen.pop(key, None)

@@ -59,6 +59,7 @@ async def _bus(app: web.Application) -> AsyncIterator[None]:
         state.settings.topic("workers"),
         state.workers,
         name="workers",
+        client_options=state.settings.kafka_client_options(),
     )
     following = asyncio.ensure_future(workers.run())
     try:

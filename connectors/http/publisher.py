@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 from connectors.http.errors import ApiError
 from schemas.codec import encode
 from schemas.common import Contract
+from streams.record_auth import RecordAuth
 from streams.settings import Settings
 
 __all__ = ["SOURCE", "Published", "Publisher"]
@@ -48,6 +49,7 @@ class Publisher:
         on_published: Callable[[str], None] | None = None,
     ) -> None:
         self._settings = settings
+        self._auth = RecordAuth.from_settings(settings)
         self._on_published = on_published
         self._timeout_s = timeout_s
         self._producer: AIOKafkaProducer | None = None
@@ -55,6 +57,7 @@ class Publisher:
     async def start(self) -> None:
         producer = AIOKafkaProducer(
             bootstrap_servers=self._settings.bootstrap_servers,
+            **self._settings.kafka_client_options(),
             acks="all",
             linger_ms=0,
             request_timeout_ms=int(self._timeout_s * 1000),
@@ -92,13 +95,15 @@ class Publisher:
             raise ApiError(503, "the API is not connected to the broker")
         encoded = encode(event, source=SOURCE, id=event_id)
         full = self._settings.topic(topic)
+        raw_key = key.encode("utf-8")
+        headers = self._auth.stamp(full, raw_key, encoded.value, encoded.headers)
         try:
             meta = await asyncio.wait_for(
                 self._producer.send_and_wait(
                     full,
                     value=encoded.value,
-                    key=key.encode("utf-8"),
-                    headers=list(encoded.headers),
+                    key=raw_key,
+                    headers=headers,
                 ),
                 timeout=self._timeout_s,
             )

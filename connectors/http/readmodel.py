@@ -21,11 +21,14 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from connectors.http.guards import GuardTable
 from connectors.http.publisher import Published
 from connectors.http.views import Referral, Views
 from schemas.codec import decode
 from schemas.errors import InvalidEvent
 from schemas.fees import FeeRecorded
+from schemas.guards import GuardRecord
+from streams.record_auth import AUTHENTICATED_TOPICS, RecordAuth
 from streams.runtime import end_offsets
 from streams.settings import Settings
 
@@ -41,6 +44,7 @@ READ_TOPICS = (
     "referrals",
     "partnerships",
     "fees",
+    "api-guards",
 )
 
 Listener = Callable[[list[Referral]], None]
@@ -52,6 +56,8 @@ class ReadModel:
     def __init__(self, settings: Settings, views: Views) -> None:
         self.settings = settings
         self.views = views
+        self.guards = GuardTable()  # api-guards: the replay guards shared by every API process
+        self._auth = RecordAuth.from_settings(settings)
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._positions: dict[tuple[str, int], int] = {}
@@ -68,6 +74,7 @@ class ReadModel:
         """Assign every partition, read from the beginning, and return once caught up."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
+            **self.settings.kafka_client_options(),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -140,16 +147,22 @@ class ReadModel:
         if record.value is None:
             return  # a tombstone on a compacted topic: nothing we keep is deleted this way
         try:
+            if logical in AUTHENTICATED_TOPICS:
+                self._auth.check(tp.topic, record.key, record.value, record.headers)
             envelope = decode(record.value, list(record.headers or ()))
         except InvalidEvent as exc:
             self.skipped += 1
             log.warning(
-                "skipped undecodable record topic=%s partition=%d offset=%d: %s",
+                "skipped record topic=%s partition=%d offset=%d: %s",
                 tp.topic,
                 tp.partition,
                 record.offset,
                 exc,
             )
+            return
+        if isinstance(envelope.event, GuardRecord):
+            self.guards.apply(envelope.event)
+            self.applied += 1
             return
         key = record.key.decode("utf-8", "replace") if record.key is not None else None
         changed = self.views.apply(envelope.event, topic=logical, key=key)

@@ -1,4 +1,4 @@
-"""What every handler of the API shares: settings, read model, publisher, idempotency store.
+"""What every handler of the API shares: settings, read model, publisher, replay guards.
 
 One :class:`ApiState` per web app, stored under :data:`STATE`; connectors that add routes
 (webhooks, CRM inbound, ...) reach the same publisher, views and auth through :func:`state_of`.
@@ -16,12 +16,13 @@ from prometheus_client import CollectorRegistry
 
 from connectors.http.conflict_checks import ConflictCheckBudget
 from connectors.http.errors import ApiError
+from connectors.http.guards import SharedGuards, SharedIdempotency
 from connectors.http.health import WorkerBook
-from connectors.http.idempotency import IdempotencyStore
 from connectors.http.metrics import ApiMetrics
 from connectors.http.publisher import Published, Publisher
 from connectors.http.readmodel import ReadModel
 from connectors.http.views import Views
+from schemas.guards import GuardRecord
 from streams.settings import Settings
 
 __all__ = ["STATE", "ApiState", "state_of", "utcnow"]
@@ -40,7 +41,8 @@ class ApiState:
     readmodel: ReadModel
     publisher: Publisher
     workers: WorkerBook  # the workers' readiness, for /healthz
-    idempotency: IdempotencyStore = field(default_factory=IdempotencyStore)
+    guards: SharedGuards = field(init=False)  # replay guards on the log (connectors/http/guards.py)
+    idempotency: SharedIdempotency = field(init=False)
     conflict_checks: ConflictCheckBudget = field(default_factory=ConflictCheckBudget)
     # How long a write waits to become visible in the read model (read-your-writes).
     visibility_timeout_s: float = 5.0
@@ -49,6 +51,16 @@ class ApiState:
     # A random tag of this process's read model: lead stream event ids are "<epoch>-<seq>".
     epoch: str = field(default_factory=lambda: secrets.token_hex(4))
     closing: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        async def publish(record: GuardRecord) -> Published:
+            return await self.publisher.publish("api-guards", record.slot, record)
+
+        async def visible(published: Published) -> None:
+            await self.visible(published)
+
+        self.guards = SharedGuards(self.readmodel.guards, publish, visible)
+        self.idempotency = SharedIdempotency(self.guards)
 
     def lock(self, name: str) -> asyncio.Lock:
         """One lock per name (e.g. per partner) so concurrent writes get consecutive versions."""

@@ -50,6 +50,7 @@ from schemas.events import event_key
 from schemas.operations import dead_letter
 from schemas.webhooks import DeliveryAttempt, LeadEvent, WebhookDelivery, webhook_id
 from streams.metrics import ReferralMetrics
+from streams.record_auth import RecordAuth
 from streams.settings import Settings
 
 __all__ = ["SOURCE", "WebhookDispatcher"]
@@ -92,6 +93,7 @@ class WebhookDispatcher:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        self._auth = RecordAuth.from_settings(settings)
         self.views = WebhookViews()
         self.offsets = OffsetTracker()
         self._policy = TargetPolicy.parse(settings.webhook_allowed_networks)
@@ -122,6 +124,7 @@ class WebhookDispatcher:
     async def _start(self) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.bootstrap_servers,
+            **self.settings.kafka_client_options(),
             acks="all",
             linger_ms=0,
             client_id=f"{self.settings.app_id}-webhooks",
@@ -131,6 +134,7 @@ class WebhookDispatcher:
         timeout_ms = int(self.settings.session_timeout_s * 1000)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
+            **self.settings.kafka_client_options(),
             group_id=f"{self.settings.app_id}-webhooks",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -195,10 +199,11 @@ class WebhookDispatcher:
         if about is None or (about and self.views.subscription(about) is None):
             return None  # no lead event, or one for a partner without a subscription
         try:
+            self._auth.check(tp.topic, record.key, record.value, record.headers)
             envelope = decode(record.value, record.headers)
         except InvalidEvent as exc:
             log.warning(
-                "webhooks: undecodable record topic=%s partition=%s offset=%s: %s",
+                "webhooks: refused record topic=%s partition=%s offset=%s: %s",
                 tp.topic, tp.partition, record.offset, exc.reason,
             )  # fmt: skip
             return None
@@ -348,14 +353,14 @@ class WebhookDispatcher:
         """Publish and wait for the broker's ack, retrying until it answers (or we stop)."""
         assert self._producer is not None
         encoded = encode(event, source=SOURCE)
+        full = self.settings.topic(topic)
+        raw_key = key.encode() if key is not None else None
+        headers = self._auth.stamp(full, raw_key, encoded.value, encoded.headers)
         delay = 0.2
         while True:
             try:
                 await self._producer.send_and_wait(
-                    self.settings.topic(topic),
-                    value=encoded.value,
-                    key=key.encode() if key is not None else None,
-                    headers=encoded.headers,
+                    full, value=encoded.value, key=raw_key, headers=headers
                 )
                 return
             except Exception as exc:

@@ -25,6 +25,7 @@ from schemas.codec import decode
 from schemas.common import Contract
 from schemas.errors import InvalidEvent
 from schemas.webhooks import WebhookDelivery, WebhookSubscription
+from streams.record_auth import AUTHENTICATED_TOPICS, RecordAuth
 from streams.runtime import end_offsets
 from streams.settings import Settings
 
@@ -83,6 +84,8 @@ class TopicFollower:
     ) -> None:
         self._settings = settings
         self._topics = [settings.topic(t) for t in topics]
+        self._checked = {settings.topic(t) for t in topics if t in AUTHENTICATED_TOPICS}
+        self._auth = RecordAuth.from_settings(settings)
         self._apply = apply
         self._name = name
         self._consumer: AIOKafkaConsumer | None = None
@@ -93,6 +96,7 @@ class TopicFollower:
     async def start(self, *, timeout_s: float = 30.0) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._settings.bootstrap_servers,
+            **self._settings.kafka_client_options(),
             enable_auto_commit=False,
             client_id=f"{self._settings.app_id}-{self._name}",
         )
@@ -150,6 +154,8 @@ class TopicFollower:
                 if record.value is None:
                     continue
                 try:
+                    if tp.topic in self._checked:  # never applied unless the bus wrote it
+                        self._auth.check(tp.topic, record.key, record.value, record.headers)
                     envelope = decode(record.value, record.headers)
                 except InvalidEvent as exc:
                     log.warning(

@@ -34,11 +34,11 @@ from pydantic import SecretStr
 from ops.api import build_api_app
 from ops.broker import EmbeddedBroker
 from ops.procs import free_port
-from schemas.codec import encode
 from schemas.events import event_key
 from schemas.ids import referral_id
 from schemas.opportunity import Opportunity
 from schemas.referrals import OfferMade, ScoreReason, Teaser
+from streams.record_auth import RecordAuth
 from streams.runtime import ensure_topics
 from streams.settings import Settings, load_settings
 
@@ -106,10 +106,9 @@ async def _raw(settings: Settings, n: int, concurrency: int, tag: str) -> tuple[
         event = Opportunity.model_validate(
             {**_body(i, tag), "originator": "bench-nw", "published_at": now}
         )
-        enc = encode(event, source="urn:bench")
-        await producer.send_and_wait(
-            settings.topic("opportunities"), enc.value, key=event_key(event), headers=enc.headers
-        )
+        topic, key = settings.topic("opportunities"), event_key(event)
+        enc = RecordAuth.from_settings(settings).encode(topic, key, event, source="urn:bench")
+        await producer.send_and_wait(topic, enc.value, key=key, headers=enc.headers)
 
     try:
         return await _drive(n, concurrency, one)
@@ -162,19 +161,16 @@ async def _sse(
     await producer.start()
     acked: dict[str, float] = {}
     latencies: list[float] = []
+    auth = RecordAuth.from_settings(settings)
     headers = {"Authorization": f"Bearer {key}"}
     try:
         async with session.get(f"{base}/v1/leads/stream", headers=headers) as resp:
             now = datetime.now(UTC)
             for i in range(n):
                 event = _offer(i, now)
-                enc = encode(event, source="urn:bench")
-                await producer.send_and_wait(
-                    settings.topic("referrals"),
-                    enc.value,
-                    key=event_key(event),
-                    headers=enc.headers,
-                )
+                topic, rkey = settings.topic("referrals"), event_key(event)
+                enc = auth.encode(topic, rkey, event, source="urn:bench")
+                await producer.send_and_wait(topic, enc.value, key=rkey, headers=enc.headers)
                 acked[event.referral_id] = time.perf_counter()
                 line = await _next_lead(resp)
                 latencies.append(time.perf_counter() - acked[line])

@@ -72,8 +72,9 @@ async def latency_run(
     latency of each to its ``ce_type`` record on ``out``, the warm-up's apart."""
     from aiokafka import AIOKafkaConsumer
 
-    from schemas.codec import encode, header
+    from schemas.codec import header
     from schemas.events import event_key
+    from streams.record_auth import RecordAuth
 
     sent: dict[bytes, float] = {}
     warm: set[bytes] = set()
@@ -104,14 +105,16 @@ async def latency_run(
         await asyncio.sleep(1.0)  # the reader is positioned at the end
         total, first = int(rate * seconds), int(rate * warmup_s)
         events = [make(i, f"lat{uuid.uuid4().hex[:6]}") for i in range(first + total)]
-        encoded = [(event_key(e), encode(e, source="oppbus/bench")) for e in events]
+        topic = settings.topic("opportunities")
+        auth = RecordAuth.from_settings(settings)
+        encoded = [(event_key(e), auth.encode(topic, event_key(e), e, source="oppbus/bench"))
+                   for e in events]  # fmt: skip
         warm = {key for key, _enc in encoded[:first] if key is not None}
         del events
         # the records to publish live in the worker's process here: keep them out of its
         # garbage collector's passes, as start-up objects are (streams.wiring)
         gc.collect()
         gc.freeze()
-        topic = settings.topic("opportunities")
         start = time.perf_counter()
         for i, (key, enc) in enumerate(encoded):
             due = start + i / rate

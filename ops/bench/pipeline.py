@@ -113,31 +113,19 @@ def _opportunity(i: int, tag: str) -> Opportunity:
 
 
 async def _publish(producer: AIOKafkaProducer, settings: Settings, events: list[Any]) -> None:
-    from schemas.codec import encode
-    from schemas.events import event_key, event_topic
-
-    futures = []
-    for event in events:
-        enc = encode(event, source="oppbus/bench")
-        futures.append(
-            await producer.send(
-                settings.topic(event_topic(event)),
-                enc.value,
-                key=event_key(event),
-                headers=enc.headers,
-            )
-        )
-    await asyncio.gather(*futures)
+    await _send_all(producer, _encoded(settings, events))
 
 
 def _encoded(settings: Settings, events: list[Any]) -> list[tuple[str, bytes | None, bytes, Any]]:
-    from schemas.codec import encode
     from schemas.events import event_key, event_topic
+    from streams.record_auth import RecordAuth
 
+    auth = RecordAuth.from_settings(settings)  # written as the API writes them: with the MAC
     out = []
     for event in events:
-        enc = encode(event, source="oppbus/bench")
-        out.append((settings.topic(event_topic(event)), event_key(event), enc.value, enc.headers))
+        topic, key = settings.topic(event_topic(event)), event_key(event)
+        enc = auth.encode(topic, key, event, source="oppbus/bench")
+        out.append((topic, key, enc.value, enc.headers))
     return out
 
 

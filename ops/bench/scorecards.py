@@ -36,11 +36,11 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from ops.broker import EmbeddedBroker
 from ops.procs import free_port, spawn, stop
-from schemas.codec import encode
 from schemas.common import Contract, Money
 from schemas.events import event_key
 from schemas.ids import referral_id
 from schemas.samples import example
+from streams.record_auth import RecordAuth
 from streams.runtime import ensure_topics
 from streams.scorecards.facts import fact_of
 from streams.scorecards.fold import PartnerAggregate, RefState, Role, apply
@@ -128,6 +128,8 @@ def _worker_env(settings: Settings) -> dict[str, str]:
         OPPBUS_APP_ID=settings.app_id,
         OPPBUS_SESSION_TIMEOUT_S=str(settings.session_timeout_s),
         OPPBUS_WORKER_WEB_PORT=str(free_port()),
+        OPPBUS_SERVICE_KEY=settings.service_key.get_secret_value(),
+        OPPBUS_DATA_KEYS=settings.data_keys.get_secret_value(),
     )
     return env
 
@@ -139,9 +141,11 @@ async def _fill(settings: Settings, events: list[Contract]) -> None:
     try:
         await producer.start()
         topic = settings.topic("referrals")
+        auth = RecordAuth.from_settings(settings)
         for event in events:
-            enc = encode(event, source="urn:oppbus:bench-scorecards")
-            await producer.send(topic, enc.value, key=event_key(event), headers=enc.headers)
+            key = event_key(event)
+            enc = auth.encode(topic, key, event, source="urn:oppbus:bench-scorecards")
+            await producer.send(topic, enc.value, key=key, headers=enc.headers)
         await producer.flush()
     finally:
         await producer.stop()

@@ -47,10 +47,11 @@ from ops.bench.soak_load import answers, opportunity, partners
 from ops.bench.soak_samples import SoakRun, sample_loop
 from ops.broker import EmbeddedBroker
 from ops.procs import free_port, spawn, stop
-from schemas.codec import decode, encode
+from schemas.codec import decode
 from schemas.errors import InvalidEvent
 from schemas.events import event_key, event_topic
 from schemas.referrals import OfferMade
+from streams.record_auth import RecordAuth
 from streams.runtime import ensure_topics
 from streams.settings import Settings, load_settings
 
@@ -109,6 +110,7 @@ async def _publish(run: SoakRun, rate: float, duration: float) -> None:
     )
     await producer.start()
     topic = run.settings.topic("opportunities")
+    auth = RecordAuth.from_settings(run.settings)
     pending: list[asyncio.Future[Any]] = []
     sent = 0
     started = time.monotonic()
@@ -117,7 +119,7 @@ async def _publish(run: SoakRun, rate: float, duration: float) -> None:
             due = int(elapsed * rate) - sent
             for _ in range(max(0, due)):
                 opp = opportunity(run.run_id, sent)
-                enc = encode(opp, source=SOURCE)
+                enc = auth.encode(topic, event_key(opp), opp, source=SOURCE)
                 run.published_at[opp.opportunity_id] = opp.published_at.timestamp()
                 pending.append(
                     await producer.send(topic, enc.value, key=event_key(opp), headers=enc.headers)
@@ -154,6 +156,7 @@ async def _follow(run: SoakRun, stop_event: asyncio.Event) -> None:
         enable_auto_commit=False,
     )
     responder = AIOKafkaProducer(bootstrap_servers=run.settings.bootstrap_servers, linger_ms=5)
+    auth = RecordAuth.from_settings(run.settings)
     sent: list[asyncio.Future[Any]] = []
     try:
         await consumer.start()
@@ -174,8 +177,8 @@ async def _follow(run: SoakRun, stop_event: asyncio.Event) -> None:
                     if sent_at is not None:
                         run.latencies.append(m.timestamp / 1000.0 - sent_at)
                     for answer in answers(offer, run.close):
-                        enc = encode(answer, source=SOURCE)
                         topic = run.settings.topic(event_topic(answer))
+                        enc = auth.encode(topic, event_key(answer), answer, source=SOURCE)
                         sent.append(
                             await responder.send(
                                 topic, enc.value, key=event_key(answer), headers=enc.headers
@@ -195,10 +198,12 @@ async def _soak(args: argparse.Namespace, run: SoakRun, pids: list[int]) -> dict
     producer = AIOKafkaProducer(bootstrap_servers=run.settings.bootstrap_servers, acks="all")
     try:
         await producer.start()
+        auth = RecordAuth.from_settings(run.settings)
         for profile in partners(args.partners):
-            enc = encode(profile, source=SOURCE)
+            topic = run.settings.topic("partners")
+            enc = auth.encode(topic, event_key(profile), profile, source=SOURCE)
             await producer.send_and_wait(
-                run.settings.topic("partners"),
+                topic,
                 enc.value,
                 key=event_key(profile),
                 headers=enc.headers,
@@ -296,6 +301,8 @@ def _worker_env(settings: Settings) -> dict[str, str]:
         OPPBUS_APP_ID=settings.app_id,
         OPPBUS_SESSION_TIMEOUT_S=str(settings.session_timeout_s),
         OPPBUS_WORKER_WEB_PORT=str(free_port()),
+        OPPBUS_SERVICE_KEY=settings.service_key.get_secret_value(),
+        OPPBUS_DATA_KEYS=settings.data_keys.get_secret_value(),
     )
     return env
 

@@ -36,13 +36,13 @@ from connectors.webhooks.dispatcher import WebhookDispatcher
 from connectors.webhooks.policy import payload
 from connectors.webhooks.signing import generate_secret, signed_headers, verify
 from ops.broker import EmbeddedBroker
-from schemas.codec import encode
 from schemas.common import Contract
 from schemas.events import event_key, event_topic
 from schemas.ids import referral_id
 from schemas.referrals import OfferMade
 from schemas.samples import example
 from schemas.webhooks import WebhookSubscription
+from streams.record_auth import RecordAuth
 from streams.runtime import ensure_topics
 from streams.settings import Settings, load_settings
 
@@ -115,11 +115,11 @@ async def _publish(settings: Settings, events: list[Contract]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
     try:
         await producer.start()
+        auth = RecordAuth.from_settings(settings)
         for event in events:
-            enc = encode(event, source="urn:bench")
-            await producer.send(
-                settings.topic(event_topic(event)), enc.value, event_key(event), headers=enc.headers
-            )
+            topic, key = settings.topic(event_topic(event)), event_key(event)
+            enc = auth.encode(topic, key, event, source="urn:bench")
+            await producer.send(topic, enc.value, key, headers=enc.headers)
         await producer.flush()
     finally:
         await producer.stop()

@@ -27,6 +27,7 @@ from schemas.errors import InvalidEvent
 from schemas.events import event_key
 from schemas.fees import FeeRecorded
 from streams.fees.book import FeeBook, wanted
+from streams.record_auth import RecordAuth
 from streams.runtime import GlobalView
 from streams.settings import Settings
 
@@ -43,22 +44,40 @@ class FeeKeeper:
         self.book = FeeBook()
         self.appended = 0
         self.topic = settings.topic("fees")
+        self.auth = RecordAuth.from_settings(settings)  # a forged won outcome accrues nothing
+        self.unauthenticated = 0
+        options = settings.kafka_client_options()
         self.referrals = GlobalView(
             settings.bootstrap_servers,
             settings.topic("referrals"),
             self._on_referral,
             name="fee-referrals",
+            client_options=options,
         )
         self.fees = GlobalView(
-            settings.bootstrap_servers, self.topic, self._on_fee, name="fee-ledger"
+            settings.bootstrap_servers,
+            self.topic,
+            self._on_fee,
+            name="fee-ledger",
+            client_options=options,
         )
 
-    def _decoded(self, value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Any:
+    def _decoded(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[tuple[str, bytes]],
+        origin: tuple[str, int, int],
+    ) -> Any:
         if value is None:
             return None
         try:
+            self.auth.check(origin[0], key, value, headers)
             return decode(value, headers)
-        except InvalidEvent:
+        except InvalidEvent as exc:
+            if exc.reason == "unauthenticated":
+                self.unauthenticated += 1
+                log.warning("fees: ignored topic=%s partition=%d offset=%d: %s", *origin, exc)
             return None  # the router and the API dead-letter or log bad records; not ours
 
     def _on_referral(
@@ -66,12 +85,12 @@ class FeeKeeper:
     ) -> None:
         if not wanted(headers):
             return  # most of the ledger (accepted, declined, revealed, ...) is not about fees
-        envelope = self._decoded(value, headers)
+        envelope = self._decoded(key, value, headers, origin)
         if envelope is not None:
             self.book.on_referral(envelope.event, envelope.id)
 
     def _on_fee(self, key: bytes | None, value: bytes | None, headers: Any, origin: Any) -> None:
-        envelope = self._decoded(value, headers)
+        envelope = self._decoded(key, value, headers, origin)
         if envelope is not None and isinstance(envelope.event, FeeRecorded):
             self.book.on_fee(envelope.event)
 
@@ -80,9 +99,9 @@ class FeeKeeper:
         due = self.book.due(now or datetime.now(UTC))
         for record in due:
             enc = encode(record, source=SOURCE, id=record.event_id)
-            await producer.send_and_wait(
-                self.topic, event_key(record), enc.value, None, None, enc.headers
-            )
+            key = event_key(record)
+            headers = self.auth.stamp(self.topic, key, enc.value, enc.headers)
+            await producer.send_and_wait(self.topic, key, enc.value, None, None, headers)
         self.appended += len(due)
         return len(due)
 

@@ -14,6 +14,7 @@ from schemas.codec import decode
 from schemas.errors import InvalidEvent
 from schemas.partnership import NetworkTerms, Partnership
 from streams.partnerships.book import PartnershipBook
+from streams.record_auth import RecordAuth
 from streams.runtime import GlobalView
 from streams.settings import Settings
 
@@ -26,11 +27,13 @@ class PartnershipsView:
     def __init__(self, settings: Settings) -> None:
         self.book = PartnershipBook()
         self.invalid = 0
+        self._auth = RecordAuth.from_settings(settings)  # forged terms are never applied
         self.view = GlobalView(
             settings.bootstrap_servers,
             settings.topic("partnerships"),
             self.apply_record,
             name="partnerships",
+            client_options=settings.kafka_client_options(),
         )
 
     def apply_record(
@@ -43,6 +46,7 @@ class PartnershipsView:
         if value is None:
             return
         try:
+            self._auth.check(origin[0], key, value, headers)
             event = decode(value, headers).event
         except InvalidEvent as exc:
             self.invalid += 1

@@ -3,8 +3,9 @@
 One agent reads ``opportunities``, ``responses`` and the internal ``offer-deadlines`` ticks. All
 three are keyed by the opportunity key and have the same partition count, so every event about one
 opportunity reaches the one worker that owns that opportunity's row in the ``opportunity-state``
-table (written with the producer's key partitioner, like the inputs; the API and partner CRMs must
-publish with the default partitioner on the opportunity key, as every Kafka client does).
+table (written with the producer's key partitioner, like the inputs; the API must publish with
+the default partitioner on the opportunity key, as every Kafka client does). Every input but the
+ticks must carry the bus's MAC (streams/record_auth.py): a forged one is dead-lettered.
 
 Throughput shape (``docs/upstream/faust-throughput.md``): ``take_events`` batches, raw bytes in and out,
 one ``decode``/``encode`` per event, records handed to ``app.producer.send`` below Faust's Topic
@@ -56,6 +57,7 @@ from streams.deadletter import (
 )
 from streams.offers.deadlines import DeadlineIndex
 from streams.offers.store import Pending
+from streams.record_auth import RecordAuth
 from streams.router.emit import Out
 from streams.router.handlers import Router
 from streams.runtime import ChangelogWriter, unacked_if_failed
@@ -88,9 +90,11 @@ class RouterAgent:
     woken_at: float = 0.0
     wake_interval_s: float = 5.0
     rows: ChangelogWriter = field(init=False)  # the one writer of ``table`` (values are bytes)
+    auth: RecordAuth = field(init=False)
 
     def __post_init__(self) -> None:
         self.rows = ChangelogWriter(self.table)
+        self.auth = RecordAuth.from_settings(self.settings)
 
     def name(self, short: str) -> str:
         return self.settings.topic(short)
@@ -154,14 +158,17 @@ class RouterAgent:
         if self.woken_at > now:
             for key in entered:
                 self.deadlines.advance(key, self.woken_at)
+        stamp = self.auth.stamp  # every record the bus writes carries its MAC
         for o in outputs:
-            await send(self.name(o.topic), o.key, o.value, None, None, o.headers)
+            full = self.name(o.topic)
+            await send(full, o.key, o.value, None, None, stamp(full, o.key, o.value, o.headers))
         dlq = self.name("deadletter")
         for k, v, h in dead:
-            await send(dlq, k, v, None, None, h)
+            await send(dlq, k, v, None, None, stamp(dlq, k, v, h))
         return len(outputs) + len(dead)
 
     def _handle(self, m: Any, pending: Pending, now: float) -> list[Out]:
+        self.auth.check(m.topic, m.key, m.value, _headers(m.headers))  # forged: dead-lettered
         env = decode(m.value, m.headers)
         event = env.event
         if isinstance(event, Opportunity):

@@ -2,10 +2,10 @@
 
 Opportunities are keyed by their own id, so two opportunities for the same customer usually land on
 different partitions and workers. The registrations therefore live on a compacted topic (key
-``domain|need``, value the JSON list of ``[registered_at, opportunity_key]`` pairs) that every
-worker reads whole (a ``GlobalView``), and the routing core's pure ``register`` step decides. A
-worker applies its own registrations at once, so its next opportunity sees them without waiting
-for the round trip. Two workers registering the same customer within the same few milliseconds
+``domain|need``, the domain as its keyed hash ``schemas.field_crypto.blind_index``; value the JSON
+list of ``[registered_at, opportunity_key]`` pairs) that every worker reads whole (a
+``GlobalView``), and the routing core's pure ``register`` step decides. A worker applies its own
+registrations at once, so its next opportunity sees them without waiting for the round trip. Two workers registering the same customer within the same few milliseconds
 can both miss each other: that window is accepted (the embedded broker has no transactions).
 
 Memory: one entry per ``domain|need`` registered within the window. Registrations older than the
@@ -98,7 +98,7 @@ class ClaimRegistry:
                 self._entries[ckey] = stored
                 records.append((ckey.encode(), orjson.dumps([list(e) for e in stored])))
             if earlier is not None:
-                domain = ckey.split("|", 1)[0]
+                domain = opp.customer.normalised_domain  # the key holds its keyed hash only
                 overlap.append(need)
                 if earlier <= first:
                     first = earlier

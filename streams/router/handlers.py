@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import orjson
 
+from schemas.codec import validate_stored
 from schemas.events import (
     AcceptReferral,
     ConflictResolved,
@@ -152,7 +153,7 @@ class Router:
             )
         if row.closed or row.state.phase != "conflict":
             return []  # decided already, or withdrawn meanwhile
-        opp = Opportunity.model_validate_json(row.opportunity)
+        opp = validate_stored(Opportunity, row.opportunity)
         state = resolve(row.state, event.decision)
         if state.phase == "rejected":
             return self._publish(Step(state), opp, key, row.opportunity, pending, now)
@@ -190,7 +191,7 @@ class Router:
             )
         if row.closed:  # nothing open to withdraw (its claims went when it closed): no output
             return []
-        opp = Opportunity.model_validate_json(row.opportunity)
+        opp = validate_stored(Opportunity, row.opportunity)
         step = withdraw(row.state, event.withdrawn_at.timestamp(), event.reason)
         return self._publish(step, opp, key, row.opportunity, pending, now)
 
@@ -213,7 +214,7 @@ class Router:
             step, _ = respond(row.state, cmd.referral_id, _command(cmd))
             _refuse(step, [])
             return replayed_moves(step.effects, row.state.originator, row.state.opportunity_id, key)
-        opp = Opportunity.model_validate_json(row.opportunity)
+        opp = validate_stored(Opportunity, row.opportunity)
         records = self._expire_due(row, opp, key, pending, now)  # a deadline is strict
         row = pending.get(key) or row
         step, freed = respond(row.state, cmd.referral_id, _command(cmd))
@@ -233,7 +234,7 @@ class Router:
             if row.purge_at is not None and row.purge_at <= now:
                 pending.delete(key)
             return []
-        opp = Opportunity.model_validate_json(row.opportunity)
+        opp = validate_stored(Opportunity, row.opportunity)
         if row.state.phase == "waiting":  # due, or woken by a changed profile or load
             return self._route(row.state, opp, key, row.opportunity, pending, now)
         return self._expire_due(row, opp, key, pending, now)

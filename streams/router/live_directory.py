@@ -4,7 +4,8 @@ Each worker folds the whole compacted ``partners`` topic (a ``GlobalView``: ever
 consumer group) into the routing core's ``PartnerDirectory``, which applies last-writer-wins by
 profile version and ignores stale updates. Records that are not valid partner events are counted
 and logged with their origin; they cannot be dead-lettered from here, because every worker reads
-them (the HTTP API validates profiles before publishing).
+them (the HTTP API validates profiles before publishing). A record without the bus's MAC
+(streams/record_auth.py) is never applied; the worker's gatekeeper dead-letters it once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from collections.abc import Callable, Sequence
 
 import faust
 
+from schemas.errors import InvalidEvent
 from schemas.partner import PartnerProfile
+from streams.record_auth import RecordAuth
 from streams.router.records import decode_as
 from streams.routing.directory import PartnerDirectory
 from streams.runtime import GlobalView
@@ -35,11 +38,14 @@ class DirectoryView:
         self.on_change: Callable[[], object] | None = None  # called after each applied profile
         self.stale = 0
         self.invalid = 0
+        self.unauthenticated = 0
+        self._auth = RecordAuth.from_settings(settings)
         self.view = GlobalView(
             settings.bootstrap_servers,
             settings.topic("partners"),
             self.apply_record,
             name="partner-directory",
+            client_options=settings.kafka_client_options(),
         )
 
     def apply_record(
@@ -51,6 +57,12 @@ class DirectoryView:
     ) -> None:
         if value is None:
             return  # a tombstone: deactivation is an update with active=false
+        try:
+            self._auth.check(origin[0], key, value, headers)
+        except InvalidEvent as exc:  # the gatekeeper dead-letters it (once)
+            self.unauthenticated += 1
+            log.warning("ignored partner record topic=%s partition=%d offset=%d: %s", *origin, exc)
+            return
         event = decode_as(PartnerProfile, value, headers, origin, log)
         if event is None:
             self.invalid += 1

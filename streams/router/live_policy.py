@@ -5,7 +5,8 @@ Each worker folds the whole topic (a ``GlobalView``: every partition, no consume
 worker without a restart: the next opportunity is ranked with the new version, and its offers say
 so (``policy_version``). A record that is not a usable policy is counted and logged with its
 origin, and the version in force stays (it cannot be dead-lettered from here: every worker reads
-it; ``oppbus policy apply`` checks a document before publishing it).
+it; ``oppbus policy apply`` checks a document before publishing it). A record without the bus's
+MAC (streams/record_auth.py) is never applied.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from schemas.errors import InvalidEvent
 from schemas.policy import RoutingPolicy
 from streams.policy import PolicyBook
+from streams.record_auth import RecordAuth
 from streams.router.records import decode_as
 from streams.runtime import GlobalView
 from streams.settings import Settings
@@ -29,11 +32,13 @@ class PolicyView:
 
     def __init__(self, settings: Settings) -> None:
         self.book = PolicyBook()
+        self._auth = RecordAuth.from_settings(settings)
         self.view = GlobalView(
             settings.bootstrap_servers,
             settings.topic("routing-policy"),
             self.apply_record,
             name="routing-policy",
+            client_options=settings.kafka_client_options(),
         )
 
     def apply_record(
@@ -44,6 +49,12 @@ class PolicyView:
         origin: tuple[str, int, int],
     ) -> None:
         if value is None:
+            return
+        try:  # a policy decides who gets leads: only the bus's own (oppbus policy apply) counts
+            self._auth.check(origin[0], key, value, headers)
+        except InvalidEvent as exc:
+            self.book.invalid += 1
+            log.warning("ignored policy record topic=%s partition=%d offset=%d: %s", *origin, exc)
             return
         event = decode_as(RoutingPolicy, value, headers, origin, log)
         if event is None:

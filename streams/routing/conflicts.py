@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from schemas.field_crypto import blind_index
 from schemas.ids import opportunity_key
 from schemas.opportunity import Opportunity, normalise_domain
 
@@ -49,8 +50,9 @@ class Conflict:
 
 
 def conflict_keys(opportunity: Opportunity) -> tuple[str, ...]:
-    """One key per need: ``"acme.com|storage"``."""
-    domain = normalise_domain(opportunity.customer.domain)
+    """One key per need: ``"<keyed hash of acme.com>|storage"`` (``blind_index``: the customer's
+    domain never travels in clear on the claims topic)."""
+    domain = blind_index(normalise_domain(opportunity.customer.domain))
     return tuple(f"{domain}|{need}" for need in dict.fromkeys(opportunity.needs))
 
 
@@ -109,7 +111,7 @@ class ConflictTable:
             else:
                 self._entries.pop(ckey, None)
             if first is not None:
-                domain = ckey.split("|", 1)[0]
+                domain = normalise_domain(opportunity.customer.domain)
                 found.append(Conflict(domain, need, datetime.fromtimestamp(day_of(first), UTC)))
         return tuple(found)
 

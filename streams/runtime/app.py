@@ -145,15 +145,29 @@ class OppbusApp(faust.App):
         return FlowControl(loop=self.loop)
 
 
+def _credentials(settings: Settings) -> faust.SASLCredentials | None:
+    """The worker's SASL/SCRAM login on a Kafka with ACLs (docs/security.md), if configured."""
+    options = settings.kafka_client_options()
+    if not options:
+        return None
+    return faust.SASLCredentials(
+        username=options["sasl_plain_username"],
+        password=options["sasl_plain_password"],
+        mechanism=options["sasl_mechanism"],
+    )
+
+
 def create_app(settings: Settings, *, app_id: str | None = None, web: bool = False) -> faust.App:
     """A configured Faust app with no agents; bounded contexts register theirs on it."""
     check_pins()  # the adaptations reach into upstream internals: exact versions only
+    settings.install_data_keys()  # customers and secrets encrypted on the log
     session = settings.session_timeout_s
     app_id = app_id or settings.app_id
     app = OppbusApp(
         app_id,
         datadir=str(_datadir(settings, app_id)),
         broker=settings.broker_url,
+        broker_credentials=_credentials(settings),
         store="memory://",
         autodiscover=False,
         TableManager=PromptTableManager,  # no 1 s nap at start: tables are all declared
@@ -181,7 +195,7 @@ def create_app(settings: Settings, *, app_id: str | None = None, web: bool = Fal
     app.gapless_topics = frozenset(
         settings.topic(spec.name) for spec in TOPICS if spec.cleanup == "delete"
     )
-    install_watchdogs(app, settings.bootstrap_servers, app_id)
+    install_watchdogs(app, settings.bootstrap_servers, app_id, settings.kafka_client_options())
     return app
 
 

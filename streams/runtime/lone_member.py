@@ -62,9 +62,15 @@ def group_members(described: Iterable[Any], group: str) -> list[str] | None:
 class LoneMemberWatch:
     """Checks a Faust worker's share of its consumer group; acts at the second sighting."""
 
-    def __init__(self, app: Any, bootstrap_servers: str | list[str]) -> None:
+    def __init__(
+        self,
+        app: Any,
+        bootstrap_servers: str | list[str],
+        client_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.app = app
         self.bootstrap_servers = bootstrap_servers
+        self.client_options = dict(client_options or {})
         self._seen: tuple[int, frozenset[tuple[str, int]]] | None = None
 
     def _input_partitions(self) -> dict[str, int]:
@@ -81,6 +87,7 @@ class LoneMemberWatch:
         admin = AIOKafkaAdminClient(
             bootstrap_servers=self.bootstrap_servers,
             request_timeout_ms=5_000,
+            **self.client_options,
         )
         try:
             await admin.start()

@@ -13,7 +13,9 @@ __all__ = ["ensure_topics"]
 
 async def ensure_topics(settings: Settings) -> list[str]:
     """Create every catalogue topic that does not exist yet; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers, **settings.kafka_client_options()
+    )
     try:
         await admin.start()
         existing = set(await admin.list_topics())

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -42,8 +43,10 @@ class GlobalView:
         name: str,
         poll_ms: int = 100,
         topic_wait_s: float = 30.0,
+        client_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
+        self.client_options = dict(client_options or {})  # SASL login (Settings)
         self.topic = topic
         self.sink = sink
         self.name = name
@@ -80,6 +83,7 @@ class GlobalView:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.poll_ms,
+            **self.client_options,
         )
         try:
             await consumer.start()

@@ -13,6 +13,9 @@ worker's input partitions flowing (rows in ``streams/runtime/README.md``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import faust
 
 from streams.runtime.lone_member import LoneMemberWatch
@@ -24,10 +27,15 @@ __all__ = ["WATCHDOG_INTERVAL_S", "install_watchdogs"]
 WATCHDOG_INTERVAL_S = 5.0  # how often a worker checks that its input partitions flow
 
 
-def install_watchdogs(app: faust.App, bootstrap_servers: str, app_id: str) -> None:
+def install_watchdogs(
+    app: faust.App,
+    bootstrap_servers: str,
+    app_id: str,
+    client_options: Mapping[str, Any] | None = None,
+) -> None:
     """Run the three partition watchdogs of ``app`` every ``WATCHDOG_INTERVAL_S``."""
     stranded = StrandWatch(app)
-    lone = LoneMemberWatch(app, bootstrap_servers)
+    lone = LoneMemberWatch(app, bootstrap_servers, client_options)
     undelivered = UndeliveredWatch(app)
 
     async def watch_partitions() -> None:

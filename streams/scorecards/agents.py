@@ -38,6 +38,7 @@ import faust
 from faust.types import EventT, StreamT
 
 from schemas.errors import InvalidEvent
+from streams.record_auth import RecordAuth
 from streams.runtime import ChangelogWriter, json_table, unacked_if_failed
 from streams.scorecards.facts import PACK_MAX, fact_from_record, routed_packs, unpack
 from streams.scorecards.fold import LedgerFact, PartnerAggregate, apply
@@ -124,12 +125,15 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
 
     refs.table.on_recover(on_recovered)
 
+    auth = RecordAuth.from_settings(settings)
+
     async def forward(events: Sequence[EventT[bytes]]) -> None:
         producer_send = app.producer.send
         facts: list[LedgerFact] = []
         for event in events:
             msg = event.message
             try:
+                auth.check(msg.topic, msg.key, msg.value, msg.headers)  # a forged ledger fact
                 fact = fact_from_record(msg.value, msg.headers)
             except InvalidEvent as exc:  # the ledger's owner dead-letters it; we skip it
                 log.warning(

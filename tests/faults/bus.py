@@ -24,6 +24,7 @@ from schemas.events import event_key, event_topic
 from schemas.opportunity import Customer, Opportunity
 from schemas.partner import PartnerProfile
 from schemas.referrals import OfferMade
+from streams.record_auth import RecordAuth
 from streams.runtime import refresh_metadata
 from streams.runtime.end_offsets import end_offsets as real_end_offsets
 from streams.settings import Settings
@@ -133,6 +134,7 @@ async def publish(
     ``tolerate``, a send the broker refused or never acknowledged is left out instead of raising
     (the broker may be down on purpose).
     """
+    settings.install_data_keys()  # encrypt with the workers' data keys (they run elsewhere)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers,
         acks="all",
@@ -142,6 +144,7 @@ async def publish(
     acked: list[str] = []
     batch = max(1, int(rate / 10)) if rate else 200
     started = time.monotonic()
+    auth = RecordAuth.from_settings(settings)
     try:
         await producer.start()
         for first in range(0, len(events), batch):
@@ -151,8 +154,9 @@ async def publish(
                 enc = encode(event, source=SOURCE)
                 key = event_key(event)
                 topic = settings.topic(event_topic(event))
+                headers = auth.stamp(topic, key, enc.value, enc.headers)
                 try:
-                    fut = await producer.send(topic, enc.value, key=key, headers=enc.headers)
+                    fut = await producer.send(topic, enc.value, key=key, headers=headers)
                 except KafkaError:
                     if not tolerate:
                         raise
@@ -205,6 +209,7 @@ async def read_topic(
     """Every record of a bus topic from the beginning, until ``done(records)`` holds and nothing
     new arrived for ``settle`` seconds (late redeliveries are counted too), or ``within`` s.
     ``health()`` is called on every poll: it raises to stop early (e.g. a worker died)."""
+    settings.install_data_keys()  # to read what the workers encrypted
     topic = settings.topic(name)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,

@@ -37,6 +37,8 @@ def worker_env(settings: Settings, web_port: int) -> dict[str, str]:
             "OPPBUS_SESSION_TIMEOUT_S": str(settings.session_timeout_s),
             "OPPBUS_OFFER_TTL_S": str(settings.offer_ttl_s),
             "OPPBUS_WORKER_WEB_PORT": str(web_port),
+            "OPPBUS_SERVICE_KEY": settings.service_key.get_secret_value(),
+            "OPPBUS_DATA_KEYS": settings.data_keys.get_secret_value(),
         }
     )
     return env

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from schemas.codec import MAX_EVENT_BYTES, encode
 from schemas.events import DeadLetter, ReportOutcome, event_key
 from schemas.referrals import OfferMade
+from streams.record_auth import RecordAuth
 from streams.runtime.topic_admin import ensure_topics
 from streams.settings import Settings
 from tests.faults.bus import make_opportunity, offers_of, partner_profiles, publish, read_topic
@@ -44,10 +45,13 @@ async def _send_raw(settings: Settings, records: list[tuple[str, bytes, bytes, l
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, acks="all", max_request_size=4 * 2**20
     )
+    auth = RecordAuth.from_settings(settings)  # poison the bus itself wrote: past the MAC check
     await producer.start()
     try:
         for topic, key, value, headers in records:
-            await producer.send_and_wait(settings.topic(topic), value, key=key, headers=headers)
+            full = settings.topic(topic)
+            signed = auth.stamp(full, key, value, headers)
+            await producer.send_and_wait(full, value, key=key, headers=signed)
     finally:
         await producer.stop()
 

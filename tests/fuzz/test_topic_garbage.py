@@ -1,7 +1,8 @@
 """Hypothesis-generated garbage on the worker's input topics: never a crash, always a dead letter.
 
 Random bytes, random JSON, valid CloudEvents headers over wrong bodies, and random headers are
-written to ``opportunities`` and ``responses`` while a real ``oppbus worker`` runs. Each record
+written to ``opportunities`` and ``responses`` while a real ``oppbus worker`` runs, half of them
+with the bus's MAC (so the decoder, not only the MAC check, meets them). Each record
 must come back on the dead-letter topic (matched by its topic, partition and offset), the worker
 must stay up, and a valid opportunity written after the garbage must still be offered.
 """
@@ -19,6 +20,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from schemas.events import EVENT_TYPES, DeadLetter
+from streams.record_auth import RecordAuth
 from streams.runtime.topic_admin import ensure_topics
 from streams.settings import Settings
 from tests.faults.bus import make_opportunity, offers_of, partner_profiles, publish, read_topic
@@ -87,11 +89,13 @@ async def test_garbage_on_the_input_topics_is_dead_lettered_and_the_worker_lives
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
     await producer.start()
     sent: set[tuple[str, int, int]] = set()
+    auth = RecordAuth.from_settings(settings)
     try:
         for i, (topic, value, headers) in enumerate(garbage):
-            meta = await producer.send_and_wait(
-                settings.topic(topic), value, key=f"origin-net/fuzz-{i}".encode(), headers=headers
-            )
+            full, key = settings.topic(topic), f"origin-net/fuzz-{i}".encode()
+            if i % 2 == 0:  # half as if the bus wrote it: past the MAC check, into the decoder
+                headers = auth.stamp(full, key, value, headers)
+            meta = await producer.send_and_wait(full, value, key=key, headers=headers)
             sent.add((meta.topic, meta.partition, meta.offset))
     finally:
         await producer.stop()

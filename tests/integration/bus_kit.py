@@ -14,6 +14,7 @@ from schemas.common import Contract
 from schemas.events import OfferMade, event_key, event_topic
 from schemas.opportunity import Opportunity
 from schemas.partner import PartnerProfile
+from streams.record_auth import RecordAuth
 from streams.settings import Settings
 from tests.integration.polling import wait_for
 
@@ -61,6 +62,7 @@ class Bus:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.auth = RecordAuth.from_settings(settings)
         self.producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
         self.seen: dict[str, list[Any]] = {"referrals": [], "deadletter": []}
         self.by_type: dict[type, list[Any]] = {}
@@ -89,20 +91,25 @@ class Bus:
         futures = []
         for event in events:
             enc = encode(event, source="tests")
+            topic, key = self.settings.topic(event_topic(event)), event_key(event)
             futures.append(
                 await self.producer.send(
-                    self.settings.topic(event_topic(event)),
+                    topic,
                     enc.value,
-                    key=event_key(event),
-                    headers=enc.headers,
+                    key=key,
+                    headers=self.auth.stamp(topic, key, enc.value, enc.headers),
                 )
             )
         await asyncio.gather(*futures)
 
-    async def send_raw(self, topic: str, key: bytes, value: bytes, headers: list[Any]) -> None:
-        await self.producer.send_and_wait(
-            self.settings.topic(topic), value, key=key, headers=headers
-        )
+    async def send_raw(
+        self, topic: str, key: bytes, value: bytes, headers: list[Any], *, signed: bool = False
+    ) -> None:
+        """Produce bytes as they are (``signed``: with the bus's MAC, as if the bus wrote them)."""
+        full = self.settings.topic(topic)
+        if signed:
+            headers = self.auth.stamp(full, key, value, headers)
+        await self.producer.send_and_wait(full, value, key=key, headers=headers)
 
     async def _read(self, name: str) -> None:
         topic = self.settings.topic(name)

@@ -38,6 +38,8 @@ async def _oppbus(settings: Settings, *args: str) -> tuple[int, str, str]:
         **os.environ,
         "OPPBUS_TOPIC_PREFIX": settings.topic_prefix,
         "OPPBUS_APP_ID": settings.app_id,
+        "OPPBUS_SERVICE_KEY": settings.service_key.get_secret_value(),  # the bus's keys
+        "OPPBUS_DATA_KEYS": settings.data_keys.get_secret_value(),
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "ops.cli", *args, "--broker", str(settings.broker),

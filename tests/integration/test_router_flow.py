@@ -141,7 +141,7 @@ async def test_malformed_event_and_illegal_transition_are_dead_lettered_and_the_
         await app.start()
         try:
             headers = encode(opportunity("netco", "bad"), source="tests").headers
-            await bus.send_raw("opportunities", b"netco/bad", b"{not json", headers)
+            await bus.send_raw("opportunities", b"netco/bad", b"{not json", headers, signed=True)
             await bus.publish(opportunity("netco", "opp-ok"))
             (offer,) = await bus.wait_for(lambda: bus.of(OfferMade, opportunity_id="opp-ok"))
             await bus.publish(DeclineReferral(**_about(offer), reason="not_a_fit"))

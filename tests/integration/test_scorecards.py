@@ -17,6 +17,7 @@ from schemas.events import event_key
 from schemas.ids import referral_id
 from schemas.samples import example
 from schemas.scorecard import PartnerScorecard
+from streams.record_auth import RecordAuth
 from streams.runtime.app import create_app
 from streams.runtime.topic_admin import ensure_topics
 from streams.scorecards.agents import register_scorecards
@@ -54,12 +55,15 @@ def won(opp: str, partner: str, minutes: float, amount: str, currency: str = "US
 async def publish(settings: Settings, events: list[Contract]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
     await producer.start()
+    auth = RecordAuth.from_settings(settings)
+    topic = settings.topic("referrals")
     try:
         for event in events:
             encoded = encode(event, source="urn:test")
+            key = event_key(event)
             await producer.send_and_wait(
-                settings.topic("referrals"), encoded.value, key=event_key(event),
-                headers=encoded.headers,
+                topic, encoded.value, key=key,
+                headers=auth.stamp(topic, key, encoded.value, encoded.headers),
             )  # fmt: skip
     finally:
         await producer.stop()

@@ -23,6 +23,7 @@ from schemas.events import event_key, event_topic
 from schemas.ids import referral_id
 from schemas.samples import example
 from streams.metrics import ReferralMetrics
+from streams.record_auth import RecordAuth
 from streams.runtime.topic_admin import ensure_topics
 from streams.settings import Settings
 from tests.integration import chromium
@@ -57,14 +58,16 @@ def story_events(now: datetime) -> list:
 async def publish(settings: Settings, events: list) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
     await producer.start()
+    auth = RecordAuth.from_settings(settings)
     try:
         for event in events:
             encoded = encode(event, source="urn:test")
+            topic, key = settings.topic(event_topic(event)), event_key(event)
             await producer.send_and_wait(
-                settings.topic(event_topic(event)),
+                topic,
                 encoded.value,
-                key=event_key(event),
-                headers=encoded.headers,
+                key=key,
+                headers=auth.stamp(topic, key, encoded.value, encoded.headers),
             )
         # Garbage on a fed topic is skipped, not fatal.
         await producer.send_and_wait(settings.topic("referrals"), b"not an event", key=b"x")

@@ -26,6 +26,8 @@ def test_worker_serves_metrics_on_its_web_port(settings: Settings) -> None:
         OPPBUS_APP_ID=settings.app_id,
         OPPBUS_SESSION_TIMEOUT_S="4",
         OPPBUS_WORKER_WEB_PORT=str(web_port),
+        OPPBUS_SERVICE_KEY=settings.service_key.get_secret_value(),
+        OPPBUS_DATA_KEYS=settings.data_keys.get_secret_value(),
     )
     argv = [sys.executable, "-m", "ops.cli", "worker", "--broker", settings.broker_url]
     proc = subprocess.Popen(

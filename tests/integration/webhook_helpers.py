@@ -14,6 +14,7 @@ from connectors.webhooks.signing import WebhookVerificationError, verify
 from schemas.codec import decode, encode
 from schemas.common import Contract
 from schemas.events import event_key, event_topic
+from streams.record_auth import RecordAuth
 from streams.settings import Settings
 
 
@@ -83,14 +84,16 @@ class Receiver:
 async def publish(settings: Settings, *events: Contract) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
     await producer.start()
+    auth = RecordAuth.from_settings(settings)
     try:
         for event in events:
             enc = encode(event, source="urn:test")
+            topic, key = settings.topic(event_topic(event)), event_key(event)
             await producer.send_and_wait(
-                settings.topic(event_topic(event)),
+                topic,
                 value=enc.value,
-                key=event_key(event),
-                headers=enc.headers,
+                key=key,
+                headers=auth.stamp(topic, key, enc.value, enc.headers),
             )
     finally:
         await producer.stop()

@@ -49,6 +49,25 @@ ATTACKS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/partners/{partner_id}/webhook/deliveries"): {},
     ("POST", "/v1/crm/hubspot/{partner_id}"): {"json": [{"objectId": 1}]},
     ("POST", "/v1/crm/salesforce/{partner_id}"): {"json": {"Id": "006x"}},
+    ("PATCH", "/v1/partners/{partner_id}"): {"json": {"accepting": False}},
+    ("POST", "/v1/opportunities/{opportunity_id}/reroute"): {"json": {}},
+    ("GET", "/v1/partners/{partner_id}/statement"): {},
+    # the partnership between Bravo and Charlie, tried by Alpha
+    ("GET", "/v1/partnerships/{partnership_id}"): {},
+    ("POST", "/v1/partnerships/{partnership_id}/accept"): {"json": {}},
+    ("POST", "/v1/partnerships/{partnership_id}/end"): {"json": {}},
+    ("PUT", "/v1/partnerships/{partnership_id}/terms"): {
+        "json": {"referral_fee": {"percent": "50"}}
+    },
+    ("POST", "/v1/fees/{fee_id}/settle"): {"json": {"reference": "INV-1"}},
+    # the operator's routes, with a partner's key
+    ("GET", "/v1/admin/partners"): {},
+    ("GET", "/v1/admin/opportunities"): {},
+    ("GET", "/v1/admin/opportunities/{originator}/{opportunity_id}"): {},
+    ("POST", "/v1/admin/opportunities/{originator}/{opportunity_id}/resolve"): {
+        "json": {"decision": "reject", "reason": "mine"}
+    },
+    ("PUT", "/v1/terms/default"): {"json": {"referral_fee": {"percent": "50"}}},
 }
 # Routes whose answer depends on the caller only (checked below for leaks) or carries no tenant
 # data at all.
@@ -57,6 +76,13 @@ OWN_DATA = {
     ("GET", "/v1/leads/stream"),
     ("POST", "/v1/opportunities"),
     ("GET", "/v1/me"),
+    ("POST", "/v1/interop/aws/opportunities"),  # published as the caller's own
+    ("POST", "/v1/interop/microsoft/referrals"),
+    ("GET", "/v1/directory"),  # the caller's long-list: public profile fields only
+    ("GET", "/v1/fees"),
+    ("GET", "/v1/partnerships"),
+    ("POST", "/v1/partnerships"),  # proposed by the caller
+    ("GET", "/v1/terms/default"),  # the network's default terms: the same for every partner
 }
 PUBLIC = {
     ("GET", "/healthz"),
@@ -98,13 +124,26 @@ async def _setup(api: Harness) -> tuple[dict[str, dict[str, str]], str, str]:
     assert resp.status == 202, await resp.text()
     offer = await api.offer(BRAVO, "b-opp-1", CHARLIE)
     await api.accepted(offer, body["customer"])  # Charlie now holds the customer's identity
+    proposed = await api.client.post(
+        "/v1/partnerships",
+        json={"partner_id": CHARLIE, "terms": {"referral_fee": {"percent": "10"}}},
+        headers=keys[BRAVO],
+    )
+    assert proposed.status == 201, await proposed.text()
+    api.partnership_id = (await proposed.json())["partnership_id"]
     return keys, "b-opp-1", offer.referral_id
 
 
 async def test_a_stranger_can_neither_read_nor_act_on_another_partners_data(api: Harness) -> None:
     keys, opportunity_id, referral = await _setup(api)
     before = await api.end_offsets()
-    params = {"opportunity_id": opportunity_id, "referral_id": referral}
+    params = {
+        "opportunity_id": opportunity_id,
+        "referral_id": referral,
+        "originator": BRAVO,
+        "partnership_id": api.partnership_id,
+        "fee_id": "fee_0123456789abcdef0123",
+    }
     failures = []
     for (method, route), kwargs in ATTACKS.items():
         for attacker, victim in ((ALPHA, BRAVO), (ALPHA, CHARLIE), (BRAVO, CHARLIE)):
@@ -112,6 +151,8 @@ async def test_a_stranger_can_neither_read_nor_act_on_another_partners_data(api:
                 continue  # the lead is Charlie's
             if "{opportunity_id}" in route and victim != BRAVO:
                 continue  # the opportunity is Bravo's
+            if ("{partnership_id}" in route or "/admin/" in route) and attacker != ALPHA:
+                continue  # the partnership is Bravo's and Charlie's; admin routes: one try
             path = route.format(partner_id=victim, **params)
             resp = await api.client.request(method, path, headers=keys[attacker], **kwargs)
             text = await resp.text()
@@ -131,6 +172,7 @@ async def test_a_stranger_can_neither_read_nor_act_on_another_partners_data(api:
         resp = await api.client.get(path, headers=keys[owner])
         assert resp.status == 200, (path, resp.status, await resp.text())
     after = await api.end_offsets()
+    assert after["partnerships"] == before["partnerships"], "a stranger touched a partnership"
     assert after["responses"] == before["responses"], "a refused command was published"
     assert after["opportunities"] == before["opportunities"]
     assert after["credentials"] == before["credentials"], "a stranger touched an API key"

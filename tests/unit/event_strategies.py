@@ -425,6 +425,26 @@ _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     .flatmap(lambda d: _merge(st.just(d), _referral()))
     .map(lambda d: {k: v for k, v in d.items() if k != "partner_id"})
     .map(lambda d: {**d, "event_id": f"{d['fee_id']}.{d['kind']}"}),
+    "api.guard.v1": F(
+        {
+            "slot": st.from_regex(r"\A[0-9a-f]{64}\Z"),
+            "guard": st.sampled_from(["idempotency", "crm-replay"]),
+            "claim_id": st.from_regex(r"\A[0-9a-f]{32}\Z"),
+            "state": st.sampled_from(["claimed", "done", "released"]),
+            "at": times,
+            "expires_at": times,
+        },
+        optional={
+            "fingerprint": st.from_regex(r"\A[0-9a-f]{64}\Z"),
+            "response": F(
+                {
+                    "status": st.integers(200, 299),
+                    "content_type": st.sampled_from(["application/json"]),
+                    "body": st.text(max_size=100),
+                }
+            ),
+        },
+    ),
 }
 
 terms_dicts: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(

@@ -17,6 +17,7 @@ from streams.settings import ENV_PREFIX, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKERS = ("kafka-1", "kafka-2", "kafka-3")
+SETUP = "kafka-setup"
 OPPBUS = ("worker-1", "worker-2", "api")
 
 
@@ -33,8 +34,11 @@ def _env(service: dict) -> dict[str, str]:
 
 
 def _settings(service: dict) -> Settings:
+    from schemas.field_crypto import new_data_key
+
+    stand_in = {"OPPBUS_DATA_KEYS": new_data_key()}  # what the operator exports
     env = {
-        k: ("compose-token" if "${" in v else v)
+        k: (stand_in.get(k, "compose-token") if "${" in v else v)
         for k, v in _env(service).items()
         if k.startswith(ENV_PREFIX)
     }
@@ -42,8 +46,11 @@ def _settings(service: dict) -> Settings:
 
 
 def test_services_are_the_promised_stack(compose):
-    assert set(compose["services"]) == {*BROKERS, *OPPBUS, "prometheus", "grafana"}
+    assert set(compose["services"]) == {*BROKERS, *OPPBUS, "prometheus", "grafana", SETUP}
     for name, service in compose["services"].items():
+        if name == SETUP:  # one-shot: runs the ACL script and exits
+            assert service["restart"] == "no"
+            continue
         assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
         assert service.get("restart") == "unless-stopped", name
 
@@ -59,7 +66,7 @@ def test_kafka_runs_kraft_with_three_voters_rf3_and_min_isr2(compose):
         assert voters == {"1": "kafka-1:9093", "2": "kafka-2:9093", "3": "kafka-3:9093"}
         assert voters[env["KAFKA_NODE_ID"]] == f"{name}:9093"
         node_ids.add(env["KAFKA_NODE_ID"])
-        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"SASL://{name}:9092"
         assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3"
         assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
         assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3"
@@ -69,6 +76,8 @@ def test_kafka_runs_kraft_with_three_voters_rf3_and_min_isr2(compose):
         assert any(v.endswith(":" + data_dir) for v in svc["volumes"]), name
         named = svc["volumes"][0].split(":")[0]
         assert named in compose["volumes"]
+        start = _mounts(svc)[svc["command"][-1]]
+        assert (ROOT / start).is_file() and start.endswith("ops/kafka/start.sh")
     assert node_ids == {"1", "2", "3"}
 
 
@@ -167,3 +176,96 @@ def test_dockerfile_installs_the_package_and_runs_the_console_script():
     for package in ("schemas", "streams", "connectors", "ops"):
         assert f"COPY {package} ./{package}" in text
     assert 'ENTRYPOINT ["oppbus"]' in text
+
+
+# --- the broker as a trust boundary: SASL/SCRAM, ACLs per role (docs/security.md) -----------
+
+
+def test_kafka_takes_only_scram_logins_and_denies_what_no_acl_grants(compose):
+    for name in BROKERS:
+        env = _env(compose["services"][name])
+        listeners = dict(item.split("://") for item in env["KAFKA_LISTENERS"].split(","))
+        protocols = dict(
+            i.split(":") for i in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+        )
+        published = set(listeners) - {env["KAFKA_CONTROLLER_LISTENER_NAMES"]}
+        assert {protocols[listener] for listener in published} == {"SASL_PLAINTEXT"}
+        assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] in published
+        assert env["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+        assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+        assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+        assert "User:oppbus" not in env["KAFKA_SUPER_USERS"]  # the roles get ACLs, not all
+        assert "9093" not in " ".join(compose["services"][name].get("ports", []))
+
+
+def test_each_oppbus_role_logs_in_as_its_own_principal(compose):
+    users = {}
+    for name in OPPBUS:
+        service = compose["services"][name]
+        env = _env(service)
+        users[name] = env["OPPBUS_KAFKA_USERNAME"]
+        assert env["OPPBUS_KAFKA_PASSWORD"].startswith("${OPPBUS_")
+        assert env["OPPBUS_SERVICE_KEY"].startswith("${OPPBUS_SERVICE_KEY:?")
+        assert env["OPPBUS_DATA_KEYS"].startswith("${OPPBUS_DATA_KEYS:?")
+        options = _settings(service).kafka_client_options()
+        assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+        assert service["depends_on"][SETUP]["condition"] == "service_completed_successfully"
+    assert users == {"worker-1": "oppbus-worker", "worker-2": "oppbus-worker", "api": "oppbus-api"}
+
+
+def test_the_acl_script_is_generated_from_the_topic_catalogue(compose):
+    from ops.kafka_acls import script
+
+    setup = compose["services"][SETUP]
+    source = _mounts(setup)[setup["command"][-1]]
+    assert (ROOT / source).read_text() == script(), "run: oppbus kafka-acls > ops/kafka/acls.sh"
+    env = _env(setup)
+    for var in (
+        "BROKER_SCRAM_PASSWORD",
+        "OPPBUS_API_KAFKA_PASSWORD",
+        "OPPBUS_WORKER_KAFKA_PASSWORD",
+    ):
+        assert f"${var}" in script() and env[var].startswith("${" + var + ":?")
+
+
+def _can(principal: str, operation: str, topic: str) -> bool:
+    from ops.kafka_acls import grants
+
+    for who, op, kind, pattern in grants():
+        ptype, _, name = pattern.partition(":")
+        hit = topic == name if ptype == "literal" else topic.startswith(name)
+        if who == principal and kind == "topic" and op in (operation, "All") and hit:
+            return True
+    return False
+
+
+def test_only_the_bus_roles_write_its_topics_and_each_reads_what_it_consumes():
+    from connectors.http.readmodel import READ_TOPICS
+    from ops.funnel_feed import FEED_TOPICS
+    from ops.kafka_acls import grants
+    from streams.gatekeeper import GATED_TOPICS
+
+    assert {who for who, *_ in grants()} == {"oppbus-api", "oppbus-worker"}
+    api_writes = {
+        "partners", "credentials", "opportunities", "responses", "webhooks", "api-guards",
+        "partnerships", "fees",  # proposals and terms; a payee's settlement
+    }  # fmt: skip
+    worker_writes = {
+        "referrals", "partner-stats", "scorecard-facts", "offer-deadlines", "customer-claims",
+        "deadletter", "webhook-deliveries", "workers", "fees",  # the fee keeper's appends
+    }  # fmt: skip
+    for spec in TOPICS:
+        topic = f"oppbus.{spec.name}"
+        assert _can("oppbus-api", "Write", topic) == (spec.name in api_writes), spec.name
+        assert _can("oppbus-worker", "Write", topic) == (spec.name in worker_writes), spec.name
+    api_reads = {*READ_TOPICS, *FEED_TOPICS, "webhooks", "webhook-deliveries"}
+    worker_reads = {
+        "opportunities", "responses", "offer-deadlines", "partners", "partner-stats",
+        "customer-claims", "referrals", "scorecard-facts", "webhooks", "webhook-deliveries",
+        "partnerships", "fees", *GATED_TOPICS,
+    }  # fmt: skip
+    assert all(_can("oppbus-api", "Read", f"oppbus.{t}") for t in api_reads)
+    assert all(_can("oppbus-worker", "Read", f"oppbus.{t}") for t in worker_reads)
+    # a partner's ingress topic: read (and re-stamped) by the worker, never written by a role
+    assert _can("oppbus-worker", "Read", "oppbus.ingress.acme")
+    assert not _can("oppbus-api", "Write", "oppbus.ingress.acme")

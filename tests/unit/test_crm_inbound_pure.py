@@ -23,7 +23,6 @@ from connectors.crm.mapping import (
     parse_mapping,
 )
 from connectors.crm.signatures import (
-    ReplayGuard,
     SignatureError,
     hubspot_uri,
     salesforce_signature,
@@ -101,20 +100,6 @@ def test_salesforce_shared_secret_signature() -> None:
     with pytest.raises(SignatureError) as info:
         verify_salesforce("s" * 32, headers, body, now=NOW + 400)
     assert info.value.code == "stale"
-
-
-def test_replay_guard_refuses_the_same_signature_until_it_expires() -> None:
-    guard = ReplayGuard(300)
-    assert guard.reserve("sig-a", NOW, now=NOW)
-    assert not guard.reserve("sig-a", NOW, now=NOW + 100)
-    assert guard.reserve("sig-b", NOW, now=NOW + 100)
-    guard.release("sig-b")  # publishing failed: the CRM's retry must pass
-    assert guard.reserve("sig-b", NOW, now=NOW + 101)
-    assert guard.reserve("sig-a", NOW, now=NOW + 301)  # outside the window (stale anyway)
-    small = ReplayGuard(300, max_entries=2)
-    for key in ("1", "2", "3"):
-        assert small.reserve(key, NOW, now=NOW)
-    assert small.reserve("1", NOW, now=NOW)  # bounded: the oldest was forgotten
 
 
 def _configs(tmp_path: Path) -> CrmConfigs:

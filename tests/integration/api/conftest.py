@@ -33,6 +33,7 @@ from schemas.referrals import (
     Teaser,
 )
 from schemas.topics import TOPICS
+from streams.record_auth import RecordAuth
 from streams.runtime.end_offsets import end_offsets
 from streams.settings import Settings
 
@@ -133,11 +134,13 @@ class Harness:
 
         for event in events:
             enc = encode(event, source="urn:test:router")
+            full, key = self.settings.topic(topic), event_key(event)
+            auth = RecordAuth.from_settings(self.settings)  # written as the bus writes it
             meta = await self._producer.send_and_wait(
-                self.settings.topic(topic),
+                full,
                 value=enc.value,
-                key=event_key(event),
-                headers=enc.headers,
+                key=key,
+                headers=auth.stamp(full, key, enc.value, enc.headers),
             )
             ok = await self.state.readmodel.wait_for(
                 Published(topic, meta.partition, meta.offset, ""), timeout_s=10

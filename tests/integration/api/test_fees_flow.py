@@ -138,8 +138,17 @@ async def test_fees_verify_exits_1_naming_a_referral_whose_fee_is_not_due(api: H
         terms_version=1,
         approve_at=at + timedelta(days=30),
     )
-    env = {**os.environ, "OPPBUS_TOPIC_PREFIX": api.settings.topic_prefix}
+    env = {
+        **os.environ,
+        "OPPBUS_TOPIC_PREFIX": api.settings.topic_prefix,
+        "OPPBUS_SERVICE_KEY": api.settings.service_key.get_secret_value(),  # as the bus's own
+    }
     argv = [sys.executable, "-m", "ops.cli", "fees", "verify", "--broker", api.settings.broker_url]
+    keyless = {k: v for k, v in env.items() if k != "OPPBUS_SERVICE_KEY"}
+    refused = await asyncio.to_thread(
+        subprocess.run, argv, env=keyless, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "OPPBUS_SERVICE_KEY" in refused.stderr  # never vacuous
     clean = await asyncio.to_thread(subprocess.run, argv, env=env, capture_output=True, text=True)
     assert clean.returncode == 0, clean.stderr
     assert "agrees" in clean.stdout

@@ -1,0 +1,67 @@
+"""The shared replay guards decide per slot in log order: every process agrees on the winner."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connectors.http.guards import GuardTable, slot_of
+from schemas.guards import GuardRecord
+
+T0 = datetime(2026, 12, 1, tzinfo=UTC)
+SLOT = slot_of("idempotency", "nw POST /v1/opportunities", "k")
+
+
+def _rec(claim: str, state: str = "claimed", at: int = 0, ttl: int = 60) -> GuardRecord:
+    return GuardRecord(
+        slot=SLOT,
+        guard="idempotency",
+        claim_id=claim * 32,
+        state=state,  # type: ignore[arg-type]
+        at=T0 + timedelta(seconds=at),
+        expires_at=T0 + timedelta(seconds=at + ttl),
+    )
+
+
+def test_the_first_live_claim_wins_and_only_its_answers_count() -> None:
+    table = GuardTable()
+    for record in (_rec("a"), _rec("b", at=1), _rec("b", "done", at=2, ttl=999)):
+        table.apply(record)
+    winner = table.live(SLOT, T0 + timedelta(seconds=3))
+    assert winner is not None and winner.claim_id == "a" * 32 and winner.state == "claimed"
+    table.apply(_rec("a", "done", at=3, ttl=999))
+    assert table.live(SLOT, T0 + timedelta(seconds=500)).state == "done"  # type: ignore[union-attr]
+
+
+def test_a_released_or_expired_slot_is_free_again() -> None:
+    table = GuardTable()
+    table.apply(_rec("a"))
+    table.apply(_rec("a", "released", at=1, ttl=0))
+    assert table.live(SLOT, T0 + timedelta(seconds=1)) is None
+    table.apply(_rec("b", at=2))
+    assert table.live(SLOT, T0 + timedelta(seconds=3)).claim_id == "b" * 32  # type: ignore[union-attr]
+    assert table.live(SLOT, T0 + timedelta(seconds=62)) is None  # b's process died: expired
+    table.apply(_rec("c", at=70))
+    assert table.live(SLOT, T0 + timedelta(seconds=71)).claim_id == "c" * 32  # type: ignore[union-attr]
+
+
+def test_slots_do_not_reveal_the_key_and_differ_per_scope() -> None:
+    slot = slot_of("idempotency", "nw POST /v1/opportunities", "crm-retry-7")
+    assert len(slot) == 64 and "crm-retry" not in slot
+    assert slot_of("idempotency", "a", "k") != slot_of("idempotency", "b", "k")
+    assert slot_of("crm", "x") != slot_of("idempotency", "x")
+
+
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from(["claimed", "done", "released"]),
+                          st.integers(0, 200)), max_size=12))  # fmt: skip
+def test_two_readers_of_the_same_log_agree(steps: list[tuple[str, str, int]]) -> None:
+    records = [_rec(c, s, at) for c, s, at in sorted(steps, key=lambda x: x[2])]
+    first, second = GuardTable(), GuardTable()
+    for record in records:
+        first.apply(record)
+    for record in records:
+        second.apply(record)
+    now = T0 + timedelta(seconds=100)
+    assert first.live(SLOT, now) == second.live(SLOT, now)
