@@ -142,6 +142,7 @@ async def test_fees_verify_exits_1_naming_a_referral_whose_fee_is_not_due(api: H
         **os.environ,
         "OPPBUS_TOPIC_PREFIX": api.settings.topic_prefix,
         "OPPBUS_SERVICE_KEY": api.settings.service_key.get_secret_value(),  # as the bus's own
+        "OPPBUS_DATA_KEYS": api.settings.data_keys.get_secret_value(),
     }
     argv = [sys.executable, "-m", "ops.cli", "fees", "verify", "--broker", api.settings.broker_url]
     keyless = {k: v for k, v in env.items() if k != "OPPBUS_SERVICE_KEY"}
