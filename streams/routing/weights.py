@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_WEIGHTS", "FACTORS", "Weights", "tiebreak"]
+__all__ = ["DEFAULT_WEIGHTS", "FACTORS", "TIEBREAK_MIX", "Weights", "tiebreak"]
 
 FACTORS: tuple[str, ...] = (
     "fit",
@@ -98,4 +98,7 @@ DEFAULT_WEIGHTS = Weights()
 def tiebreak(opportunity_hash: int, partner_hash: int) -> int:
     """The order of equal scores: a 64-bit multiplicative mix of the two hashes, so each
     opportunity orders tied partners differently (deterministically, in every process)."""
-    return ((opportunity_hash ^ partner_hash) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    return ((opportunity_hash ^ partner_hash) * TIEBREAK_MIX) & 0xFFFFFFFFFFFFFFFF
+
+
+TIEBREAK_MIX = 0x9E3779B97F4A7C15  # the odd 64-bit multiplier of tiebreak()
