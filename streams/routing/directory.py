@@ -41,6 +41,7 @@ __all__ = ["PartnerDirectory", "PartnerEntry"]
 
 _NO_IDS: frozenset[str] = frozenset()
 _NEVER = float("inf")
+_HOLDER = 1 << 62  # the keys of certification holders' posting lists
 _Tiers = list[Rows | None]
 
 
@@ -142,6 +143,7 @@ class PartnerDirectory:
         # (cap bit mask, lowercased vendor) -> slot -> latest expiry of such a certification
         self._holders: dict[tuple[int, str], dict[int, float]] = {}
         self._holder_arrays: dict[tuple[int, str], tuple[Any, Any]] = {}
+        self._vendor_ids: dict[str, int] = {}
         # partner id -> ids of the partners listing it as competitor / refused
         self._named_competitor: dict[str, set[str]] = {}
         self._named_refused: dict[str, set[str]] = {}
@@ -232,8 +234,20 @@ class PartnerDirectory:
         return True
 
     def _keys(self, entry: PartnerEntry) -> list[int]:
+        """The posting lists of a partner: (capability, region) for every capability and region
+        it has, and (verified certification's vendor, capability, region) for every such one."""
         regions = list(self._indexed_regions(entry.regions))
-        return [bit << 20 | rid for bit in _bits(entry.caps) for rid in regions]
+        keys = [bit << 20 | rid for bit in _bits(entry.caps) for rid in regions]
+        if entry.certs:
+            held = {(bit.bit_length() - 1, vendor) for bit, vendor, _x in entry.certs}
+            keys.extend(self._holder_key(b, v, rid) for b, v in held for rid in regions)
+        return keys
+
+    def _holder_key(self, cap_bit_index: int, vendor: str, rid: int) -> int:
+        vendor_id = self._vendor_ids.get(vendor)
+        if vendor_id is None:
+            vendor_id = self._vendor_ids[vendor] = len(self._vendor_ids)
+        return _HOLDER | vendor_id << 40 | cap_bit_index << 20 | rid
 
     def _index_entry(self, entry: PartnerEntry) -> None:
         slot, cols = entry.slot, self.columns
@@ -430,10 +444,18 @@ class PartnerDirectory:
     def tier_width(self) -> float:
         return self._tier_width
 
-    def postings(self, cap_bit_index: int, region: str) -> _Tiers | None:
-        """The tiered rows of (capability bit index, region), or None. Read-only."""
+    def postings(self, cap_bit_index: int, region: str, vendor: str | None = None) -> _Tiers | None:
+        """The tiered rows of (capability bit index, region), or None; with ``vendor``
+        (lowercase), of the holders of a verified certification of that vendor for it (valid
+        or not). Read-only."""
         rid = self.region_id(region)
-        return None if rid < 0 else self._index.get(cap_bit_index << 20 | rid)
+        if rid < 0 or cap_bit_index < 0:
+            return None
+        if vendor is not None:
+            if vendor not in self._vendor_ids:
+                return None
+            return self._index.get(self._holder_key(cap_bit_index, vendor, rid))
+        return self._index.get(cap_bit_index << 20 | rid)
 
     def dual(self, region: str) -> set[int]:
         """Slots of the partners serving ``region`` (a subdivision) and its whole country."""

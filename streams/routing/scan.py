@@ -75,7 +75,12 @@ def scan(opportunity: Opportunity, directory: PartnerDirectory, ctx: Context) ->
         return result
     marks = _Marks(directory)
     try:
-        return _Scanner(opportunity, directory, ctx, marks, result).run()
+        found = _Scanner(opportunity, directory, ctx, marks, result, holders=True).run()
+        if found.scored or found.complete:
+            return found
+        # nobody eligible among the holders: the whole story (every rule's count) takes a scan
+        # of every partner covering the needs
+        return _Scanner(opportunity, directory, ctx, marks, Scan([]), holders=False).run()
     finally:
         marks.clear()
 
@@ -111,6 +116,8 @@ class _Scanner:
         ctx: Context,
         marks: _Marks,
         result: Scan,
+        *,
+        holders: bool,
     ) -> None:
         self.d, self.ctx, self.result, self.marks = directory, ctx, result, marks
         self.cols = directory.columns
@@ -121,9 +128,19 @@ class _Scanner:
         places = [(region, False)] + ([(region[:2], True)] if len(region) > 2 else [])
         best: list[tuple[Any, bool]] = []
         size = -1
-        for need in needs:  # read the need with the fewest partners, filter by the others
-            bit = directory.cap_bit_index(need)
-            found = [(t, country) for r, country in places if (t := directory.postings(bit, r))]
+        # read the need with the fewest partners and filter by the others; with a required
+        # certification, read the holders of the first one (a few percent of the partners)
+        self.by_holders = (
+            holders and self.k > 0 and bool(ctx.required) and all(b for b, _v in ctx.required)
+        )
+        lists: list[tuple[int, str | None]] = [(directory.cap_bit_index(n), None) for n in needs]
+        if self.by_holders:
+            bit, vendor = ctx.required[0]
+            lists = [(bit.bit_length() - 1, vendor)]
+        for bit, vendor in lists:
+            found = [
+                (t, country) for r, country in places if (t := directory.postings(bit, r, vendor))
+            ]
             total = sum(rows.n for t, _c in found for rows in t if rows is not None)
             if size < 0 or total < size:
                 best, size = found, total
@@ -134,7 +151,7 @@ class _Scanner:
             (tiers, country, static + w.region * (w.country_region if country else 1.0))
             for tiers, country in best
         ]
-        self.multi = len(needs) > 1
+        self.multi = len(needs) > 1 or self.by_holders
         self.need_low = np.uint64(ctx.need_mask & _LOW)
         self.wide_needs = ctx.need_mask > _LOW
         self.retained_low = np.uint64(ctx.retained_mask & _LOW)
@@ -182,6 +199,11 @@ class _Scanner:
         return (received + 1) / (received + sent + 2)
 
     def run(self) -> Scan:
+        if self.by_holders:  # the other partners covering the needs are not counted
+            self.result.complete = False
+        return self._run()
+
+    def _run(self) -> Scan:
         """Examine tiers, best first, in batches of growing size (a numpy call costs the same
         for 10 partners as for 1000); stop reading a source (the region's partners, or its
         country's) when its partners left cannot enter the k best."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from streams.routing import PartnerStats, RoutingStats, route
+from streams.routing import PartnerStats, RoutingStats, Weights, route, route_linear
 
 from .factories import ORIGIN, T0, cert, directory, opportunity, profile
 
@@ -143,7 +143,15 @@ def test_required_certification_must_be_held() -> None:
     opp = opportunity(requires_certification=({"vendor": "netapp", "capability": "storage"},))
     decision = route(opp, d, now=NOW)
     assert decision.partner_ids == ("certified",)
-    assert decision.exclusions["certification"] == 2
+    # route() reads the certified partners only (not complete); every one is counted with
+    # max_ranked=0 and by the linear scan
+    assert not decision.complete and decision.exclusions["certification"] == 0
+    for everyone in (
+        route(opp, d, now=NOW, weights=Weights(max_ranked=0)),
+        route_linear(opp, d, now=NOW),
+    ):
+        assert everyone.partner_ids == ("certified",)
+        assert everyone.exclusions["certification"] == 2
 
 
 def test_expired_certification_stops_counting_at_event_time() -> None:
