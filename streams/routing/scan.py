@@ -135,8 +135,8 @@ class _Scanner:
         )
         lists: list[tuple[int, str | None]] = [(directory.cap_bit_index(n), None) for n in needs]
         if self.by_holders:
-            bit, vendor = ctx.required[0]
-            lists = [(bit.bit_length() - 1, vendor)]
+            first_bit, first_vendor = ctx.required[0]
+            lists = [(first_bit.bit_length() - 1, first_vendor)]
         for bit, vendor in lists:
             found = [
                 (t, country) for r, country in places if (t := directory.postings(bit, r, vendor))
