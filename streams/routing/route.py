@@ -10,13 +10,15 @@ baseline and the property tests' oracle), in the same order, with the same score
 directory's columnar index tier by tier (:mod:`streams.routing.scan`) and stops once no partner
 left can enter the ``max_ranked`` best; the exclusion counts, ``eligible`` and ``covering`` are
 then those of the partners examined (``complete=False``). Nobody eligible, or ``max_ranked=0``:
-everybody covering is examined and the whole decision equals ``route_linear``'s.
+everybody covering is examined and the whole decision equals ``route_linear``'s. An opportunity
+with a consent scope (``share_with``, up to :data:`CONSENT_DIRECT` partners) is decided over the
+partners of the scope only (``complete=False``).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -29,7 +31,9 @@ from streams.routing.scan import Scored, scan
 from streams.routing.stats import NO_STATS, StatsView
 from streams.routing.weights import DEFAULT_WEIGHTS, Weights, tiebreak
 
-__all__ = ["RoutingDecision", "route", "route_linear"]
+__all__ = ["CONSENT_DIRECT", "RoutingDecision", "route", "route_linear"]
+
+CONSENT_DIRECT = 256  # a consent scope up to this size is examined partner by partner
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +92,13 @@ def route(
     ``exclude``: partners that already declined or let expire an offer of this opportunity.
     ``now``: the event time certifications are valid at (e.g. the opportunity's ``published_at``).
     """
-    directory.sync_stats(stats, weights)
     ctx = _context(opportunity, directory, stats, now, exclude, weights)
+    if ctx.consent is not None and weights.max_ranked and len(ctx.consent) <= CONSENT_DIRECT:
+        # a consent scope names the only partners that may be offered: examine those (the
+        # others covering the needs are not counted, even when nobody is eligible)
+        scope = [e for e in map(directory.get, sorted(ctx.consent)) if e is not None]
+        return _examine_each(scope, ctx, complete=False)
+    directory.sync_stats(stats, weights)
     found = scan(opportunity, directory, ctx)
     counts = found.counts
     if not found.scored:  # unroutable: also count who offers only some of the needs
@@ -110,12 +119,19 @@ def route_linear(
     exclude: Collection[str] = frozenset(),
     weights: Weights = DEFAULT_WEIGHTS,
 ) -> RoutingDecision:
-    """The decision of :func:`route` with ``pool=0``, by checking every partner of the directory."""
+    """The decision of :func:`route` with ``max_ranked=0``, by checking every partner of the
+    directory one by one."""
     ctx = _context(opportunity, directory, stats, now, exclude, weights)
+    return _examine_each(directory, ctx, complete=True)
+
+
+def _examine_each(
+    entries: Iterable[PartnerEntry], ctx: Context, *, complete: bool
+) -> RoutingDecision:
     counts = dict.fromkeys(RULES, 0)
     scored: list[Scored] = []
     covering = 0
-    for entry in directory:
+    for entry in entries:
         covers = ctx.covers(entry)
         if covers:
             covering += 1
@@ -124,7 +140,7 @@ def route_linear(
             counts[NOT_COVERING] += 1
     if scored:
         counts[NOT_COVERING] = 0  # counted only when it explains an unroutable opportunity
-    return _decide(ctx, scored, counts, covering, eligible=len(scored), complete=True)
+    return _decide(ctx, scored, counts, covering, eligible=len(scored), complete=complete)
 
 
 def _context(

@@ -69,10 +69,8 @@ class Weights:
     unknown: float = 0.5
     # how many ranked partners route() returns (the waterfall); 0 means all eligible partners
     max_ranked: int = 25
-    # route() examines the directory shard by shard (shards are random by partner id; the first
-    # one depends on the opportunity) and stops after the shard where it has found this many
-    # eligible partners: the ranking is over that sample, which keeps the cost flat as the
-    # directory grows and spreads load. 0 examines every shard (the exact, slower ranking).
+    # no longer used: route() ranks exactly (see streams.routing.scan); kept so that existing
+    # callers and configurations still construct (0 or more).
     pool: int = 32
     # the sum of the factor weights (derived, not an argument)
     total: float = field(init=False, repr=False, compare=False, default=0.0)

@@ -116,9 +116,12 @@ def test_zero_capacity_partner_is_never_offered() -> None:
 
 def test_consent_scope_limits_offers_to_share_with() -> None:
     d = directory(ORIGIN, profile("pa"), profile("pb"))
-    decision = route(opportunity(share_with=("pb", "nobody")), d, now=NOW)
+    opp = opportunity(share_with=("pb", "nobody"))
+    decision = route(opp, d, now=NOW)
     assert decision.partner_ids == ("pb",)
-    assert decision.exclusions["outside_consent"] == 1
+    # route() examines the scope only; everyone covering is counted with max_ranked=0
+    assert not decision.complete and decision.covering == 1
+    assert route(opp, d, now=NOW, weights=Weights(max_ranked=0)).exclusions["outside_consent"] == 1
 
 
 def test_empty_consent_scope_offers_nobody() -> None:
