@@ -12,7 +12,7 @@ left can enter the ``max_ranked`` best; the exclusion counts, ``eligible`` and `
 then those of the partners examined (``complete=False``). Nobody eligible, or ``max_ranked=0``:
 everybody covering is examined and the whole decision equals ``route_linear``'s. An opportunity
 with a consent scope (``share_with``, up to :data:`CONSENT_DIRECT` partners) is decided over the
-partners of the scope only (``complete=False``).
+partners of the scope only (``complete=False``) unless none of them is eligible.
 """
 
 from __future__ import annotations
@@ -95,9 +95,11 @@ def route(
     ctx = _context(opportunity, directory, stats, now, exclude, weights)
     if ctx.consent is not None and weights.max_ranked and len(ctx.consent) <= CONSENT_DIRECT:
         # a consent scope names the only partners that may be offered: examine those (the
-        # others covering the needs are not counted, even when nobody is eligible)
+        # others covering the needs are not counted)
         scope = [e for e in map(directory.get, sorted(ctx.consent)) if e is not None]
-        return _examine_each(scope, ctx, complete=False)
+        decision = _examine_each(scope, ctx, complete=False)
+        if decision.routable:  # else the scan below counts who is outside the scope
+            return decision
     directory.sync_stats(stats, weights)
     found = scan(opportunity, directory, ctx)
     counts = found.counts
