@@ -202,9 +202,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             figures[f"{key}_{name}"] = built[name]
         if size == largest:
             figures[f"{key}_index_entries"] = built["index_entries"]
-            ns = sorted(update_latencies(directory, stats, size, args.updates))
+            ns, cpu_ns = update_latencies(directory, stats, size, args.updates)
+            ns.sort()
+            cpu_ns.sort()
             figures["update_p50_us"] = _percentile(ns, 0.50)
             figures["update_p99_us"] = _percentile(ns, 0.99)
+            figures["update_cpu_p50_us"] = _percentile(cpu_ns, 0.50)
+            figures["update_cpu_p99_us"] = _percentile(cpu_ns, 0.99)
             figures[f"{key}_rss_mb"] = round(resident_bytes() / 1e6, 1)
         gc.unfreeze()
         _progress(

@@ -516,14 +516,26 @@ class PartnerDirectory:
         ``covering``: how many offer all of them, when the caller already knows.
         """
         needs = tuple(dict.fromkeys(needs))
-        per_need = self._serving(needs, region)
-        if len(needs) < 2 or not per_need:
+        if len(needs) < 2:
             return 0
         if covering is None:
             covering = len(self.covering(needs, region))
-        if len(per_need) == 2:  # |A u B| - |A n B| = |A| + |B| - 2 |A n B|
-            return len(per_need[0]) + len(per_need[1]) - 2 * covering
-        return len(np.unique(np.concatenate(per_need))) - covering
+        regions = [region, region[:2]] if len(region) > 2 else [region]
+        gen, marks = self.columns.gen, self.columns.marks
+        found = [
+            rows.alive(gen)
+            for need in needs
+            for r in regions
+            for rows in self.postings(self.cap_bit_index(need), r) or ()
+            if rows is not None and rows.n > rows.dead
+        ]
+        if not found:
+            return 0
+        slots = np.concatenate(found)
+        marks[slots] = 1  # the scratch column is all zero between scans: count who is marked
+        union = int(np.count_nonzero(marks))
+        marks[slots] = 0
+        return union - covering
 
     def memory_hint(self) -> dict[str, int]:
         """Counts that size the index (for the bench)."""
