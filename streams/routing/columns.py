@@ -25,6 +25,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from streams.routing.stats import PartnerStats
+from streams.routing.weights import Weights
+
 __all__ = ["PENDING", "TIERS", "Columns", "Rows", "low_bits", "tier_of"]
 
 TIERS = 64
@@ -105,6 +108,12 @@ _COLUMNS: dict[str, Any] = {
     "dyn": np.float64,
     "open": np.int64,
     "tier": np.int16,
+    "accepted": np.int64,
+    "declined": np.int64,
+    "expired": np.int64,
+    "won": np.int64,
+    "lost": np.int64,
+    "mean_s": np.float64,  # mean seconds to accept; NaN: never accepted
     "marks": np.uint8,
 }
 
@@ -125,6 +134,12 @@ class Columns:
     dyn: npt.NDArray[np.float64]
     open: npt.NDArray[np.int64]
     tier: npt.NDArray[np.int16]
+    accepted: npt.NDArray[np.int64]
+    declined: npt.NDArray[np.int64]
+    expired: npt.NDArray[np.int64]
+    won: npt.NDArray[np.int64]
+    lost: npt.NDArray[np.int64]
+    mean_s: npt.NDArray[np.float64]
     marks: npt.NDArray[np.uint8]  # scratch flags of one scan (all zero between scans)
 
     def __init__(self) -> None:
@@ -142,6 +157,36 @@ class Columns:
             new[: self.size] = old
             setattr(self, name, new)
         self.size = size
+
+    def set_stats(self, slot: int, stats: PartnerStats) -> None:
+        """The counts the stats factors are computed from (for weights other than the synced)."""
+        self.accepted[slot] = stats.accepted
+        self.declined[slot] = stats.declined
+        self.expired[slot] = stats.expired
+        self.won[slot] = stats.won
+        self.lost[slot] = stats.lost
+        mean = stats.mean_s_to_accept
+        self.mean_s[slot] = np.nan if mean is None else mean
+
+    def stats_part(self, slots: Any, w: Weights) -> Any:
+        """``stats.stats_part`` under ``w`` for many partners: its arithmetic, in its order."""
+        prior = w.prior * w.prior_strength
+        decided = (self.accepted[slots] + self.declined[slots] + self.expired[slots]) + (
+            w.prior_strength
+        )
+        accepted = self.accepted[slots] + prior
+        acceptance = np.divide(
+            accepted, decided, out=np.full(len(slots), w.prior), where=decided > 0
+        )
+        closed = (self.won[slots] + self.lost[slots]) + w.prior_strength
+        won = self.won[slots] + prior
+        win = np.divide(won, closed, out=np.full(len(slots), w.prior), where=closed > 0)
+        mean = self.mean_s[slots]
+        never = np.isnan(mean)
+        speed = np.where(
+            never, w.unknown, 1.0 / (1.0 + np.where(never, 0.0, mean) / w.speed_half_life_s)
+        )
+        return w.acceptance * acceptance + w.win * win + w.speed * speed
 
     def nbytes(self) -> int:
         return sum(int(getattr(self, name).nbytes) for name in _COLUMNS)

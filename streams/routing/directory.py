@@ -42,6 +42,7 @@ __all__ = ["PartnerDirectory", "PartnerEntry"]
 _NO_IDS: frozenset[str] = frozenset()
 _NEVER = float("inf")
 _HOLDER = 1 << 62  # the keys of certification holders' posting lists
+_ADOPT_AFTER = 8  # calls in a row with other weights before the tiers are rebuilt for them
 _Tiers = list[Rows | None]
 
 
@@ -152,6 +153,9 @@ class PartnerDirectory:
         self._unsynced: set[int] = set()
         self._synced: tuple[object, tuple[float, ...], int] | None = None
         self._tier_width = 0.0
+        self._synced_weights: Weights | None = None
+        self._foreign = 0  # calls in a row with the same other weights
+        self._foreign_terms: tuple[float, ...] = ()
 
     # -- interning -------------------------------------------------------------------------------
     def capability_mask(self, codes: Iterable[str], *, create: bool = False) -> int:
@@ -320,24 +324,36 @@ class PartnerDirectory:
         self._active -= 1
 
     # -- stats -----------------------------------------------------------------------------------
-    def sync_stats(self, stats: StatsView, weights: Weights) -> None:
-        """Bring the stats columns and tiers in step with ``stats`` under ``weights``.
+    def sync_stats(self, stats: StatsView, weights: Weights) -> bool:
+        """Bring the stats columns and tiers in step with ``stats``; True when they were computed
+        under ``weights`` (False: other weights, whose ranking cannot use the tiers' bound).
 
         A view with ``changes_since(revision) -> (revision, changed partner ids or None)`` is
         followed incrementally (only the changed partners and the new profiles are recomputed);
-        another view, other weights or an unknown gap recompute every partner.
+        another view or an unknown gap recompute every partner. Other weights than the synced
+        ones recompute everything only once they are asked for :data:`_ADOPT_AFTER` times in a
+        row (a new policy): callers alternating two policies (``oppbus replay``) keep the tiers.
         """
         terms = _stat_weights(weights)
         changes = getattr(stats, "changes_since", None)
         synced = self._synced
         changed: Iterable[str] | None = None
         revision = 0
-        if synced is not None and synced[0] is stats and synced[1] == terms and changes:
+        if synced is not None and synced[1] != terms:
+            self._foreign = self._foreign + 1 if self._foreign_terms == terms else 1
+            self._foreign_terms = terms
+        else:
+            self._foreign = 0
+        adopt = self._foreign >= _ADOPT_AFTER
+        if synced is not None and synced[0] is stats and changes and not adopt:
+            weights = self._synced_weights or weights
             revision, changed = changes(synced[2])
         elif changes:
             revision, _ = changes(0)
         if changed is None:
             self._resync_all(stats, weights)
+            self._synced_weights = weights
+            self._foreign = 0
         else:
             slots = set(self._unsynced)
             for pid in changed:
@@ -347,7 +363,8 @@ class PartnerDirectory:
             for slot in slots:
                 self._sync_slot(slot, stats, weights)
         self._unsynced.clear()
-        self._synced = (stats, terms, revision)
+        self._synced = (stats, _stat_weights(weights), revision)
+        return self._synced[1] == terms
 
     def _sync_slot(self, slot: int, stats: StatsView, weights: Weights) -> None:
         entry = self._slots[slot]
@@ -356,6 +373,7 @@ class PartnerDirectory:
         st = stats.partner(entry.partner_id)
         cols.dyn[slot] = stats_part(st, weights)
         cols.open[slot] = st.open_offers
+        cols.set_stats(slot, st)
         tier = tier_of(float(self._bounds(weights, slice(slot, slot + 1))[0]), self._tier_width)
         if tier != cols.tier[slot]:
             self._kill_rows(entry)
@@ -396,6 +414,7 @@ class PartnerDirectory:
             st = partner(entry.partner_id)
             dyn[slot] = stats_part(st, weights)
             opened[slot] = st.open_offers
+            cols.set_stats(slot, st)
             live.append(slot)
         if live:
             slots = np.array(live, np.int64)

@@ -100,8 +100,8 @@ def route(
         decision = _examine_each(scope, ctx, complete=False)
         if decision.routable:  # else the scan below counts who is outside the scope
             return decision
-    directory.sync_stats(stats, weights)
-    found = scan(opportunity, directory, ctx)
+    tiered = directory.sync_stats(stats, weights)
+    found = scan(opportunity, directory, ctx, tiered=tiered)
     counts = found.counts
     if not found.scored:  # unroutable: also count who offers only some of the needs
         counts[NOT_COVERING] = directory.partially_covering(

@@ -68,19 +68,27 @@ class Scan:
     complete: bool = True
 
 
-def scan(opportunity: Opportunity, directory: PartnerDirectory, ctx: Context) -> Scan:
-    """Rank the eligible partners of ``opportunity`` (``directory`` synced with ``ctx.stats``)."""
+def scan(
+    opportunity: Opportunity, directory: PartnerDirectory, ctx: Context, *, tiered: bool = True
+) -> Scan:
+    """Rank the eligible partners of ``opportunity`` (``directory`` synced with ``ctx.stats``).
+
+    ``tiered``: the directory's tiers were computed under ``ctx.weights``; else every tier is
+    read (no bound applies) and the stats factors are computed from the stats columns."""
     result = Scan([])
     if not ctx.need_mask:  # a need nobody offers: nobody covers
         return result
     marks = _Marks(directory)
     try:
-        found = _Scanner(opportunity, directory, ctx, marks, result, holders=True).run()
+        found = _Scanner(
+            opportunity, directory, ctx, marks, result, holders=True, tiered=tiered
+        ).run()
         if found.scored or found.complete:
             return found
         # nobody eligible among the holders: the whole story (every rule's count) takes a scan
         # of every partner covering the needs
-        return _Scanner(opportunity, directory, ctx, marks, Scan([]), holders=False).run()
+        full = _Scanner(opportunity, directory, ctx, marks, Scan([]), holders=False, tiered=tiered)
+        return full.run()
     finally:
         marks.clear()
 
@@ -118,9 +126,11 @@ class _Scanner:
         result: Scan,
         *,
         holders: bool,
+        tiered: bool,
     ) -> None:
         self.d, self.ctx, self.result, self.marks = directory, ctx, result, marks
         self.cols = directory.columns
+        self.tiered = tiered
         w = ctx.weights
         self.k = w.max_ranked
         needs = tuple(dict.fromkeys(opportunity.needs))
@@ -224,7 +234,7 @@ class _Scanner:
                 self._examine(*self._alive(parts))
                 parts.clear()
             size, target = 0, target * 2
-            if tier and self.k and self.held >= self.k:
+            if tier and self.k and self.held >= self.k and self.tiered:
                 kth = self._keep_best()
                 left = w.reciprocity * self.best_reciprocity + tier * width
                 going = [s for s in active if kth <= (s[2] + left) / w.total + _SLACK]
@@ -353,7 +363,7 @@ class _Scanner:
         score = w.fit * fit + w.certification * cert
         score += w.region * region
         score += w.industry * industry
-        score += cols.dyn[e]
+        score += cols.dyn[e] if self.tiered else cols.stats_part(e, w)
         score += w.load * load
         score += w.reciprocity * reciprocity
         return score / w.total, (fit, cert, region, industry, load, reciprocity)

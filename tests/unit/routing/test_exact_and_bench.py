@@ -131,3 +131,21 @@ def test_bench_routing_prints_figures_as_one_json_line(capsys) -> None:
     assert figures["n150_top_score_vs_exact"] == figures["n300_top_score_vs_exact"] == 1.0
     assert 0 < figures["busiest_share_tiebreak"] < 0.1  # 100 equally fit partners share offers
     assert "bench routing:" in captured.err
+
+
+def test_alternating_weights_keep_the_tiers_and_stay_exact() -> None:
+    """oppbus replay routes each opportunity under two policies in turn: the other policy's
+    ranking reads every tier (no bound) with its own stats factors, and is still exact."""
+    d = _directory(data.profiles(1500, seed=4))
+    book = _Book(data.stats(1500))
+    other = Weights(max_ranked=3, load=6.0, acceptance=0.5, prior=0.3, speed_half_life_s=600.0)
+    for opp in data.opportunities(30, 1500):
+        for weights in (FEW, other):
+            fast = route(opp, d, book, now=data.NOW, weights=weights)
+            slow = route_linear(opp, d, book, now=data.NOW, weights=weights)
+            assert fast.candidates == slow.candidates
+        book.offer(f"p{len(book.log):06d}")
+    assert d.sync_stats(book, FEW)  # the tiers are still those of the first weights
+    for _ in range(8):  # asked for in a row: a new policy, adopted
+        d.sync_stats(book, other)
+    assert d.sync_stats(book, other)
