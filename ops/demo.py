@@ -40,8 +40,16 @@ def _money(amount: str, currency: str) -> str:
 
 
 def _reasons(lead: dict[str, Any]) -> str:
-    parts = [f"{r['factor']} {r['points']:+g}" for r in lead.get("reasons", [])[:4]]
-    return ", ".join(parts)
+    """The biggest contributions, as ``factor value x weight = contribution`` (they add up to
+    the score; events from before contributions existed show their points)."""
+    reasons = lead.get("reasons", [])
+    if not all(r.get("contribution") is not None for r in reasons):
+        return ", ".join(f"{r['factor']} {r['points']:+g}" for r in reasons[:4])
+    biggest = sorted(reasons, key=lambda r: -r["contribution"])[:4]
+    parts = [
+        f"{r['factor']} {r['value']:g} x {r['weight']:g} = {r['contribution']:.3f}" for r in biggest
+    ]
+    return ", ".join(parts) + f", + {len(reasons) - len(biggest)} more"
 
 
 class Story:

@@ -12,10 +12,11 @@ import asyncio
 
 import faust
 from faust.web import Request, Response, View
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
 from connectors.ingress import register_ingress
 from connectors.webhooks.service import register_webhooks
+from ops.memory import resident_bytes
 from streams.metrics import ReferralMetrics
 from streams.runtime import create_app, ensure_topics, quiet_root_logger, use_uvloop
 from streams.settings import Settings
@@ -39,10 +40,26 @@ def compose_worker(
 def build_worker_app(settings: Settings, *, web: bool = True) -> faust.App:
     app = create_app(settings, web=web)
     registry = CollectorRegistry()
-    compose_worker(app, settings, registry)
+    contexts = compose_worker(app, settings, registry)
     if web:
         _serve_metrics(app, registry)
+        _memory_gauges(registry, contexts)
     return app
+
+
+def _memory_gauges(registry: CollectorRegistry, contexts: Contexts) -> None:
+    """The worker's resident memory and the partners its routing directory holds (read at
+    every scrape): with a million partners the directory is most of the memory."""
+    Gauge(
+        "oppbus_worker_resident_memory_bytes",
+        "Resident memory (RSS) of the worker process.",
+        registry=registry,
+    ).set_function(resident_bytes)
+    Gauge(
+        "oppbus_directory_partners",
+        "Active partners in the worker's routing directory.",
+        registry=registry,
+    ).set_function(lambda: len(contexts.directory.directory))
 
 
 def _serve_metrics(app: faust.App, registry: CollectorRegistry) -> None:

@@ -8,18 +8,41 @@ from pydantic import Field, model_validator
 
 from schemas.common import Capability, Contract, PartnerId, Region, UtcDatetime
 
-__all__ = ["Certification", "PartnerKind", "PartnerProfile", "PartnerProfileInput"]
+__all__ = [
+    "Certification",
+    "CertificationStatus",
+    "PartnerKind",
+    "PartnerProfile",
+    "PartnerProfileInput",
+]
 
 PartnerKind = Literal["reseller", "distributor", "msp", "consultant", "isv"]
+CertificationStatus = Literal["claimed", "verified"]
 
 
 class Certification(Contract):
-    """A vendor certification for one capability; it stops counting at ``expires_at``."""
+    """A vendor certification for one capability; it stops counting at ``expires_at``.
+
+    ``status``: ``claimed`` as the partner states it; ``verified`` once the operator checked it
+    (``POST /v1/admin/partners/{partner_id}/certifications/verify``). Only a verified
+    certification satisfies an opportunity's ``requires_certification`` and counts in the
+    certification factor of the ranking; a partner cannot verify its own.
+    """
 
     vendor: str = Field(min_length=1, max_length=80)
     capability: Capability
     level: str = Field(default="certified", min_length=1, max_length=40)
     expires_at: UtcDatetime | None = None
+    status: CertificationStatus = "claimed"
+
+    def same_claim(self, other: Certification) -> bool:
+        """The same statement (vendor, capability, level, expiry), whatever its status."""
+        return (
+            self.vendor.lower() == other.vendor.lower()
+            and self.capability == other.capability
+            and self.level == other.level
+            and self.expires_at == other.expires_at
+        )
 
 
 class PartnerProfileInput(Contract):
@@ -62,6 +85,14 @@ class PartnerProfile(PartnerProfileInput):
         strict=True, ge=0, description="monotonic per partner; stale updates are ignored"
     )
     updated_at: UtcDatetime
+    capacity_cap: int | None = Field(
+        default=None,
+        strict=True,
+        ge=0,
+        le=100_000,
+        description="the operator's cap on capacity (routing uses the smaller); partners cannot "
+        "set it",
+    )
     active: bool = Field(
         default=True, strict=True, description="False removes the partner from routing"
     )

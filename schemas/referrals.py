@@ -114,12 +114,27 @@ def teaser_of(opportunity: Opportunity) -> Teaser:
 
 
 class ScoreReason(Contract):
-    """One term of an offer's score: ``factor`` (fit, certification, region, acceptance_rate,
-    win_rate, response_time, load, ...), its points, and a human explanation."""
+    """One term of an offer's score: ``factor`` (fit, certification, region, acceptance, win,
+    speed, load, reciprocity, ...), the factor's ``value`` in [0, 1], its ``weight``, its
+    ``contribution`` to the score (``weight * value / sum of the weights``: the contributions of
+    an offer add up to its score) and a human explanation. ``points`` is ``weight * value``
+    (kept for readers of earlier events, which lack the three other numbers)."""
 
     factor: Slug
     points: float = Field(strict=True, allow_inf_nan=False, ge=-1e6, le=1e6)
     detail: str = Field(default="", max_length=300)
+    value: float | None = Field(
+        default=None, strict=True, allow_inf_nan=False, ge=0, le=1, description="in [0, 1]"
+    )
+    weight: float | None = Field(default=None, strict=True, allow_inf_nan=False, ge=0, le=1e6)
+    contribution: float | None = Field(
+        default=None,
+        strict=True,
+        allow_inf_nan=False,
+        ge=0,
+        le=1,
+        description="weight * value / total weight; an offer's contributions sum to its score",
+    )
 
 
 class _AboutReferral(Contract):

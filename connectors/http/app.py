@@ -32,6 +32,7 @@ from connectors.http.routes_opportunities import add_opportunity_routes
 from connectors.http.routes_partners import add_partner_routes
 from connectors.http.routes_partnerships import add_partnership_routes
 from connectors.http.routes_referrals import add_referral_routes
+from connectors.http.routes_trust import add_trust_routes
 from connectors.http.state import STATE, ApiState
 from streams.runtime import GlobalView, ensure_topics
 from streams.settings import Settings
@@ -100,6 +101,7 @@ def create_web_app(
     app.router.add_get("/livez", livez)
     app.router.add_get("/metrics", metrics)
     add_partner_routes(app)
+    add_trust_routes(app)
     add_opportunity_routes(app)
     add_lead_routes(app)
     add_referral_routes(app)

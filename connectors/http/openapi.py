@@ -94,6 +94,7 @@ def _routes() -> tuple[Route, ...]:
               "admin-or-partner", {204: "revoked"}, None, (401, 403, 404, 422, 503), pid),
         Route("get", "/v1/partners/{partner_id}/scorecard", "The partner's scorecard",
               "admin-or-partner", {200: PartnerScorecard}, None, (401, 403, 404, 422), pid),
+        *_trust_routes(pid),
         Route("post", "/v1/opportunities", "Publish an opportunity as the calling partner",
               "partner", {202: m.OpportunityAccepted}, OpportunityInput,
               (400, 401, 403, 409, 413, 415, 422, 503), idem),
@@ -178,6 +179,21 @@ def _admin_routes() -> tuple[Route, ...]:
               "Resolve a conflict: route it anyway or reject it, with the reason (an event)",
               "admin", {202: m.Resolved}, ResolveInput, (400, 401, 403, 404, 409, 415, 422, 503),
               (*both, ("Idempotency-Key", "header", "replays the first response"))),
+    )  # fmt: skip
+
+
+def _trust_routes(pid: tuple[tuple[str, str, str], ...]) -> tuple[Route, ...]:
+    """Routes of ``connectors.http.routes_trust``: what only the operator sets on a profile."""
+    from connectors.http.routes_trust import CapacityCapInput, VerifyCertificationInput
+
+    errors = (400, 401, 403, 404, 413, 415, 422, 503)
+    return (
+        Route("post", "/v1/admin/partners/{partner_id}/certifications/verify",
+              "Verify (or un-verify) a partner's certifications of one vendor and capability",
+              "admin", {200: PartnerProfile}, VerifyCertificationInput, errors, pid),
+        Route("put", "/v1/admin/partners/{partner_id}/capacity-cap",
+              "Cap a partner's capacity (null lifts the cap)", "admin", {200: PartnerProfile},
+              CapacityCapInput, errors, pid),
     )  # fmt: skip
 
 

@@ -27,11 +27,17 @@ from connectors.http.keys import issue_key, revoked
 from connectors.http.publisher import Published
 from connectors.http.state import state_of, utcnow
 from schemas.common import PartnerId
-from schemas.errors import field_errors
-from schemas.partner import PartnerProfile, PartnerProfileInput
+from schemas.errors import FieldError, field_errors
+from schemas.partner import Certification, PartnerProfile, PartnerProfileInput
 from schemas.scorecard import empty_scorecard
 
-__all__ = ["add_partner_routes", "merge_patch", "partner_id_param", "profile_body"]
+__all__ = [
+    "add_partner_routes",
+    "keep_operator_fields",
+    "merge_patch",
+    "partner_id_param",
+    "profile_body",
+]
 
 _PARTNER_ID: TypeAdapter[str] = TypeAdapter(PartnerId)
 
@@ -100,7 +106,7 @@ async def _write_profile(
     state = state_of(request)
     async with state.lock(f"partner:{partner_id}"):
         current = state.views.profiles.get(partner_id)
-        fields = body.model_dump()
+        fields = keep_operator_fields(current, body.model_dump(), is_admin=principal.is_admin)
         if current is not None and current.active and _same(current, fields):
             return json_response(profile_body(current))
         now = utcnow()
@@ -133,9 +139,42 @@ async def _write_profile(
     )
 
 
+def keep_operator_fields(
+    current: PartnerProfile | None, fields: dict[str, Any], *, is_admin: bool
+) -> dict[str, Any]:
+    """A profile update's fields with what only the operator sets carried over from ``current``.
+
+    A certification re-sent unchanged keeps its status; one the caller marks ``verified`` that
+    is not verified now is refused unless the caller is the operator.
+    """
+    previous = current.certifications if current is not None else ()
+    certs: list[dict[str, Any]] = []
+    for i, raw in enumerate(fields.get("certifications", ())):
+        cert = Certification.model_validate(raw)
+        kept = any(c.status == "verified" and c.same_claim(cert) for c in previous)
+        if cert.status == "verified" and not kept and not is_admin:
+            raise ApiError(
+                403,
+                "only the operator verifies certifications",
+                errors=[
+                    FieldError(
+                        field=f"certifications.{i}.status",
+                        message="a partner states certifications as claimed",
+                        type="forbidden",
+                    )
+                ],
+            )
+        certs.append({**raw, "status": "verified" if kept else cert.status})
+    out = {**fields, "certifications": tuple(certs)}
+    if current is not None:
+        out["capacity_cap"] = current.capacity_cap
+    return out
+
+
 def _same(current: PartnerProfile, fields: dict[str, Any]) -> bool:
     mine = current.model_dump(exclude={"partner_id", "version", "updated_at", "active"})
-    return bool(mine == fields)
+    theirs = {**fields, "certifications": tuple(map(dict, fields["certifications"]))}
+    return bool(mine == theirs)
 
 
 async def get_partner(request: web.Request) -> web.Response:

@@ -2,13 +2,18 @@
 
 For each directory size (default 1k, 10k, 100k generated partners, see
 :mod:`ops.bench.routing_data`) it builds the directory, routes the same generated opportunities
-with :func:`streams.routing.route` (the capability x region index) and with
-:func:`streams.routing.route_linear` (a plain scan of every partner, the baseline), and reports
-p50/p99 per opportunity of both (wall clock, and the thread's CPU time, which other processes on
-a busy machine do not inflate; the load average is printed too), the eligible/covering partners per opportunity, how close the
-pooled ranking's best score is to the exhaustive one's (``top_score_vs_exact``), and for the
-largest size the memory the directory holds (tracemalloc, while it is built from the updates).
-Progress goes to stderr.
+with :func:`streams.routing.route` (the columnar index, exact) and with
+:func:`streams.routing.route_linear` (a plain scan of every partner, the baseline, in the same
+run), and reports p50/p99 per opportunity of both (wall clock, and the thread's CPU time, which
+other processes on a busy machine do not inflate; the load average is printed too), the
+eligible/covering partners per opportunity, the ratio of the best scores of both
+(``top_score_vs_exact``, 1.0: the same; any difference in the ranked candidates is an error),
+the time to build the index from the updates (``build_s``, generating the profiles left out) and
+to compute its stats columns (``stats_sync_s``, once per stats view), the index's memory for the
+largest size (resident memory growth while it is built, per partner), one capability update
+applied to the live index (``update_p99_us``), the process's resident memory with the largest
+directory and its stats loaded, and how evenly equally fit partners share offers
+(:mod:`ops.bench.routing_spread`). Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ import gc
 import os
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
 from ops.bench import routing_data as data
+from ops.bench.routing_spread import busiest_share, update_latencies
+from ops.memory import peak_resident_bytes, resident_bytes
 from schemas.opportunity import Opportunity
 from streams.routing import (
     DEFAULT_WEIGHTS,
@@ -37,7 +43,7 @@ __all__ = ["DESCRIPTION", "add_arguments", "run"]
 
 DESCRIPTION = (
     "Routing latency per opportunity (p50/p99) on generated directories of 1k/10k/100k "
-    "partners: the capability x region index against a linear scan, and the index's memory."
+    "partners: the exact columnar index against a linear scan, its build, memory and updates."
 )
 
 Router = Callable[..., RoutingDecision]
@@ -55,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=200,
         help="opportunities timed per size for the linear scan (it is slow)",
+    )
+    parser.add_argument(
+        "--updates", type=int, default=2000, help="capability updates timed on the largest size"
     )
     parser.add_argument("--seed", type=int, default=7)
 
@@ -98,38 +107,46 @@ def _time(
 def _compare(indexed: list[RoutingDecision], linear: list[RoutingDecision]) -> float:
     """Check the index against the scan; the mean ratio of their best scores (1.0: the same).
 
-    A complete indexed decision must equal the scan's; a pooled one (stopped after ``pool``
-    eligible partners) must offer a subset of the eligible partners, and somebody whenever the
-    scan finds somebody.
+    The ranked candidates must be the same, in the same order, with the same scores; a complete
+    indexed decision (it examined every covering partner) must equal the scan's entirely.
     """
     ratios: list[float] = []
     for a, b in zip(indexed, linear, strict=True):
-        if a.complete and a != b:
+        if a.candidates != b.candidates or (a.complete and a != b):
             raise RuntimeError(f"{a.opportunity_key}: the index and the linear scan disagree")
-        if a.routable != b.routable or a.eligible > b.eligible or a.covering > b.covering:
-            raise RuntimeError(f"{a.opportunity_key}: the pooled decision is inconsistent")
         if b.routable:
             ratios.append(a.candidates[0].score / b.candidates[0].score)
     return round(sum(ratios) / len(ratios), 4) if ratios else 1.0
 
 
-def _build(size: int, seed: int, *, measure: bool) -> tuple[PartnerDirectory, dict[str, Any]]:
+def _build(size: int, seed: int) -> tuple[PartnerDirectory, dict[str, Any]]:
+    """Build the directory from generated updates; time and memory of the index only."""
     gc.collect()
-    if measure:
-        tracemalloc.start()
-    start = time.perf_counter()
+    rss_before = resident_bytes()
     directory = PartnerDirectory()
+    spent = cpu_spent = 0
+    clock, cpu = time.perf_counter_ns, time.thread_time_ns
     for profile in data.profiles(size, seed):
+        start, start_cpu = clock(), cpu()
         directory.apply(profile)
-    figures: dict[str, Any] = {"build_s": round(time.perf_counter() - start, 2)}
-    if measure:
-        gc.collect()
-        current, _peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        figures["index_memory_mb"] = round(current / 1e6, 1)
-        figures["index_bytes_per_partner"] = round(current / size)
-        figures.update(directory.memory_hint())
+        cpu_spent += cpu() - start_cpu
+        spent += clock() - start
+    gc.collect()
+    grown = resident_bytes() - rss_before
+    figures: dict[str, Any] = {
+        "build_s": round(spent / 1e9, 2),
+        "build_cpu_s": round(cpu_spent / 1e9, 2),
+        "index_memory_mb": round(grown / 1e6, 1),
+        "index_bytes_per_partner": round(grown / size),
+    }
+    figures.update(directory.memory_hint())
     return directory, figures
+
+
+def _sync(directory: PartnerDirectory, stats: RoutingStats) -> float:
+    start = time.perf_counter()
+    directory.sync_stats(stats, DEFAULT_WEIGHTS)
+    return round(time.perf_counter() - start, 2)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -138,33 +155,42 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "sizes": sizes,
         "opportunities": args.opportunities,
-        "pool": DEFAULT_WEIGHTS.pool,
+        "max_ranked": DEFAULT_WEIGHTS.max_ranked,
         "loadavg_1m_start": round(os.getloadavg()[0], 2),
     }
     for size in sizes:
         _progress(f"{size} partners: building the directory")
-        directory, built = _build(size, args.seed, measure=size == largest)
+        directory, built = _build(size, args.seed)
         stats = data.stats(size)
+        key = f"n{size}"
+        figures[f"{key}_stats_sync_s"] = _sync(directory, stats)
         opps = data.opportunities(args.opportunities, size)
         _progress(f"{size} partners: routing {len(opps)} opportunities through the index")
         _time(route, opps[:50], directory, stats)  # warm-up
+        gc.collect()
+        gc.freeze()  # as the worker does once loaded (streams.runtime.startup)
         indexed, decisions = _time(route, opps, directory, stats)
         n_linear = min(args.linear_opportunities, len(opps))
         _progress(f"{size} partners: routing {n_linear} opportunities by linear scan")
         linear, linear_decisions = _time(route_linear, opps[:n_linear], directory, stats)
         quality = _compare(decisions[:n_linear], linear_decisions)
-        key = f"n{size}"
-        figures[f"{key}_index_p50_us"] = indexed["p50_us"]
-        figures[f"{key}_index_p99_us"] = indexed["p99_us"]
-        figures[f"{key}_index_cpu_p50_us"] = indexed["cpu_p50_us"]
-        figures[f"{key}_index_cpu_p99_us"] = indexed["cpu_p99_us"]
-        figures[f"{key}_linear_p50_us"] = linear["p50_us"]
-        figures[f"{key}_linear_p99_us"] = linear["p99_us"]
-        figures[f"{key}_linear_cpu_p50_us"] = linear["cpu_p50_us"]
-        figures[f"{key}_linear_cpu_p99_us"] = linear["cpu_p99_us"]
+        for name, value in indexed.items():
+            figures[f"{key}_index_{name}"] = value
+        for name, value in linear.items():
+            figures[f"{key}_linear_{name}"] = value
         figures[f"{key}_speedup_p50"] = round(linear["p50_us"] / max(indexed["p50_us"], 0.1), 1)
-        figures[f"{key}_covering_mean"] = round(sum(d.covering for d in decisions) / len(opps), 1)
-        figures[f"{key}_eligible_mean"] = round(sum(d.eligible for d in decisions) / len(opps), 1)
+        figures[f"{key}_speedup_cpu_p50"] = round(
+            linear["cpu_p50_us"] / max(indexed["cpu_p50_us"], 0.1), 1
+        )
+        figures[f"{key}_covering_examined_mean"] = round(
+            sum(d.covering for d in decisions) / len(opps), 1
+        )
+        figures[f"{key}_eligible_examined_mean"] = round(
+            sum(d.eligible for d in decisions) / len(opps), 1
+        )
+        figures[f"{key}_covering_mean"] = round(
+            sum(d.covering for d in linear_decisions) / n_linear, 1
+        )
         figures[f"{key}_routable_pct"] = round(
             100.0 * sum(d.routable for d in decisions) / len(opps), 1
         )
@@ -172,23 +198,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             100.0 * sum(d.complete for d in decisions) / len(opps), 1
         )
         figures[f"{key}_top_score_vs_exact"] = quality
-        figures[f"{key}_build_s"] = built["build_s"]
+        for name in ("build_s", "build_cpu_s", "index_memory_mb", "index_bytes_per_partner"):
+            figures[f"{key}_{name}"] = built[name]
         if size == largest:
-            for name in ("index_memory_mb", "index_bytes_per_partner", "index_entries"):
-                figures[f"{key}_{name}"] = built[name]
+            figures[f"{key}_index_entries"] = built["index_entries"]
+            ns, cpu_ns = update_latencies(directory, stats, size, args.updates)
+            ns.sort()
+            cpu_ns.sort()
+            figures["update_p50_us"] = _percentile(ns, 0.50)
+            figures["update_p99_us"] = _percentile(ns, 0.99)
+            figures["update_cpu_p50_us"] = _percentile(cpu_ns, 0.50)
+            figures["update_cpu_p99_us"] = _percentile(cpu_ns, 0.99)
+            figures[f"{key}_rss_mb"] = round(resident_bytes() / 1e6, 1)
+        gc.unfreeze()
         _progress(
-            f"{size} partners: index p50 {indexed['p50_us']} us p99 {indexed['p99_us']} us; "
-            f"linear p50 {linear['p50_us']} us p99 {linear['p99_us']} us"
+            f"{size} partners: index p50 {indexed['p50_us']} us p99 {indexed['p99_us']} us "
+            f"(cpu p99 {indexed['cpu_p99_us']} us); linear p50 {linear['p50_us']} us"
         )
-        del directory, stats
+        del directory, stats, decisions, linear_decisions
+        gc.collect()
+    figures["peak_rss_mb"] = round(peak_resident_bytes() / 1e6, 1)
+    figures.update(busiest_share())
     figures["loadavg_1m_end"] = round(os.getloadavg()[0], 2)
     first, last = f"n{min(sizes)}", f"n{largest}"
     if len(sizes) > 1:
         figures["directory_growth"] = round(largest / min(sizes), 1)
-        figures["index_p99_growth"] = round(
-            figures[f"{last}_index_p99_us"] / max(figures[f"{first}_index_p99_us"], 0.1), 1
-        )
-        figures["linear_p99_growth"] = round(
-            figures[f"{last}_linear_p99_us"] / max(figures[f"{first}_linear_p99_us"], 0.1), 1
-        )
+        for name in ("index_p99_us", "index_cpu_p99_us", "linear_p99_us"):
+            figures[f"{name.removesuffix('_us')}_growth"] = round(
+                figures[f"{last}_{name}"] / max(figures[f"{first}_{name}"], 0.1), 1
+            )
     return figures

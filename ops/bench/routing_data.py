@@ -4,7 +4,7 @@ Shape (seeded, reproducible): 15 capabilities with a skewed popularity (networki
 common, iot rare); 60 regions = 12 countries weighted by market size (the US a third of all
 partners) + 48 subdivisions. A partner offers 1-4 capabilities, serves its whole home country
 (45 %) or 1-3 of its subdivisions, sometimes a second country; about half hold a certification
-(expiring within two years, some already expired), 92 % accept referrals, capacity 3-40, 8 % name
+(expiring within two years, some already expired; 70 % verified by the operator), 92 % accept referrals, capacity 3-40, 8 % name
 competitors, 3 % refuse partners. Opportunities: 1-2 needs, mostly a subdivision, 5 % with a consent
 scope, 10 % requiring a certification; stats give every partner a history and some open offers.
 """
@@ -102,6 +102,7 @@ def profiles(n: int, seed: int = 7) -> Iterator[PartnerProfile]:
                 vendor=rng.choice(VENDORS),
                 capability=c,
                 expires_at=NOW + timedelta(days=rng.randint(-60, 730)),
+                status="verified" if rng.random() < 0.7 else "claimed",
             )
             for c in caps
             if rng.random() < 0.35

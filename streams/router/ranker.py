@@ -47,6 +47,9 @@ def make_ranker(
                         "factor": r.factor,
                         "points": round(r.value * r.weight, 6),
                         "detail": r.detail[:300],
+                        "value": r.value,
+                        "weight": r.weight,
+                        "contribution": r.contribution,
                     }
                     for r in c.reasons
                 ),

@@ -6,42 +6,44 @@ Built from capability updates (``PartnerProfile`` events on the ``partners`` top
   changes nothing and :meth:`PartnerDirectory.apply` returns ``False``;
 - ``active=False`` removes the partner from routing (its version is kept, so an older update that
   arrives later cannot bring it back);
-- certifications are kept with their expiry; whether one counts is decided at routing time against
-  the event time ``now`` (:meth:`PartnerEntry.certified`).
+- certifications are kept with their expiry; only the operator-verified ones count (claimed ones
+  are kept for the explanations), and whether one counts is decided at routing time against the
+  event time ``now`` (:meth:`PartnerEntry.certified`);
+- the capacity is the smaller of the partner's and the operator's ``capacity_cap``.
 
-The index maps (capability, region, shard) to the partners offering that capability and serving that
-region, so the partners covering every need of an opportunity are the intersection, over the needs,
-of the buckets for the opportunity's region and for its country (`US` covers `US-CA`; a partner
-serving only `US-CA` is found neither for `US-NY` nor for plain `US`). Finding them costs in
-proportion to them, not to the directory.
+The index maps (capability, region) to the partners offering that capability and serving that
+region, so the partners covering every need of an opportunity are found among those of one need,
+in the buckets for the opportunity's region and for its country (`US` covers `US-CA`; a partner
+serving only `US-CA` is found neither for `US-NY` nor for plain `US`). A partner is in the bucket
+of every region it serves; the ones serving a subdivision and its whole country are also listed
+per subdivision (:meth:`PartnerDirectory.dual`), so a scan of both buckets counts them once.
 
-Shards: every partner belongs to one of :data:`SHARDS` shards by a hash of its id (content, not
-history: a directory rebuilt from a compacted topic shards the same way). :meth:`covering` yields
-the covering partners shard by shard, starting from a shard the caller picks (routing derives it
-from the opportunity key), so the router can stop once it has examined enough of them, and its
-decision depends only on the directory's content and the opportunity.
-
-Memory is kept small: partners are small ints in short lists, capabilities bits of one int, region
-codes and vendors interned.
+Every partner also has a row of feature columns and its posting lists are split into tiers by a
+bound of its stats (:mod:`streams.routing.columns`); :meth:`PartnerDirectory.sync_stats` keeps
+those in step with a stats view, incrementally when the view reports its changes.
 """
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import sys
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
 
 from schemas.partner import PartnerProfile
+from streams.routing.columns import PENDING, TIERS, Columns, Rows, low_bits, tier_of
+from streams.routing.stats import StatsView, stats_part
+from streams.routing.weights import Weights
 
-__all__ = ["SHARDS", "PartnerDirectory", "PartnerEntry"]
+__all__ = ["PartnerDirectory", "PartnerEntry"]
 
-SHARDS = 64  # partitions of the directory by partner id hash (a power of two, at most 64)
-
-_COVERING_CACHE_MAX = 4096  # distinct (needs, region) questions remembered between changes
 _NO_IDS: frozenset[str] = frozenset()
-_Shard = tuple[int, Collection["PartnerEntry"]]
 _NEVER = float("inf")
+_HOLDER = 1 << 62  # the keys of certification holders' posting lists
+_ADOPT_AFTER = 8  # calls in a row with other weights before the tiers are rebuilt for them
+_Tiers = list[Rows | None]
 
 
 def _id_hash(partner_id: str) -> int:
@@ -55,8 +57,10 @@ class PartnerEntry:
     __slots__ = (
         "accepting",
         "capacity",
+        "capped",
         "caps",
         "certs",
+        "claimed",
         "competitors",
         "id_hash",
         "industries",
@@ -77,16 +81,27 @@ class PartnerEntry:
         self.regions: int = 0  # bit mask of region ids
         for region in profile.regions:
             self.regions |= 1 << directory.region_id(region, create=True)
-        self.certs: tuple[tuple[int, str, float], ...] = tuple(
+        certs = [
             (
                 directory.capability_mask((c.capability,), create=True),
                 sys.intern(c.vendor.lower()),
                 c.expires_at.timestamp() if c.expires_at is not None else _NEVER,
             )
             for c in profile.certifications
+        ]
+        verified = [c.status == "verified" for c in profile.certifications]
+        # only operator-verified certifications count; the claimed ones are kept for reasons
+        self.certs: tuple[tuple[int, str, float], ...] = tuple(
+            c for c, ok in zip(certs, verified, strict=True) if ok
+        )
+        self.claimed: tuple[tuple[int, str, float], ...] = (
+            tuple(c for c, ok in zip(certs, verified, strict=True) if not ok) or ()
         )
         self.accepting = profile.accepting
-        self.capacity = profile.capacity
+        cap = profile.capacity_cap
+        # the operator's cap, when set, bounds what the partner states
+        self.capacity = profile.capacity if cap is None else min(profile.capacity, cap)
+        self.capped = cap is not None and cap < profile.capacity
         self.competitors: frozenset[str] = (
             frozenset(sys.intern(p) for p in profile.competitors)
             if profile.competitors
@@ -97,10 +112,6 @@ class PartnerEntry:
         )
         self.industries: int = directory.industry_mask(profile.industries, create=True)
         self.id_hash = directory.id_hash(self.partner_id)
-
-    @property
-    def shard(self) -> int:
-        return self.id_hash % SHARDS
 
     @property
     def ncaps(self) -> int:
@@ -125,13 +136,26 @@ class PartnerDirectory:
         self._by_id: dict[str, PartnerEntry] = {}  # active and deactivated (the tombstones)
         self._slots: list[PartnerEntry | None] = []  # slot -> entry while active
         self._free: list[int] = []
-        # (cap bit index << 20 | region id) -> per shard, the partners (None: none)
-        self._index: dict[int, list[list[PartnerEntry] | None]] = {}
-        # (needs, region) -> covering()'s non-empty shards; emptied by every index change
-        self._covering: dict[tuple[tuple[str, ...], str], list[_Shard]] = {}
-        # (cap bit mask, lowercased vendor) -> per shard, the partners holding such a certification
-        self._certs: dict[tuple[int, str], list[list[PartnerEntry] | None]] = {}
+        self.columns = Columns()
+        # (cap bit index << 20 | region id) -> per tier, the rows of the partners
+        self._index: dict[int, _Tiers] = {}
+        # subdivision region id -> slots of partners serving it and its whole country
+        self._dual: dict[int, set[int]] = {}
+        # (cap bit mask, lowercased vendor) -> slot -> latest expiry of such a certification
+        self._holders: dict[tuple[int, str], dict[int, float]] = {}
+        self._holder_arrays: dict[tuple[int, str], tuple[Any, Any]] = {}
+        self._vendor_ids: dict[str, int] = {}
+        # partner id -> ids of the partners listing it as competitor / refused
+        self._named_competitor: dict[str, set[str]] = {}
+        self._named_refused: dict[str, set[str]] = {}
         self._active = 0
+        # the stats the tiers and stats columns were computed from (see sync_stats)
+        self._unsynced: set[int] = set()
+        self._synced: tuple[object, tuple[float, ...], int] | None = None
+        self._tier_width = 0.0
+        self._synced_weights: Weights | None = None
+        self._foreign = 0  # calls in a row with the same other weights
+        self._foreign_terms: tuple[float, ...] = ()
 
     # -- interning -------------------------------------------------------------------------------
     def capability_mask(self, codes: Iterable[str], *, create: bool = False) -> int:
@@ -161,17 +185,17 @@ class PartnerDirectory:
         return rid
 
     def _indexed_regions(self, regions: int) -> Iterator[int]:
-        """The region ids a partner is indexed under: a subdivision of a country it serves
-        whole is left out (the country's bucket finds it), so buckets never overlap."""
-        country_of = self._country_of
-        rest, rid = regions, 0
-        while rest:
-            if rest & 1:
-                country = country_of[rid]
-                if country < 0 or not regions >> country & 1:
-                    yield rid
-            rest >>= 1
-            rid += 1
+        """The region ids a partner is indexed under: every region it serves. One serving a
+        subdivision and its whole country is in both buckets (and in :meth:`dual`, so that a
+        scan of both skips it in the country's)."""
+        return _bits(regions)
+
+    def _dual_regions(self, regions: int) -> Iterator[int]:
+        """The subdivisions a partner serves along with their whole country."""
+        for rid in _bits(regions):
+            country = self._country_of[rid]
+            if country >= 0 and regions >> country & 1:
+                yield rid
 
     def industry_mask(self, industries: Iterable[str], *, create: bool = False) -> int:
         """The bit mask of industries (case-insensitive); unknown ones map to no bit."""
@@ -213,58 +237,203 @@ class PartnerDirectory:
         self._index_entry(entry)
         return True
 
-    def _keys(self, entry: PartnerEntry) -> Iterator[int]:
-        caps, bit = entry.caps, 0
-        while caps:
-            if caps & 1:
-                for rid in self._indexed_regions(entry.regions):
-                    yield bit << 20 | rid
-            caps >>= 1
-            bit += 1
+    def _keys(self, entry: PartnerEntry) -> list[int]:
+        """The posting lists of a partner: (capability, region) for every capability and region
+        it has, and (verified certification's vendor, capability, region) for every such one."""
+        regions = list(self._indexed_regions(entry.regions))
+        keys = [bit << 20 | rid for bit in _bits(entry.caps) for rid in regions]
+        if entry.certs:
+            held = {(bit.bit_length() - 1, vendor) for bit, vendor, _x in entry.certs}
+            keys.extend(self._holder_key(b, v, rid) for b, v in held for rid in regions)
+        return keys
+
+    def _holder_key(self, cap_bit_index: int, vendor: str, rid: int) -> int:
+        vendor_id = self._vendor_ids.get(vendor)
+        if vendor_id is None:
+            vendor_id = self._vendor_ids[vendor] = len(self._vendor_ids)
+        return _HOLDER | vendor_id << 40 | cap_bit_index << 20 | rid
 
     def _index_entry(self, entry: PartnerEntry) -> None:
-        self._covering.clear()
-        shard = entry.shard
+        slot, cols = entry.slot, self.columns
+        cols.ensure(slot)
+        cols.caps[slot] = low_bits(entry.caps)
+        cols.ncaps[slot] = entry.ncaps
+        cols.industries[slot] = low_bits(entry.industries)
+        cols.accepting[slot] = entry.accepting
+        cols.capacity[slot] = entry.capacity
+        best: dict[int, float] = {}
+        for bit, _vendor, expires in entry.certs:
+            best[bit] = max(best.get(bit, -_NEVER), expires)
+        cols.cert_bits[slot] = low_bits(sum(best))
+        cols.cert_min[slot] = min(best.values(), default=_NEVER)
+        cols.cert_max[slot] = max(best.values(), default=-_NEVER)
+        cols.id_hash[slot] = entry.id_hash
+        cols.tier[slot] = PENDING
+        self._unsynced.add(slot)
+        gen = int(cols.gen[slot])
         for key in self._keys(entry):
-            shards = self._index.get(key)
-            if shards is None:
-                shards = self._index[key] = [None] * SHARDS
-            bucket = shards[shard]
-            if bucket is None:
-                shards[shard] = [entry]
-            else:
-                bucket.append(entry)
-        for bit, vendor, _expires in entry.certs:
-            holders = self._certs.get((bit, vendor))
-            if holders is None:
-                holders = self._certs[bit, vendor] = [None] * SHARDS
-            held = holders[shard]
-            if held is None:
-                holders[shard] = [entry]
-            elif entry not in held:  # two certifications of one vendor for one capability
-                held.append(entry)
+            tiers = self._index.get(key)
+            if tiers is None:
+                tiers = self._index[key] = [None] * (TIERS + 1)
+            rows = tiers[PENDING]
+            if rows is None:
+                rows = tiers[PENDING] = Rows()
+            rows.append(slot, gen)
+        for rid in self._dual_regions(entry.regions):
+            self._dual.setdefault(rid, set()).add(slot)
+        for bit, vendor, expires in entry.certs:
+            held = self._holders.setdefault((bit, vendor), {})
+            held[slot] = max(held.get(slot, -_NEVER), expires)
+            self._holder_arrays.pop((bit, vendor), None)
+        for named, index in (
+            (entry.competitors, self._named_competitor),
+            (entry.refuses, self._named_refused),
+        ):
+            for pid in named:
+                index.setdefault(pid, set()).add(entry.partner_id)
         self._active += 1
 
-    def _unindex(self, entry: PartnerEntry) -> None:
-        self._covering.clear()
-        shard = entry.shard
+    def _kill_rows(self, entry: PartnerEntry) -> None:
+        """Bump the slot's generation: every row of it in the posting lists is dead."""
+        slot, cols = entry.slot, self.columns
+        tier = int(cols.tier[slot])
+        cols.gen[slot] += 1
         for key in self._keys(entry):
-            shards = self._index[key]
-            bucket = shards[shard]
-            assert bucket is not None
-            bucket.remove(entry)
-            if not bucket:
-                shards[shard] = None
+            rows = self._index[key][tier]
+            if rows is not None:
+                rows.killed(cols.gen)
+
+    def _unindex(self, entry: PartnerEntry) -> None:
+        slot = entry.slot
+        self._kill_rows(entry)
+        for rid in self._dual_regions(entry.regions):
+            self._dual[rid].discard(slot)
         for bit, vendor, _expires in entry.certs:
-            held = self._certs[bit, vendor][shard]
-            if held is not None and entry in held:
-                held.remove(entry)
-                if not held:
-                    self._certs[bit, vendor][shard] = None
-        self._slots[entry.slot] = None
-        self._free.append(entry.slot)
+            self._holders[bit, vendor].pop(slot, None)
+            self._holder_arrays.pop((bit, vendor), None)
+        for named, index in (
+            (entry.competitors, self._named_competitor),
+            (entry.refuses, self._named_refused),
+        ):
+            for pid in named:
+                index[pid].discard(entry.partner_id)
+        self._unsynced.discard(slot)
+        self._slots[slot] = None
+        self._free.append(slot)
         entry.slot = -1
         self._active -= 1
+
+    # -- stats -----------------------------------------------------------------------------------
+    def sync_stats(self, stats: StatsView, weights: Weights) -> bool:
+        """Bring the stats columns and tiers in step with ``stats``; True when they were computed
+        under ``weights`` (False: other weights, whose ranking cannot use the tiers' bound).
+
+        A view with ``changes_since(revision) -> (revision, changed partner ids or None)`` is
+        followed incrementally (only the changed partners and the new profiles are recomputed);
+        another view or an unknown gap recompute every partner. Other weights than the synced
+        ones recompute everything only once they are asked for :data:`_ADOPT_AFTER` times in a
+        row (a new policy): callers alternating two policies (``oppbus replay``) keep the tiers.
+        """
+        terms = _stat_weights(weights)
+        changes = getattr(stats, "changes_since", None)
+        synced = self._synced
+        changed: Iterable[str] | None = None
+        revision = 0
+        if synced is not None and synced[1] != terms:
+            self._foreign = self._foreign + 1 if self._foreign_terms == terms else 1
+            self._foreign_terms = terms
+        else:
+            self._foreign = 0
+        adopt = self._foreign >= _ADOPT_AFTER
+        if synced is not None and synced[0] is stats and changes and not adopt:
+            weights = self._synced_weights or weights
+            revision, changed = changes(synced[2])
+        elif changes:
+            revision, _ = changes(0)
+        if changed is None:
+            self._resync_all(stats, weights)
+            self._synced_weights = weights
+            self._foreign = 0
+        else:
+            slots = set(self._unsynced)
+            for pid in changed:
+                entry = self.get(pid)
+                if entry is not None:
+                    slots.add(entry.slot)
+            for slot in slots:
+                self._sync_slot(slot, stats, weights)
+        self._unsynced.clear()
+        self._synced = (stats, _stat_weights(weights), revision)
+        return self._synced[1] == terms
+
+    def _sync_slot(self, slot: int, stats: StatsView, weights: Weights) -> None:
+        entry = self._slots[slot]
+        assert entry is not None
+        cols = self.columns
+        st = stats.partner(entry.partner_id)
+        cols.dyn[slot] = stats_part(st, weights)
+        cols.open[slot] = st.open_offers
+        cols.set_stats(slot, st)
+        tier = tier_of(float(self._bounds(weights, slice(slot, slot + 1))[0]), self._tier_width)
+        if tier != cols.tier[slot]:
+            self._kill_rows(entry)
+            cols.tier[slot] = tier
+            gen = int(cols.gen[slot])
+            for key in self._keys(entry):
+                tiers = self._index[key]
+                rows = tiers[tier]
+                if rows is None:
+                    rows = tiers[tier] = Rows()
+                rows.append(slot, gen)
+
+    def _bounds(self, w: Weights, slots: Any) -> Any:
+        """What the tiers sort by, an upper bound of the part of a partner's weighted score that
+        does not depend on the opportunity's region or industry: its stats part, its load, its
+        fit for one need (1 / capabilities) and whether it holds any certification."""
+        cols = self.columns
+        opened, capacity = cols.open[slots], cols.capacity[slots]
+        free = capacity > opened
+        share = np.divide(opened, capacity, out=np.zeros(len(opened)), where=free)
+        load = np.where(free, 1.0 - share, 0.0)
+        ncaps = np.maximum(cols.ncaps[slots], 1)
+        certified = np.where(cols.cert_bits[slots] != 0, 1.0, 0.0)
+        return cols.dyn[slots] + w.load * load + w.fit / ncaps + w.certification * certified
+
+    def _resync_all(self, stats: StatsView, weights: Weights) -> None:
+        cols = self.columns
+        w = weights
+        self._tier_width = (
+            w.acceptance + w.win + w.speed + w.load + w.fit + w.certification
+        ) / TIERS
+        dyn, opened = cols.dyn, cols.open
+        partner = stats.partner
+        live = []
+        for slot, entry in enumerate(self._slots):
+            if entry is None:
+                continue
+            st = partner(entry.partner_id)
+            dyn[slot] = stats_part(st, weights)
+            opened[slot] = st.open_offers
+            cols.set_stats(slot, st)
+            live.append(slot)
+        if live:
+            slots = np.array(live, np.int64)
+            ub = self._bounds(weights, slots)
+            width = self._tier_width or 1.0
+            cols.tier[slots] = np.clip((ub / width).astype(np.int64), 0, TIERS - 1)
+        tier, gen = cols.tier, cols.gen
+        for key, tiers in self._index.items():
+            alive = [r.alive(gen) for r in tiers if r is not None]
+            found = np.concatenate(alive) if alive else np.zeros(0, np.int32)
+            found = found[np.argsort(tier[found], kind="stable")]
+            bounds = np.searchsorted(tier[found], np.arange(TIERS + 2))
+            fresh: _Tiers = [None] * (TIERS + 1)
+            for t in range(TIERS + 1):
+                lo, hi = int(bounds[t]), int(bounds[t + 1])
+                if hi > lo:
+                    part = found[lo:hi].copy()
+                    fresh[t] = Rows(part, gen[part])
+            self._index[key] = fresh
 
     # -- reads -----------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -280,95 +449,83 @@ class PartnerDirectory:
         entry = self._by_id.get(partner_id)
         return entry if entry is not None and entry.slot >= 0 else None
 
+    def entry_at(self, slot: int) -> PartnerEntry:
+        entry = self._slots[slot]
+        assert entry is not None
+        return entry
+
     def version_of(self, partner_id: str) -> int | None:
         """The latest version applied for the partner (active or not)."""
         entry = self._by_id.get(partner_id)
         return None if entry is None else entry.version
 
-    def certified_in(self, cap_bit: int, vendor: str, shard: int) -> Collection[PartnerEntry]:
-        """Partners of ``shard`` holding a certification (valid or not) of ``vendor`` (lowercase)
-        for the capability bit. Read-only."""
-        holders = self._certs.get((cap_bit, vendor))
-        held = holders[shard] if holders is not None else None
-        return held if held is not None else ()
+    @property
+    def tier_width(self) -> float:
+        return self._tier_width
 
-    def _need_arrays(
-        self, needs: Iterable[str], region: str
-    ) -> list[list[list[list[PartnerEntry] | None]]]:
-        """Per need, the per-shard bucket arrays of the region and of its country."""
-        region_ids = [self.region_id(region)]
-        if len(region) > 2:
-            region_ids.append(self.region_id(region[:2]))
-        per_need: list[list[list[list[PartnerEntry] | None]]] = []
-        for need in dict.fromkeys(needs):
-            bit = self._cap_bits.get(need)
-            keys = [] if bit is None else [bit << 20 | r for r in region_ids if r >= 0]
-            per_need.append([self._index[k] for k in keys if k in self._index])
-        return per_need
+    def postings(self, cap_bit_index: int, region: str, vendor: str | None = None) -> _Tiers | None:
+        """The tiered rows of (capability bit index, region), or None; with ``vendor``
+        (lowercase), of the holders of a verified certification of that vendor for it (valid
+        or not). Read-only."""
+        rid = self.region_id(region)
+        if rid < 0 or cap_bit_index < 0:
+            return None
+        if vendor is not None:
+            if vendor not in self._vendor_ids:
+                return None
+            return self._index.get(self._holder_key(cap_bit_index, vendor, rid))
+        return self._index.get(cap_bit_index << 20 | rid)
 
-    def covering(
-        self, needs: Iterable[str], region: str, *, start: int = 0, nonempty: bool = False
-    ) -> Iterator[tuple[int, Collection[PartnerEntry]]]:
-        """Partners offering every need and serving ``region`` (or its country), shard by shard.
+    def dual(self, region: str) -> set[int]:
+        """Slots of the partners serving ``region`` (a subdivision) and its whole country."""
+        return self._dual.get(self.region_id(region), set())
 
-        Yields ``(shard, partners)`` for every shard, from ``start`` (mod :data:`SHARDS`) on;
-        ``nonempty``: only the shards where somebody covers (``route`` on a small directory would
-        otherwise pay for 64 mostly empty shards per opportunity).
-        The collections are read-only views of the index: do not modify them.
-        """
-        if not nonempty:
-            yield from self._covering_scan(needs, region, start, nonempty=False)
-            return
-        key = (tuple(needs), region)
-        found = self._covering.get(key)
-        if found is None:
-            if len(self._covering) >= _COVERING_CACHE_MAX:
-                self._covering.clear()
-            found = self._covering[key] = list(self._covering_scan(needs, region, 0, nonempty=True))
-        first = bisect.bisect_left(found, start % SHARDS, key=lambda item: item[0])
-        yield from found[first:]
-        yield from found[:first]
+    def holders(self, cap_bit: int, vendor: str) -> tuple[Any, Any]:
+        """(slots, latest expiry) arrays of the holders of a ``vendor`` certification for the
+        capability bit (valid or not). Read-only."""
+        key = (cap_bit, vendor)
+        arrays = self._holder_arrays.get(key)
+        if arrays is None:
+            held = self._holders.get(key, {})
+            arrays = (
+                np.fromiter(held.keys(), np.int64, len(held)),
+                np.fromiter(held.values(), np.float64, len(held)),
+            )
+            self._holder_arrays[key] = arrays
+        return arrays
 
-    def _covering_scan(
-        self, needs: Iterable[str], region: str, start: int, *, nonempty: bool
-    ) -> Iterator[tuple[int, Collection[PartnerEntry]]]:
-        per_need = self._need_arrays(needs, region)
-        order = [(start + i) % SHARDS for i in range(SHARDS)]
-        if len(per_need) == 1:  # the common case: the buckets of the region and of its country
-            arrays = per_need[0]
-            if len(arrays) == 1:  # the region is a country, or nobody serves its country whole
-                shards_of = arrays[0]
-                for shard in order:
-                    bucket = shards_of[shard]
-                    if bucket:
-                        yield shard, bucket
-                    elif not nonempty:
-                        yield shard, ()
-                return
-            for shard in order:
-                buckets = [b for shards in arrays if (b := shards[shard])]
-                if len(buckets) > 1:
-                    yield shard, [e for b in buckets for e in b]  # disjoint: no duplicates
-                elif buckets:
-                    yield shard, buckets[0]
-                elif not nonempty:
-                    yield shard, ()
-            return
+    def naming(self, partner_id: str) -> tuple[set[str], set[str]]:
+        """Ids of the partners listing ``partner_id`` as competitor, and as refused."""
+        return (
+            self._named_competitor.get(partner_id, set()),
+            self._named_refused.get(partner_id, set()),
+        )
+
+    def cap_bit_index(self, code: str) -> int:
+        return self._cap_bits.get(code, -1)
+
+    def covering(self, needs: Iterable[str], region: str) -> list[PartnerEntry]:
+        """Partners offering every need and serving ``region`` (or its country), any order."""
+        needs = tuple(dict.fromkeys(needs))
+        per_need = self._serving(needs, region)
+        if len(per_need) != len(needs):
+            return []
         mask = self.capability_mask(needs)
-        for shard in order:
-            # start from the need with the fewest partners in the shard, keep those offering all
-            smallest: list[list[PartnerEntry]] = []
-            size = -1
-            for need_arrays in per_need:
-                buckets = [b for shards in need_arrays if (b := shards[shard])]
-                total = sum(map(len, buckets))
-                if size < 0 or total < size:
-                    smallest, size = buckets, total
-                if not total:
-                    break
-            found = [e for b in smallest for e in b if e.caps & mask == mask] if size else []
-            if found or not nonempty:
-                yield shard, found
+        found = [self.entry_at(slot) for slot in per_need[0].tolist()] if per_need else []
+        return [e for e in found if e.caps & mask == mask]
+
+    def _serving(self, needs: Iterable[str], region: str) -> list[Any]:
+        """Per known need, the slots offering it and serving the region or its country."""
+        regions = [region, region[:2]] if len(region) > 2 else [region]
+        gen = self.columns.gen
+        out: list[Any] = []
+        for need in dict.fromkeys(needs):
+            bit = self.cap_bit_index(need)
+            if bit >= 0:
+                tiers = [t for r in regions if (t := self.postings(bit, r))]
+                found = [rows.alive(gen) for t in tiers for rows in t if rows is not None]
+                out.append(np.unique(np.concatenate(found)) if found else np.zeros(0, np.int32))
+        return out
 
     def partially_covering(
         self, needs: Iterable[str], region: str, *, covering: int | None = None
@@ -377,27 +534,58 @@ class PartnerDirectory:
 
         ``covering``: how many offer all of them, when the caller already knows.
         """
-        per_need = self._need_arrays(needs, region)
-        if len(per_need) < 2:
+        needs = tuple(dict.fromkeys(needs))
+        if len(needs) < 2:
             return 0
         if covering is None:
-            covering = sum(len(p) for _s, p in self.covering(needs, region))
-        if len(per_need) == 2:  # |A u B| - |A n B| = |A| + |B| - 2 |A n B| (buckets are disjoint)
-            sizes = sum(len(b) for arrays in per_need for shards in arrays for b in shards if b)
-            return sizes - 2 * covering
-        total = 0
-        for shard in range(SHARDS):
-            found: list[set[PartnerEntry]] = [
-                set().union(*[b for shards in need_arrays if (b := shards[shard])])
-                for need_arrays in per_need
-            ]
-            total += len(set().union(*found))
-        return total - covering
+            covering = len(self.covering(needs, region))
+        regions = [region, region[:2]] if len(region) > 2 else [region]
+        gen, marks = self.columns.gen, self.columns.marks
+        found = [
+            rows.alive(gen)
+            for need in needs
+            for r in regions
+            for rows in self.postings(self.cap_bit_index(need), r) or ()
+            if rows is not None and rows.n > rows.dead
+        ]
+        if not found:
+            return 0
+        slots = np.concatenate(found)
+        marks[slots] = 1  # the scratch column is all zero between scans: count who is marked
+        union = int(np.count_nonzero(marks))
+        marks[slots] = 0
+        return union - covering
 
     def memory_hint(self) -> dict[str, int]:
         """Counts that size the index (for the bench)."""
+        rows = [r for tiers in self._index.values() for r in tiers if r is not None]
         return {
             "partners": self._active,
             "index_keys": len(self._index),
-            "index_entries": sum(len(b) for a in self._index.values() for b in a if b),
+            "index_entries": sum(r.n - r.dead for r in rows),
+            "index_array_bytes": sum(r.nbytes() for r in rows) + self.columns.nbytes(),
         }
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """The indexes of the set bits of ``mask``, lowest first."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+def _stat_weights(w: Weights) -> tuple[float, ...]:
+    """The weights the stats columns and tiers depend on."""
+    return (
+        w.fit,
+        w.certification,
+        w.acceptance,
+        w.win,
+        w.speed,
+        w.load,
+        w.prior,
+        w.prior_strength,
+        w.speed_half_life_s,
+        w.unknown,
+    )

@@ -13,19 +13,30 @@ from typing import Any
 
 from streams.routing.directory import PartnerEntry
 from streams.routing.eligibility import Context
-from streams.routing.stats import PartnerStats
+from streams.routing.stats import PartnerStats, stats_factors
 from streams.routing.weights import FACTORS
 
-__all__ = ["Basis", "Candidate", "Reason", "candidate", "explain", "factors"]
+__all__ = [
+    "Basis",
+    "Candidate",
+    "Reason",
+    "candidate",
+    "certification_value",
+    "explain",
+    "factors",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """One factor of a score: its value in [0, 1], its weight and what it means here."""
+    """One factor of a score: its value in [0, 1], its weight, its contribution to the score
+    (``weight * value / total weight``: the contributions of a candidate add up to its score)
+    and what it means here."""
 
     factor: str
     value: float
     weight: float
+    contribution: float
     detail: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -33,6 +44,7 @@ class Reason:
             "factor": self.factor,
             "value": self.value,
             "weight": self.weight,
+            "contribution": self.contribution,
             "detail": self.detail,
         }
 
@@ -88,51 +100,67 @@ def factors(
     entry: PartnerEntry, ctx: Context, stats: PartnerStats
 ) -> tuple[float, tuple[float, ...]]:
     """The score of an eligible partner (``stats``: its stats) and its factor values, in
-    :data:`FACTORS` order.
-
-    Written out (no helper calls): it runs for every eligible partner examined.
+    :data:`FACTORS` order. ``route_linear`` calls it for every eligible partner; ``route`` for
+    the ones it returns, after ranking them with the same arithmetic on columns.
     """
     w = ctx.weights
     n = ctx.n_needs
     ncaps = entry.caps.bit_count()
     fit = n / ncaps if ncaps >= n else 1.0
-    cert = 0.0
-    if entry.certs:
-        certified = 0
-        for bit, _vendor, expires in entry.certs:
-            if bit & ctx.need_mask and ctx.now_ts < expires:
-                certified |= bit
-        cert = certified.bit_count() / n
+    cert = certification_value(entry, ctx)
     region = 1.0 if entry.regions & ctx.region_bit else w.country_region
     if not entry.industries:
         industry = w.unknown
     else:
         industry = 1.0 if entry.industries & ctx.industry_mask else 0.0
     pid = entry.partner_id
-    prior = w.prior * w.prior_strength
-    decided = stats.accepted + stats.declined + stats.expired + w.prior_strength
-    acceptance = (stats.accepted + prior) / decided if decided > 0 else w.prior
-    closed = stats.won + stats.lost + w.prior_strength
-    win = (stats.won + prior) / closed if closed > 0 else w.prior
-    mean = stats.mean_s_to_accept
-    speed = w.unknown if mean is None else 1.0 / (1.0 + mean / w.speed_half_life_s)
+    acceptance, win, speed = stats_factors(stats, w)
+    stats_sum = w.acceptance * acceptance + w.win * win + w.speed * speed  # = stats_part()
     capacity, opened = entry.capacity, stats.open_offers
     load = 1.0 - opened / capacity if capacity > opened else 0.0
     received = ctx.stats.given(pid, ctx.originator)
     sent = ctx.stats.given(ctx.originator, pid)
     reciprocity = (received + 1) / (received + sent + 2)
+    # the order of the sum is the one the vectorised scan uses (streams.routing.scan): same floats
     score = (
         w.fit * fit
         + w.certification * cert
         + w.region * region
         + w.industry * industry
-        + w.acceptance * acceptance
-        + w.win * win
-        + w.speed * speed
+        + stats_sum
         + w.load * load
         + w.reciprocity * reciprocity
     ) / w.total
     return score, (fit, cert, region, industry, acceptance, win, speed, load, reciprocity)
+
+
+def certification_value(entry: PartnerEntry, ctx: Context) -> float:
+    """The certification factor: the share of the needs certified at ``ctx.now_ts``."""
+    if not entry.certs:
+        return 0.0
+    certified = 0
+    for bit, _vendor, expires in entry.certs:
+        if bit & ctx.need_mask and ctx.now_ts < expires:
+            certified |= bit
+    return certified.bit_count() / ctx.n_needs
+
+
+def _certification_detail(entry: PartnerEntry, ctx: Context, verified: int) -> str:
+    """How many needs have a verified certification valid now, and how many only a claimed one."""
+    n = ctx.n_needs
+    claimed = 0
+    for bit, _vendor, expires in entry.claimed:
+        if bit & ctx.need_mask and ctx.now_ts < expires:
+            claimed |= bit
+    verified_bits = 0
+    for bit, _vendor, expires in entry.certs:
+        if bit & ctx.need_mask and ctx.now_ts < expires:
+            verified_bits |= bit
+    only_claimed = (claimed & ~verified_bits).bit_count()
+    detail = f"operator-verified certification for {verified} of {n} needed capabilities"
+    if only_claimed:
+        detail += f"; claimed, not verified (not counted) for {only_claimed}"
+    return detail
 
 
 def explain(basis: Basis, values: tuple[float, ...]) -> tuple[Reason, ...]:
@@ -155,16 +183,23 @@ def explain(basis: Basis, values: tuple[float, ...]) -> tuple[Reason, ...]:
         industry = f"does not list the {ctx.industry} industry"
     details = (
         f"offers {n} needed of its {entry.ncaps} capabilities",
-        f"certified for {round(values[1] * n)} of {n} needed capabilities",
+        _certification_detail(entry, ctx, round(values[1] * n)),
         region,
         industry,
         f"accepted {stats.accepted} of {decided} offers answered or expired",
         f"won {stats.won} of {stats.won + stats.lost} closed referrals",
         "no acceptance yet" if mean is None else f"accepts in {mean / 3600:.1f} h on average",
-        f"{stats.open_offers} open offers of a capacity of {entry.capacity}",
+        f"{stats.open_offers} open offers of a capacity of {entry.capacity}"
+        + (" (capped by the operator)" if entry.capped else ""),
         f"gave the originator {received} accepted referrals, received {sent}",
     )
     return tuple(
-        Reason(name, round(value, 4), getattr(w, name), detail)
+        Reason(
+            name,
+            round(value, 4),
+            getattr(w, name),
+            round(getattr(w, name) * value / w.total, 6),
+            detail,
+        )
         for name, value, detail in zip(FACTORS, values, details, strict=True)
     )

@@ -4,44 +4,36 @@ Pure: the directory, the stats and ``now`` (the event time: certifications are c
 are inputs; nothing is read from a clock, a broker or a disk. The same inputs give the same
 decision, in any process.
 
-``route`` finds the partners covering every need in the region through the directory index, shard
-by shard from a shard chosen by the opportunity key, and stops after the shard where it has found
-``weights.pool`` eligible partners: its cost depends on the pool, not on the directory. With
-``pool=0``, or when fewer partners are eligible, it examines every shard and its decision is
-identical to ``route_linear``'s, which scans every partner of the directory: the executable
-specification, the bench baseline and the property tests' oracle.
+``route`` ranks exactly: its candidates are those of ``route_linear`` (which scans every partner of
+the directory with :func:`exclusion` and :func:`factors`: the executable specification, the bench
+baseline and the property tests' oracle), in the same order, with the same scores. It reads the
+directory's columnar index tier by tier (:mod:`streams.routing.scan`) and stops once no partner
+left can enter the ``max_ranked`` best; the exclusion counts, ``eligible`` and ``covering`` are
+then those of the partners examined (``complete=False``). Nobody eligible, or ``max_ranked=0``:
+everybody covering is examined and the whole decision equals ``route_linear``'s. An opportunity
+with a consent scope (``share_with``, up to :data:`CONSENT_DIRECT` partners) is decided over the
+partners of the scope only (``complete=False``) unless none of them is eligible.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
 from schemas.opportunity import Opportunity
-from streams.routing.directory import SHARDS, PartnerDirectory, PartnerEntry
-from streams.routing.eligibility import (
-    AT_CAPACITY,
-    CERTIFICATION,
-    COMPETITOR,
-    DECLINED_OR_EXPIRED,
-    NOT_ACCEPTING,
-    NOT_COVERING,
-    ORIGINATOR,
-    OUTSIDE_CONSENT,
-    REFUSED,
-    RETAINED_CAPABILITY,
-    RULES,
-    Context,
-    exclusion,
-)
+from streams.routing.directory import PartnerDirectory, PartnerEntry
+from streams.routing.eligibility import NOT_COVERING, RULES, Context, exclusion
 from streams.routing.ranking import Candidate, candidate, factors
+from streams.routing.scan import Scored, scan
 from streams.routing.stats import NO_STATS, StatsView
 from streams.routing.weights import DEFAULT_WEIGHTS, Weights, tiebreak
 
-__all__ = ["RoutingDecision", "route", "route_linear"]
+__all__ = ["CONSENT_DIRECT", "RoutingDecision", "route", "route_linear"]
+
+CONSENT_DIRECT = 256  # a consent scope up to this size is examined partner by partner
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +78,6 @@ class RoutingDecision:
         return dict(hits) if hits else {"no_partner": 0}
 
 
-_Scored = tuple[float, int, str, PartnerEntry, tuple[float, ...]]
-
-
 def route(
     opportunity: Opportunity,
     directory: PartnerDirectory,
@@ -104,47 +93,23 @@ def route(
     ``now``: the event time certifications are valid at (e.g. the opportunity's ``published_at``).
     """
     ctx = _context(opportunity, directory, stats, now, exclude, weights)
-    counts = dict.fromkeys(RULES, 0)
-    scored: list[_Scored] = []
-    covering = 0
-    complete = True
-    pool = weights.pool
-    start = ctx.key_hash % SHARDS
-    # Rules that can be applied to a whole shard at once (set operations, in RULES order) are:
-    # the certification holders (their expiry is checked one by one), the originator, and the
-    # consent scope (then only the partners in it are examined one by one).
-    origin_entry = directory.get(ctx.originator)
-    scope = None
-    if ctx.consent is not None:
-        scope = frozenset(e for e in map(directory.get, ctx.consent) if e is not None)
-    now_ts = ctx.now_ts
-    needs, region = opportunity.needs, opportunity.region
-    for shard, found in directory.covering(needs, region, start=start, nonempty=True):
-        covering += len(found)
-        partners: Collection[PartnerEntry] = found
-        if ctx.required and partners:
-            for bit, vendor in ctx.required:
-                holders = directory.certified_in(bit, vendor, shard)
-                partners = set(holders).intersection(partners) if holders else ()
-            valid = [e for e in partners if all(e.certified(b, now_ts, v) for b, v in ctx.required)]
-            counts[CERTIFICATION] += len(found) - len(valid)
-            partners = valid
-        if origin_entry is not None and origin_entry in partners:
-            counts[ORIGINATOR] += 1
-            partners = [e for e in partners if e is not origin_entry]
-        if scope is not None:
-            inside = scope.intersection(partners)
-            counts[OUTSIDE_CONSENT] += len(partners) - len(inside)
-            partners = inside
-        _examine_all(partners, ctx, counts, scored)
-        if pool and len(scored) >= pool:
-            complete = shard == (start - 1) % SHARDS  # stopped at the last shard anyway
-            break
-    if not scored:  # unroutable: also count who offers only some of the needs
+    if ctx.consent is not None and weights.max_ranked and len(ctx.consent) <= CONSENT_DIRECT:
+        # a consent scope names the only partners that may be offered: examine those (the
+        # others covering the needs are not counted)
+        scope = [e for e in map(directory.get, sorted(ctx.consent)) if e is not None]
+        decision = _examine_each(scope, ctx, complete=False)
+        if decision.routable:  # else the scan below counts who is outside the scope
+            return decision
+    tiered = directory.sync_stats(stats, weights)
+    found = scan(opportunity, directory, ctx, tiered=tiered)
+    counts = found.counts
+    if not found.scored:  # unroutable: also count who offers only some of the needs
         counts[NOT_COVERING] = directory.partially_covering(
-            opportunity.needs, opportunity.region, covering=covering
+            opportunity.needs, opportunity.region, covering=found.covering
         )
-    return _decide(ctx, scored, counts, covering, complete=complete)
+    return _decide(
+        ctx, found.scored, counts, found.covering, eligible=found.eligible, complete=found.complete
+    )
 
 
 def route_linear(
@@ -156,12 +121,19 @@ def route_linear(
     exclude: Collection[str] = frozenset(),
     weights: Weights = DEFAULT_WEIGHTS,
 ) -> RoutingDecision:
-    """The decision of :func:`route` with ``pool=0``, by checking every partner of the directory."""
+    """The decision of :func:`route` with ``max_ranked=0``, by checking every partner of the
+    directory one by one."""
     ctx = _context(opportunity, directory, stats, now, exclude, weights)
+    return _examine_each(directory, ctx, complete=True)
+
+
+def _examine_each(
+    entries: Iterable[PartnerEntry], ctx: Context, *, complete: bool
+) -> RoutingDecision:
     counts = dict.fromkeys(RULES, 0)
-    scored: list[_Scored] = []
+    scored: list[Scored] = []
     covering = 0
-    for entry in directory:
+    for entry in entries:
         covers = ctx.covers(entry)
         if covers:
             covering += 1
@@ -170,7 +142,7 @@ def route_linear(
             counts[NOT_COVERING] += 1
     if scored:
         counts[NOT_COVERING] = 0  # counted only when it explains an unroutable opportunity
-    return _decide(ctx, scored, counts, covering, complete=True)
+    return _decide(ctx, scored, counts, covering, eligible=len(scored), complete=complete)
 
 
 def _context(
@@ -192,7 +164,7 @@ def _context(
 
 
 def _examine(
-    entry: PartnerEntry, ctx: Context, counts: dict[str, int], scored: list[_Scored]
+    entry: PartnerEntry, ctx: Context, counts: dict[str, int], scored: list[Scored]
 ) -> None:
     rule = exclusion(entry, ctx)
     if rule is not None:
@@ -202,44 +174,14 @@ def _examine(
     scored.append((-score, tiebreak(ctx.key_hash, entry.id_hash), entry.partner_id, entry, values))
 
 
-def _examine_all(
-    partners: Collection[PartnerEntry],
-    ctx: Context,
-    counts: dict[str, int],
-    scored: list[_Scored],
-) -> None:
-    """:func:`_examine` for many partners, with :func:`exclusion` written out: the hot loop.
-
-    The partners are already certified, not the originator and inside the consent scope (the
-    rules :func:`route` applies to a whole shard). ``route_linear`` calls :func:`exclusion` itself
-    and the property tests assert that both decide the same, so this copy cannot drift.
-    """
-    origin, exclude, retained = ctx.originator, ctx.exclude, ctx.retained_mask
-    origin_competitors, origin_refuses = ctx.originator_competitors, ctx.originator_refuses
-    partner_stats, key_hash = ctx.stats.partner, ctx.key_hash
-    for entry in partners:
-        pid = entry.partner_id
-        if pid in exclude:
-            counts[DECLINED_OR_EXPIRED] += 1
-        elif not entry.accepting:
-            counts[NOT_ACCEPTING] += 1
-        elif entry.caps & retained:
-            counts[RETAINED_CAPABILITY] += 1
-        elif pid in origin_competitors or origin in entry.competitors:
-            counts[COMPETITOR] += 1
-        elif pid in origin_refuses or origin in entry.refuses:
-            counts[REFUSED] += 1
-        else:
-            stats = partner_stats(pid)
-            if stats.open_offers >= entry.capacity:
-                counts[AT_CAPACITY] += 1
-                continue
-            score, values = factors(entry, ctx, stats)
-            scored.append((-score, tiebreak(key_hash, entry.id_hash), pid, entry, values))
-
-
 def _decide(
-    ctx: Context, scored: list[_Scored], counts: dict[str, int], covering: int, *, complete: bool
+    ctx: Context,
+    scored: list[Scored],
+    counts: dict[str, int],
+    covering: int,
+    *,
+    eligible: int,
+    complete: bool,
 ) -> RoutingDecision:
     k = ctx.weights.max_ranked
     best = heapq.nsmallest(k, scored) if k and len(scored) > k else sorted(scored)
@@ -250,7 +192,7 @@ def _decide(
     return RoutingDecision(
         opportunity_key=ctx.key,
         candidates=candidates,
-        eligible=len(scored),
+        eligible=eligible,
         covering=covering,
         exclusions=MappingProxyType(counts),
         complete=complete,

@@ -24,12 +24,23 @@ Reciprocity: ``given(giver, receiver)`` is the number of referrals ``giver`` ori
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
 
-__all__ = ["NEW_PARTNER", "NO_STATS", "PartnerStats", "RoutingStats", "StatsView"]
+from streams.routing.weights import Weights
+
+__all__ = [
+    "NEW_PARTNER",
+    "NO_STATS",
+    "PartnerStats",
+    "RoutingStats",
+    "StatsView",
+    "peer_index",
+    "stats_factors",
+    "stats_part",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +87,62 @@ class StatsView(Protocol):
         ...
 
 
+def stats_factors(stats: PartnerStats, w: Weights) -> tuple[float, float, float]:
+    """The acceptance, win and speed factors of a partner's stats (see ``weights``)."""
+    prior = w.prior * w.prior_strength
+    decided = stats.accepted + stats.declined + stats.expired + w.prior_strength
+    acceptance = (stats.accepted + prior) / decided if decided > 0 else w.prior
+    closed = stats.won + stats.lost + w.prior_strength
+    win = (stats.won + prior) / closed if closed > 0 else w.prior
+    mean = stats.mean_s_to_accept
+    speed = w.unknown if mean is None else 1.0 / (1.0 + mean / w.speed_half_life_s)
+    return acceptance, win, speed
+
+
+def stats_part(stats: PartnerStats, w: Weights) -> float:
+    """The weighted sum of the stats factors, as the score adds it (one float, one order)."""
+    acceptance, win, speed = stats_factors(stats, w)
+    return w.acceptance * acceptance + w.win * win + w.speed * speed
+
+
+def peer_index(pairs: Mapping[tuple[str, str], int]) -> dict[str, frozenset[str]]:
+    """Partner id -> the partners it has a non-zero ``given`` count with, either way."""
+    peers: dict[str, set[str]] = {}
+    for (giver, receiver), n in pairs.items():
+        if n:
+            peers.setdefault(giver, set()).add(receiver)
+            peers.setdefault(receiver, set()).add(giver)
+    return {pid: frozenset(p) for pid, p in peers.items()}
+
+
 _EMPTY_PARTNERS: Mapping[str, PartnerStats] = MappingProxyType({})
 _EMPTY_PAIRS: Mapping[tuple[str, str], int] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
 class RoutingStats:
-    """A snapshot of the stats: ``partners[partner_id]`` and ``given[(giver, receiver)]``."""
+    """A snapshot of the stats: ``partners[partner_id]`` and ``given[(giver, receiver)]``.
+
+    Immutable: :meth:`changes_since` reports no change, so a directory synced with it once
+    ranks with it without recomputing anything.
+    """
 
     partners: Mapping[str, PartnerStats] = field(default_factory=lambda: _EMPTY_PARTNERS)
     pairs: Mapping[tuple[str, str], int] = field(default_factory=lambda: _EMPTY_PAIRS)
+    _peers: Mapping[str, frozenset[str]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_peers", peer_index(self.pairs))
+
+    def changes_since(self, revision: int) -> tuple[int, Collection[str] | None]:
+        """(the current revision, the partners changed since ``revision``): never any."""
+        return 0, ()
+
+    def peers(self, partner_id: str) -> Collection[str]:
+        """The partners with a non-zero ``given`` count with ``partner_id``, either way."""
+        return self._peers.get(partner_id, frozenset())
 
     def partner(self, partner_id: str) -> PartnerStats:
         return self.partners.get(partner_id, NEW_PARTNER)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_WEIGHTS", "FACTORS", "Weights", "tiebreak"]
+__all__ = ["DEFAULT_WEIGHTS", "FACTORS", "TIEBREAK_MIX", "Weights", "tiebreak"]
 
 FACTORS: tuple[str, ...] = (
     "fit",
@@ -69,10 +69,8 @@ class Weights:
     unknown: float = 0.5
     # how many ranked partners route() returns (the waterfall); 0 means all eligible partners
     max_ranked: int = 25
-    # route() examines the directory shard by shard (shards are random by partner id; the first
-    # one depends on the opportunity) and stops after the shard where it has found this many
-    # eligible partners: the ranking is over that sample, which keeps the cost flat as the
-    # directory grows and spreads load. 0 examines every shard (the exact, slower ranking).
+    # no longer used: route() ranks exactly (see streams.routing.scan); kept so that existing
+    # callers and configurations still construct (0 or more).
     pool: int = 32
     # the sum of the factor weights (derived, not an argument)
     total: float = field(init=False, repr=False, compare=False, default=0.0)
@@ -98,4 +96,7 @@ DEFAULT_WEIGHTS = Weights()
 def tiebreak(opportunity_hash: int, partner_hash: int) -> int:
     """The order of equal scores: a 64-bit multiplicative mix of the two hashes, so each
     opportunity orders tied partners differently (deterministically, in every process)."""
-    return ((opportunity_hash ^ partner_hash) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    return ((opportunity_hash ^ partner_hash) * TIEBREAK_MIX) & 0xFFFFFFFFFFFFFFFF
+
+
+TIEBREAK_MIX = 0x9E3779B97F4A7C15  # the odd 64-bit multiplier of tiebreak()

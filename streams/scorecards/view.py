@@ -10,12 +10,18 @@ whole-topic view such as ``streams.runtime.topic_view.GlobalView``) and a routin
 
 A snapshot with a lower revision than the one kept is ignored (a re-delivery, or an older copy
 read after a newer one), so the book only moves forward; a tombstone forgets the partner.
+
+For the directory's index (``PartnerDirectory.sync_stats``) the book also answers
+``changes_since(revision)`` (the partners changed since, from a bounded log: ``None`` when the
+log no longer reaches that far, and everything is recomputed) and ``peers(partner_id)`` (the
+partners with a non-zero reciprocity count with it, either way).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Collection, Iterator, Sequence
 
 from schemas.codec import decode
 from schemas.errors import InvalidEvent
@@ -25,6 +31,8 @@ from streams.routing.stats import NEW_PARTNER, PartnerStats
 __all__ = ["ScorecardBook", "partner_stats"]
 
 log = logging.getLogger(__name__)
+
+CHANGE_LOG = 65_536  # changed partners remembered for changes_since()
 
 
 def partner_stats(card: PartnerScorecard) -> PartnerStats:
@@ -49,6 +57,9 @@ class ScorecardBook:
         self._cards: dict[str, PartnerScorecard] = {}
         self._stats: dict[str, PartnerStats] = {}
         self._given: dict[tuple[str, str], int] = {}
+        self._peers: dict[str, set[str]] = {}
+        self._revision = 0
+        self._changes: deque[tuple[int, str]] = deque(maxlen=CHANGE_LOG)
         self.applied = 0
         self.skipped = 0
 
@@ -90,15 +101,28 @@ class ScorecardBook:
         for pair in card.reciprocity:
             if pair.given_accepted:
                 self._given[(card.partner_id, pair.partner_id)] = pair.given_accepted
+                self._peers.setdefault(card.partner_id, set()).add(pair.partner_id)
+                self._peers.setdefault(pair.partner_id, set()).add(card.partner_id)
+        self._changed(card.partner_id)
         self.applied += 1
         return True
+
+    def _changed(self, partner_id: str) -> None:
+        self._revision += 1
+        self._changes.append((self._revision, partner_id))
 
     def _forget(self, partner_id: str) -> None:
         current = self._cards.pop(partner_id, None)
         self._stats.pop(partner_id, None)
         if current is not None:
             for pair in current.reciprocity:
-                self._given.pop((partner_id, pair.partner_id), None)
+                other = pair.partner_id
+                if self._given.pop((partner_id, other), None) and (other, partner_id) not in (
+                    self._given
+                ):
+                    self._peers.get(partner_id, set()).discard(other)
+                    self._peers.get(other, set()).discard(partner_id)
+            self._changed(partner_id)
 
     def _skip(self, origin: tuple[str, int, int], why: str) -> None:
         self.skipped += 1
@@ -116,6 +140,23 @@ class ScorecardBook:
 
     def given(self, giver: str, receiver: str) -> int:
         return self._given.get((giver, receiver), 0)
+
+    def peers(self, partner_id: str) -> Collection[str]:
+        return self._peers.get(partner_id, ())
+
+    def changes_since(self, revision: int) -> tuple[int, Collection[str] | None]:
+        """(the current revision, the partners changed after ``revision``, or None when the
+        log does not reach back that far)."""
+        if revision == self._revision:
+            return revision, ()
+        if not self._changes or self._changes[0][0] > revision + 1 or revision > self._revision:
+            return self._revision, None
+        changed: set[str] = set()
+        for rev, partner_id in reversed(self._changes):
+            if rev <= revision:
+                break
+            changed.add(partner_id)
+        return self._revision, changed
 
     def __len__(self) -> int:
         return len(self._cards)

@@ -53,3 +53,6 @@ def test_worker_serves_metrics_on_its_web_port(settings: Settings) -> None:
     assert "oppbus_worker_up 1.0" in text
     assert "oppbus_webhook_deliveries_total 0.0" in text
     assert 'oppbus_webhook_failures_total{reason="other"} 0.0' in text
+    rss = [line for line in text.splitlines() if line.startswith("oppbus_worker_resident_memory")]
+    assert rss and float(rss[0].split()[-1]) > 10e6  # the worker's RSS, read at the scrape
+    assert "oppbus_directory_partners " in text

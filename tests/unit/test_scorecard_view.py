@@ -91,3 +91,32 @@ def test_scorecards_round_trip_through_the_book(partner: str) -> None:
     feed(book, agg)
     assert book.scorecard(partner).revision == agg.revision
     assert [card.partner_id for card in book] == [partner]
+
+
+def test_the_book_reports_its_changes_and_peers_for_the_directory_index() -> None:
+    book = ScorecardBook()
+    assert book.changes_since(0) == (0, ())
+    aggs = story()
+    feed(book, aggs["netco"])
+    revision, changed = book.changes_since(0)
+    assert revision == 1 and set(changed or ()) == {"netco"}
+    feed(book, aggs["storix"])
+    assert book.changes_since(1) == (2, {"storix"})
+    assert book.changes_since(2) == (2, ())
+    assert set(book.peers("storix")) == {"netco"} and set(book.peers("netco")) == {"storix"}
+    book(b"netco", None, [], ORIGIN)  # a tombstone forgets netco, and that is a change too
+    assert book.changes_since(2) == (3, {"netco"})
+    assert set(book.peers("storix")) == set()
+
+
+def test_a_gap_longer_than_the_log_asks_for_a_full_recompute(monkeypatch) -> None:
+    import streams.scorecards.view as view
+
+    monkeypatch.setattr(view, "CHANGE_LOG", 2)
+    book = ScorecardBook()
+    for agg in story().values():
+        feed(book, agg)
+    for agg in story().values():
+        book(agg.partner_id.encode(), None, [], ORIGIN)
+    revision, changed = book.changes_since(0)
+    assert revision == 4 and changed is None

@@ -202,9 +202,20 @@ function title(lead) {
 
 const SHOWN_REASONS = 3;
 
+/** A reason's share of the score: its contribution (value x weight / total weight; the
+ *  contributions of an offer add up to its score), else the points of an older event. */
+function share(r) {
+  return typeof r.contribution === 'number' ? r.contribution : r.points;
+}
+
 function points(r) {
-  const pts = typeof r.points === 'number' ? r.points : r.contribution;
+  const pts = share(r);
   if (typeof pts !== 'number') return '';
+  if (typeof r.contribution === 'number') {
+    const how = typeof r.value === 'number' && typeof r.weight === 'number'
+      ? ` (${Number(r.value.toFixed(2))} x ${Number(r.weight.toFixed(2))})` : '';
+    return `+${pts.toFixed(3)}${how}`;
+  }
   const rounded = Number(pts.toFixed(2));
   return `${rounded >= 0 ? '+' : ''}${rounded}`;
 }
@@ -218,7 +229,7 @@ function reasonItems(reasons) {
 
 /** The strongest reasons first; the rest behind a disclosure (keyboard: Enter/Space). */
 function reasonsList(reasons) {
-  const sorted = [...reasons].sort((a, b) => (b.points ?? 0) - (a.points ?? 0));
+  const sorted = [...reasons].sort((a, b) => (share(b) ?? 0) - (share(a) ?? 0));
   const box = h('div', { class: 'why' },
     h('ul', { class: 'reasons', 'aria-label': 'Why you' }, reasonItems(sorted.slice(0, SHOWN_REASONS))));
   const rest = sorted.slice(SHOWN_REASONS);

@@ -34,9 +34,14 @@ def profile(
 
 
 def cert(
-    capability: str, vendor: str = "NetApp", expires_at: datetime | None = None
+    capability: str,
+    vendor: str = "NetApp",
+    expires_at: datetime | None = None,
+    status: str = "verified",
 ) -> Certification:
-    return Certification(vendor=vendor, capability=capability, expires_at=expires_at)
+    return Certification.model_validate(
+        {"vendor": vendor, "capability": capability, "expires_at": expires_at, "status": status}
+    )
 
 
 def opportunity(

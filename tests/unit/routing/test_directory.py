@@ -5,16 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from streams.routing import PartnerDirectory
-from streams.routing.directory import SHARDS
 
 from .factories import T0, profile
 
 
 def _found(d: PartnerDirectory, needs: tuple[str, ...], region: str) -> set[str]:
-    found: set[str] = set()
-    for _shard, partners in d.covering(needs, region):
-        found |= {e.partner_id for e in partners}
-    return found
+    return {e.partner_id for e in d.covering(needs, region)}
 
 
 def test_newer_version_replaces_the_profile() -> None:
@@ -92,22 +88,9 @@ def test_every_need_must_be_offered() -> None:
 def test_partner_serving_country_and_subdivision_is_found_once() -> None:
     d = PartnerDirectory()
     d.apply(profile("pa", regions=("US", "US-CA")))
-    found = [e.partner_id for _s, partners in d.covering(("storage",), "US-CA") for e in partners]
+    found = [e.partner_id for e in d.covering(("storage",), "US-CA")]
     assert found == ["pa"]
-
-
-def test_covering_visits_every_shard_once_from_the_start() -> None:
-    d = PartnerDirectory()
-    shards = [shard for shard, _found in d.covering(("storage",), "US", start=5)]
-    assert shards[0] == 5 and sorted(shards) == list(range(SHARDS))
-
-
-def test_shard_depends_on_the_partner_id_only() -> None:
-    a, b = PartnerDirectory(), PartnerDirectory()
-    for i in range(40):
-        a.apply(profile(f"pa{i}"))
-    b.apply(profile("pa7", ("backup",), regions=("DE",)))
-    assert a.get("pa7").shard == b.get("pa7").shard
+    assert d.dual("US-CA") == {d.get("pa").slot}  # serves US-CA itself: region factor 1
 
 
 def test_unknown_capability_and_region_find_nobody() -> None:
@@ -117,27 +100,15 @@ def test_unknown_capability_and_region_find_nobody() -> None:
     assert _found(d, ("storage",), "JP-13") == set()
 
 
-def _nonempty(d: PartnerDirectory, needs: tuple[str, ...], region: str, start: int) -> list:
-    return [
-        (shard, sorted(e.partner_id for e in partners))
-        for shard, partners in d.covering(needs, region, start=start, nonempty=True)
-    ]
-
-
-def test_nonempty_covering_is_the_full_scan_without_empty_shards_and_follows_changes() -> None:
+def test_covering_follows_changes_and_purges_dead_rows() -> None:
     d = PartnerDirectory()
-    for i in range(12):
+    for i in range(40):
         d.apply(profile(f"p{i}", ("storage",), regions=("US",) if i % 2 else ("US-CA",)))
-    for start in (0, 5, 63, 64 + 7):
-        full = [
-            (shard, sorted(e.partner_id for e in partners))
-            for shard, partners in d.covering(("storage",), "US-CA", start=start)
-            if partners
-        ]
-        assert _nonempty(d, ("storage",), "US-CA", start) == full
-    before = _nonempty(d, ("storage",), "US-CA", 0)  # remembered from here on
+    assert len(_found(d, ("storage",), "US-CA")) == 40
     d.apply(profile("late", ("storage",), regions=("US",)))
-    after = _nonempty(d, ("storage",), "US-CA", 0)
-    assert sum(len(p) for _s, p in after) == sum(len(p) for _s, p in before) + 1
-    d.apply(profile("late", ("backup",), regions=("US",), version=2))
-    assert _nonempty(d, ("storage",), "US-CA", 0) == before
+    assert "late" in _found(d, ("storage",), "US-CA")
+    for i in range(40):  # every partner moves away: their rows die and are purged
+        d.apply(profile(f"p{i}", ("backup",), regions=("US",), version=2))
+    assert _found(d, ("storage",), "US-CA") == {"late"}
+    hint = d.memory_hint()
+    assert hint["partners"] == 41 and hint["index_entries"] == 41

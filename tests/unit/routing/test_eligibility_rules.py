@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from streams.routing import PartnerStats, RoutingStats, route
+from streams.routing import PartnerStats, RoutingStats, Weights, route, route_linear
 
 from .factories import ORIGIN, T0, cert, directory, opportunity, profile
 
@@ -116,9 +116,12 @@ def test_zero_capacity_partner_is_never_offered() -> None:
 
 def test_consent_scope_limits_offers_to_share_with() -> None:
     d = directory(ORIGIN, profile("pa"), profile("pb"))
-    decision = route(opportunity(share_with=("pb", "nobody")), d, now=NOW)
+    opp = opportunity(share_with=("pb", "nobody"))
+    decision = route(opp, d, now=NOW)
     assert decision.partner_ids == ("pb",)
-    assert decision.exclusions["outside_consent"] == 1
+    # route() examines the scope only; everyone covering is counted with max_ranked=0
+    assert not decision.complete and decision.covering == 1
+    assert route(opp, d, now=NOW, weights=Weights(max_ranked=0)).exclusions["outside_consent"] == 1
 
 
 def test_empty_consent_scope_offers_nobody() -> None:
@@ -143,7 +146,15 @@ def test_required_certification_must_be_held() -> None:
     opp = opportunity(requires_certification=({"vendor": "netapp", "capability": "storage"},))
     decision = route(opp, d, now=NOW)
     assert decision.partner_ids == ("certified",)
-    assert decision.exclusions["certification"] == 2
+    # route() reads the certified partners only (not complete); every one is counted with
+    # max_ranked=0 and by the linear scan
+    assert not decision.complete and decision.exclusions["certification"] == 0
+    for everyone in (
+        route(opp, d, now=NOW, weights=Weights(max_ranked=0)),
+        route_linear(opp, d, now=NOW),
+    ):
+        assert everyone.partner_ids == ("certified",)
+        assert everyone.exclusions["certification"] == 2
 
 
 def test_expired_certification_stops_counting_at_event_time() -> None:

@@ -141,7 +141,12 @@ def test_every_candidate_explains_its_score() -> None:
     expected = sum(r.value * r.weight for r in candidate.reasons) / w.total
     assert candidate.score == pytest.approx(expected, abs=1e-3)
     details = {r.factor: r.detail for r in candidate.reasons}
-    assert details["certification"] == "certified for 1 of 1 needed capabilities"
+    assert details["certification"] == (
+        "operator-verified certification for 1 of 1 needed capabilities"
+    )
+    assert sum(r.contribution for r in candidate.reasons) == pytest.approx(
+        candidate.score, abs=1e-5
+    )
     assert details["region"] == "serves US, which covers US-CA"
     assert candidate.reasons_as_dicts()[0]["factor"] == "fit"
 
@@ -184,3 +189,24 @@ def test_smoothed_rates_of_new_and_proven_partners() -> None:
     assert values["proven"]["acceptance"] == pytest.approx((8 + 2) / (10 + 4))
     assert values["proven"]["win"] == pytest.approx((3 + 2) / (4 + 4))
     assert values["proven"]["speed"] == pytest.approx(0.5)
+
+
+def test_a_claimed_certification_neither_satisfies_nor_counts_and_the_reason_says_so() -> None:
+    claimed = cert("storage", expires_at=NOW + timedelta(days=9000), status="claimed")
+    d = directory(ORIGIN, profile("self-certified", certifications=(claimed,)))
+    required = opportunity(requires_certification=({"vendor": "netapp", "capability": "storage"},))
+    assert route(required, d, now=NOW).unroutable_reasons() == {"certification": 1}
+    (candidate,) = route(opportunity(), d, now=NOW).candidates
+    reason = {r.factor: r for r in candidate.reasons}["certification"]
+    assert reason.value == 0.0 and reason.contribution == 0.0
+    assert "claimed, not verified (not counted) for 1" in reason.detail
+
+
+def test_the_operator_cap_bounds_the_partner_capacity() -> None:
+    capped = profile("big", capacity=100_000).model_copy(update={"capacity_cap": 1})
+    d = directory(ORIGIN, capped)
+    busy = RoutingStats({"big": PartnerStats(open_offers=1)})
+    assert route(opportunity(), d, busy, now=NOW).unroutable_reasons() == {"at_capacity": 1}
+    (candidate,) = route(opportunity(), d, now=NOW).candidates
+    load = {r.factor: r for r in candidate.reasons}["load"]
+    assert load.detail == "0 open offers of a capacity of 1 (capped by the operator)"
