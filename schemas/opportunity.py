@@ -81,6 +81,11 @@ class OpportunityInput(Contract):
     share_with: tuple[PartnerId, ...] | None = Field(
         default=None, description="consent scope: only these partners may be offered it"
     )
+    partners_only: bool = Field(
+        default=False,
+        strict=True,
+        description="offer it only to partners with an active partnership with the originator",
+    )
     max_partners: int = Field(strict=True, default=1, ge=1, le=10)
     respond_within_s: int | None = Field(strict=True, default=None, ge=1, le=30 * 86_400)
     requires_certification: tuple[CertificationRequirement, ...] = Field(default=(), max_length=16)

@@ -103,7 +103,12 @@ def register_all(
         await asyncio.shield(loading[0])
 
     router = Router(
-        make_ranker(lambda: directory.directory, lambda: stats, lambda: policy.book.weights),
+        make_ranker(
+            lambda: directory.directory,
+            lambda: stats,
+            lambda: policy.book.weights,
+            partners_of=partnerships.book.active_partners,  # partners_only opportunities
+        ),
         claims,
         ttl_s=settings.offer_ttl_s,
         closed_retention_s=settings.closed_retention_s,

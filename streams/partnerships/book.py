@@ -52,6 +52,15 @@ class PartnershipBook:
                 return p
         return None
 
+    def active_partners(self, partner_id: str) -> frozenset[str]:
+        """The partners ``partner_id`` has an active partnership with."""
+        found = set()
+        for pid in self.by_partner.get(partner_id, ()):
+            p = self.partnerships[pid]
+            if p.status == "active":
+                found.add(p.partner if p.proposer == partner_id else p.proposer)
+        return frozenset(found)
+
     def terms_between(self, originator: str, receiver: str) -> Terms | None:
         """The terms in force for a referral from ``originator`` to ``receiver`` now."""
         terms = in_force(self.live_between(originator, receiver))

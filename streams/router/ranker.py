@@ -14,22 +14,39 @@ from streams.routing.route import route
 from streams.routing.stats import NO_STATS, StatsView
 from streams.routing.weights import DEFAULT_WEIGHTS, Weights
 
-__all__ = ["make_ranker"]
+__all__ = ["make_ranker", "partners_only_scope"]
+
+
+def partners_only_scope(
+    opp: Opportunity, partners_of: Callable[[str], frozenset[str]]
+) -> Opportunity:
+    """``opp`` with its consent scope narrowed to the originator's active partners, when it is
+    ``partners_only`` (nobody outside that scope is eligible: ``outside_consent``)."""
+    if not opp.partners_only:
+        return opp
+    allowed = partners_of(opp.originator)
+    if opp.share_with is not None:
+        allowed = allowed & frozenset(opp.share_with)
+    return opp.model_copy(update={"share_with": tuple(sorted(allowed))})
 
 
 def make_ranker(
     directory: Callable[[], PartnerDirectory],
     stats: Callable[[], StatsView] = lambda: NO_STATS,
     weights: Callable[[], Weights] = lambda: DEFAULT_WEIGHTS,
+    partners_of: Callable[[str], frozenset[str]] = lambda _: frozenset(),
 ) -> Ranker:
     """A ranker reading the current directory, stats and policy weights at every call.
 
     Only ``max_partners`` candidates are ranked and explained: a re-offer ranks afresh (current
     load, capacity and profiles, the partners already tried left out), so a longer list would be
-    computed and thrown away.
+    computed and thrown away. ``partners_of``: the partners the originator has an active
+    partnership with, the only ones a ``partners_only`` opportunity may be offered (its consent
+    scope, within ``share_with`` when that is given too).
     """
 
     def rank(opp: Opportunity, exclude: frozenset[str], now: float) -> Ranking:
+        opp = partners_only_scope(opp, partners_of)
         decision = route(
             opp,
             directory(),
