@@ -75,8 +75,12 @@ class SharedGuards:
         """The slot's deciding record and whether it is this call's own claim."""
         now = datetime.now(UTC)
         current = self.table.live(slot, now)
-        if current is not None:
+        if current is not None and current.state == "done":
             return current, False
+        # Free, or claimed by someone whose answer this process may not have read yet: a claim of
+        # our own, once visible, means the table has applied everything logged before it, so the
+        # winner below carries its ``done`` when it came first (a retry sent straight to another
+        # API process is a replay, not a 409).
         mine = GuardRecord(
             slot=slot,
             guard=guard,

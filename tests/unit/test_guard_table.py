@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.http.guards import GuardTable, slot_of
+from connectors.http.guards import GuardTable, SharedGuards, SharedIdempotency, slot_of
+from connectors.http.publisher import Published
 from schemas.guards import GuardRecord
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -65,3 +68,46 @@ def test_two_readers_of_the_same_log_agree(steps: list[tuple[str, str, int]]) ->
         second.apply(record)
     now = T0 + timedelta(seconds=100)
     assert first.live(SLOT, now) == second.live(SLOT, now)
+
+
+class _Log:
+    """One shared log, two processes' read models that lag behind it until they wait."""
+
+    def __init__(self) -> None:
+        self.records: list[GuardRecord] = []
+        self.read = {"a": 0, "b": 0}
+        self.tables = {"a": GuardTable(), "b": GuardTable()}
+
+    def catch_up(self, who: str, upto: int) -> None:
+        while self.read[who] < upto:
+            self.tables[who].apply(self.records[self.read[who]])
+            self.read[who] += 1
+
+    def guards(self, who: str) -> SharedGuards:
+        async def publish(record: GuardRecord) -> Published:
+            self.records.append(record)
+            return Published("api-guards", 0, len(self.records) - 1, "e")
+
+        async def visible(at: Published) -> None:
+            self.catch_up(who, at.offset + 1)
+
+        return SharedGuards(self.tables[who], publish, visible)
+
+
+def test_a_retry_at_a_process_that_saw_the_claim_but_not_yet_the_answer_is_a_replay() -> None:
+    """Regression (CI): B had read A's claim but not A's ``done`` and answered 409 "in use"."""
+
+    async def scenario() -> web.Response:
+        log = _Log()
+        a = SharedIdempotency(log.guards("a"))
+        b = SharedIdempotency(log.guards("b"))
+
+        async def handler() -> web.Response:
+            return web.json_response({"status": "accepted"}, status=202)
+
+        assert (await a.run("nw", "k", "fp", handler)).status == 202
+        log.catch_up("b", 1)  # B's read model: the claim, not yet the answer
+        return await b.run("nw", "k", "fp", handler)
+
+    again = asyncio.run(scenario())
+    assert again.status == 202 and again.headers.get("Idempotent-Replayed") == "true"
