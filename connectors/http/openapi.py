@@ -56,7 +56,8 @@ class Route:
     ok: dict[int, type[BaseModel] | str]
     body: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
-    params: tuple[tuple[str, str, str], ...] = ()  # (name, in, description)
+    # (name, in, description[, schema]): the schema, when given, overrides PARAMETERS[name]
+    params: tuple[tuple[Any, ...], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -167,7 +168,10 @@ def _admin_routes() -> tuple[Route, ...]:
             ("accepting", "true|false"),
         )
     )
-    status = (("status", "query", "only opportunities in this status (repeatable)"),)
+    from connectors.http.standing import STATUSES
+
+    status = (("status", "query", "only opportunities in this status (repeatable)",
+               {"type": "string", "enum": list(STATUSES)}),)  # fmt: skip
     return (
         Route("get", "/v1/admin/partners", "Every partner profile, by partner id, paged",
               "admin", {200: m.PartnerList}, None, (400, 401, 403), filters + PAGE_PARAMS),
@@ -248,8 +252,9 @@ def _commerce_routes(pid: tuple[tuple[str, str, str], ...]) -> tuple[Route, ...]
               "partner", {201: Partnership}, ProposePartnership,
               (400, 401, 403, 404, 409, 413, 415, 422, 503)),
         Route("get", "/v1/partnerships", "Your partnerships (the operator: all)",
-              "admin-or-partner", {200: c.PartnershipList}, None, (401, 422),
-              (*paged, ("status", "query", "proposed, active or ended"))),
+              "admin-or-partner", {200: c.PartnershipList}, None, (400, 401, 422),
+              (*paged, ("status", "query", "proposed, active or ended",
+                        {"type": "string", "enum": ["proposed", "active", "ended"]}))),
         Route("get", ps, "One of your partnerships", "admin-or-partner", {200: Partnership},
               None, (401, 404), psid),
         Route("post", ps + "/accept", "Accept the proposal, or the new terms the other side "
@@ -262,13 +267,14 @@ def _commerce_routes(pid: tuple[tuple[str, str, str], ...]) -> tuple[Route, ...]
               (*acting, 400, 413, 415, 422), psid),
         Route("get", "/v1/directory", "Your long-list of listed partners that complement you "
               "and would not compete with you, ranked and explained (public fields only)",
-              "partner", {200: c.DirectoryList}, None, (401, 403, 404, 422),
+              "partner", {200: c.DirectoryList}, None, (400, 401, 403, 404, 422),
               (("needs", "query", "capabilities wanted, comma-separated"),
                ("region", "query", "ISO 3166 region"), ("industry", "query", "optional"),
                *paged)),
         Route("get", "/v1/fees", "Your fee entries as payer or payee (the operator: all)",
               "admin-or-partner", {200: c.FeeList}, None, (400, 401, 422),
-              (*paged, ("status", "query", "pending, approved, settled or reversed"))),
+              (*paged, ("status", "query", "pending, approved, settled or reversed",
+                        {"type": "string", "enum": ["pending", "approved", "settled", "reversed"]}))),
         Route("post", "/v1/fees/{fee_id}/settle", "The payee confirms the fee was paid "
               "(approved fees only)", "partner", {200: c.FeeView}, c.FeeSettleInput,
               (400, 401, 403, 404, 409, 413, 415, 422, 503),
@@ -327,8 +333,8 @@ def _operation(r: Route) -> dict[str, Any]:
     if r.params:
         op["parameters"] = [
             {"name": n, "in": where, "required": where == "path", "description": d,
-             "schema": PARAMETERS.get(n, {"type": "string"})}
-            for n, where, d in r.params
+             "schema": own[0] if own else PARAMETERS.get(n, {"type": "string"})}
+            for n, where, d, *own in r.params
         ]  # fmt: skip
     if r.body is not None:
         op["requestBody"] = {

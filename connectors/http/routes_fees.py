@@ -44,7 +44,7 @@ async def list_fees(request: web.Request) -> web.Response:
     wanted = request.query.get("status")
     if wanted is not None:
         if wanted not in FEE_STATUSES:
-            raise ApiError(400, f"unknown status {wanted!r}; one of {', '.join(FEE_STATUSES)}")
+            raise ApiError(400, f"status: {wanted!r} is not one of {', '.join(FEE_STATUSES)}")
         fees = [f for f in fees if f.status == wanted]
     items, cursor = page(request, fees, key=lambda f: (f.accrued_at.isoformat(), f.fee_id))
     return json_response({"fees": [fee_body(f) for f in items], "next": cursor})

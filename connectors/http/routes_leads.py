@@ -86,7 +86,7 @@ async def list_leads(request: web.Request) -> web.Response:
     wanted = request.query.getall("status", [])
     unknown = [s for s in wanted if s not in LEAD_STATUSES]
     if unknown:
-        raise ApiError(400, f"unknown status {unknown[0]!r}; one of {', '.join(LEAD_STATUSES)}")
+        raise ApiError(400, f"status: {unknown[0]!r} is not one of {', '.join(LEAD_STATUSES)}")
     found = [
         r for r in state_of(request).views.leads_of(partner_id) if not wanted or r.status in wanted
     ]

@@ -130,7 +130,7 @@ async def list_partnerships(request: web.Request) -> web.Response:
     wanted = request.query.get("status")
     if wanted is not None:
         if wanted not in ("proposed", "active", "ended"):
-            raise ApiError(400, f"unknown status {wanted!r}; one of proposed, active, ended")
+            raise ApiError(400, f"status: {wanted!r} is not one of proposed, active, ended")
         found = [p for p in found if p.status == wanted]
     items, cursor = page(request, found, key=lambda p: (p.partnership_id,))
     return json_response({"partnerships": [partnership_body(p) for p in items], "next": cursor})

@@ -68,6 +68,10 @@ ATTACKS: dict[tuple[str, str], dict[str, Any]] = {
         "json": {"decision": "reject", "reason": "mine"}
     },
     ("PUT", "/v1/terms/default"): {"json": {"referral_fee": {"percent": "50"}}},
+    ("POST", "/v1/admin/partners/{partner_id}/certifications/verify"): {
+        "json": {"vendor": "netapp", "capability": "storage"}
+    },
+    ("PUT", "/v1/admin/partners/{partner_id}/capacity-cap"): {"json": {"capacity_cap": 100}},
 }
 # Routes whose answer depends on the caller only (checked below for leaks) or carries no tenant
 # data at all.
