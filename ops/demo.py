@@ -89,6 +89,24 @@ class Story:
             self.keys[p.partner_id] = str(body["api_key"])
             caps = ", ".join(p.profile["capabilities"])
             self.say(f"      ✓ {p.partner_id:<24} {p.role:<40} sells {caps}")
+        self.say(
+            "      The operator verifies the certifications each partner claims (only verified"
+        )
+        self.say("      ones satisfy a required certification):")
+        for p in self.partners:
+            for cert in p.profile["certifications"]:
+                status, body = self.api.call(
+                    "POST",
+                    f"/v1/admin/partners/{p.partner_id}/certifications/verify",
+                    self.admin,
+                    {"vendor": cert["vendor"], "capability": cert["capability"]},
+                )
+                if status != 200:
+                    raise DemoError(f"verifying {p.partner_id}'s certification: {status} {body}")
+                self.say(
+                    f"      ✓ {p.partner_id:<24} {cert['vendor']} {cert['capability']} "
+                    f"{cert['level']}: verified"
+                )
 
     def publish_and_offer(self, opp_id: str) -> dict[str, Any]:
         body = storage_opportunity(opp_id, self.tag)
