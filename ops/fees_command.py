@@ -21,7 +21,7 @@ from schemas.errors import InvalidEvent
 from schemas.fees import FeeRecorded
 from streams.fees.book import Difference, FeeBook, wanted
 from streams.record_auth import RecordAuth
-from streams.runtime import GlobalView
+from streams.runtime import TopicFollower
 from streams.settings import Settings, load_settings
 
 __all__ = ["add_arguments", "read_book", "run", "verify"]
@@ -48,24 +48,13 @@ async def read_book(settings: Settings) -> FeeBook:
                     book.on_fee(event)
 
     options = settings.kafka_client_options()
-    views = [
-        GlobalView(settings.bootstrap_servers, settings.topic("referrals"), on_referral,
-                   name="verify-referrals", client_options=options),
-        GlobalView(settings.bootstrap_servers, settings.topic("fees"), on_fee,
-                   name="verify-fees", client_options=options),
+    readers = [
+        TopicFollower(settings.bootstrap_servers, [settings.topic("referrals")], on_referral,
+                      name="verify-referrals", client_options=options),
+        TopicFollower(settings.bootstrap_servers, [settings.topic("fees")], on_fee,
+                      name="verify-fees", client_options=options),
     ]  # fmt: skip
-    tasks = [asyncio.ensure_future(v.run()) for v in views]
-    try:
-        for view, task in zip(views, tasks, strict=True):
-            ready = asyncio.ensure_future(view.wait_ready())
-            await asyncio.wait({ready, task}, return_when=asyncio.FIRST_COMPLETED)
-            if task.done():
-                ready.cancel()
-                task.result()  # raises what stopped the view
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*(reader.read_to_end() for reader in readers))
     return book
 
 

@@ -19,7 +19,7 @@ from streams.router.handlers import Router
 from streams.router.live_directory import DirectoryView, run_view
 from streams.router.live_policy import PolicyView
 from streams.router.ranker import make_ranker
-from streams.runtime import GlobalView, freeze_start_up_objects, warm_producer
+from streams.runtime import TopicFollower, freeze_start_up_objects, warm_producer
 from streams.scorecards.agents import Scorecards, register_scorecards
 from streams.scorecards.view import ScorecardBook
 from streams.settings import Settings
@@ -43,7 +43,7 @@ class Contexts:
     gatekeeper: Gatekeeper
 
 
-def _run_with_app(app: faust.App, view: GlobalView) -> None:
+def _run_with_app(app: faust.App, view: TopicFollower) -> None:
     async def follow() -> None:
         await run_view(app, view)
 
@@ -60,9 +60,9 @@ def register_all(
     """
     directory = DirectoryView(settings)
     claims = ClaimRegistry(settings.conflict_window_s)
-    claims_view = GlobalView(
+    claims_view = TopicFollower(
         settings.bootstrap_servers,
-        settings.topic("customer-claims"),
+        [settings.topic("customer-claims")],
         claims.apply_record,
         name="customer-claims",
         client_options=settings.kafka_client_options(),
@@ -75,9 +75,9 @@ def register_all(
         for agent in woken:
             agent.wake_waiting()
 
-    stats_view = GlobalView(
+    stats_view = TopicFollower(
         settings.bootstrap_servers,
-        settings.topic("partner-stats"),
+        [settings.topic("partner-stats")],
         stats_changed,
         name="partner-stats",
         client_options=settings.kafka_client_options(),
@@ -90,7 +90,7 @@ def register_all(
 
     async def load() -> None:
         for view in views:
-            await view.wait_ready()
+            await view.wait_caught_up()
         await warm_producer(app, {settings.topic(spec.name) for spec in TOPICS})
         freeze_start_up_objects()
 

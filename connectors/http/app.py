@@ -34,7 +34,7 @@ from connectors.http.routes_partnerships import add_partnership_routes
 from connectors.http.routes_referrals import add_referral_routes
 from connectors.http.routes_trust import add_trust_routes
 from connectors.http.state import STATE, ApiState
-from streams.runtime import GlobalView, ensure_topics
+from streams.runtime import TopicFollower, ensure_topics
 from streams.settings import Settings
 
 __all__ = ["REGISTRY_KEY", "SETTINGS_KEY", "create_web_app"]
@@ -55,9 +55,9 @@ async def _bus(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     await ensure_topics(state.settings)
     await state.publisher.start()
-    workers = GlobalView(
+    workers = TopicFollower(
         state.settings.bootstrap_servers,
-        state.settings.topic("workers"),
+        [state.settings.topic("workers")],
         state.workers,
         name="workers",
         client_options=state.settings.kafka_client_options(),

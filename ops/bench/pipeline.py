@@ -241,7 +241,7 @@ async def _bench(args: argparse.Namespace, broker_url: str) -> dict[str, Any]:
         await app.start()
         logging.getLogger().setLevel(logging.WARNING)  # back from DEBUG, as in the worker
         try:
-            await contexts.directory.view.wait_ready()
+            await contexts.directory.view.wait_caught_up()
             # latency first, on an idle worker: afterwards the worker's other agents (scorecards,
             # webhooks) would still be digesting the throughput run's ledger events
             _say(f"latency run: {args.rate}/s for {args.seconds:.0f} s")

@@ -28,7 +28,7 @@ from schemas.events import event_key
 from schemas.fees import FeeRecorded
 from streams.fees.book import FeeBook, wanted
 from streams.record_auth import RecordAuth
-from streams.runtime import GlobalView
+from streams.runtime import TopicFollower
 from streams.settings import Settings
 
 __all__ = ["FeeKeeper", "register_fee_keeper"]
@@ -47,16 +47,16 @@ class FeeKeeper:
         self.auth = RecordAuth.from_settings(settings)  # a forged won outcome accrues nothing
         self.unauthenticated = 0
         options = settings.kafka_client_options()
-        self.referrals = GlobalView(
+        self.referrals = TopicFollower(
             settings.bootstrap_servers,
-            settings.topic("referrals"),
+            [settings.topic("referrals")],
             self._on_referral,
             name="fee-referrals",
             client_options=options,
         )
-        self.fees = GlobalView(
+        self.fees = TopicFollower(
             settings.bootstrap_servers,
-            self.topic,
+            [self.topic],
             self._on_fee,
             name="fee-ledger",
             client_options=options,
@@ -106,8 +106,8 @@ class FeeKeeper:
         return len(due)
 
     async def run(self) -> None:
-        await self.fees.wait_ready()  # what is recorded first, so nothing is appended twice
-        await self.referrals.wait_ready()
+        await self.fees.wait_caught_up()  # what is recorded first, so nothing is appended twice
+        await self.referrals.wait_caught_up()
         while True:
             await self.append_due()
             await asyncio.sleep(self.settings.fee_tick_s)

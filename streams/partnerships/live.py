@@ -1,6 +1,6 @@
 """The partnerships every routing worker knows: the ``partnerships`` topic folded whole.
 
-Each worker follows every partition (a ``GlobalView``) into a :class:`PartnershipBook`, so the
+Each worker follows every partition (a ``TopicFollower``) into a :class:`PartnershipBook`, so the
 router stamps each offer with the terms in force between the originator and the receiver when it
 is made (``PartnershipBook.terms_between``). Undecodable records are counted and logged.
 """
@@ -15,7 +15,7 @@ from schemas.errors import InvalidEvent
 from schemas.partnership import NetworkTerms, Partnership
 from streams.partnerships.book import PartnershipBook
 from streams.record_auth import RecordAuth
-from streams.runtime import GlobalView
+from streams.runtime import TopicFollower
 from streams.settings import Settings
 
 __all__ = ["PartnershipsView"]
@@ -28,9 +28,9 @@ class PartnershipsView:
         self.book = PartnershipBook()
         self.invalid = 0
         self._auth = RecordAuth.from_settings(settings)  # forged terms are never applied
-        self.view = GlobalView(
+        self.view = TopicFollower(
             settings.bootstrap_servers,
-            settings.topic("partnerships"),
+            [settings.topic("partnerships")],
             self.apply_record,
             name="partnerships",
             client_options=settings.kafka_client_options(),

@@ -4,7 +4,7 @@ Opportunities are keyed by their own id, so two opportunities for the same custo
 different partitions and workers. The registrations therefore live on a compacted topic (key
 ``domain|need``, the domain as its keyed hash ``schemas.field_crypto.blind_index``; value the JSON
 list of ``[registered_at, opportunity_key]`` pairs) that every worker reads whole (a
-``GlobalView``), and the routing core's pure ``register`` step decides. A worker applies its own
+``TopicFollower``), and the routing core's pure ``register`` step decides. A worker applies its own
 registrations at once, so its next opportunity sees them without waiting for the round trip. Two workers registering the same customer within the same few milliseconds
 can both miss each other: that window is accepted (the embedded broker has no transactions).
 
@@ -129,7 +129,7 @@ class ClaimRegistry:
         headers: Sequence[tuple[str, bytes]],
         origin: tuple[str, int, int],
     ) -> None:
-        """The ``GlobalView`` sink of the claims topic (the latest list per key wins)."""
+        """The ``TopicFollower`` sink of the claims topic (the latest list per key wins)."""
         del headers
         if key is None:
             return

@@ -1,6 +1,6 @@
 """The partner directory of every routing worker, rebuilt from the ``partners`` topic at start.
 
-Each worker folds the whole compacted ``partners`` topic (a ``GlobalView``: every partition, no
+Each worker folds the whole compacted ``partners`` topic (a ``TopicFollower``: every partition, no
 consumer group) into the routing core's ``PartnerDirectory``, which applies last-writer-wins by
 profile version and ignores stale updates. Records that are not valid partner events are counted
 and logged with their origin; they cannot be dead-lettered from here, because every worker reads
@@ -21,7 +21,7 @@ from schemas.partner import PartnerProfile
 from streams.record_auth import RecordAuth
 from streams.router.records import decode_as
 from streams.routing.directory import PartnerDirectory
-from streams.runtime import GlobalView
+from streams.runtime import TopicFollower
 from streams.settings import Settings
 
 __all__ = ["DirectoryView", "run_view"]
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 class DirectoryView:
-    """``directory`` stays current with the ``partners`` topic once ``view.ready`` is set."""
+    """``directory`` stays current with the ``partners`` topic once ``view.caught_up`` is set."""
 
     def __init__(self, settings: Settings) -> None:
         self.directory = PartnerDirectory()
@@ -40,9 +40,9 @@ class DirectoryView:
         self.invalid = 0
         self.unauthenticated = 0
         self._auth = RecordAuth.from_settings(settings)
-        self.view = GlobalView(
+        self.view = TopicFollower(
             settings.bootstrap_servers,
-            settings.topic("partners"),
+            [settings.topic("partners")],
             self.apply_record,
             name="partner-directory",
             client_options=settings.kafka_client_options(),
@@ -75,7 +75,7 @@ class DirectoryView:
             self.stale += 1
 
 
-async def run_view(app: faust.App, view: GlobalView) -> None:
+async def run_view(app: faust.App, view: TopicFollower) -> None:
     """Run a view for the app's lifetime; a view that fails stops the worker (never half-loaded)."""
     try:
         await view.run()

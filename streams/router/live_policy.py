@@ -1,6 +1,6 @@
 """The routing policy of every routing worker, followed on the ``routing-policy`` topic.
 
-Each worker folds the whole topic (a ``GlobalView``: every partition, no consumer group) into a
+Each worker folds the whole topic (a ``TopicFollower``: every partition, no consumer group) into a
 :class:`streams.policy.PolicyBook`, so an operator's ``oppbus policy apply`` reaches every running
 worker without a restart: the next opportunity is ranked with the new version, and its offers say
 so (``policy_version``). A record that is not a usable policy is counted and logged with its
@@ -19,7 +19,7 @@ from schemas.policy import RoutingPolicy
 from streams.policy import PolicyBook
 from streams.record_auth import RecordAuth
 from streams.router.records import decode_as
-from streams.runtime import GlobalView
+from streams.runtime import TopicFollower
 from streams.settings import Settings
 
 __all__ = ["PolicyView"]
@@ -28,14 +28,14 @@ log = logging.getLogger(__name__)
 
 
 class PolicyView:
-    """``book`` stays current with the ``routing-policy`` topic once ``view.ready`` is set."""
+    """``book`` stays current with the ``routing-policy`` topic once ``view.caught_up`` is set."""
 
     def __init__(self, settings: Settings) -> None:
         self.book = PolicyBook()
         self._auth = RecordAuth.from_settings(settings)
-        self.view = GlobalView(
+        self.view = TopicFollower(
             settings.bootstrap_servers,
-            settings.topic("routing-policy"),
+            [settings.topic("routing-policy")],
             self.apply_record,
             name="routing-policy",
             client_options=settings.kafka_client_options(),

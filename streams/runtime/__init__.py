@@ -15,6 +15,15 @@ from streams.runtime.consumer_access import (
     refresh_metadata,
 )
 from streams.runtime.end_offsets import end_offsets
+from streams.runtime.follower import (
+    Origin,
+    Progress,
+    Record,
+    RecordSink,
+    TopicFollower,
+    WholeRecordSink,
+    start_whole,
+)
 from streams.runtime.kafka_probe import kafka_answers
 from streams.runtime.pins import PINS, PinMismatch, check_pins
 from streams.runtime.startup import (
@@ -24,15 +33,18 @@ from streams.runtime.startup import (
     warm_producer,
 )
 from streams.runtime.topic_admin import ensure_topics
-from streams.runtime.topic_view import GlobalView, RecordSink
 
 __all__ = [
     "PINS",
     "ChangelogWriter",
-    "GlobalView",
     "OppbusApp",
+    "Origin",
     "PinMismatch",
+    "Progress",
+    "Record",
     "RecordSink",
+    "TopicFollower",
+    "WholeRecordSink",
     "aiokafka_consumer",
     "call_in_consumer_thread",
     "check_pins",
@@ -45,6 +57,7 @@ __all__ = [
     "kafka_answers",
     "quiet_root_logger",
     "refresh_metadata",
+    "start_whole",
     "unacked_if_failed",
     "use_uvloop",
     "warm_producer",

@@ -1,7 +1,7 @@
 """The whole ``partner-stats`` topic as routing reads it: the latest scorecard of every partner.
 
 :class:`ScorecardBook` is a record sink (feed it every record of every partition, e.g. from a
-whole-topic view such as ``streams.runtime.topic_view.GlobalView``) and a routing ``StatsView``:
+whole-topic view such as ``streams.runtime.follower.TopicFollower``) and a routing ``StatsView``:
 
 * ``partner(partner_id)`` -> :class:`streams.routing.stats.PartnerStats`, derived from the latest
   scorecard by :func:`partner_stats`; a partner without one gets ``PartnerStats()`` (all zero);
