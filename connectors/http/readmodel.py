@@ -1,9 +1,11 @@
-"""The read model: one aiokafka consumer in the API process feeding :class:`Views`.
+"""The read model: one topic follower in the API process feeding :class:`Views`.
 
 It reads every partition of the partners, credentials, partner-stats, opportunities and referrals
-topics from the beginning (no consumer group: every API process builds the whole view), decodes
-each record with the contracts codec and applies it. An undecodable record is logged with its
-topic, partition and offset and skipped: the API never stops reading because of one bad event.
+topics (and the others of ``READ_TOPICS``) from the beginning (a ``TopicFollower``: no consumer
+group, every API process builds the whole view); an ``EventSink`` checks each record's MAC where
+the topic needs one, decodes it with the contracts codec and applies it. A forged or undecodable
+record is logged with its topic, partition and offset and skipped: the API never stops reading
+because of one bad event.
 
 Read-your-writes: :meth:`ReadModel.wait_for` waits until the record the API itself just published
 (its partition and offset) has been applied, so e.g. a new partner's key works on the next request.
@@ -13,23 +15,17 @@ Read-your-writes: :meth:`ReadModel.wait_for` waits until the record the API itse
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Callable
-
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.structs import ConsumerRecord
 
 from connectors.http.guards import GuardTable
 from connectors.http.publisher import Published
 from connectors.http.views import Referral, Views
-from schemas.codec import decode
-from schemas.errors import InvalidEvent
+from schemas.codec import Envelope
 from schemas.fees import FeeRecorded
 from schemas.guards import GuardRecord
-from streams.record_auth import AUTHENTICATED_TOPICS, RecordAuth
-from streams.runtime import end_offsets
+from streams.event_sink import EventSink, Followed
+from streams.runtime import TopicFollower
 from streams.settings import Settings
 
 __all__ = ["READ_TOPICS", "ReadModel"]
@@ -57,116 +53,51 @@ class ReadModel:
         self.settings = settings
         self.views = views
         self.guards = GuardTable()  # api-guards: the replay guards shared by every API process
-        self._auth = RecordAuth.from_settings(settings)
-        self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._positions: dict[tuple[str, int], int] = {}
-        self._logical: dict[str, str] = {settings.topic(t): t for t in READ_TOPICS}
-        self._progress = asyncio.Condition()
+        self._sink = EventSink(settings, READ_TOPICS, self._apply, log=log)
+        self._follower = TopicFollower(
+            settings.bootstrap_servers,
+            self._sink.full_topics,
+            self._sink,
+            name="api-readmodel",
+            client_id=f"{settings.app_id}-api-readmodel",
+            client_options=settings.kafka_client_options(),
+            fetch_wait_ms=20,  # bench api: 100 ms gave 52 ms p50 lead latency, 20 ms 12 ms
+            max_records=2000,
+            topic_wait_s=5.0,
+        )
         self._listeners: set[Listener] = set()
         self._fee_listeners: set[Callable[[FeeRecorded], None]] = set()
-        self.skipped = 0
-        self.applied = 0
+
+    @property
+    def applied(self) -> int:
+        return self._sink.applied
+
+    @property
+    def skipped(self) -> int:
+        """Records not applied: undecodable, or without the bus's MAC on a topic that needs it."""
+        return self._sink.skipped
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self, *, catch_up_timeout_s: float = 30.0) -> None:
         """Assign every partition, read from the beginning, and return once caught up."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            **self.settings.kafka_client_options(),
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id=f"{self.settings.app_id}-api-readmodel",
-            fetch_max_wait_ms=20,  # bench api: 100 ms gave 52 ms p50 lead latency, 20 ms 12 ms
-        )
+        await self._follower.start()
         try:
-            await consumer.start()
-        except BaseException:  # a failed start leaves the client and its connection open
-            await consumer.stop()
-            raise
-        self._consumer = consumer
-        partitions: list[TopicPartition] = []
-        for full in self._logical:
-            found = await self._partitions_of(consumer, full)
-            partitions.extend(TopicPartition(full, p) for p in sorted(found))
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await end_offsets(consumer, partitions)  # ListOffsets alone is short on Tansu
-        self._task = asyncio.create_task(self._run(), name="oppbus-api-readmodel")
-        targets = [
-            Published(self._logical[tp.topic], tp.partition, end - 1, "")
-            for tp, end in ends.items()
-            if end > 0
-        ]
-        deadline = time.monotonic() + catch_up_timeout_s
-        for target in targets:
-            if not await self.wait_for(target, timeout_s=max(0.0, deadline - time.monotonic())):
-                log.warning("read model not caught up with %s after start", target)
-
-    @staticmethod
-    async def _partitions_of(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-        for _ in range(50):
-            found = consumer.partitions_for_topic(topic)
-            if found:
-                return set(found)
-            await consumer.topics()  # refreshes the cluster metadata
-            await asyncio.sleep(0.1)
-        raise RuntimeError(f"topic {topic} does not exist; create the bus topics first")
+            async with asyncio.timeout(catch_up_timeout_s):
+                await self._follower.wait_caught_up()
+        except TimeoutError:
+            log.warning("read model not caught up after %.0f s", catch_up_timeout_s)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._consumer is not None:
-            consumer, self._consumer = self._consumer, None
-            await consumer.stop()
+        await self._follower.stop()
 
     # --- consuming ---------------------------------------------------------------------------
 
-    async def _run(self) -> None:
-        assert self._consumer is not None
-        consumer = self._consumer
-        while True:
-            batches = await consumer.getmany(timeout_ms=500, max_records=2000)
-            if not batches:
-                continue
-            for tp, records in batches.items():
-                for record in records:
-                    self._apply(tp, record)
-                if records:
-                    self._positions[(tp.topic, tp.partition)] = records[-1].offset + 1
-            async with self._progress:
-                self._progress.notify_all()
-
-    def _apply(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> None:
-        logical = self._logical[tp.topic]
-        if record.value is None:
-            return  # a tombstone on a compacted topic: nothing we keep is deleted this way
-        try:
-            if logical in AUTHENTICATED_TOPICS:
-                self._auth.check(tp.topic, record.key, record.value, record.headers)
-            envelope = decode(record.value, list(record.headers or ()))
-        except InvalidEvent as exc:
-            self.skipped += 1
-            log.warning(
-                "skipped record topic=%s partition=%d offset=%d: %s",
-                tp.topic,
-                tp.partition,
-                record.offset,
-                exc,
-            )
-            return
+    def _apply(self, envelope: Envelope, origin: Followed) -> None:
         if isinstance(envelope.event, GuardRecord):
             self.guards.apply(envelope.event)
-            self.applied += 1
             return
-        key = record.key.decode("utf-8", "replace") if record.key is not None else None
-        changed = self.views.apply(envelope.event, topic=logical, key=key)
-        self.applied += 1
+        changed = self.views.apply(envelope.event, topic=origin.topic, key=origin.key)
         if changed:
             for listener in list(self._listeners):
                 listener(changed)
@@ -178,24 +109,19 @@ class ReadModel:
 
     def caught_up_with(self, published: Published) -> bool:
         full = self.settings.topic(published.topic)
-        return self._positions.get((full, published.partition), 0) > published.offset
+        return self._follower.position(full, published.partition) > published.offset
 
     async def wait_for(self, published: Published, *, timeout_s: float = 5.0) -> bool:
         """True once the record at ``published`` is applied to the views; False on timeout."""
         if published.topic not in READ_TOPICS:
             return True
-        try:
-            async with asyncio.timeout(timeout_s):
-                async with self._progress:
-                    await self._progress.wait_for(lambda: self.caught_up_with(published))
-        except TimeoutError:
-            return False
-        return True
+        return await self._follower.wait_until(
+            lambda: self.caught_up_with(published), timeout_s=timeout_s
+        )
 
     async def wait_until(self, predicate: Callable[[], bool]) -> None:
         """Wait (cancel with a timeout) until ``predicate()`` holds after an applied batch."""
-        async with self._progress:
-            await self._progress.wait_for(predicate)
+        await self._follower.wait_until(predicate, timeout_s=None)
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(changed_referrals)`` after each change; returns the unsubscribe."""
@@ -209,4 +135,4 @@ class ReadModel:
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self._follower.running
