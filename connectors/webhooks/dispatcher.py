@@ -42,13 +42,14 @@ from connectors.webhooks.policy import (
 from connectors.webhooks.sender import AttemptResult, HttpSender, Sender
 from connectors.webhooks.signing import signed_headers
 from connectors.webhooks.ssrf import TargetPolicy
-from connectors.webhooks.views import TopicFollower, WebhookViews
+from connectors.webhooks.views import WebhookViews
 from schemas.codec import Envelope, decode, encode
 from schemas.common import Contract
 from schemas.errors import InvalidEvent
 from schemas.events import event_key
 from schemas.operations import dead_letter
 from schemas.webhooks import DeliveryAttempt, LeadEvent, WebhookDelivery, webhook_id
+from streams.event_sink import EventFollower
 from streams.metrics import ReferralMetrics
 from streams.record_auth import RecordAuth
 from streams.settings import Settings
@@ -105,7 +106,7 @@ class WebhookDispatcher:
         self._queues: dict[str, asyncio.Queue[_Job]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._inflight: set[str] = set()
-        self._follower = TopicFollower(
+        self._follower = EventFollower(
             settings, ["webhooks", "webhook-deliveries"], self.views.apply, name="webhooks-views"
         )
         self._consumer: AIOKafkaConsumer | None = None

@@ -30,15 +30,16 @@ from connectors.http.routes_partners import partner_id_param
 from connectors.http.state import STATE, state_of, utcnow
 from connectors.webhooks.signing import generate_secret
 from connectors.webhooks.ssrf import TargetPolicy, UnsafeTarget, check_url
-from connectors.webhooks.views import TopicFollower, WebhookViews
+from connectors.webhooks.views import WebhookViews
 from schemas.common import Contract, PartnerId, UtcDatetime
 from schemas.errors import FieldError
 from schemas.webhooks import LEAD_EVENTS, LeadEvent, WebhookDelivery, WebhookSubscription
+from streams.event_sink import EventFollower
 
 __all__ = ["DeliveryLog", "WebhookInput", "WebhookView", "add_webhook_routes"]
 
 VIEWS = web.AppKey("oppbus_webhook_views", WebhookViews)
-FOLLOWER = web.AppKey("oppbus_webhook_follower", TopicFollower)
+FOLLOWER = web.AppKey("oppbus_webhook_follower", EventFollower)
 
 
 class WebhookInput(Contract):
@@ -175,7 +176,7 @@ def add_webhook_routes(app: web.Application) -> None:
     """Register the routes and the follower of the webhook topics (started with the app)."""
     views = WebhookViews()
     app[VIEWS] = views
-    app[FOLLOWER] = TopicFollower(
+    app[FOLLOWER] = EventFollower(
         app[STATE].settings, ["webhooks", "webhook-deliveries"], views.apply, name="api-webhooks"
     )
     app.cleanup_ctx.append(_follow)
