@@ -1,10 +1,11 @@
 """The funnel feed: the API process reads the ledger and watches the workers' consumer group.
 
-A plain aiokafka consumer without a group reads every partition of the opportunities, referrals,
-and deadletter topics from the beginning (so a restarted API rebuilds the same counts) and hands
-each decoded event to a :class:`~ops.funnel.FunnelRecorder`. Between fetches, every
-``lag_interval_s``, it measures the lag of the workers' group (``Settings.app_id``) per topic —
-end offsets minus committed offsets — and whether the group has live members (``worker_up``).
+A topic follower (``streams.runtime.TopicFollower``: no group) reads every partition of the
+opportunities, referrals, deadletter, routing-policy and fees topics from the beginning (so a
+restarted API rebuilds the same counts) and hands each decoded event to a
+:class:`~ops.funnel.FunnelRecorder`. Every ``lag_interval_s`` it measures the lag of the workers'
+group (``Settings.app_id``) per topic — end offsets minus committed offsets — and whether the
+group has live members (``worker_up``).
 
 It never takes the API down: until the topics exist, or while the broker is away, it retries with
 a growing pause and says why on the status page. Undecodable records are skipped (they are the
@@ -16,19 +17,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import defaultdict
-from collections.abc import Awaitable
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from ops.funnel import FunnelRecorder
-from schemas.codec import decode
-from schemas.errors import InvalidEvent
+from schemas.codec import Envelope
 from schemas.topics import TOPICS
-from streams.runtime import end_offsets
+from streams.event_sink import EventSink, Followed
+from streams.runtime import TopicFollower, start_whole
 from streams.settings import Settings
 
 __all__ = ["FEED_TOPICS", "FunnelFeed"]
@@ -36,21 +35,6 @@ __all__ = ["FEED_TOPICS", "FunnelFeed"]
 log = logging.getLogger(__name__)
 
 FEED_TOPICS = ("opportunities", "referrals", "deadletter", "routing-policy", "fees")
-
-
-async def _start_whole(starting: Awaitable[None]) -> None:
-    """Let a client's start() finish even when we are cancelled meanwhile, then re-raise.
-
-    aiokafka leaks its bootstrap connection when start() is cancelled half-way (it is not yet
-    in the client's table, so stop() cannot close it): a ResourceWarning at GC.
-    """
-    task = asyncio.ensure_future(starting)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await task
-        raise
 
 
 class FunnelFeed:
@@ -71,6 +55,12 @@ class FunnelFeed:
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.assigned = asyncio.Event()
+        # It counts, it grants nothing: records are not MAC-checked here (as before the shared
+        # sink); a forged ledger record is the router's to dead-letter, and counted there.
+        self._sink = EventSink(
+            settings, FEED_TOPICS, self._apply, log=log, authenticate=False,
+            skip_level=logging.DEBUG,
+        )  # fmt: skip
 
     async def start(self) -> None:
         if self._task is None:
@@ -115,68 +105,56 @@ class FunnelFeed:
         }
 
     async def _consume(self) -> None:
-        consumer = AIOKafkaConsumer(
-            **self._client_args(),
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
         admin = AIOKafkaAdminClient(**self._client_args())
+        follower: TopicFollower | None = None
         try:  # start() inside: a cancel or a failure while starting still closes both
-            await _start_whole(consumer.start())
-            await _start_whole(admin.start())
-            partitions = await self._wait_for_topics(admin)
-            if not partitions:
+            await start_whole(admin.start())
+            names = await self._wait_for_topics(admin)
+            if not names:
                 return  # stopping
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
+            follower = TopicFollower(
+                self._settings.bootstrap_servers,
+                names,
+                self._sink,
+                name="funnel",
+                client_id=f"{self._settings.app_id}-funnel",
+                client_options=self._settings.kafka_client_options(),
+                max_records=2000,
+                topic_wait_s=5.0,
+            )
+            await follower.start()
             self.assigned.set()
             self._recorder.board.set_feed_error(None)
-            next_lag = 0.0
             while not self._stopping.is_set():
-                batches = await consumer.getmany(timeout_ms=250, max_records=2000)
-                for records in batches.values():
-                    for record in records:
-                        self._apply(record)
-                if time.monotonic() >= next_lag:
-                    await self._measure_lag(consumer, admin)
-                    next_lag = time.monotonic() + self._lag_interval_s
+                if follower.task is not None and follower.task.done():
+                    follower.task.result()  # raises what stopped the follower
+                await self._measure_lag(follower, admin)
+                await self._pause(self._lag_interval_s)
         finally:
-            with contextlib.suppress(KafkaError, OSError):
-                await consumer.stop()
+            if follower is not None:
+                with contextlib.suppress(KafkaError, OSError):
+                    await follower.stop()
             with contextlib.suppress(KafkaError, OSError):
                 await admin.close()
 
-    async def _wait_for_topics(self, admin: AIOKafkaAdminClient) -> list[TopicPartition]:
+    async def _wait_for_topics(self, admin: AIOKafkaAdminClient) -> list[str]:
         names = [self._settings.topic(t) for t in FEED_TOPICS]
         pause = 0.5
         while not self._stopping.is_set():
             found = await _partitions(admin, names)
             missing = [n for n in names if not found.get(n)]
             if not missing:
-                return [TopicPartition(n, p) for n in names for p in found[n]]
+                return names
             self._recorder.board.set_feed_error(f"waiting for topics: {', '.join(missing)}")
             await self._pause(pause)
             pause = min(pause * 2, self._retry_max_s)
         return []
 
-    def _apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        if record.value is None:
-            return
-        try:
-            envelope = decode(record.value, list(record.headers))
-        except InvalidEvent as exc:
-            log.debug(
-                "funnel feed skips %s[%d]@%d: %s",
-                record.topic,
-                record.partition,
-                record.offset,
-                exc.reason,
-            )
-            return
+    def _apply(self, envelope: Envelope, origin: Followed) -> None:
+        del origin
         self._recorder.record(envelope)
 
-    async def _measure_lag(self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> None:
+    async def _measure_lag(self, follower: TopicFollower, admin: AIOKafkaAdminClient) -> None:
         group = self._settings.app_id
         names = [self._settings.topic(spec.name) for spec in TOPICS]
         try:
@@ -186,9 +164,7 @@ class FunnelFeed:
             # Only partitions the group has committed on (the first end-offsets request for a
             # topic the consumer does not follow waits for a metadata refresh: seconds).
             known = [tp for tp, meta in committed.items() if meta.offset >= 0]
-            ends = await end_offsets(
-                consumer, known
-            )  # not ListOffsets alone: streams.runtime.end_offsets
+            ends = await follower.end_offsets(known)  # not ListOffsets alone (Tansu)
             described = await admin.describe_consumer_groups([group])
         except KafkaError as exc:
             log.info("funnel feed: lag of group %s unavailable: %s", group, exc)
