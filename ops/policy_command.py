@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer
 
-from ops.log_reader import read_topics
 from schemas.codec import decode, encode
 from schemas.errors import InvalidEvent
 from schemas.events import RoutingPolicy
@@ -34,7 +33,7 @@ from streams.policy import (
     weights_to_mapping,
 )
 from streams.record_auth import RecordAuth
-from streams.runtime import ensure_topics
+from streams.runtime import Record, TopicFollower, ensure_topics
 from streams.settings import Settings
 
 __all__ = ["add_arguments", "apply_policy", "read_policies", "run"]
@@ -49,7 +48,7 @@ class _Versions:
         self.book = PolicyBook()
         self.highest = 0
 
-    def __call__(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    def __call__(self, record: Record) -> None:
         if record.value is None:
             return
         try:
@@ -63,10 +62,11 @@ class _Versions:
 
 async def read_policies(settings: Settings) -> _Versions:
     versions = _Versions()
-    await read_topics(
-        settings.bootstrap_servers, [settings.topic("routing-policy")], versions,
-        client_id=f"{settings.app_id}-policy",
-    )  # fmt: skip
+    await TopicFollower(
+        settings.bootstrap_servers, [settings.topic("routing-policy")], on_record=versions,
+        name="policy", client_id=f"{settings.app_id}-policy",
+        client_options=settings.kafka_client_options(), fetch_wait_ms=50, topic_wait_s=None,
+    ).read_to_end()  # fmt: skip
     return versions
 
 

@@ -2,7 +2,8 @@
 
 Topics: ``partners`` (profiles), ``routing-policy`` (versions), ``partner-stats`` (the scorecards
 the live router ranks with), ``opportunities`` and ``referrals`` (offers, outcomes, unroutable and
-conflict notices). Read once with ``ops.log_reader`` (no consumer group, nothing written), decoded,
+conflict notices). Read once with a ``TopicFollower`` up to the end it had at the start (no consumer group,
+nothing written), decoded,
 and ordered by record time, then topic, partition and offset (a record's own partition order is
 kept). Records that do not decode are counted and left out.
 """
@@ -13,9 +14,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aiokafka import ConsumerRecord
-
-from ops.log_reader import Progress, read_topics
 from schemas.codec import decode
 from schemas.common import Contract
 from schemas.errors import InvalidEvent
@@ -33,6 +31,7 @@ from schemas.events import (
     ReferralWon,
     RoutingPolicy,
 )
+from streams.runtime import Progress, Record, TopicFollower
 from streams.settings import Settings
 
 __all__ = ["HISTORY_TOPICS", "History", "read_history"]
@@ -65,7 +64,7 @@ class History:
     undecodable: Counter[str] = field(default_factory=Counter)
     topic_rank: dict[str, int] = field(default_factory=dict)
 
-    def __call__(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    def __call__(self, record: Record) -> None:
         self.read += 1
         if record.value is None:
             return
@@ -92,11 +91,15 @@ async def read_history(
 ) -> History:
     names = [settings.topic(t) for t in topics]
     history = History(topic_rank={name: i for i, name in enumerate(names)})
-    await read_topics(
+    reader = TopicFollower(
         settings.bootstrap_servers,
         names,
-        history,
-        progress=progress,
+        on_record=history,
+        name="replay",
         client_id=f"{settings.app_id}-replay",
+        client_options=settings.kafka_client_options(),
+        fetch_wait_ms=50,
+        topic_wait_s=None,  # a topic not created yet has no history
     )
+    await reader.read_to_end(progress)
     return history
