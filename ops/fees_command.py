@@ -11,48 +11,39 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
 
-from schemas.codec import decode
-from schemas.errors import InvalidEvent
+from schemas.codec import Envelope
 from schemas.fees import FeeRecorded
+from streams.event_sink import EventSink, Followed
 from streams.fees.book import Difference, FeeBook, wanted
-from streams.record_auth import RecordAuth
 from streams.runtime import TopicFollower
 from streams.settings import Settings, load_settings
 
 __all__ = ["add_arguments", "read_book", "run", "verify"]
 
+log = logging.getLogger("oppbus.fees.verify")
+
 
 async def read_book(settings: Settings) -> FeeBook:
     """The fee book of everything on the bus now (both topics read to their end)."""
     book = FeeBook()
-    auth = RecordAuth.from_settings(settings)  # forged records count for nothing here either
 
-    def on_referral(key: Any, value: bytes | None, headers: Any, origin: Any) -> None:
-        with contextlib.suppress(InvalidEvent):
-            if value is not None and wanted(headers):
-                auth.check(origin[0], key, value, headers)
-                envelope = decode(value, headers)
-                book.on_referral(envelope.event, envelope.id)
+    def on_fee(envelope: Envelope, origin: Followed) -> None:
+        if isinstance(envelope.event, FeeRecorded):
+            book.on_fee(envelope.event)
 
-    def on_fee(key: Any, value: bytes | None, headers: Any, origin: Any) -> None:
-        with contextlib.suppress(InvalidEvent):
-            if value is not None:
-                auth.check(origin[0], key, value, headers)
-                event = decode(value, headers).event
-                if isinstance(event, FeeRecorded):
-                    book.on_fee(event)
-
-    options = settings.kafka_client_options()
+    sinks = [  # forged records count for nothing here either (MACs checked)
+        EventSink(settings, ["referrals"], lambda e, _o: book.on_referral(e.event, e.id),
+                  log=log, wanted=wanted, skip_level=logging.DEBUG),
+        EventSink(settings, ["fees"], on_fee, log=log, skip_level=logging.DEBUG),
+    ]  # fmt: skip
     readers = [
-        TopicFollower(settings.bootstrap_servers, [settings.topic("referrals")], on_referral,
-                      name="verify-referrals", client_options=options),
-        TopicFollower(settings.bootstrap_servers, [settings.topic("fees")], on_fee,
-                      name="verify-fees", client_options=options),
+        TopicFollower(settings.bootstrap_servers, sink.full_topics, sink, name=f"verify-{i}",
+                      client_options=settings.kafka_client_options())
+        for i, sink in enumerate(sinks)
     ]  # fmt: skip
     await asyncio.gather(*(reader.read_to_end() for reader in readers))
     return book

@@ -42,7 +42,8 @@ class Followed:
 class EventSink:
     """Check, decode and apply each record of the logical ``topics`` with ``apply``.
 
-    ``authenticate=False`` skips the MAC check (a reader that only counts, never grants).
+    ``authenticate=False`` skips the MAC check (a reader that only counts, never grants);
+    ``wanted(headers)`` false passes a record over before any check (e.g. by its ``ce_type``).
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class EventSink:
         log: logging.Logger,
         authenticate: bool = True,
         skip_level: int = logging.WARNING,
+        wanted: Callable[[Sequence[tuple[str, bytes]]], bool] | None = None,
     ) -> None:
         self._logical = {settings.topic(t): t for t in topics}
         self._checked = (
@@ -65,6 +67,7 @@ class EventSink:
         self._apply = apply
         self._log = log
         self._skip_level = skip_level
+        self._wanted = wanted
         self.applied = 0
         self.skipped = 0  # undecodable or unauthenticated
         self.unauthenticated = 0
@@ -86,6 +89,8 @@ class EventSink:
     ) -> None:
         if value is None:
             return  # a tombstone
+        if self._wanted is not None and not self._wanted(headers):
+            return
         topic, partition, offset = origin
         try:
             if topic in self._checked:  # never applied unless the bus wrote it

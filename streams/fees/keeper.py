@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 
-from schemas.codec import decode, encode
-from schemas.errors import InvalidEvent
+from schemas.codec import Envelope, encode
 from schemas.events import event_key
 from schemas.fees import FeeRecorded
+from streams.event_sink import EventSink, Followed
 from streams.fees.book import FeeBook, wanted
 from streams.record_auth import RecordAuth
 from streams.runtime import TopicFollower
@@ -44,54 +43,37 @@ class FeeKeeper:
         self.book = FeeBook()
         self.appended = 0
         self.topic = settings.topic("fees")
-        self.auth = RecordAuth.from_settings(settings)  # a forged won outcome accrues nothing
-        self.unauthenticated = 0
+        self.auth = RecordAuth.from_settings(settings)  # stamps what it appends
+        # a forged won outcome accrues nothing: both sinks check the MAC
+        self._referral_sink = EventSink(
+            settings, ["referrals"], self._on_referral, log=log, wanted=wanted
+        )  # most of the ledger (accepted, declined, revealed, ...) is not about fees
+        self._fee_sink = EventSink(settings, ["fees"], self._on_fee, log=log)
         options = settings.kafka_client_options()
         self.referrals = TopicFollower(
             settings.bootstrap_servers,
-            [settings.topic("referrals")],
-            self._on_referral,
+            self._referral_sink.full_topics,
+            self._referral_sink,
             name="fee-referrals",
             client_options=options,
         )
         self.fees = TopicFollower(
             settings.bootstrap_servers,
-            [self.topic],
-            self._on_fee,
+            self._fee_sink.full_topics,
+            self._fee_sink,
             name="fee-ledger",
             client_options=options,
         )
 
-    def _decoded(
-        self,
-        key: bytes | None,
-        value: bytes | None,
-        headers: Sequence[tuple[str, bytes]],
-        origin: tuple[str, int, int],
-    ) -> Any:
-        if value is None:
-            return None
-        try:
-            self.auth.check(origin[0], key, value, headers)
-            return decode(value, headers)
-        except InvalidEvent as exc:
-            if exc.reason == "unauthenticated":
-                self.unauthenticated += 1
-                log.warning("fees: ignored topic=%s partition=%d offset=%d: %s", *origin, exc)
-            return None  # the router and the API dead-letter or log bad records; not ours
+    @property
+    def unauthenticated(self) -> int:
+        return self._referral_sink.unauthenticated + self._fee_sink.unauthenticated
 
-    def _on_referral(
-        self, key: bytes | None, value: bytes | None, headers: Any, origin: Any
-    ) -> None:
-        if not wanted(headers):
-            return  # most of the ledger (accepted, declined, revealed, ...) is not about fees
-        envelope = self._decoded(key, value, headers, origin)
-        if envelope is not None:
-            self.book.on_referral(envelope.event, envelope.id)
+    def _on_referral(self, envelope: Envelope, origin: Followed) -> None:
+        self.book.on_referral(envelope.event, envelope.id)
 
-    def _on_fee(self, key: bytes | None, value: bytes | None, headers: Any, origin: Any) -> None:
-        envelope = self._decoded(key, value, headers, origin)
-        if envelope is not None and isinstance(envelope.event, FeeRecorded):
+    def _on_fee(self, envelope: Envelope, origin: Followed) -> None:
+        if isinstance(envelope.event, FeeRecorded):
             self.book.on_fee(envelope.event)
 
     async def append_due(self, now: datetime | None = None) -> int:

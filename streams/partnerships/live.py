@@ -8,13 +8,11 @@ is made (``PartnershipBook.terms_between``). Undecodable records are counted and
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
-from schemas.codec import decode
-from schemas.errors import InvalidEvent
+from schemas.codec import Envelope
 from schemas.partnership import NetworkTerms, Partnership
+from streams.event_sink import EventSink, Followed
 from streams.partnerships.book import PartnershipBook
-from streams.record_auth import RecordAuth
 from streams.runtime import TopicFollower
 from streams.settings import Settings
 
@@ -26,35 +24,25 @@ log = logging.getLogger(__name__)
 class PartnershipsView:
     def __init__(self, settings: Settings) -> None:
         self.book = PartnershipBook()
-        self.invalid = 0
-        self._auth = RecordAuth.from_settings(settings)  # forged terms are never applied
+        self._other = 0
+        self.sink = EventSink(settings, ["partnerships"], self._apply, log=log)  # MAC checked
         self.view = TopicFollower(
             settings.bootstrap_servers,
-            [settings.topic("partnerships")],
-            self.apply_record,
+            self.sink.full_topics,
+            self.sink,
             name="partnerships",
             client_options=settings.kafka_client_options(),
         )
 
-    def apply_record(
-        self,
-        key: bytes | None,
-        value: bytes | None,
-        headers: Sequence[tuple[str, bytes]],
-        origin: tuple[str, int, int],
-    ) -> None:
-        if value is None:
-            return
-        try:
-            self._auth.check(origin[0], key, value, headers)
-            event = decode(value, headers).event
-        except InvalidEvent as exc:
-            self.invalid += 1
-            log.warning(
-                "ignored partnership record topic=%s partition=%d offset=%d: %s", *origin, exc
-            )
-            return
+    @property
+    def invalid(self) -> int:
+        """Records not applied: forged, undecodable, or not a partnership event."""
+        return self.sink.skipped + self._other
+
+    def _apply(self, envelope: Envelope, origin: Followed) -> None:
+        event = envelope.event
         if isinstance(event, Partnership | NetworkTerms):
             self.book.apply(event)
         else:
-            self.invalid += 1
+            self._other += 1
+            log.warning("ignored %s at %s: not a partnership event", type(event).__name__, origin)

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import faust
 
-from schemas.errors import InvalidEvent
+from schemas.codec import Envelope
 from schemas.partner import PartnerProfile
-from streams.record_auth import RecordAuth
-from streams.router.records import decode_as
+from streams.event_sink import EventSink, Followed
 from streams.routing.directory import PartnerDirectory
 from streams.runtime import TopicFollower
 from streams.settings import Settings
@@ -37,35 +36,31 @@ class DirectoryView:
         self.applied = 0
         self.on_change: Callable[[], object] | None = None  # called after each applied profile
         self.stale = 0
-        self.invalid = 0
-        self.unauthenticated = 0
-        self._auth = RecordAuth.from_settings(settings)
+        self._other = 0
+        # a forged record is never applied; the gatekeeper dead-letters it (once)
+        self.sink = EventSink(settings, ["partners"], self._apply, log=log)
         self.view = TopicFollower(
             settings.bootstrap_servers,
-            [settings.topic("partners")],
-            self.apply_record,
+            self.sink.full_topics,
+            self.sink,
             name="partner-directory",
             client_options=settings.kafka_client_options(),
         )
 
-    def apply_record(
-        self,
-        key: bytes | None,
-        value: bytes | None,
-        headers: Sequence[tuple[str, bytes]],
-        origin: tuple[str, int, int],
-    ) -> None:
-        if value is None:
-            return  # a tombstone: deactivation is an update with active=false
-        try:
-            self._auth.check(origin[0], key, value, headers)
-        except InvalidEvent as exc:  # the gatekeeper dead-letters it (once)
-            self.unauthenticated += 1
-            log.warning("ignored partner record topic=%s partition=%d offset=%d: %s", *origin, exc)
-            return
-        event = decode_as(PartnerProfile, value, headers, origin, log)
-        if event is None:
-            self.invalid += 1
+    @property
+    def unauthenticated(self) -> int:
+        return self.sink.unauthenticated
+
+    @property
+    def invalid(self) -> int:
+        """Records with the bus's MAC that are not a valid partner profile."""
+        return self.sink.skipped - self.sink.unauthenticated + self._other
+
+    def _apply(self, envelope: Envelope, origin: Followed) -> None:
+        event = envelope.event
+        if not isinstance(event, PartnerProfile):
+            self._other += 1
+            log.warning("ignored %s at %s: not a PartnerProfile", type(event).__name__, origin)
             return
         if self.directory.apply(event):
             self.applied += 1

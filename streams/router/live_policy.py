@@ -14,11 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from schemas.errors import InvalidEvent
+from schemas.codec import Envelope
 from schemas.policy import RoutingPolicy
+from streams.event_sink import EventSink, Followed
 from streams.policy import PolicyBook
-from streams.record_auth import RecordAuth
-from streams.router.records import decode_as
 from streams.runtime import TopicFollower
 from streams.settings import Settings
 
@@ -32,10 +31,11 @@ class PolicyView:
 
     def __init__(self, settings: Settings) -> None:
         self.book = PolicyBook()
-        self._auth = RecordAuth.from_settings(settings)
+        # a policy decides who gets leads: only the bus's own (oppbus policy apply) counts
+        self.sink = EventSink(settings, ["routing-policy"], self._apply, log=log)
         self.view = TopicFollower(
             settings.bootstrap_servers,
-            [settings.topic("routing-policy")],
+            self.sink.full_topics,
             self.apply_record,
             name="routing-policy",
             client_options=settings.kafka_client_options(),
@@ -48,22 +48,18 @@ class PolicyView:
         headers: Sequence[tuple[str, bytes]],
         origin: tuple[str, int, int],
     ) -> None:
-        if value is None:
-            return
-        try:  # a policy decides who gets leads: only the bus's own (oppbus policy apply) counts
-            self._auth.check(origin[0], key, value, headers)
-        except InvalidEvent as exc:
+        skipped = self.sink.skipped
+        self.sink(key, value, headers, origin)
+        self.book.invalid += self.sink.skipped - skipped  # forged or undecodable
+
+    def _apply(self, envelope: Envelope, origin: Followed) -> None:
+        event = envelope.event
+        if not isinstance(event, RoutingPolicy):
             self.book.invalid += 1
-            log.warning("ignored policy record topic=%s partition=%d offset=%d: %s", *origin, exc)
-            return
-        event = decode_as(RoutingPolicy, value, headers, origin, log)
-        if event is None:
-            self.book.invalid += 1
+            log.warning("ignored %s at %s: not a RoutingPolicy", type(event).__name__, origin)
             return
         invalid = self.book.invalid
         if self.book.apply(event):
             log.info("routing policy version %d in force", event.version)
         elif self.book.invalid > invalid:
-            log.warning(
-                "unusable policy topic=%s partition=%d offset=%d: %s", *origin, self.book.last_error
-            )
+            log.warning("unusable policy at %s: %s", origin, self.book.last_error)
