@@ -114,8 +114,11 @@ async def healthz(request: web.Request) -> web.Response:
     waiting, workers = routing_verdict(state.workers.live(), topic, partitions)
     if not reachable:
         waiting.insert(0, f"broker: {settings.broker_url} does not answer")
+    caught_up = state.readmodel.caught_up
     if not reading:
         waiting.insert(0, "api: read model not running")
+    elif not caught_up:
+        waiting.insert(0, "api: read model catching up with the bus")
     ok = not waiting
     body = {
         "status": "ok" if ok else "starting",
@@ -123,6 +126,7 @@ async def healthz(request: web.Request) -> web.Response:
         "broker": {"url": settings.broker_url, "reachable": reachable},
         "read_model": {
             "running": reading,
+            "caught_up": caught_up,
             "applied": state.readmodel.applied,
             "skipped": state.readmodel.skipped,
         },

@@ -136,3 +136,8 @@ class ReadModel:
     @property
     def running(self) -> bool:
         return self._follower.running
+
+    @property
+    def caught_up(self) -> bool:
+        """True once everything on the bus when it started has been applied (stays true)."""
+        return self._follower.caught_up.is_set()

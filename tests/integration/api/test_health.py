@@ -53,6 +53,7 @@ async def test_healthz_is_503_until_a_worker_routes_and_then_routing_is_immediat
         await wait_for(healthy, 60, every=0.05, what=lambda: f"healthy; waited for {seen}")
         status, body = await _health(api)
         assert body["workers"] and all(w["state"] == "ready" for w in body["workers"])
+        assert body["read_model"]["running"] and body["read_model"]["caught_up"], body
 
         published = time.monotonic()
         resp = await api.client.post("/v1/opportunities", json=opportunity(), headers=northwind)
