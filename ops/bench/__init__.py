@@ -19,6 +19,7 @@ BENCHES: dict[str, str] = {
     "api": "ops.bench.api",
     "broker": "ops.bench.broker_fetch",
     "replay": "ops.bench.replay",
+    "follow": "ops.bench.follow",
 }
 
 __all__ = ["BENCHES"]
