@@ -196,6 +196,10 @@ class TopicFollower:
         consumer = await self._open()
         read = 0
         try:
+            if not self.partitions:  # every topic missing: nothing to read
+                if progress is not None:
+                    progress(0, 0)
+                return 0
             starts = await consumer.beginning_offsets(self.partitions)
             ends = await end_offsets(consumer, self.partitions)
             remaining = {tp: end for tp, end in ends.items() if end > starts.get(tp, 0)}

@@ -170,6 +170,10 @@ async def test_read_to_end_stops_at_the_end_measured_at_the_start(settings: Sett
     assert read == 500 == len(seen.values)
     assert ticks[0] == (0, 500) and ticks[-1] == (500, 500)
     assert not follower.running
+    nothing = TopicFollower(
+        settings.bootstrap_servers, [settings.topic("missing")], seen, name="t", topic_wait_s=None
+    )
+    assert await asyncio.wait_for(nothing.read_to_end(), 20) == 0
 
 
 async def test_keeps_following_across_a_broker_restart(tmp_path: Path, unique: str) -> None:
