@@ -25,6 +25,7 @@ class Hit:
     status: int
     verified: bool
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Receiver:
     release: asyncio.Event = field(default_factory=asyncio.Event)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     url: str = ""
+    failing: bool = True  # the "switch" path answers 500 while this holds, then 200
     _runner: web.AppRunner | None = None
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -53,7 +55,9 @@ class Receiver:
         status = {"ok": 200, "down": 500, "gone": 410, "redirect": 302}.get(path, 200)
         if path == "flaky":
             status = 503 if tries < 2 else 204
-        await self._record(Hit(path, wid, status, verified, body))
+        if path == "switch":
+            status = 500 if self.failing else 200
+        await self._record(Hit(path, wid, status, verified, body, dict(request.headers)))
         return web.Response(status=status, headers={"Location": "http://127.0.0.1:1/"})
 
     async def _record(self, hit: Hit) -> None:
