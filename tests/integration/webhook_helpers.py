@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import pytest
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from connectors.webhooks.dispatcher import WebhookDispatcher
 from connectors.webhooks.signing import WebhookVerificationError, verify
 from schemas.codec import decode, encode
 from schemas.common import Contract
 from schemas.events import event_key, event_topic
 from streams.record_auth import RecordAuth
 from streams.settings import Settings
+from tests.integration.api.conftest import Harness, harness_with
+from tests.integration.polling import wait_for
+
+LIST = "/v1/admin/webhook-deliveries"
 
 
 @dataclass
@@ -126,3 +133,46 @@ async def read_until(
         return seen
     finally:
         await consumer.stop()
+
+
+@pytest.fixture
+async def redrive_hooks(settings: Settings) -> AsyncIterator[Harness]:
+    async for harness in harness_with(
+        settings,
+        webhook_allowed_networks="127.0.0.0/8",
+        webhook_backoff_base_s=0.05,
+        webhook_backoff_max_s=0.1,
+        webhook_max_attempts=2,
+        webhook_timeout_s=2.0,
+    ):
+        yield harness
+
+
+async def listed(h: Harness, query: str = "") -> list[dict[str, Any]]:
+    resp = await h.client.get(LIST + query, headers=h.admin)
+    assert resp.status == 200, await resp.text()
+    return (await resp.json())["deliveries"]  # type: ignore[no-any-return]
+
+
+async def dead_lead(h: Harness, receiver: Receiver) -> tuple[str, dict[str, str]]:
+    """A lead whose delivery died at the failing receiver; returns its webhook id and the
+    partner's auth headers."""
+    vault = await h.register("vault-storage")
+    resp = await h.client.put(
+        "/v1/partners/vault-storage/webhook", json={"url": f"{receiver.url}/switch"}, headers=vault
+    )
+    assert resp.status == 201
+    receiver.secrets["switch"] = (await resp.json())["secret"]
+    dispatcher = WebhookDispatcher(h.settings)
+    await dispatcher.start()
+    try:
+        offer = await h.offer("northwind", "nw-0001", "vault-storage")
+        wid = f"{offer.referral_id}.offered"
+
+        async def dead() -> bool:
+            return [d["webhook_id"] for d in await listed(h, "?status=dead")] == [wid]
+
+        await wait_for(dead, within=20, what="the dead delivery listed")
+    finally:
+        await dispatcher.stop()
+    return wid, vault

@@ -8,75 +8,34 @@ log afterwards (what a worker does after a crash before committing) delivers not
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
 import pytest
 
 from connectors.webhooks.dispatcher import WebhookDispatcher
 from schemas.webhooks import WebhookDelivery, WebhookRedrive
-from streams.settings import Settings
-from tests.integration.api.conftest import Harness, harness_with
+from tests.integration.api.conftest import Harness
 from tests.integration.polling import wait_for
-from tests.integration.webhook_helpers import Receiver, read_until
+from tests.integration.webhook_helpers import (
+    LIST,
+    Receiver,
+    dead_lead,
+    listed,
+    read_until,
+    redrive_hooks,
+)
 
 pytestmark = pytest.mark.kafka
-
-LIST = "/v1/admin/webhook-deliveries"
-
-
-@pytest.fixture
-async def hooks(settings: Settings) -> AsyncIterator[Harness]:
-    async for harness in harness_with(
-        settings,
-        webhook_allowed_networks="127.0.0.0/8",
-        webhook_backoff_base_s=0.05,
-        webhook_backoff_max_s=0.1,
-        webhook_max_attempts=2,
-        webhook_timeout_s=2.0,
-    ):
-        yield harness
-
-
-async def _listed(h: Harness, query: str = "") -> list[dict[str, Any]]:
-    resp = await h.client.get(LIST + query, headers=h.admin)
-    assert resp.status == 200, await resp.text()
-    return (await resp.json())["deliveries"]  # type: ignore[no-any-return]
-
-
-async def _dead_lead(h: Harness, receiver: Receiver) -> tuple[str, dict[str, str]]:
-    """A lead whose delivery died at the failing receiver; returns its webhook id and the
-    partner's auth headers."""
-    vault = await h.register("vault-storage")
-    resp = await h.client.put(
-        "/v1/partners/vault-storage/webhook", json={"url": f"{receiver.url}/switch"}, headers=vault
-    )
-    assert resp.status == 201
-    receiver.secrets["switch"] = (await resp.json())["secret"]
-    dispatcher = WebhookDispatcher(h.settings)
-    await dispatcher.start()
-    try:
-        offer = await h.offer("northwind", "nw-0001", "vault-storage")
-        wid = f"{offer.referral_id}.offered"
-
-        async def dead() -> bool:
-            return [d["webhook_id"] for d in await _listed(h, "?status=dead")] == [wid]
-
-        await wait_for(dead, within=20, what="the dead delivery listed")
-    finally:
-        await dispatcher.stop()
-    return wid, vault
+hooks = redrive_hooks
 
 
 async def test_a_dead_delivery_is_redriven_once(hooks: Harness) -> None:
     receiver = Receiver(secrets={})
     await receiver.start()
     try:
-        wid, _ = await _dead_lead(hooks, receiver)
-        [dead] = await _listed(hooks, "?status=dead&partner_id=vault-storage")
+        wid, _ = await dead_lead(hooks, receiver)
+        [dead] = await listed(hooks, "?status=dead&partner_id=vault-storage")
         assert dead["status"] == "dead" and dead["redrive"] == 0 and dead["redrive_asked"] == 0
         assert dead["source"]["topic"] == "referrals"
-        assert await _listed(hooks, "?partner_id=someone-else") == []
+        assert await listed(hooks, "?partner_id=someone-else") == []
         assert [h.status for h in receiver.hits] == [500, 500]
 
         url = f"{LIST}/{wid}/redrive"
@@ -86,7 +45,7 @@ async def test_a_dead_delivery_is_redriven_once(hooks: Harness) -> None:
         assert await first.json() == await again.json() == {
             "webhook_id": wid, "partner_id": "vault-storage", "redrive": 1, "status": "redriving"
         }  # fmt: skip
-        [redriving] = await _listed(hooks, "?status=redriving")
+        [redriving] = await listed(hooks, "?status=redriving")
         assert redriving["webhook_id"] == wid and redriving["redrive_asked"] == 1
         asked = await read_until(hooks.settings, "webhook-redrives", lambda ev: len(ev) >= 1)
         assert [(e.webhook_id, e.redrive) for e in asked if isinstance(e, WebhookRedrive)] == [
@@ -99,12 +58,12 @@ async def test_a_dead_delivery_is_redriven_once(hooks: Harness) -> None:
         try:
 
             async def delivered() -> bool:
-                return [d["webhook_id"] for d in await _listed(hooks, "?status=delivered")] == [wid]
+                return [d["webhook_id"] for d in await listed(hooks, "?status=delivered")] == [wid]
 
             await wait_for(delivered, within=20, what="the redriven delivery")
         finally:
             await dispatcher.stop()
-        [done] = await _listed(hooks)
+        [done] = await listed(hooks)
         assert done["redrive"] == 1 and done["outcome"] == "delivered"
         assert [a["status"] for a in done["attempts"]] == [500, 500, 200]
         assert done["first_settled_at"] == dead["settled_at"]  # its place in the list is kept
