@@ -8,11 +8,15 @@ log afterwards (what a worker does after a crash before committing) delivers not
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 
 from connectors.webhooks.dispatcher import WebhookDispatcher
+from ops.cli import main
 from schemas.webhooks import WebhookDelivery, WebhookRedrive
-from tests.integration.api.conftest import Harness
+from tests.integration.api.conftest import ADMIN_TOKEN, Harness
 from tests.integration.polling import wait_for
 from tests.integration.webhook_helpers import (
     LIST,
@@ -27,7 +31,18 @@ pytestmark = pytest.mark.kafka
 hooks = redrive_hooks
 
 
-async def test_a_dead_delivery_is_redriven_once(hooks: Harness) -> None:
+async def _cli(h: Harness, capsys: Any, *argv: str) -> tuple[int, str, str]:
+    """``oppbus webhooks ...`` against the API under test (in a thread: it blocks)."""
+    base = str(h.client.make_url("")).rstrip("/")
+    capsys.readouterr()
+    code = await asyncio.to_thread(
+        main, ["webhooks", "--api", base, "--admin-token", ADMIN_TOKEN, *argv]
+    )
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+async def test_a_dead_delivery_is_redriven_once(hooks: Harness, capsys: Any) -> None:
     receiver = Receiver(secrets={})
     await receiver.start()
     try:
@@ -38,17 +53,22 @@ async def test_a_dead_delivery_is_redriven_once(hooks: Harness) -> None:
         assert await listed(hooks, "?partner_id=someone-else") == []
         assert [h.status for h in receiver.hits] == [500, 500]
 
+        listing = await _cli(hooks, capsys, "dead", "--partner", "vault-storage")
+        assert (
+            listing[0] == 0 and wid in listing[1] and "2 attempt(s), last: HTTP 500" in listing[1]
+        )
+        asked = await _cli(hooks, capsys, "redrive", wid)  # the operator's command
+        assert asked[0] == 0 and f"redrive #1 of {wid} asked" in asked[1]
         url = f"{LIST}/{wid}/redrive"
-        first = await hooks.client.post(url, headers=hooks.admin)
         again = await hooks.client.post(url, headers=hooks.admin)  # asked twice: the same
-        assert first.status == again.status == 202, await first.text()
-        assert await first.json() == await again.json() == {
+        assert again.status == 202, await again.text()
+        assert await again.json() == {
             "webhook_id": wid, "partner_id": "vault-storage", "redrive": 1, "status": "redriving"
         }  # fmt: skip
         [redriving] = await listed(hooks, "?status=redriving")
         assert redriving["webhook_id"] == wid and redriving["redrive_asked"] == 1
-        asked = await read_until(hooks.settings, "webhook-redrives", lambda ev: len(ev) >= 1)
-        assert [(e.webhook_id, e.redrive) for e in asked if isinstance(e, WebhookRedrive)] == [
+        on_log = await read_until(hooks.settings, "webhook-redrives", lambda ev: len(ev) >= 1)
+        assert [(e.webhook_id, e.redrive) for e in on_log if isinstance(e, WebhookRedrive)] == [
             (wid, 1)
         ]
 
@@ -69,6 +89,8 @@ async def test_a_dead_delivery_is_redriven_once(hooks: Harness) -> None:
         assert done["first_settled_at"] == dead["settled_at"]  # its place in the list is kept
         refused = await hooks.client.post(url, headers=hooks.admin)
         assert refused.status == 409 and (await refused.json())["error"] == "delivered"
+        code, _, err = await _cli(hooks, capsys, "redrive", wid)
+        assert code == 1 and "409" in err and "delivered, not dead" in err
 
         # a new consumer group reads the whole log again (a crash before any commit): nothing
         # is delivered twice, the redrive is not carried out again
