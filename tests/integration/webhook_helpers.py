@@ -45,6 +45,7 @@ class Receiver:
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     url: str = ""
     failing: bool = True  # the "switch" path answers 500 while this holds, then 200
+    holding: bool = False  # the "switch" path records the request (status 0) and never answers
     _runner: web.AppRunner | None = None
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -62,6 +63,10 @@ class Receiver:
         status = {"ok": 200, "down": 500, "gone": 410, "redirect": 302}.get(path, 200)
         if path == "flaky":
             status = 503 if tries < 2 else 204
+        if path == "switch" and self.holding:
+            await self._record(Hit(path, wid, 0, verified, body, dict(request.headers)))
+            await self.release.wait()
+            return web.Response(status=503)  # after the test: the sender is long gone
         if path == "switch":
             status = 500 if self.failing else 200
         await self._record(Hit(path, wid, status, verified, body, dict(request.headers)))
