@@ -142,7 +142,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         "the delivery log per lead and fee event and the dispatcher's record of what was "
         "delivered; a redrive's record supersedes the dead one.",
         publishers=("webhooks",),
-        consumers=("webhooks", "http-api"),
+        consumers=("webhooks", "http-api", "gatekeeper"),
     ),
     TopicSpec(
         name="webhook-redrives",

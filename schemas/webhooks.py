@@ -78,7 +78,7 @@ def fee_webhook_id(fee_event_id: str, role: Literal["payer", "payee"]) -> str:
 
 
 def _checked_webhook_id(value: str) -> str:
-    if not (_LEAD_WEBHOOK_ID.match(value) or _FEE_WEBHOOK_ID.match(value)):
+    if not (_LEAD_WEBHOOK_ID.fullmatch(value) or _FEE_WEBHOOK_ID.fullmatch(value)):
         raise ValueError("not a webhook id: <referral_id>.<event> or <fee event id>.<payer|payee>")
     return value
 

@@ -4,7 +4,8 @@ On the real API, dispatcher and embedded broker: a partner's key (even the deliv
 gets the same ``403`` for a delivery that exists and one that does not, and nothing is published;
 an unknown or hostile id is a ``404`` that publishes nothing; a redrive record written to the
 broker by anyone but the bus (no MAC, or a MAC with another key) is dead-lettered with the reason
-``unauthenticated``, is not applied by the API's view and delivers nothing.
+``unauthenticated``, is not applied by the API's view and delivers nothing; nor is a forged
+delivery record claiming the delivery succeeded.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from aiokafka import AIOKafkaProducer
 from connectors.webhooks.dispatcher import WebhookDispatcher
 from schemas.codec import encode
 from schemas.operations import DeadLetter
-from schemas.webhooks import WebhookRedrive
+from schemas.webhooks import WebhookDelivery, WebhookRedrive
 from streams.record_auth import RecordAuth
 from tests.integration.api.conftest import Harness
 from tests.integration.webhook_helpers import (
@@ -84,10 +85,20 @@ async def test_a_forged_redrive_record_is_dead_lettered_and_delivers_nothing(
         other_key = RecordAuth([b"not-the-bus-service-key"])
         producer = AIOKafkaProducer(bootstrap_servers=hooks.settings.bootstrap_servers)
         await producer.start()
+        # a forged record saying a later redrive delivered it: never applied either
+        [shown] = await listed(hooks)
+        own = {k: v for k, v in shown.items() if k in WebhookDelivery.model_fields}
+        record = WebhookDelivery.model_validate(own)
+        fake = record.model_copy(update={"outcome": "delivered", "redrive": 5})
+        fake_enc = encode(fake, source="urn:attacker")
+        log = hooks.settings.topic("webhook-deliveries")
         try:
             await producer.send_and_wait(topic, enc.value, wid.encode(), headers=enc.headers)
             signed = other_key.stamp(topic, wid.encode(), enc.value, enc.headers)
             await producer.send_and_wait(topic, enc.value, wid.encode(), headers=signed)
+            await producer.send_and_wait(
+                log, fake_enc.value, wid.encode(), headers=fake_enc.headers
+            )
         finally:
             await producer.stop()
         dispatcher = WebhookDispatcher(hooks.settings)
