@@ -38,13 +38,12 @@ from connectors.webhooks.policy import (
     OffsetTracker,
     backoff_s,
     cloudevent_headers,
-    fee_targets,
-    lead_event_of,
+    delivery_targets,
     lead_partner,
     payload,
     verdict,
 )
-from connectors.webhooks.redrive import SourceReader, refusal
+from connectors.webhooks.redrive import SourceReader, describes, refusal
 from connectors.webhooks.sender import AttemptResult, HttpSender, Sender
 from connectors.webhooks.signing import signed_headers
 from connectors.webhooks.ssrf import TargetPolicy
@@ -60,7 +59,6 @@ from schemas.webhooks import (
     WebhookDelivery,
     WebhookEvent,
     WebhookRedrive,
-    webhook_id,
 )
 from streams.metrics import ReferralMetrics
 from streams.record_auth import RecordAuth
@@ -260,15 +258,7 @@ class WebhookDispatcher:
         envelope = self._checked(tp, record)
         if envelope is None:
             return []
-        if fees:
-            targets = fee_targets(envelope.event)
-        else:
-            lead_event = lead_event_of(envelope.event)
-            partner_id: str | None = getattr(envelope.event, "partner_id", None)
-            referral_id: str | None = getattr(envelope.event, "referral_id", None)
-            if lead_event is None or partner_id is None or referral_id is None:
-                return []
-            targets = [(partner_id, lead_event, webhook_id(referral_id, lead_event))]
+        targets = delivery_targets(envelope.event)
         where = RecordPosition(
             topic="fees" if fees else "referrals", partition=tp.partition, offset=record.offset
         )
@@ -322,7 +312,7 @@ class WebhookDispatcher:
             envelope = self._checked(TopicPartition(raw.topic, raw.partition), raw)
         job = _Job(tp, record, envelope, current.partner_id, current.event, wid, source,
                    redrive=current)  # fmt: skip
-        if envelope is None or not _names(envelope, current):
+        if envelope is None or not describes(envelope, current):
             self._inflight.add(wid)
             gone = DeliveryAttempt(
                 at=self._now(), error="not attempted: the event is no longer on the log",
@@ -506,21 +496,6 @@ class WebhookDispatcher:
                 log.warning("webhooks: publishing to %s failed (%s); retrying", topic, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
-
-
-def _names(envelope: Envelope, dead: WebhookDelivery) -> bool:
-    """The record read back is the one the dead delivery was about (same webhook id)."""
-    event = envelope.event
-    if dead.event.startswith("fee."):
-        return any(
-            wid == dead.webhook_id and p == dead.partner_id for p, _, wid in fee_targets(event)
-        )
-    kind = lead_event_of(event)
-    return (
-        kind == dead.event
-        and getattr(event, "partner_id", None) == dead.partner_id
-        and webhook_id(getattr(event, "referral_id", ""), kind) == dead.webhook_id
-    )
 
 
 def _where(job: _Job) -> str:

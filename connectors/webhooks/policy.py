@@ -41,7 +41,7 @@ from schemas.referrals import (
     ReferralWithdrawn,
     ReferralWon,
 )
-from schemas.webhooks import LeadEvent, WebhookEvent, fee_webhook_id
+from schemas.webhooks import LeadEvent, WebhookEvent, fee_webhook_id, webhook_id
 
 __all__ = [
     "RETRYABLE_STATUSES",
@@ -49,6 +49,7 @@ __all__ = [
     "Verdict",
     "backoff_s",
     "cloudevent_headers",
+    "delivery_targets",
     "fee_targets",
     "lead_event_of",
     "lead_partner",
@@ -118,6 +119,18 @@ _FEE_EVENTS: dict[str, WebhookEvent] = {
     "settled": "fee.settled",
     "reversed": "fee.reversed",
 }
+
+
+def delivery_targets(event: Contract) -> list[tuple[str, WebhookEvent, str]]:
+    """``(partner, event, webhook_id)`` of each delivery a ledger or fee event calls for."""
+    if isinstance(event, FeeRecorded):
+        return fee_targets(event)
+    kind = lead_event_of(event)
+    partner_id: str | None = getattr(event, "partner_id", None)
+    referral_id: str | None = getattr(event, "referral_id", None)
+    if kind is None or partner_id is None or referral_id is None:
+        return []
+    return [(partner_id, kind, webhook_id(referral_id, kind))]
 
 
 def cloudevent_headers(envelope: Envelope) -> dict[str, str]:

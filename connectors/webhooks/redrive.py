@@ -17,10 +17,12 @@ import contextlib
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from connectors.webhooks.policy import delivery_targets
+from schemas.codec import Envelope
 from schemas.webhooks import WebhookDelivery, WebhookRedrive
 from streams.settings import Settings
 
-__all__ = ["SourceReader", "pending", "refusal"]
+__all__ = ["SourceReader", "describes", "pending", "refusal"]
 
 
 def refusal(current: WebhookDelivery | None, asked: WebhookRedrive | None = None) -> str | None:
@@ -44,6 +46,14 @@ def refusal(current: WebhookDelivery | None, asked: WebhookRedrive | None = None
 def pending(current: WebhookDelivery, asked: WebhookRedrive | None) -> bool:
     """A redrive of ``current`` was asked and has not settled yet."""
     return asked is not None and asked.redrive > current.redrive
+
+
+def describes(envelope: Envelope, dead: WebhookDelivery) -> bool:
+    """The record read back is the one the dead delivery was about (same webhook id)."""
+    return any(
+        wid == dead.webhook_id and partner == dead.partner_id and kind == dead.event
+        for partner, kind, wid in delivery_targets(envelope.event)
+    )
 
 
 class SourceReader:
