@@ -24,7 +24,9 @@ from schemas.ids import referral_id
 from streams.fees.ledger import fee_id_of
 from streams.settings import Settings
 from tests.integration.api.conftest import Harness, harness_with
-from tests.integration.webhook_helpers import Receiver
+from tests.integration.polling import wait_for
+from tests.integration.webhook_helpers import LIST, Receiver, listed
+from tests.integration.webhook_helpers import redrive_hooks as redrive_hooks  # a fixture
 
 pytestmark = pytest.mark.kafka
 
@@ -118,3 +120,42 @@ async def test_fee_events_reach_the_payer_and_the_payee_only(hooks: Harness) -> 
     assert first.headers["ce-type"] == "io.oppbus.fee.recorded.v1"
     assert first.headers["ce-id"] and first.headers["ce-source"] == "urn:test:router"
     assert first.headers["ce-specversion"] == "1.0"
+
+
+async def test_a_dead_fee_delivery_is_redriven_from_the_fee_ledger(
+    redrive_hooks: Harness,
+) -> None:
+    h = redrive_hooks  # two attempts, short backoff
+    receiver = Receiver(secrets={})
+    await receiver.start()
+    dispatcher = WebhookDispatcher(h.settings)
+    try:
+        auth = await h.register("north")
+        resp = await h.client.put(
+            "/v1/partners/north/webhook", json={"url": f"{receiver.url}/switch"}, headers=auth
+        )
+        receiver.secrets["switch"] = (await resp.json())["secret"]
+        await dispatcher.start()
+        fee = _fee("south", "north")
+        await h.emit_to("fees", fee)
+        wid = f"{fee.event_id}.payee"
+
+        async def dead() -> bool:
+            return [d["webhook_id"] for d in await listed(h, "?status=dead")] == [wid]
+
+        await wait_for(dead, within=20, what="the dead fee delivery")
+        receiver.failing = False
+        asked = await h.client.post(f"{LIST}/{wid}/redrive", headers=h.admin)
+        assert asked.status == 202, await asked.text()
+
+        async def delivered() -> bool:
+            return [d["webhook_id"] for d in await listed(h, "?status=delivered")] == [wid]
+
+        await wait_for(delivered, within=20, what="the redriven fee delivery")
+    finally:
+        await dispatcher.stop()
+        await receiver.stop()
+    [done] = await listed(h)
+    assert done["source"]["topic"] == "fees" and done["redrive"] == 1
+    assert [x.status for x in receiver.hits] == [500, 500, 200]
+    assert orjson.loads(receiver.hits[-1].body)["type"] == "fee.accrued"
