@@ -84,12 +84,8 @@ async function start(key, me) {
     statementForm: $('statement-form'), statementBody: $('statement-body'),
     feeList: $('fee-list'), count: $('fees-count'),
   });
-  const commerce = async () => {
-    await Promise.all([
-      partnerships.load().catch((err) => showErrors($('propose-form'), err)),
-      fees.load().catch((err) => showErrors($('statement-form'), err)),
-    ]);
-  };
+  // A failed poll shows nothing: the next one tries again (a revoked key signs out in makeApi).
+  const commerce = () => Promise.all([partnerships.load().catch(() => {}), fees.load().catch(() => {})]);
   const commercePoll = setInterval(commerce, COMMERCE_MS);
   let feeTimer = null;
   const feesSoon = () => {

@@ -20,11 +20,12 @@ export function termsText(terms) {
     + `${days(terms.payment_days)} of approval`;
 }
 
-/** "Terms v2: 10 % of …" as a <p>; `lead` words it for an offer ("accepting accepts them"). */
+/** "Terms (version 2): 10 % of …" as a <p>; `lead` words it for an offer ("Accepting accepts
+ *  the terms"). No terms: "No terms: no referral fee is due." */
 export function termsLine(terms, lead = '') {
-  const version = terms ? ` (version ${terms.version})` : '';
-  return h('p', { class: terms ? 'terms' : 'terms none' },
-    h('b', { text: `${lead || 'Terms'}${version}: ` }), termsText(terms));
+  if (!terms) return h('p', { class: 'terms none', text: termsText(null) });
+  return h('p', { class: 'terms' },
+    h('b', { text: `${lead || 'Terms'} (version ${terms.version}): ` }), termsText(terms));
 }
 
 /**

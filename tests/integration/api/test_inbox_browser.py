@@ -133,6 +133,10 @@ async def test_two_partners_work_their_referrals_in_the_inbox(
         await expect(hostile_card.locator(".score")).to_have_text(f"{offered['nw-a']['score']:.2f}")
         await expect(hostile_card.locator("time")).to_contain_text("left")
         await expect(hostile_card.locator(".reasons li").first).to_be_visible()
+        # no partnership and no network default: the offer says accepting it costs no fee
+        await expect(hostile_card.locator("p.terms")).to_have_text(
+            "No terms: no referral fee is due."
+        )
         await screenshot(page, "inbox-offers", 1280)
 
         # --- accept one offer: the customer is revealed on the page and through the API ------

@@ -239,12 +239,13 @@ async def test_partners_agree_terms_and_settle_a_fee_in_the_inbox(
         await expect(entry.locator('[data-field="reference"] .error')).not_to_be_empty()
         await expect(entry.get_by_label("Payment reference")).to_be_focused()
         assert (await _json(api, "/v1/fees", northwind))["fees"][0]["status"] == "approved"
-        await entry.get_by_label("Payment reference").fill("WIRE-2027-0042")
+        reference = f"WIRE-2027-0042 {XSS}"  # typed by the payee, shown to the payer: as text
+        await entry.get_by_label("Payment reference").fill(reference)
         await entry.get_by_label("Payment reference").press("Enter")
-        await expect(entry).to_contain_text("Settled, reference WIRE-2027-0042")
+        await expect(entry).to_contain_text(f"Settled, reference {reference}")
         (settled,) = (await _json(api, "/v1/fees", northwind))["fees"]
-        assert (settled["status"], settled["reference"]) == ("settled", "WIRE-2027-0042")
-        await expect(payer_entry).to_contain_text("WIRE-2027-0042", timeout=TIMEOUT_MS)
+        assert (settled["status"], settled["reference"]) == ("settled", reference)
+        await expect(payer_entry).to_contain_text(reference, timeout=TIMEOUT_MS)
         await screenshot(npage, "inbox-fees", 1280)
         await section_screenshots(npage, "inbox-northwind", ["partnerships", "directory", "fees"])
         await section_screenshots(cpage, "inbox-contoso", ["partnerships", "accepted", "fees"])
