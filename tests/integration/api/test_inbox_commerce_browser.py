@@ -259,6 +259,31 @@ async def test_partners_agree_terms_and_settle_a_fee_in_the_inbox(
         (ps,) = await _partnerships(api, northwind)
         assert (ps["status"], ps["ended_by"]) == ("ended", "contoso")
 
+        # --- a proposal to nobody, a second live one to the same partner, a withdrawal ---------
+        partner_error = propose.locator('[data-field="partner_id"] .error')
+        await propose.get_by_label("Partner id").fill("nobody")
+        await propose.get_by_label("Fee percent").fill("5")
+        await propose.get_by_role("button", name="Propose partnership").click()
+        await expect(partner_error).to_contain_text("no partner nobody")
+        await propose.get_by_label("Partner id").fill("fabrikam")
+        await propose.get_by_label("Fee percent").fill("5")
+        await propose.get_by_role("button", name="Propose partnership").click()
+        await expect(propose.locator(".form-ok")).to_contain_text("Proposed to fabrikam")
+        await propose.get_by_label("Partner id").fill("fabrikam")
+        await propose.get_by_label("Fee percent").fill("6")
+        await propose.get_by_role("button", name="Propose partnership").click()
+        await expect(partner_error).to_contain_text("is proposed")
+        live = [p for p in await _partnerships(api, northwind) if p["partner"] == "fabrikam"]
+        assert [(p["status"], p["terms"]["referral_fee"]) for p in live] == [
+            ("proposed", {"percent": "5"})
+        ]
+        withdrawn = _card(npage, "fabrikam")
+        await withdrawn.get_by_role("button", name="Withdraw").click()
+        await withdrawn.get_by_role("button", name="Confirm").click()
+        await expect(withdrawn.locator(".badge")).to_have_text("ended", timeout=TIMEOUT_MS)
+        (gone,) = [p for p in await _partnerships(api, northwind) if p["partner"] == "fabrikam"]
+        assert (gone["status"], gone["ended_by"]) == ("ended", "northwind")
+
         await screenshot(cpage, "inbox-commerce-contoso", 1280)
         await screenshot(npage, "inbox-commerce-northwind", 360)
         for w in (n, c):
@@ -270,6 +295,7 @@ async def _check(w: Watched, base: str, keys: dict[str, str]) -> None:
         w,
         base,
         list(keys.values()),
-        deliberate=("status of 422",),  # the refused search, fee, range and reference
+        # the refused search, fee, range and reference; the unknown partner; the second proposal
+        deliberate=("status of 422", "status of 404", "status of 409"),
         also_own=("blob:" + base + "/",),  # the CSV, saved from memory
     )
