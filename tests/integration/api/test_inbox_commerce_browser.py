@@ -184,15 +184,15 @@ async def test_partners_agree_terms_and_settle_a_fee_in_the_inbox(
             == ("contoso", "northwind", "28800.00", "USD", 2)  # fmt: skip
         assert await _statement(api, "northwind", northwind) == [
             {"partner_id": "contoso", "currency": "USD", "receivable": "28800.00",
-             "payable": "0", "net": "28800.00"}
+             "payable": "0.00", "net": "28800.00"}
         ]  # fmt: skip
         assert await _statement(api, "contoso", contoso) == [
-            {"partner_id": "northwind", "currency": "USD", "receivable": "0",
+            {"partner_id": "northwind", "currency": "USD", "receivable": "0.00",
              "payable": "28800.00", "net": "-28800.00"}
         ]  # fmt: skip
         for page, other, cells in (
-            (npage, "contoso", ["USD", "28800.00", "0", "28800.00"]),
-            (cpage, "northwind", ["USD", "0", "28800.00", "-28800.00"]),
+            (npage, "contoso", ["USD", "28800.00", "0.00", "28800.00"]),
+            (cpage, "northwind", ["USD", "0.00", "28800.00", "-28800.00"]),
         ):
             line = page.locator(f'#statement-body tr[data-counterparty="{other}"]')
             await expect(line.locator("td")).to_have_text(cells, timeout=TIMEOUT_MS)
@@ -231,7 +231,7 @@ async def test_partners_agree_terms_and_settle_a_fee_in_the_inbox(
             headers={**northwind, "Accept": "text/csv"},
         )
         assert resp.status == 200 and saved == await resp.read()
-        assert b"contoso,USD,28800.00,0,28800.00" in saved
+        assert b"contoso,USD,28800.00,0.00,28800.00" in saved
 
         # --- the payee settles with a reference (an empty one is refused next to the field) -----
         entry = npage.locator(f'#fee-list > li[data-fee="{fee["fee_id"]}"]')
