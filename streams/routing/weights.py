@@ -18,6 +18,7 @@ speed          1 / (1 + mean seconds to accept / ``speed_half_life_s``); ``unkno
 load           1 - open offers / capacity: free capacity, so busy partners yield to idle ones
 reciprocity    (received + 1) / (received + sent + 2): referrals the candidate gave the
                originator (accepted by it) against those the originator gave the candidate
+partnership    1 when the candidate has an active partnership with the originator, else 0
 ============== ============================================================================
 
 Smoothing: with ``prior_strength`` pseudo-observations at ``prior`` (0.5), a partner with no
@@ -42,6 +43,7 @@ FACTORS: tuple[str, ...] = (
     "speed",
     "load",
     "reciprocity",
+    "partnership",
 )
 
 
@@ -58,6 +60,7 @@ class Weights:
     speed: float = 0.5
     load: float = 2.0
     reciprocity: float = 1.0
+    partnership: float = 2.0
     # Beta smoothing of the acceptance and win rates: ``prior_strength`` observations at ``prior``.
     prior: float = 0.5
     prior_strength: float = 4.0
