@@ -157,6 +157,9 @@ def test_bench_routing_prints_figures_as_one_json_line(capsys) -> None:
     for key in ("n150_index_p99_us", "n300_linear_p50_us", "update_p99_us", "n300_rss_mb"):
         assert figures[key] > 0
     assert figures["n150_top_score_vs_exact"] == figures["n300_top_score_vs_exact"] == 1.0
+    assert figures["n300_partnered_top_score_vs_exact"] == 1.0  # checked against the scan
+    assert figures["n300_partnered_index_cpu_p50_us"] > 0
+    assert 0 < figures["n300_partnered_first_pct"] <= 100
     assert 0 < figures["busiest_share_tiebreak"] < 0.1  # 100 equally fit partners share offers
     assert "bench routing:" in captured.err
 
