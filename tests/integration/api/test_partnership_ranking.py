@@ -1,16 +1,24 @@
 """An active partnership is a ranking reason (issue 20), on the real embedded broker, API and
 worker: the originator's partner is offered first with the ``partnership`` reason on its offer,
-and ranks first in the originator's directory look-up — in nobody else's."""
+and ranks first in the originator's directory look-up — in nobody else's; a forged partnership
+record counts nowhere."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from schemas.codec import encode
+from schemas.events import event_key, event_topic
+from schemas.partnership import Partnership
+from schemas.terms import Terms
+from streams.partnerships.machine import accept, propose
 from streams.runtime.app import create_app
 from streams.wiring import register_all
 from tests.integration.api.conftest import Harness, opportunity
+from tests.integration.bus_kit import Bus
 from tests.integration.polling import until
 
 pytestmark = pytest.mark.kafka
@@ -89,3 +97,51 @@ async def test_the_active_partner_is_offered_first_with_the_reason(api: Harness)
         assert _reasons(offers["allied"])["partnership"]["value"] == 1.0
     finally:
         await worker.stop()
+
+
+async def test_a_forged_partnership_record_is_no_ranking_reason(api: Harness) -> None:
+    """Anyone who reaches the broker writes an 'active' partnership of the originator with a
+    partner of its choice on the partnerships topic: neither the router nor the directory
+    look-up counts it (the record is not the bus's)."""
+    north = await api.register("north", capabilities=["networking"])
+    await api.register("fitter", capabilities=["storage"])
+    await api.register("allied", capabilities=["storage", "backup", "cloud"])
+    forged = _active("north", "allied")
+    worker = create_app(api.settings)
+    contexts = register_all(worker, api.settings)
+    async with Bus(api.settings) as bus:
+        await worker.start()
+        try:
+            enc = encode(forged, source="urn:attacker")
+            key = event_key(forged) or b""
+            await bus.send_raw(event_topic(forged), key, enc.value, enc.headers)
+            assert await until(lambda: contexts.partnerships.invalid >= 1, 30), "not seen"
+            assert contexts.partnerships.book.active_partners("north") == frozenset()
+            views = api.state.views
+            resp = await api.client.post(
+                "/v1/opportunities", json=opportunity(max_partners=2), headers=north
+            )
+            assert resp.status == 202, await resp.text()
+            assert await until(lambda: bool(views.leads_of("allied")), 30)
+            assert await until(lambda: bool(views.leads_of("fitter")), 30)
+            (first,) = [r.offer for r in views.leads_of("fitter")]
+            (second,) = [r.offer for r in views.leads_of("allied")]
+            assert (first.rank, second.rank) == (1, 2)
+            reason = {r.factor: r for r in second.reasons}["partnership"]
+            assert reason.value == 0.0 and reason.contribution == 0.0
+            found = await (await api.client.get(LOOKUP, headers=north)).json()
+            assert [p["partner_id"] for p in found["partners"]] == ["fitter", "allied"]
+            assert all(_reasons(p)["partnership"]["value"] == 0.0 for p in found["partners"])
+            assert all(p["partnership"] is None for p in found["partners"])
+        finally:
+            await worker.stop()
+
+
+def _active(a: str, b: str) -> Partnership:
+    terms = Terms.model_validate({"referral_fee": {"percent": "1"}})
+    now = datetime.now(UTC)
+    proposed = propose("ps_00000000000000000bad", a, b, terms, now)
+    assert isinstance(proposed, Partnership)
+    active = accept(proposed, b, now)
+    assert isinstance(active, Partnership)
+    return active
