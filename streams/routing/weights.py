@@ -81,7 +81,9 @@ class Weights:
     def __post_init__(self) -> None:
         weights = [getattr(self, f) for f in FACTORS]
         if min(weights) < 0 or sum(weights) <= 0:
-            raise ValueError("weights must be >= 0 with a positive sum")
+            negative = [f for f, w in zip(FACTORS, weights, strict=True) if w < 0]
+            named = f" ({', '.join(negative)} < 0)" if negative else ""
+            raise ValueError(f"weights must be >= 0 with a positive sum{named}")
         if not 0 <= self.prior <= 1 or self.prior_strength < 0:
             raise ValueError("prior must be in [0, 1] and prior_strength >= 0")
         if self.speed_half_life_s <= 0 or self.max_ranked < 0 or self.pool < 0:
