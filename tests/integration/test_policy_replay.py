@@ -15,7 +15,6 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +23,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.events import OfferMade
-from schemas.partnership import Partnership
-from schemas.terms import Terms
-from streams.partnerships.machine import accept, propose
 from streams.runtime import end_offsets
 from streams.runtime.app import create_app
 from streams.runtime.topic_admin import ensure_topics
 from streams.settings import Settings
 from streams.wiring import Contexts, register_all
-from tests.integration.bus_kit import Bus, opportunity, partner
+from tests.integration.bus_kit import Bus, active_partnership, opportunity, partner
 
 pytestmark = pytest.mark.kafka
 
@@ -170,7 +166,9 @@ async def test_replay_reads_the_partnerships_of_the_time(
         try:
             for i in range(4):
                 if i == 2:
-                    await bus.publish(_agreed("netco", "vaultco"))
+                    await bus.publish(
+                        active_partnership("netco", "vaultco", "ps_000000000000000000b1")
+                    )
                     await bus.wait_for(
                         lambda: contexts.partnerships.book.active_partners("netco") == {"vaultco"}
                     )
@@ -195,14 +193,3 @@ async def test_replay_reads_the_partnerships_of_the_time(
     assert report["first_choices_changed"] == 2
     assert report["spread"]["busiest_before"]["vaultco"] >= 2
     assert report["spread"]["busiest_after"].get("vaultco", 0) <= 1
-
-
-def _agreed(a: str, b: str) -> Partnership:
-    """An active partnership between ``a`` and ``b`` (proposed by ``a``, accepted by ``b``)."""
-    terms = Terms.model_validate({"referral_fee": {"percent": "5"}})
-    now = datetime.now(UTC)
-    proposed = propose("ps_000000000000000000b1", a, b, terms, now)
-    assert isinstance(proposed, Partnership)
-    agreed = accept(proposed, b, now)
-    assert isinstance(agreed, Partnership)
-    return agreed

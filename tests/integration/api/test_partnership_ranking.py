@@ -5,20 +5,16 @@ record counts nowhere."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from schemas.codec import encode
 from schemas.events import event_key, event_topic
-from schemas.partnership import Partnership
-from schemas.terms import Terms
-from streams.partnerships.machine import accept, propose
 from streams.runtime.app import create_app
 from streams.wiring import register_all
 from tests.integration.api.conftest import Harness, opportunity
-from tests.integration.bus_kit import Bus
+from tests.integration.bus_kit import Bus, active_partnership
 from tests.integration.polling import until
 
 pytestmark = pytest.mark.kafka
@@ -106,7 +102,7 @@ async def test_a_forged_partnership_record_is_no_ranking_reason(api: Harness) ->
     north = await api.register("north", capabilities=["networking"])
     await api.register("fitter", capabilities=["storage"])
     await api.register("allied", capabilities=["storage", "backup", "cloud"])
-    forged = _active("north", "allied")
+    forged = active_partnership("north", "allied", "ps_00000000000000000bad")
     worker = create_app(api.settings)
     contexts = register_all(worker, api.settings)
     async with Bus(api.settings) as bus:
@@ -135,13 +131,3 @@ async def test_a_forged_partnership_record_is_no_ranking_reason(api: Harness) ->
             assert all(p["partnership"] is None for p in found["partners"])
         finally:
             await worker.stop()
-
-
-def _active(a: str, b: str) -> Partnership:
-    terms = Terms.model_validate({"referral_fee": {"percent": "1"}})
-    now = datetime.now(UTC)
-    proposed = propose("ps_00000000000000000bad", a, b, terms, now)
-    assert isinstance(proposed, Partnership)
-    active = accept(proposed, b, now)
-    assert isinstance(active, Partnership)
-    return active
