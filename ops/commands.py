@@ -152,6 +152,16 @@ def register_extra(add: Add) -> None:
     fees_command.add_arguments(
         add("fees", "The fee ledger: `fees verify` recomputes every fee.", fees_command.run)
     )
+    from ops import webhooks_command
+
+    webhooks_command.add_arguments(
+        add(
+            "webhooks",
+            "The operator's dead webhook deliveries: `webhooks dead` lists them, "
+            "`webhooks redrive ID` delivers one again (once, same webhook-id).",
+            webhooks_command.run,
+        )
+    )
     _add_kafka_acls(add)
     _add_seal_secret(add)
 

@@ -2,8 +2,9 @@
 
 Everything goes through the public HTTP API of a running bus (``--api URL``), or of one the demo
 starts like ``oppbus up`` does (embedded broker, worker, API) and keeps running afterwards so the
-status page stays populated. The story: six partners register; the VAR publishes a storage
-opportunity; the router offers it to the best storage specialist, who declines (no capacity); it is
+status page stays populated. The story: six partners register, and the VAR and a storage
+specialist agree a partnership (a ranking reason); the VAR publishes a storage opportunity; the
+router offers it to the best storage specialist, who declines (no capacity); it is
 re-offered to the next, who accepts, sees the customer, and reports the deal won; a managed-print
 need nobody covers yet waits (it is offered once a partner covers it). The demo checks every step it prints.
 """
@@ -89,6 +90,7 @@ class Story:
             self.keys[p.partner_id] = str(body["api_key"])
             caps = ", ".join(p.profile["capabilities"])
             self.say(f"      ✓ {p.partner_id:<24} {p.role:<40} sells {caps}")
+        self.agree_partnership()  # before the profile updates the offer waits for
         self.say(
             "      The operator verifies the certifications each partner claims (only verified"
         )
@@ -107,6 +109,28 @@ class Story:
                     f"      ✓ {p.partner_id:<24} {cert['vendor']} {cert['capability']} "
                     f"{cert['level']}: verified"
                 )
+
+    def agree_partnership(self) -> None:
+        """The VAR and its usual storage specialist have agreed terms: an active partnership,
+        which the router counts as a ranking reason (factor ``partnership``)."""
+        partner = next(p.partner_id for p in self.partners if p.role == "storage specialist")
+        terms = {"referral_fee": {"percent": "5"}, "approval_days": 30, "payment_days": 30}
+        status, body = self.api.call(
+            "POST",
+            "/v1/partnerships",
+            self.keys[self.originator],
+            {"partner_id": partner, "terms": terms},
+        )
+        if status != 201:
+            raise DemoError(f"proposing a partnership answered {status} {body}")
+        path = f"/v1/partnerships/{body['partnership_id']}/accept"
+        status, body = self.api.call("POST", path, self.keys[partner])
+        if status != 200 or body.get("status") != "active":
+            raise DemoError(f"accepting the partnership answered {status} {body}")
+        self.say(
+            f"      ✓ {self.originator} and {partner} agree a partnership (5% referral fee):"
+            " an active partnership is a ranking reason"
+        )
 
     def publish_and_offer(self, opp_id: str) -> dict[str, Any]:
         body = storage_opportunity(opp_id, self.tag)

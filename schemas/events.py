@@ -54,7 +54,7 @@ from schemas.referrals import (
     Teaser,
 )
 from schemas.scorecard import PartnerScorecard
-from schemas.webhooks import WebhookDelivery, WebhookSubscription
+from schemas.webhooks import WebhookDelivery, WebhookRedrive, WebhookSubscription
 
 __all__ = [
     "EVENT_TOPICS",
@@ -91,6 +91,7 @@ __all__ = [
     "RoutingPolicy",
     "Teaser",
     "WebhookDelivery",
+    "WebhookRedrive",
     "WebhookSubscription",
     "WorkerStatus",
     "event_key",
@@ -120,6 +121,7 @@ Event = (
     | Credential
     | WebhookSubscription
     | WebhookDelivery
+    | WebhookRedrive
     | WorkerStatus
     | RoutingPolicy
     | ConflictResolved
@@ -156,6 +158,7 @@ EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "credential.updated.v1": Credential,
     _PREFIX + "webhook.subscribed.v1": WebhookSubscription,
     _PREFIX + "webhook.settled.v1": WebhookDelivery,
+    _PREFIX + "webhook.redrive.v1": WebhookRedrive,
     _PREFIX + "worker.status.v1": WorkerStatus,
     _PREFIX + "policy.applied.v1": RoutingPolicy,
     _PREFIX + "opportunity.conflict-resolved.v1": ConflictResolved,
@@ -183,6 +186,7 @@ _TOPIC_OF_MODEL: dict[type[Contract], str] = {
     Credential: "credentials",
     WebhookSubscription: "webhooks",
     WebhookDelivery: "webhook-deliveries",
+    WebhookRedrive: "webhook-redrives",
     WorkerStatus: "workers",
     RoutingPolicy: "routing-policy",
     ConflictResolved: "opportunities",
@@ -216,7 +220,7 @@ def event_key(event: Contract) -> bytes | None:
         return event.original_key()
     if isinstance(event, WebhookSubscription):
         return event.partner_id.encode()
-    if isinstance(event, WebhookDelivery):
+    if isinstance(event, WebhookDelivery | WebhookRedrive):
         return event.webhook_id.encode()
     if isinstance(event, WorkerStatus):
         return event.worker_id.encode()

@@ -4,9 +4,10 @@ A :class:`RoutingPolicy` record is one version of the policy (``routing-policy``
 its version number, so compaction keeps every version for replays). ``weights`` names the fields
 of the routing core's ``Weights`` (``streams/routing/weights.py``): the factor weights (``fit``,
 ``certification``, ``region``, ``industry``, ``acceptance``, ``win``, ``speed``, ``load``,
-``reciprocity``) and the switches (``prior``, ``prior_strength``, ``speed_half_life_s``,
-``country_region``, ``unknown``, ``max_ranked``, ``pool``). The routing core checks the names and
-the values; a record it cannot use is ignored by the workers, which keep the version in force.
+``reciprocity``, ``partnership``) and the switches (``prior``, ``prior_strength``,
+``speed_half_life_s``, ``country_region``, ``unknown``, ``max_ranked``, ``pool``). The routing
+core checks the names and the values; a record it cannot use is ignored by the workers, which keep
+the version in force. A name a record leaves out (an earlier version) takes the default.
 """
 
 from __future__ import annotations

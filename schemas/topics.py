@@ -139,8 +139,18 @@ TOPICS: tuple[TopicSpec, ...] = (
         key="webhook_id",
         cleanup="compact",
         description="Settled outbound webhook deliveries (delivered or dead) with every attempt: "
-        "the delivery log per lead and the dispatcher's record of what was delivered.",
+        "the delivery log per lead and fee event and the dispatcher's record of what was "
+        "delivered; a redrive's record supersedes the dead one.",
         publishers=("webhooks",),
+        consumers=("webhooks", "http-api", "gatekeeper"),
+    ),
+    TopicSpec(
+        name="webhook-redrives",
+        key="webhook_id",
+        cleanup="compact",
+        description="The operator's redrives of dead webhook deliveries, numbered per delivery so "
+        "each is carried out once; read by the dispatcher's consumer group.",
+        publishers=("http-api",),
         consumers=("webhooks", "http-api"),
     ),
     TopicSpec(
@@ -177,7 +187,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="The fee ledger: fee accrued, approved, settled, reversed; append-only, each "
         "event's id derived from its cause so a repeated append counts once.",
         publishers=("fees", "http-api"),
-        consumers=("http-api", "fees"),
+        consumers=("http-api", "fees", "webhooks"),
     ),
 )
 

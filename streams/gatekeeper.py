@@ -1,7 +1,8 @@
 """The gatekeeper: dead-letters each forged record of the topics every process reads whole.
 
-The partner directory (every worker), the API-key store and the webhook registry (every API
-process, the dispatcher) read ``partners``, ``credentials`` and ``webhooks`` whole, without a
+The partner directory (every worker), the API-key store and the webhook registry and delivery log
+(every API process, the dispatcher) read ``partners``, ``credentials``, ``webhooks`` and
+``webhook-deliveries`` whole, without a
 consumer group, and never apply a record without the bus's MAC (streams/record_auth.py). They cannot
 dead-letter it themselves (every reader would, N times). This agent reads the same topics in the
 workers' consumer group, so exactly one worker sees each record, and sends every unauthenticated one
@@ -30,7 +31,7 @@ __all__ = ["GATED_TOPICS", "Gatekeeper", "register_gatekeeper"]
 
 log = logging.getLogger(__name__)
 
-GATED_TOPICS = ("partners", "credentials", "webhooks")
+GATED_TOPICS = ("partners", "credentials", "webhooks", "webhook-deliveries")
 CONSUMER = "gatekeeper"
 
 

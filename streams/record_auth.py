@@ -34,6 +34,7 @@ AUTHENTICATED_TOPICS = frozenset(
     (
         *("partners", "credentials", "webhooks", "opportunities", "responses", "referrals"),
         *("api-guards", "routing-policy", "partnerships", "fees"),
+        *("webhook-deliveries", "webhook-redrives"),
     )
 )
 

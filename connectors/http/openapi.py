@@ -204,6 +204,11 @@ def _trust_routes(pid: tuple[tuple[str, str, str], ...]) -> tuple[Route, ...]:
 def _connector_routes(pid: tuple[tuple[str, str, str], ...]) -> tuple[Route, ...]:
     """Routes of ``connectors.http.extensions``: outbound webhooks and CRM inbound."""
     from connectors.crm.routes import CrmAccepted
+    from connectors.webhooks.admin_routes import (
+        DELIVERY_STATUSES,
+        AdminDeliveryList,
+        RedriveAccepted,
+    )
     from connectors.webhooks.routes import DeliveryLog, WebhookInput, WebhookView
 
     hook = "/v1/partners/{partner_id}/webhook"
@@ -216,7 +221,21 @@ def _connector_routes(pid: tuple[tuple[str, str, str], ...]) -> tuple[Route, ...
         ("X-Oppbus-Timestamp", "header", "Unix seconds; 5-minute tolerance"),
     )
     crm_errors = (400, 401, 404, 409, 413, 422, 503)
+    wanted = (
+        ("status", "query", "only deliveries in this status (repeatable); redriving: a redrive "
+         "was asked and has not settled", {"type": "string", "enum": list(DELIVERY_STATUSES)}),
+        ("partner_id", "query", "only this partner's deliveries"),
+    )  # fmt: skip
+    redrive = "/v1/admin/webhook-deliveries/{webhook_id}/redrive"
     return (
+        Route("get", "/v1/admin/webhook-deliveries",
+              "Every settled webhook delivery (dead, delivered, redriving), oldest first, paged",
+              "admin", {200: AdminDeliveryList}, None, (400, 401, 403), wanted + PAGE_PARAMS),
+        Route("post", redrive,
+              "Redrive a dead webhook delivery: delivered once, same webhook-id (an event)",
+              "admin", {202: RedriveAccepted}, None, (400, 401, 403, 404, 409, 422, 503),
+              (("webhook_id", "path", "the delivery's webhook_id"),
+               ("Idempotency-Key", "header", "replays the first response"))),
         Route("put", hook, "Register or change the partner's webhook (Standard Webhooks signed)",
               "admin-or-partner", {200: WebhookView, 201: WebhookView}, WebhookInput,
               (400, 401, 403, 404, 413, 415, 422, 503), pid),

@@ -9,6 +9,9 @@
 * ``POST /v1/admin/opportunities/{originator}/{opportunity_id}/resolve`` —
   ``{decision: route|reject, reason}`` on a ``conflict``: published as ``ConflictResolved`` on the
   ``opportunities`` topic (the router acts on it); ``409`` when it is not in conflict.
+
+The operator's webhook routes (``GET /v1/admin/webhook-deliveries``, ``POST .../{webhook_id}/redrive``)
+live with the other webhook routes, in ``connectors/webhooks/admin_routes.py``.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ Listed partners that complement the caller and would not compete with it, ranked
 the routing core (:mod:`streams.partnerships.longlist`), key ``partners``, paged (``?limit``,
 ``next``). Each shows only the public part of a profile (``partner_id``, ``name``, ``kind``,
 ``capabilities``, ``regions``, ``certifications``), its ``score`` and ``reasons``, and
-``partnership``: the status of its live partnership with the caller, or null. Competitors,
-refusals, capacity, the accepting flag, keys and contacts are never shown; unlisted partners never
-appear. ``industry`` (optional) feeds the industry factor.
+``partnership``: the status of its live partnership with the caller, or null (an active one is
+also a ranking reason, factor ``partnership``). Competitors, refusals, capacity, the accepting
+flag, keys and contacts are never shown; unlisted partners never appear. ``industry`` (optional)
+feeds the industry factor.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ async def get_directory(request: web.Request) -> web.Response:
         cache.of(views.profiles),
         views.profiles.values(),
         now=now,
+        partners=views.commerce.active_partners(me),
     )
     ranked = list(enumerate(found))
     items, cursor = page(request, ranked, key=lambda r: (r[0],))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +29,7 @@ from connectors.http.errors import ApiError, json_response, read_json
 from connectors.http.paging import page
 from connectors.http.routes_partners import partner_id_param
 from connectors.http.state import state_of, utcnow
+from schemas.currency_units import minor_units
 from schemas.errors import FieldError
 from streams.fees.book import record_of
 from streams.fees.ledger import settle
@@ -85,6 +87,14 @@ def _day(request: web.Request, name: str) -> date | None:
         ) from None
 
 
+def _money(amount: Decimal, currency: str) -> str:
+    """An amount with its currency's minor unit (``0.00`` USD, ``0`` JPY, ``0.000`` BHD)."""
+    digits = minor_units(currency)
+    if digits is None:
+        return format(amount, "f")
+    return format(amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN), "f")
+
+
 def _csv(rows: list[dict[str, Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(
@@ -112,9 +122,9 @@ async def get_statement(request: web.Request) -> web.Response:
         {
             "partner_id": r.partner_id,
             "currency": r.currency,
-            "receivable": format(r.receivable, "f"),
-            "payable": format(r.payable, "f"),
-            "net": format(r.net, "f"),
+            "receivable": _money(r.receivable, r.currency),
+            "payable": _money(r.payable, r.currency),
+            "net": _money(r.net, r.currency),
         }
         for r in statement(partner_id, fees, start, end)
     ]
@@ -127,7 +137,7 @@ async def get_statement(request: web.Request) -> web.Response:
             "from": start_day.isoformat() if start_day else None,
             "to": end_day.isoformat() if end_day else None,
             "counterparties": rows,
-            "position": {currency: format(v, "f") for currency, v in sorted(position.items())},
+            "position": {c: _money(v, c) for c, v in sorted(position.items())},
         }
     )
 

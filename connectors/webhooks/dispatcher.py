@@ -1,9 +1,11 @@
-"""The webhook dispatcher: the referral ledger in, signed POSTs to subscribing partners out.
+"""The webhook dispatcher: the referral and fee ledgers in, signed POSTs to subscribing partners out.
 
 Runs in the worker (``streams.wiring`` registers it as a Faust service, so ``oppbus up`` and
-``oppbus worker`` run it) with its own consumer group on the ``referrals`` topic, so a slow partner
-never holds up routing. Each ledger event about a partner with an active subscription becomes one
-job in *that partner's* queue; one task per partner delivers its jobs in order (an offer before its
+``oppbus worker`` run it) with its own consumer group on the ``referrals``, ``fees`` and
+``webhook-redrives`` topics, so a slow partner never holds up routing. Each ledger event about a
+partner with an active subscription becomes one job in *that partner's* queue (a fee event one for
+its payer and one for its payee; connectors/webhooks/policy.py); the operator's redrive of a dead
+delivery becomes a job too (connectors/webhooks/redrive.py); one task per partner delivers its jobs in order (an offer before its
 reveal), and a global semaphore bounds concurrent requests. A hanging endpoint therefore costs its
 own partner a timeout per attempt and nobody else anything. A full partner queue dead-letters new
 jobs instead of blocking the consumer.
@@ -11,7 +13,8 @@ jobs instead of blocking the consumer.
 Delivery is at-least-once on the wire and exactly-once as the receiver sees it: the ``webhook-id``
 is ``<referral_id>.<event>`` (the same on every redelivery), every settled delivery is recorded on
 the compacted ``webhook-deliveries`` topic (acks=all) *before* the offset is committed, and jobs whose
-id is already recorded are skipped. The only duplicate is a crash between the receiver's 2xx and
+id is already recorded are skipped (a redrive's record, numbered, supersedes the dead one). The
+only duplicate is a crash between the receiver's 2xx and
 that record: it carries the same id, and Standard Webhooks receivers dedupe on it.
 After the last failed attempt (or a final answer: 3xx/4xx, refused target) the delivery is recorded
 as ``dead`` and the ledger event goes to the ``deadletter`` topic with reason ``webhook_exhausted``.
@@ -34,11 +37,13 @@ from aiokafka.abc import ConsumerRebalanceListener
 from connectors.webhooks.policy import (
     OffsetTracker,
     backoff_s,
-    lead_event_of,
+    cloudevent_headers,
+    delivery_targets,
     lead_partner,
     payload,
     verdict,
 )
+from connectors.webhooks.redrive import SourceReader, describes, refusal
 from connectors.webhooks.sender import AttemptResult, HttpSender, Sender
 from connectors.webhooks.signing import signed_headers
 from connectors.webhooks.ssrf import TargetPolicy
@@ -48,7 +53,13 @@ from schemas.common import Contract
 from schemas.errors import InvalidEvent
 from schemas.events import event_key
 from schemas.operations import dead_letter
-from schemas.webhooks import DeliveryAttempt, LeadEvent, WebhookDelivery, webhook_id
+from schemas.webhooks import (
+    DeliveryAttempt,
+    RecordPosition,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookRedrive,
+)
 from streams.event_sink import EventFollower
 from streams.metrics import ReferralMetrics
 from streams.record_auth import RecordAuth
@@ -61,14 +72,20 @@ log = logging.getLogger("oppbus.webhooks")
 SOURCE = "oppbus/webhooks"
 
 
+# How long a redrive waits for this worker's view to know the dead delivery it names.
+_REDRIVE_VIEW_WAIT_S = 10.0
+
+
 @dataclass
 class _Job:
     tp: TopicPartition
-    record: ConsumerRecord[bytes, bytes]
-    envelope: Envelope
+    record: ConsumerRecord[bytes, bytes]  # the input record: a ledger event, or a redrive
+    envelope: Envelope | None  # the event delivered (None: a redrive's event is gone)
     partner_id: str
-    lead_event: LeadEvent
+    event: WebhookEvent
     webhook_id: str
+    source: RecordPosition
+    redrive: WebhookDelivery | None = None  # the dead delivery a redrive job redrives
 
 
 class _Revoked(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -77,7 +94,7 @@ class _Revoked(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         await self._dispatcher.commit()
-        self._dispatcher.offsets.forget(set(revoked))
+        self._dispatcher.forget(set(revoked))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         del assigned
@@ -109,6 +126,8 @@ class WebhookDispatcher:
         self._follower = EventFollower(
             settings, ["webhooks", "webhook-deliveries"], self.views.apply, name="webhooks-views"
         )
+        self._reader = SourceReader(settings)
+        self._holds: dict[tuple[TopicPartition, int], int] = {}  # jobs open per input record
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._loop_task: asyncio.Task[None] | None = None
@@ -132,6 +151,7 @@ class WebhookDispatcher:
         )
         await self._producer.start()
         await self._follower.start()
+        await self._reader.start()
         timeout_ms = int(self.settings.session_timeout_s * 1000)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
@@ -145,7 +165,8 @@ class WebhookDispatcher:
             client_id=f"{self.settings.app_id}-webhooks",
         )
         await self._consumer.start()
-        self._consumer.subscribe([self.settings.topic("referrals")], listener=_Revoked(self))
+        topics = [self.settings.topic(t) for t in ("referrals", "fees", "webhook-redrives")]
+        self._consumer.subscribe(topics, listener=_Revoked(self))
         self._loop_task = asyncio.create_task(self._consume(), name="webhooks-consume")
 
     async def stop(self) -> None:
@@ -163,10 +184,16 @@ class WebhookDispatcher:
             consumer, self._consumer = self._consumer, None
             await consumer.stop()
         await self._follower.stop()
+        await self._reader.stop()
         if self._producer is not None:
             producer, self._producer = self._producer, None
             await producer.stop()
         await self._sender.close()
+
+    def forget(self, revoked: set[TopicPartition]) -> None:
+        """Partitions revoked in a rebalance: their records are someone else's now."""
+        self.offsets.forget(revoked)
+        self._holds = {where: n for where, n in self._holds.items() if where[0] not in revoked}
 
     async def commit(self) -> None:
         offsets = self.offsets.to_commit()
@@ -178,48 +205,123 @@ class WebhookDispatcher:
 
     async def _consume(self) -> None:
         assert self._consumer is not None
+        redrives = self.settings.topic("webhook-redrives")
         while True:
             batch = await self._consumer.getmany(timeout_ms=300, max_records=500)
             for tp, records in batch.items():
                 for record in records:
                     self.offsets.seen(tp, record.offset)
-                    job = self._job_for(tp, record)
-                    if job is None:
-                        self.offsets.settle(tp, record.offset)
+                    if tp.topic == redrives:
+                        jobs = await self._redrive_jobs(tp, record)
                     else:
+                        jobs = self._jobs_for(tp, record)
+                    if not jobs:
+                        self.offsets.settle(tp, record.offset)
+                        continue
+                    self._holds[(tp, record.offset)] = len(jobs)
+                    for job in jobs:
                         await self._enqueue(job)
             try:
                 await self.commit()
             except Exception as exc:  # a failed commit is retried with the next batch
                 log.warning("webhooks: commit failed: %s", exc)
 
-    def _job_for(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> _Job | None:
-        if record.value is None:
-            return None
-        about = lead_partner(record.value, record.headers)
-        if about is None or (about and self.views.subscription(about) is None):
-            return None  # no lead event, or one for a partner without a subscription
+    def _release(self, job: _Job) -> None:
+        """One job of its input record is done; the record settles when all of them are."""
+        where = (job.tp, job.record.offset)
+        left = self._holds.get(where, 1) - 1
+        if left > 0:
+            self._holds[where] = left
+            return
+        self._holds.pop(where, None)
+        self.offsets.settle(job.tp, job.record.offset)
+
+    def _checked(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> Envelope | None:
+        assert record.value is not None
         try:
             self._auth.check(tp.topic, record.key, record.value, record.headers)
-            envelope = decode(record.value, record.headers)
+            return decode(record.value, record.headers)
         except InvalidEvent as exc:
             log.warning(
                 "webhooks: refused record topic=%s partition=%s offset=%s: %s",
                 tp.topic, tp.partition, record.offset, exc.reason,
             )  # fmt: skip
             return None
-        lead_event = lead_event_of(envelope.event)
-        partner_id: str | None = getattr(envelope.event, "partner_id", None)
-        referral_id: str | None = getattr(envelope.event, "referral_id", None)
-        if lead_event is None or partner_id is None or referral_id is None:
-            return None
-        sub = self.views.subscription(partner_id)
-        if sub is None or lead_event not in sub.events:
-            return None
-        wid = webhook_id(referral_id, lead_event)
-        if self.views.is_settled(wid) or wid in self._inflight:
-            return None
-        return _Job(tp, record, envelope, partner_id, lead_event, wid)
+
+    def _jobs_for(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> list[_Job]:
+        if record.value is None:
+            return []
+        fees = tp.topic == self.settings.topic("fees")
+        if not fees:
+            about = lead_partner(record.value, record.headers)
+            if about is None or (about and self.views.subscription(about) is None):
+                return []  # no lead event, or one for a partner without a subscription
+        envelope = self._checked(tp, record)
+        if envelope is None:
+            return []
+        targets = delivery_targets(envelope.event)
+        where = RecordPosition(
+            topic="fees" if fees else "referrals", partition=tp.partition, offset=record.offset
+        )
+        jobs = []
+        for partner, kind, wid in targets:
+            sub = self.views.subscription(partner)
+            if sub is None or kind not in sub.events:
+                continue
+            if self.views.is_settled(wid) or wid in self._inflight:
+                continue
+            jobs.append(_Job(tp, record, envelope, partner, kind, wid, where))
+        return jobs
+
+    async def _redrive_jobs(
+        self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]
+    ) -> list[_Job]:
+        """The job of an operator's redrive, or none (forged: dead-lettered; done or moot)."""
+        if record.value is None:
+            return []
+        try:
+            self._auth.check(tp.topic, record.key, record.value, record.headers)
+            asked = decode(record.value, record.headers).event
+            if not isinstance(asked, WebhookRedrive):
+                raise InvalidEvent("schema", "not a webhook redrive")
+        except InvalidEvent as exc:
+            log.warning(
+                "webhooks: dead-lettered redrive topic=%s partition=%s offset=%s: %s",
+                tp.topic, tp.partition, record.offset, exc,
+            )  # fmt: skip
+            await self._dead_letter(tp, record, exc)
+            return []
+        wid = asked.webhook_id
+
+        def known() -> bool:
+            return wid in self.views.settled
+
+        await self._follower.wait_until(known, timeout_s=_REDRIVE_VIEW_WAIT_S)
+        current = self.views.settled.get(wid)
+        why = refusal(current, asked)
+        if why is None and wid in self._inflight:
+            why = "in_flight"
+        if why is not None or current is None or current.source is None:
+            log.info("webhooks: redrive %s #%d not carried out: %s", wid, asked.redrive, why)
+            return []
+        source = current.source
+        raw = await self._reader.read(
+            self.settings.topic(source.topic), source.partition, source.offset
+        )
+        envelope = None
+        if raw is not None and raw.value is not None:
+            envelope = self._checked(TopicPartition(raw.topic, raw.partition), raw)
+        job = _Job(tp, record, envelope, current.partner_id, current.event, wid, source,
+                   redrive=current)  # fmt: skip
+        if envelope is None or not describes(envelope, current):
+            self._inflight.add(wid)
+            gone = DeliveryAttempt(
+                at=self._now(), error="not attempted: the event is no longer on the log",
+                duration_ms=0,
+            )  # fmt: skip
+            await self._settle(job, "dead", [gone], url="", detail="source event gone")
+            return []
+        return [job]
 
     async def _enqueue(self, job: _Job) -> None:
         queue = self._queues.get(job.partner_id)
@@ -257,21 +359,30 @@ class WebhookDispatcher:
         return datetime.fromtimestamp(self._clock(), UTC)
 
     async def _deliver(self, job: _Job) -> None:
-        body = payload(job.lead_event, job.envelope.event, job.envelope.time)
+        envelope = job.envelope
+        assert envelope is not None
+        body = payload(job.event, envelope.event, envelope.time)
         attempts: list[DeliveryAttempt] = []
         url = ""
         max_attempts = self.settings.webhook_max_attempts
         for n in range(1, max_attempts + 1):
             sub = self.views.subscription(job.partner_id)
-            if sub is None or job.lead_event not in sub.events:
-                if not attempts:  # unsubscribed before the first attempt: nothing to record
+            if sub is None or job.event not in sub.events:
+                if not attempts and job.redrive is None:  # unsubscribed first: nothing to record
                     self._inflight.discard(job.webhook_id)
-                    self.offsets.settle(job.tp, job.record.offset)
+                    self._release(job)
                     return
+                if not attempts:  # a redrive is answered: its record says why it was not sent
+                    attempts.append(
+                        DeliveryAttempt(
+                            at=self._now(), error="not attempted: no subscription", duration_ms=0
+                        )
+                    )
                 await self._settle(job, "dead", attempts, url, "subscription removed")
                 return
             url = sub.url
             headers = signed_headers([sub.secret], job.webhook_id, int(self._clock()), body)
+            headers.update(cloudevent_headers(envelope))
             at = self._now()
             async with self._slots:
                 result = await self._sender.post(
@@ -312,32 +423,50 @@ class WebhookDispatcher:
         url: str,
         detail: str = "",
     ) -> None:
-        event = job.envelope.event
-        record = WebhookDelivery(
-            webhook_id=job.webhook_id,
-            partner_id=job.partner_id,
-            referral_id=getattr(event, "referral_id"),  # noqa: B009 - checked in _job_for
-            opportunity_id=getattr(event, "opportunity_id"),  # noqa: B009
-            originator=getattr(event, "originator"),  # noqa: B009
-            event=job.lead_event,
-            outcome="delivered" if outcome == "delivered" else "dead",
-            url=url,
-            attempts=tuple(attempts[-50:]),
-            settled_at=self._now(),
-        )
+        dead = job.redrive
+        now = self._now()
+        if dead is not None:  # a redrive: the same delivery, numbered, with every attempt
+            record = dead.model_copy(
+                update={
+                    "outcome": "delivered" if outcome == "delivered" else "dead",
+                    "url": url or dead.url,
+                    "attempts": (*dead.attempts, *attempts)[-50:],
+                    "settled_at": now,
+                    "redrive": dead.redrive + 1,
+                    "first_settled_at": dead.first_settled,
+                }
+            )
+        else:
+            assert job.envelope is not None
+            event = job.envelope.event
+            record = WebhookDelivery(
+                webhook_id=job.webhook_id,
+                partner_id=job.partner_id,
+                referral_id=getattr(event, "referral_id"),  # noqa: B009 - checked in _jobs_for
+                opportunity_id=getattr(event, "opportunity_id"),  # noqa: B009
+                originator=getattr(event, "originator"),  # noqa: B009
+                event=job.event,
+                outcome="delivered" if outcome == "delivered" else "dead",
+                url=url,
+                attempts=tuple(attempts[-50:]),
+                settled_at=now,
+                source=job.source,
+            )
         await self._publish(record, "webhook-deliveries", record.webhook_id)
-        if outcome != "delivered":
-            await self._dead_letter(job, detail)
+        if outcome != "delivered" and dead is None:  # a failed redrive was dead-lettered before
+            error = InvalidEvent("webhook_exhausted", f"{job.webhook_id}: {detail}"[:2000])
+            await self._dead_letter(job.tp, job.record, error)
         self.views.apply(record)
         self._inflight.discard(job.webhook_id)
-        self.offsets.settle(job.tp, job.record.offset)
+        self._release(job)
 
-    async def _dead_letter(self, job: _Job, detail: str) -> None:
-        record = job.record
+    async def _dead_letter(
+        self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes], error: InvalidEvent
+    ) -> None:
         letter = dead_letter(
-            InvalidEvent("webhook_exhausted", f"{job.webhook_id}: {detail}"[:2000]),
-            source_topic=job.tp.topic,
-            partition=job.tp.partition,
+            error,
+            source_topic=tp.topic,
+            partition=tp.partition,
             offset=record.offset,
             key=record.key,
             value=record.value or b"",
@@ -346,7 +475,7 @@ class WebhookDispatcher:
             consumer="webhooks",
         )
         if self._metrics:
-            self._metrics.dead_lettered("webhook_exhausted")
+            self._metrics.dead_lettered(error.reason)
         key = event_key(letter)
         await self._publish(letter, "deadletter", key.decode() if key else None)
 
@@ -374,7 +503,7 @@ def _where(job: _Job) -> str:
     """What a log line about a delivery names: its input record, event and webhook."""
     return (
         f"topic={job.tp.topic} partition={job.tp.partition} offset={job.record.offset} "
-        f"event_id={job.envelope.id} webhook_id={job.webhook_id} partner={job.partner_id}"
+        f"event_id={job.envelope.id if job.envelope else '-'} webhook_id={job.webhook_id} partner={job.partner_id}"
     )
 
 

@@ -3,8 +3,12 @@
 * :func:`lead_event_of`: an offer (teaser only), the customer revealed after acceptance, and each
   status change of the partner's own referral become ``lead.*`` events for *that* partner (the
   ``partner_id`` of the ledger event) — never for anyone else.
+* :func:`fee_targets`: a fee event (accrued, approved, settled, reversed) becomes a ``fee.*`` event
+  for its payer and its payee — the two parties of the referral — and nobody else, each with its
+  own ``webhook_id`` (:func:`schemas.webhooks.fee_webhook_id`).
 * :func:`payload`: ``{"type", "timestamp", "data"}`` (the Standard Webhooks payload shape), built
-  from the ledger event alone so a redelivery sends the very same body.
+  from the ledger or fee event alone so a redelivery (or a redrive) sends the very same body;
+  :func:`cloudevent_headers` adds the event's CloudEvents attributes (HTTP binding, ``ce-*``).
 * :func:`verdict`: 2xx delivered; 408, 425, 429, 5xx and transport errors are retried; any other
   answer (3xx — redirects are never followed — and 4xx) is final: retrying cannot fix it.
 * :class:`OffsetTracker`: which offsets may be committed when records settle out of order (per-
@@ -23,9 +27,10 @@ from typing import Literal
 import orjson
 from aiokafka import TopicPartition
 
-from schemas.codec import Headers, header
+from schemas.codec import Envelope, Headers, header
 from schemas.common import Contract
 from schemas.events import EVENT_TYPES
+from schemas.fees import FeeRecorded
 from schemas.referrals import (
     LeadRevealed,
     OfferMade,
@@ -36,13 +41,16 @@ from schemas.referrals import (
     ReferralWithdrawn,
     ReferralWon,
 )
-from schemas.webhooks import LeadEvent
+from schemas.webhooks import LeadEvent, WebhookEvent, fee_webhook_id, webhook_id
 
 __all__ = [
     "RETRYABLE_STATUSES",
     "OffsetTracker",
     "Verdict",
     "backoff_s",
+    "cloudevent_headers",
+    "delivery_targets",
+    "fee_targets",
     "lead_event_of",
     "lead_partner",
     "payload",
@@ -94,11 +102,53 @@ def lead_partner(value: bytes | None, headers: Headers | None) -> str | None:
     return partner if isinstance(partner, str) and partner else ""
 
 
-def payload(lead_event: LeadEvent, event: Contract, occurred_at: datetime) -> bytes:
+def fee_targets(event: Contract) -> list[tuple[str, WebhookEvent, str]]:
+    """``(partner, fee.<kind>, webhook_id)`` for the payer and the payee of a fee event."""
+    if not isinstance(event, FeeRecorded):
+        return []
+    kind: WebhookEvent = _FEE_EVENTS[event.kind]
+    return [
+        (event.payer, kind, fee_webhook_id(event.event_id, "payer")),
+        (event.payee, kind, fee_webhook_id(event.event_id, "payee")),
+    ]
+
+
+_FEE_EVENTS: dict[str, WebhookEvent] = {
+    "accrued": "fee.accrued",
+    "approved": "fee.approved",
+    "settled": "fee.settled",
+    "reversed": "fee.reversed",
+}
+
+
+def delivery_targets(event: Contract) -> list[tuple[str, WebhookEvent, str]]:
+    """``(partner, event, webhook_id)`` of each delivery a ledger or fee event calls for."""
+    if isinstance(event, FeeRecorded):
+        return fee_targets(event)
+    kind = lead_event_of(event)
+    partner_id: str | None = getattr(event, "partner_id", None)
+    referral_id: str | None = getattr(event, "referral_id", None)
+    if kind is None or partner_id is None or referral_id is None:
+        return []
+    return [(partner_id, kind, webhook_id(referral_id, kind))]
+
+
+def cloudevent_headers(envelope: Envelope) -> dict[str, str]:
+    """The CloudEvents HTTP binding attributes of the event a delivery is about."""
+    return {
+        "ce-specversion": "1.0",
+        "ce-id": envelope.id,
+        "ce-source": envelope.source,
+        "ce-type": envelope.type,
+        "ce-time": envelope.time.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def payload(kind: WebhookEvent, event: Contract, occurred_at: datetime) -> bytes:
     """The JSON body POSTed to the subscriber."""
     return orjson.dumps(
         {
-            "type": lead_event,
+            "type": kind,
             "timestamp": occurred_at.isoformat().replace("+00:00", "Z"),
             "data": event.model_dump(mode="json"),
         }

@@ -1,7 +1,8 @@
 """HTTP routes of outbound webhooks, added to the API app by ``connectors.http.extensions``.
 
 * ``PUT /v1/partners/{partner_id}/webhook`` — the operator or that partner registers or changes its
-  endpoint: ``{url, events?, secret?, rotate_secret?}``. The URL passes the SSRF guard first (422
+  endpoint: ``{url, events?, secret?, rotate_secret?}`` (``events``: ``lead.*`` and ``fee.*``, all by
+  default). The URL passes the SSRF guard first (422
   naming ``url``). The signing secret (``whsec_…``) is generated on creation and on
   ``rotate_secret``, and shown in that response only. ``201`` on creation, else ``200``.
 * ``GET /v1/partners/{partner_id}/webhook`` — the subscription, without its secret.
@@ -11,7 +12,7 @@
   first, paged (``?limit=``, ``?next=``).
 
 Subscriptions go to the compacted ``webhooks`` topic (acks=all) through the API's publisher; this
-module follows ``webhooks`` and ``webhook-deliveries`` in the API process, so a write is visible to
+module follows ``webhooks``, ``webhook-deliveries`` and ``webhook-redrives`` in the API process, so a write is visible to
 the next read (read-your-writes) and the log is served from memory.
 """
 
@@ -28,25 +29,29 @@ from connectors.http.errors import ApiError, json_response, read_json
 from connectors.http.paging import page
 from connectors.http.routes_partners import partner_id_param
 from connectors.http.state import STATE, state_of, utcnow
+from connectors.webhooks.admin_routes import add_admin_webhook_routes
 from connectors.webhooks.signing import generate_secret
 from connectors.webhooks.ssrf import TargetPolicy, UnsafeTarget, check_url
-from connectors.webhooks.views import WebhookViews
+from connectors.webhooks.views import FOLLOWER, VIEWS, WebhookViews
 from schemas.common import Contract, PartnerId, UtcDatetime
 from schemas.errors import FieldError
-from schemas.webhooks import LEAD_EVENTS, LeadEvent, WebhookDelivery, WebhookSubscription
+from schemas.webhooks import WEBHOOK_EVENTS, WebhookDelivery, WebhookEvent, WebhookSubscription
 from streams.event_sink import EventFollower
 
 __all__ = ["DeliveryLog", "WebhookInput", "WebhookView", "add_webhook_routes"]
-
-VIEWS = web.AppKey("oppbus_webhook_views", WebhookViews)
-FOLLOWER = web.AppKey("oppbus_webhook_follower", EventFollower)
 
 
 class WebhookInput(Contract):
     """Body of ``PUT /v1/partners/{partner_id}/webhook``."""
 
     url: str = Field(min_length=8, max_length=2000)
-    events: tuple[LeadEvent, ...] = Field(default=LEAD_EVENTS, min_length=1, max_length=8)
+    events: tuple[WebhookEvent, ...] = Field(
+        default=WEBHOOK_EVENTS,
+        min_length=1,
+        max_length=len(WEBHOOK_EVENTS),
+        description="lead.* (the partner's leads) and fee.* (fees it pays or receives); "
+        "default: all of them",
+    )
     secret: str | None = Field(
         default=None, pattern=r"^whsec_[A-Za-z0-9+/]{32,128}={0,2}$", description="bring your own"
     )
@@ -58,7 +63,7 @@ class WebhookView(Contract):
 
     partner_id: PartnerId
     url: str
-    events: tuple[LeadEvent, ...]
+    events: tuple[WebhookEvent, ...]
     active: bool
     version: int
     updated_at: UtcDatetime
@@ -157,7 +162,7 @@ async def get_deliveries(request: web.Request) -> web.Response:
     require_admin_or_partner(request, partner_id)
     referral_id = request.query.get("referral_id")
     log = request.app[VIEWS].log_for(partner_id, referral_id)
-    chosen, cursor = page(request, log, lambda d: (d.settled_at.timestamp(), d.webhook_id))
+    chosen, cursor = page(request, log, lambda d: (d.first_settled.timestamp(), d.webhook_id))
     return json_response(
         {"deliveries": [d.model_dump(mode="json") for d in chosen], "next": cursor}
     )
@@ -177,10 +182,14 @@ def add_webhook_routes(app: web.Application) -> None:
     views = WebhookViews()
     app[VIEWS] = views
     app[FOLLOWER] = EventFollower(
-        app[STATE].settings, ["webhooks", "webhook-deliveries"], views.apply, name="api-webhooks"
+        app[STATE].settings,
+        ["webhooks", "webhook-deliveries", "webhook-redrives"],
+        views.apply,
+        name="api-webhooks",
     )
     app.cleanup_ctx.append(_follow)
     app.router.add_put("/v1/partners/{partner_id}/webhook", put_webhook)
     app.router.add_get("/v1/partners/{partner_id}/webhook", get_webhook)
     app.router.add_delete("/v1/partners/{partner_id}/webhook", delete_webhook)
     app.router.add_get("/v1/partners/{partner_id}/webhook/deliveries", get_deliveries)
+    add_admin_webhook_routes(app)  # the operator's delivery list and redrive

@@ -1,8 +1,9 @@
 """What the dispatcher and the API know about webhooks, and how they keep it current.
 
 :class:`WebhookViews` is pure and in memory: each partner's latest subscription (last writer wins by
-``version``; a stale record changes nothing) and the delivery log (every settled
-:class:`~schemas.webhooks.WebhookDelivery`, by referral and by ``webhook_id``).
+``version``; a stale record changes nothing), the delivery log (every settled
+:class:`~schemas.webhooks.WebhookDelivery`, by referral and by ``webhook_id``; a redrive's record,
+with a higher ``redrive``, replaces the dead one) and the latest redrive asked per delivery.
 
 :class:`~streams.event_sink.EventFollower` feeds it: it reads compacted topics from the beginning
 with no consumer group (every process that needs the whole table reads every partition itself),
@@ -15,10 +16,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from schemas.common import Contract
-from schemas.webhooks import WebhookDelivery, WebhookSubscription
+from aiohttp import web
 
-__all__ = ["WebhookViews"]
+from schemas.common import Contract
+from schemas.webhooks import WebhookDelivery, WebhookRedrive, WebhookSubscription
+from streams.event_sink import EventFollower
+
+__all__ = ["FOLLOWER", "VIEWS", "WebhookViews"]
 
 
 @dataclass
@@ -26,6 +30,7 @@ class WebhookViews:
     subscriptions: dict[str, WebhookSubscription] = field(default_factory=dict)
     settled: dict[str, WebhookDelivery] = field(default_factory=dict)
     by_referral: dict[str, list[WebhookDelivery]] = field(default_factory=lambda: defaultdict(list))
+    redrives: dict[str, WebhookRedrive] = field(default_factory=dict)
 
     def apply(self, event: Contract) -> bool:
         """Apply one record; True when it changed something."""
@@ -36,10 +41,20 @@ class WebhookViews:
             self.subscriptions[event.partner_id] = event
             return True
         if isinstance(event, WebhookDelivery):
-            if event.webhook_id in self.settled:
-                return False
+            settled = self.settled.get(event.webhook_id)
+            if settled is not None and settled.redrive >= event.redrive:
+                return False  # a repeated record; or an older one than a redrive's
             self.settled[event.webhook_id] = event
-            self.by_referral[event.referral_id].append(event)
+            log = self.by_referral[event.referral_id]
+            if settled is not None:
+                log[:] = [d for d in log if d.webhook_id != event.webhook_id]
+            log.append(event)
+            return True
+        if isinstance(event, WebhookRedrive):
+            asked = self.redrives.get(event.webhook_id)
+            if asked is not None and asked.redrive >= event.redrive:
+                return False
+            self.redrives[event.webhook_id] = event
             return True
         return False
 
@@ -57,4 +72,10 @@ class WebhookViews:
             items = self.by_referral.get(referral_id, [])
         else:
             items = [d for ds in self.by_referral.values() for d in ds]
-        return sorted((d for d in items if d.partner_id == partner_id), key=lambda d: d.settled_at)
+        mine = (d for d in items if d.partner_id == partner_id)
+        return sorted(mine, key=lambda d: (d.first_settled, d.webhook_id))
+
+
+# Where the API app keeps them (connectors/webhooks/routes.py, admin_routes.py).
+VIEWS = web.AppKey("oppbus_webhook_views", WebhookViews)
+FOLLOWER = web.AppKey("oppbus_webhook_follower", EventFollower)

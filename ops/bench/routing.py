@@ -13,7 +13,10 @@ to compute its stats columns (``stats_sync_s``, once per stats view), the index'
 largest size (resident memory growth while it is built, per partner), one capability update
 applied to the live index (``update_p99_us``), the process's resident memory with the largest
 directory and its stats loaded, and how evenly equally fit partners share offers
-(:mod:`ops.bench.routing_spread`). Progress goes to stderr.
+(:mod:`ops.bench.routing_spread`). ``*_partnered_*``: the same opportunities routed again with
+:data:`PARTNERS_EACH` active partnerships per originator (the ``partnership`` factor: those
+partners are examined whatever their tier), checked against the linear scan the same way.
+Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import gc
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ops.bench import routing_data as data
@@ -47,6 +50,7 @@ DESCRIPTION = (
 )
 
 Router = Callable[..., RoutingDecision]
+PARTNERS_EACH = 20  # active partnerships per originator in the *_partnered_* figures
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,14 +86,19 @@ def _time(
     opportunities: list[Opportunity],
     directory: PartnerDirectory,
     stats: RoutingStats,
+    partners: Mapping[str, frozenset[str]] | None = None,
 ) -> tuple[dict[str, float], list[RoutingDecision]]:
     ns: list[int] = []
     cpu_ns: list[int] = []
     decisions: list[RoutingDecision] = []
     clock, cpu = time.perf_counter_ns, time.thread_time_ns
+    none: frozenset[str] = frozenset()
     for opp in opportunities:
+        mine = partners.get(opp.originator, none) if partners is not None else none
         start, start_cpu = clock(), cpu()
-        decision = router(opp, directory, stats, now=data.NOW, weights=DEFAULT_WEIGHTS)
+        decision = router(
+            opp, directory, stats, now=data.NOW, weights=DEFAULT_WEIGHTS, partners=mine
+        )
         cpu_ns.append(cpu() - start_cpu)
         ns.append(clock() - start)
         decisions.append(decision)
@@ -198,6 +207,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             100.0 * sum(d.complete for d in decisions) / len(opps), 1
         )
         figures[f"{key}_top_score_vs_exact"] = quality
+        _progress(f"{size} partners: again with {PARTNERS_EACH} partnerships per originator")
+        partners = data.active_partners(opps, size, PARTNERS_EACH)
+        partnered, partnered_decisions = _time(route, opps, directory, stats, partners)
+        _, partnered_linear = _time(route_linear, opps[:n_linear], directory, stats, partners)
+        for name, value in partnered.items():
+            figures[f"{key}_partnered_index_{name}"] = value
+        figures[f"{key}_partnered_top_score_vs_exact"] = _compare(
+            partnered_decisions[:n_linear], partnered_linear
+        )
+        figures[f"{key}_partnered_first_pct"] = round(
+            100.0
+            * sum(
+                bool(d.candidates) and d.candidates[0].partner_id in partners[o.originator]
+                for d, o in zip(partnered_decisions, opps, strict=True)
+            )
+            / len(opps),
+            1,
+        )
         for name in ("build_s", "build_cpu_s", "index_memory_mb", "index_bytes_per_partner"):
             figures[f"{key}_{name}"] = built[name]
         if size == largest:
@@ -215,7 +242,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"{size} partners: index p50 {indexed['p50_us']} us p99 {indexed['p99_us']} us "
             f"(cpu p99 {indexed['cpu_p99_us']} us); linear p50 {linear['p50_us']} us"
         )
-        del directory, stats, decisions, linear_decisions
+        del directory, stats, decisions, linear_decisions, partnered_decisions
         gc.collect()
     figures["peak_rss_mb"] = round(peak_resident_bytes() / 1e6, 1)
     figures.update(busiest_share())

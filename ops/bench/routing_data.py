@@ -19,7 +19,16 @@ from schemas.opportunity import Opportunity
 from schemas.partner import Certification, PartnerProfile
 from streams.routing import PartnerStats, RoutingStats
 
-__all__ = ["CAPABILITIES", "NOW", "REGIONS", "opportunities", "partner_ids", "profiles", "stats"]
+__all__ = [
+    "CAPABILITIES",
+    "NOW",
+    "REGIONS",
+    "active_partners",
+    "opportunities",
+    "partner_ids",
+    "profiles",
+    "stats",
+]
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -146,6 +155,16 @@ def stats(n: int, seed: int = 11) -> RoutingStats:
         )
     pairs = {(rng.choice(ids), rng.choice(ids)): rng.randint(1, 8) for _ in range(min(n, 5000))}
     return RoutingStats(partners, pairs)
+
+
+def active_partners(
+    opportunities: list[Opportunity], n_partners: int, each: int, seed: int = 17
+) -> dict[str, frozenset[str]]:
+    """``each`` active partnerships (random partners) for every originator of ``opportunities``."""
+    rng = random.Random(seed)
+    ids = partner_ids(n_partners)
+    originators = sorted({o.originator for o in opportunities})
+    return {o: frozenset(rng.sample(ids, min(each, len(ids)))) for o in originators}
 
 
 def opportunities(n: int, n_partners: int, seed: int = 13) -> list[Opportunity]:

@@ -1,6 +1,7 @@
 """The history a replay reads: every record of the topics routing depends on, in event order.
 
-Topics: ``partners`` (profiles), ``routing-policy`` (versions), ``partner-stats`` (the scorecards
+Topics: ``partners`` (profiles), ``partnerships`` (the partnership factor and the scope of
+``partners_only`` opportunities), ``routing-policy`` (versions), ``partner-stats`` (the scorecards
 the live router ranks with), ``opportunities`` and ``referrals`` (offers, outcomes, unroutable and
 conflict notices). Read once with a ``TopicFollower`` up to the end it had at the start (no consumer group,
 nothing written), decoded,
@@ -24,6 +25,7 @@ from schemas.events import (
     OpportunityUnroutable,
     PartnerProfile,
     PartnerScorecard,
+    Partnership,
     ReferralAccepted,
     ReferralDeclined,
     ReferralExpired,
@@ -37,10 +39,18 @@ from streams.settings import Settings
 __all__ = ["HISTORY_TOPICS", "History", "read_history"]
 
 # Read in this order; on equal record times the earlier topic comes first.
-HISTORY_TOPICS = ("partners", "routing-policy", "partner-stats", "opportunities", "referrals")
+HISTORY_TOPICS = (
+    "partners",
+    "partnerships",
+    "routing-policy",
+    "partner-stats",
+    "opportunities",
+    "referrals",
+)
 
 _KEPT: tuple[type[Contract], ...] = (
     PartnerProfile,
+    Partnership,
     RoutingPolicy,
     PartnerScorecard,
     Opportunity,

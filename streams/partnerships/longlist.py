@@ -5,7 +5,8 @@ and region asked (what the caller offers and is not asking for counts as retaine
 that would compete with it are out), by :func:`streams.routing.route` over every partner, with no
 limit on the ranked list. Unlisted partners are excluded before ranking. Referral statistics are
 not used (``NO_STATS``): they are private to each partner, so the long-list ranks on fit,
-certification, region and industry, and the load factor's detail (capacity) is not shown.
+certification, region and industry, and the load factor's detail (capacity) is not shown. The
+caller's own active partnerships count (the ``partnership`` factor): its partners rank higher.
 """
 
 from __future__ import annotations
@@ -60,10 +61,19 @@ def long_list(
     profiles: Iterable[PartnerProfile],
     *,
     now: datetime,
+    partners: frozenset[str] = frozenset(),
 ) -> list[Listed]:
-    """The listed partners ``route`` finds eligible for ``opportunity``, best first."""
+    """The listed partners ``route`` finds eligible for ``opportunity``, best first
+    (``partners``: the caller's active partnerships)."""
     unlisted = frozenset(p.partner_id for p in profiles if not p.listed)
-    decision = route(opportunity, directory, now=now, exclude=unlisted, weights=LOOKUP_WEIGHTS)
+    decision = route(
+        opportunity,
+        directory,
+        now=now,
+        exclude=unlisted,
+        weights=LOOKUP_WEIGHTS,
+        partners=partners,
+    )
     total = LOOKUP_WEIGHTS.total
     out: list[Listed] = []
     for c in decision.candidates:

@@ -1,7 +1,7 @@
 """A routing policy document: the fields of ``Weights`` by name, checked, as TOML or a mapping.
 
 A document names any of the weights and switches of :class:`streams.routing.weights.Weights`
-(the factor weights ``fit`` ... ``reciprocity`` and ``prior``, ``prior_strength``,
+(the factor weights ``fit`` ... ``partnership`` and ``prior``, ``prior_strength``,
 ``speed_half_life_s``, ``country_region``, ``unknown``, ``max_ranked``, ``pool``); a name it leaves
 out takes the built-in default. Unknown names are refused (a typo must not silently keep a
 default), and so are values of the wrong type (``max_ranked`` and ``pool`` are whole numbers,

@@ -2,9 +2,11 @@
 
 Fed the history in event order (``feed(at, event)``, ``at`` the event's time in epoch seconds),
 :class:`Replay` keeps the state live routing read — the partner directory (profile updates), the
-routing stats (the ``partner-stats`` scorecards) and the policy versions — and routes each
-opportunity twice with :func:`streams.routing.route`, as the live ranker does (the policy's
-weights, ``max_ranked`` = the opportunity's ``max_partners``, nobody excluded, ``now`` = its time):
+partnerships, the routing stats (the ``partner-stats`` scorecards) and the policy versions — and
+routes each opportunity twice with :func:`streams.routing.route`, as the live ranker does (the
+policy's weights, ``max_ranked`` = the opportunity's ``max_partners``, nobody excluded, ``now`` =
+its time, the originator's active partners: the ``partnership`` factor and the scope of a
+``partners_only`` opportunity):
 with the policy in force (the version its recorded offers name, else the latest one applied) and
 with the candidate. Both see the same state: the history as it happened. Outcomes on the ledger
 give each partner's observed acceptance and win rates, which turn offers into expected results.
@@ -27,6 +29,7 @@ from schemas.common import Contract
 from schemas.ids import opportunity_key
 from schemas.opportunity import Opportunity
 from schemas.partner import PartnerProfile
+from schemas.partnership import Partnership
 from schemas.policy import RoutingPolicy
 from schemas.referrals import (
     ReferralAccepted,
@@ -36,6 +39,8 @@ from schemas.referrals import (
     ReferralWon,
 )
 from schemas.scorecard import PartnerScorecard
+from streams.partnerships.book import PartnershipBook
+from streams.partnerships.scope import partners_only_scope
 from streams.policy import PolicyBook, PolicyInForce, ranked_weights
 from streams.replay.measures import Outcomes, expected, spread
 from streams.replay.recorded import Recorded
@@ -51,6 +56,9 @@ DIFFERENCE_REASONS: dict[str, str] = {
     "reciprocity the live router had read differ from the scorecards replayed at that time",
     "profile_timing": "the recorded partner's profile was not (or no longer) in the replayed "
     "directory at that time",
+    "partnership_timing": "the live offer's partnership reason and the partnerships replayed at "
+    "that time disagree about the live or the replayed first choice (a partnership accepted or "
+    "ended around the opportunity's time), or a partners_only opportunity's scope differs",
     "unroutable_in_replay": "live offered somebody, the replay nobody",
     "routable_in_replay": "live found nobody, the replay somebody",
     "policy_unknown": "the offers name a policy version that is not on the log",
@@ -81,6 +89,26 @@ class _Segment:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What the replay knew of the originator's partnerships when it routed an opportunity."""
+
+    partners: frozenset[str]
+    partners_only: bool
+
+    def partnership_differs(self, rec: Recorded, live: str | None, replayed: str | None) -> bool:
+        """Live and the replay disagree on a partnership that decides the first choice."""
+        for pid in (live, replayed):
+            recorded = rec.partnered.get(pid) if pid is not None else None
+            if recorded is not None and recorded != (pid in self.partners):
+                return True
+        if self.partners_only:  # the scope: live offered outside it, or found nobody inside
+            return (live is not None and live not in self.partners) or (
+                live is None and replayed is not None
+            )
+        return False
+
+
 def _primary(decision: RoutingDecision) -> str:
     """The rule that excluded most partners of an unroutable decision."""
     return next(iter(decision.unroutable_reasons()), "no_partner")
@@ -101,6 +129,7 @@ class Replay:
         self.recorded: Mapping[str, Recorded] = recorded or {}
         self.since, self.until = since, until
         self.directory = PartnerDirectory()
+        self.partnerships = PartnershipBook()
         self.stats = ScorecardBook()
         self.policies = PolicyBook()
         self.outcomes = Outcomes.empty()
@@ -131,6 +160,8 @@ class Replay:
             self.stats.apply(event)  # type: ignore[arg-type]
         elif kind is PartnerProfile:
             self.directory.apply(event)  # type: ignore[arg-type]
+        elif kind is Partnership:
+            self.partnerships.apply(event)  # type: ignore[arg-type]
         elif kind is RoutingPolicy:
             self.policies.apply(event)  # type: ignore[arg-type]
         elif kind is ReferralAccepted:
@@ -173,18 +204,29 @@ class Replay:
         self.versions_used[policy.version] += 1
         now = datetime.fromtimestamp(at, UTC)
         slots = opp.max_partners
+        partners = self.partnerships.active_partners(opp.originator)
+        scoped = partners_only_scope(opp, lambda _originator: partners)
         weights_before = ranked_weights(policy.weights, slots)
         weights_after = ranked_weights(self.candidate, slots)
-        before = route(opp, self.directory, self.stats, now=now, weights=weights_before)
+        before = route(
+            scoped, self.directory, self.stats, now=now, weights=weights_before, partners=partners
+        )
         if weights_after == weights_before or (
             not before.candidates and weights_after.pool == weights_before.pool
         ):  # nobody eligible: no weight makes anyone eligible (eligibility ignores weights)
             after = before
         else:
-            after = route(opp, self.directory, self.stats, now=now, weights=weights_after)
+            after = route(
+                scoped,
+                self.directory,
+                self.stats,
+                now=now,
+                weights=weights_after,
+                partners=partners,
+            )
         self._count(opp, before, after)
         if rec is not None:
-            self._compare(key, rec, before, policy)
+            self._compare(key, rec, before, policy, _Seen(partners, opp.partners_only))
 
     def _count(self, opp: Opportunity, before: RoutingDecision, after: RoutingDecision) -> None:
         self.replayed += 1
@@ -219,7 +261,12 @@ class Replay:
 
     # -- replay against live ---------------------------------------------------------------------
     def _compare(
-        self, key: str, rec: Recorded, before: RoutingDecision, policy: PolicyInForce
+        self,
+        key: str,
+        rec: Recorded,
+        before: RoutingDecision,
+        policy: PolicyInForce,
+        seen: _Seen,
     ) -> None:
         if rec.unroutable and not rec.offered:
             live = None
@@ -232,7 +279,7 @@ class Replay:
         if live == replayed:
             self.reproduced += 1
             return
-        reason = self._reason(rec, live, replayed, policy)
+        reason = self._reason(rec, live, replayed, policy, seen)
         self.differences[reason] += 1
         if len(self.examples) < 20:
             self.examples.append(
@@ -240,10 +287,17 @@ class Replay:
             )
 
     def _reason(
-        self, rec: Recorded, live: str | None, replayed: str | None, policy: PolicyInForce
+        self,
+        rec: Recorded,
+        live: str | None,
+        replayed: str | None,
+        policy: PolicyInForce,
+        seen: _Seen,
     ) -> str:
         if rec.policy_version is not None and rec.policy_version != policy.version:
             return "policy_unknown"
+        if seen.partnership_differs(rec, live, replayed):
+            return "partnership_timing"
         if live is None:
             return "routable_in_replay"
         entry = self.directory.get(live)

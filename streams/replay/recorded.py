@@ -22,6 +22,8 @@ class Recorded:
     """The live outcome of one opportunity's first routing."""
 
     offered: list[tuple[int, str]] = field(default_factory=list)  # (rank, partner) of round 1
+    # per offered partner, its offer's partnership reason (absent on offers made before it)
+    partnered: dict[str, bool] = field(default_factory=dict)
     policy_version: int | None = None
     unroutable: bool = False
     conflict: bool = False
@@ -45,6 +47,9 @@ def recorded_routing(events: Iterable[Contract]) -> dict[str, Recorded]:
                     opportunity_key(event.originator, event.opportunity_id), Recorded()
                 )
                 rec.offered.append((event.rank, event.partner_id))
+                for reason in event.reasons:
+                    if reason.factor == "partnership" and reason.value is not None:
+                        rec.partnered[event.partner_id] = reason.value > 0
                 if event.policy_version is not None:
                     rec.policy_version = event.policy_version
         elif isinstance(event, OpportunityUnroutable):

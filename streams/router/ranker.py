@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from schemas.events import Opportunity
 from streams.offers.lifecycle import Candidate
+from streams.partnerships.scope import partners_only_scope
 from streams.policy import ranked_weights
 from streams.router.handlers import Ranker, Ranking
 from streams.routing.directory import PartnerDirectory
@@ -15,19 +16,6 @@ from streams.routing.stats import NO_STATS, StatsView
 from streams.routing.weights import DEFAULT_WEIGHTS, Weights
 
 __all__ = ["make_ranker", "partners_only_scope"]
-
-
-def partners_only_scope(
-    opp: Opportunity, partners_of: Callable[[str], frozenset[str]]
-) -> Opportunity:
-    """``opp`` with its consent scope narrowed to the originator's active partners, when it is
-    ``partners_only`` (nobody outside that scope is eligible: ``outside_consent``)."""
-    if not opp.partners_only:
-        return opp
-    allowed = partners_of(opp.originator)
-    if opp.share_with is not None:
-        allowed = allowed & frozenset(opp.share_with)
-    return opp.model_copy(update={"share_with": tuple(sorted(allowed))})
 
 
 def make_ranker(
@@ -41,12 +29,14 @@ def make_ranker(
     Only ``max_partners`` candidates are ranked and explained: a re-offer ranks afresh (current
     load, capacity and profiles, the partners already tried left out), so a longer list would be
     computed and thrown away. ``partners_of``: the partners the originator has an active
-    partnership with, the only ones a ``partners_only`` opportunity may be offered (its consent
-    scope, within ``share_with`` when that is given too).
+    partnership with, read at every ranking: the ``partnership`` factor of the ranking, and the
+    only ones a ``partners_only`` opportunity may be offered (its consent scope, within
+    ``share_with`` when that is given too).
     """
 
     def rank(opp: Opportunity, exclude: frozenset[str], now: float) -> Ranking:
-        opp = partners_only_scope(opp, partners_of)
+        partners = partners_of(opp.originator)
+        opp = partners_only_scope(opp, lambda _originator: partners)
         decision = route(
             opp,
             directory(),
@@ -54,6 +44,7 @@ def make_ranker(
             now=datetime.fromtimestamp(now, UTC),
             exclude=exclude,
             weights=ranked_weights(weights(), opp.max_partners),
+            partners=partners,
         )
         candidates = [
             Candidate(

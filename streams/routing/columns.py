@@ -114,7 +114,7 @@ _COLUMNS: dict[str, Any] = {
     "won": np.int64,
     "lost": np.int64,
     "mean_s": np.float64,  # mean seconds to accept; NaN: never accepted
-    "marks": np.uint8,
+    "marks": np.uint16,
 }
 
 
@@ -140,7 +140,7 @@ class Columns:
     won: npt.NDArray[np.int64]
     lost: npt.NDArray[np.int64]
     mean_s: npt.NDArray[np.float64]
-    marks: npt.NDArray[np.uint8]  # scratch flags of one scan (all zero between scans)
+    marks: npt.NDArray[np.uint16]  # scratch flags of one scan (all zero between scans)
 
     def __init__(self) -> None:
         self.size = 0

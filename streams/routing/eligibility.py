@@ -78,6 +78,7 @@ class Context:
     now_ts: float
     stats: StatsView
     weights: Weights
+    partners: frozenset[str]  # the originator's active partnerships (the partnership factor)
 
     @classmethod
     def build(
@@ -89,6 +90,7 @@ class Context:
         now_ts: float,
         exclude: frozenset[str],
         weights: Weights,
+        partners: frozenset[str] = frozenset(),
     ) -> Context:
         needs = tuple(dict.fromkeys(opportunity.needs))
         known_need_mask = directory.capability_mask(needs)
@@ -126,6 +128,7 @@ class Context:
             now_ts=now_ts,
             stats=stats,
             weights=weights,
+            partners=partners,
         )
 
     def covers(self, entry: PartnerEntry) -> bool | None:

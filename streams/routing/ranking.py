@@ -121,6 +121,7 @@ def factors(
     received = ctx.stats.given(pid, ctx.originator)
     sent = ctx.stats.given(ctx.originator, pid)
     reciprocity = (received + 1) / (received + sent + 2)
+    partnership = 1.0 if pid in ctx.partners else 0.0
     # the order of the sum is the one the vectorised scan uses (streams.routing.scan): same floats
     score = (
         w.fit * fit
@@ -130,8 +131,10 @@ def factors(
         + stats_sum
         + w.load * load
         + w.reciprocity * reciprocity
+        + w.partnership * partnership
     ) / w.total
-    return score, (fit, cert, region, industry, acceptance, win, speed, load, reciprocity)
+    values = (fit, cert, region, industry, acceptance, win, speed, load, reciprocity, partnership)
+    return score, values
 
 
 def certification_value(entry: PartnerEntry, ctx: Context) -> float:
@@ -192,6 +195,9 @@ def explain(basis: Basis, values: tuple[float, ...]) -> tuple[Reason, ...]:
         f"{stats.open_offers} open offers of a capacity of {entry.capacity}"
         + (" (capped by the operator)" if entry.capped else ""),
         f"gave the originator {received} accepted referrals, received {sent}",
+        "has an active partnership with the originator"
+        if values[9]
+        else "no active partnership with the originator",
     )
     return tuple(
         Reason(

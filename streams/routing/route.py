@@ -86,13 +86,16 @@ def route(
     now: datetime,
     exclude: Collection[str] = frozenset(),
     weights: Weights = DEFAULT_WEIGHTS,
+    partners: Collection[str] = frozenset(),
 ) -> RoutingDecision:
     """Rank the eligible partners of ``opportunity`` (see the module and DESIGN.md rules).
 
     ``exclude``: partners that already declined or let expire an offer of this opportunity.
     ``now``: the event time certifications are valid at (e.g. the opportunity's ``published_at``).
+    ``partners``: the partners the originator has an active partnership with (the
+    ``partnership`` factor; it makes nobody eligible).
     """
-    ctx = _context(opportunity, directory, stats, now, exclude, weights)
+    ctx = _context(opportunity, directory, stats, now, exclude, weights, partners)
     if ctx.consent is not None and weights.max_ranked and len(ctx.consent) <= CONSENT_DIRECT:
         # a consent scope names the only partners that may be offered: examine those (the
         # others covering the needs are not counted)
@@ -120,10 +123,11 @@ def route_linear(
     now: datetime,
     exclude: Collection[str] = frozenset(),
     weights: Weights = DEFAULT_WEIGHTS,
+    partners: Collection[str] = frozenset(),
 ) -> RoutingDecision:
     """The decision of :func:`route` with ``max_ranked=0``, by checking every partner of the
     directory one by one."""
-    ctx = _context(opportunity, directory, stats, now, exclude, weights)
+    ctx = _context(opportunity, directory, stats, now, exclude, weights, partners)
     return _examine_each(directory, ctx, complete=True)
 
 
@@ -152,6 +156,7 @@ def _context(
     now: datetime,
     exclude: Collection[str],
     weights: Weights,
+    partners: Collection[str],
 ) -> Context:
     return Context.build(
         opportunity,
@@ -160,6 +165,7 @@ def _context(
         now_ts=now.timestamp(),
         exclude=exclude if isinstance(exclude, frozenset) else frozenset(exclude),
         weights=weights,
+        partners=partners if isinstance(partners, frozenset) else frozenset(partners),
     )
 
 

@@ -15,6 +15,10 @@ explanation (the same values).
 Reciprocity differs from its neutral 0.5 only for the originator's *peers* (partners with a
 referral either way), which a stats view lists with ``peers(partner_id)``; without it every
 eligible partner's reciprocity is computed one by one and the bound takes reciprocity at 1.
+
+The partnership factor is 1 only for the originator's active partners (``ctx.partners``, a few):
+those the sources hold are examined first, whatever their tier, and skipped in the tiers, so the
+bound of the tiers left takes partnership at 0 and no partner is missed.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ Scored = tuple[float, int, str, PartnerEntry, tuple[float, ...]]
 
 _ORIGIN, _DECLINED, _COMPETITOR, _REFUSED = 1, 2, 4, 8
 _INSIDE, _CERTIFIED, _DUAL, _PEER = 16, 32, 64, 128
+_PARTNER = 256
 _LOW = (1 << 63) - 1
 _FLAG = np.uint64(1 << 63)
 _MIX = np.uint64(TIEBREAK_MIX)
@@ -108,7 +113,7 @@ class _Marks:
 
     def slots(self, slots: Any, flag: int) -> None:
         if len(slots):
-            self.column[slots] |= np.uint8(flag)
+            self.column[slots] |= np.uint16(flag)
             self.touched.append(slots)
 
     def clear(self) -> None:
@@ -202,6 +207,24 @@ class _Scanner:
             marks.ids(mine, _PEER)
             for pid in mine:
                 self.best_reciprocity = max(self.best_reciprocity, self._reciprocity(pid))
+        partners = [e for e in map(d.get, sorted(ctx.partners)) if e is not None]
+        self.partnered = bool(partners)
+        if partners:
+            marks.slots(np.fromiter((e.slot for e in partners), np.int64, len(partners)), _PARTNER)
+        held = [e for e in partners if self._in_sources(e)]
+        self.partner_rows = (
+            np.fromiter((e.slot for e in held), np.int64, len(held)),
+            np.fromiter((not e.regions & ctx.region_bit for e in held), bool, len(held)),
+        )
+
+    def _in_sources(self, entry: PartnerEntry) -> bool:
+        """Whether the posting lists the scan reads hold this partner (region or country)."""
+        if not self.ctx.covers(entry):
+            return False
+        if not self.by_holders:
+            return True
+        bit, vendor = self.ctx.required[0]
+        return any(b == bit and v == vendor for b, v, _x in entry.certs)
 
     def _reciprocity(self, pid: str) -> float:
         given, origin = self.ctx.stats.given, self.ctx.originator
@@ -222,6 +245,8 @@ class _Scanner:
         active = list(self.sources)
         parts: list[tuple[Any, Any, bool]] = []
         size, target = 0, max(FIRST_BATCH, 8 * self.k)
+        if len(self.partner_rows[0]):  # the originator's partners first (see the module doc)
+            self._examine(*self.partner_rows, partners=True)
         for tier in range(PENDING, -1, -1):
             for tiers, country, _static in active:
                 rows = tiers[tier]
@@ -273,7 +298,7 @@ class _Scanner:
             self.parts = [(columns[0], columns[1], columns[2], columns[3])]
         return self.parts[0]
 
-    def _examine(self, s: Any, country: Any) -> None:
+    def _examine(self, s: Any, country: Any, *, partners: bool = False) -> None:
         cols, ctx, result = self.cols, self.ctx, self.result
         if self.multi:
             ok = (cols.caps[s] & self.need_low) == self.need_low
@@ -284,6 +309,9 @@ class _Scanner:
                 )
             s, country = s[ok], country[ok]
         m = cols.marks[s]
+        if self.partnered and not partners:  # examined first
+            other = (m & _PARTNER) == 0
+            s, country, m = s[other], country[other], m[other]
         twice = country & ((m & _DUAL) != 0)  # also in the region's bucket: counted there
         if twice.any():
             s, country, m = s[~twice], country[~twice], m[~twice]
@@ -366,7 +394,12 @@ class _Scanner:
         score += cols.dyn[e] if self.tiered else cols.stats_part(e, w)
         score += w.load * load
         score += w.reciprocity * reciprocity
-        return score / w.total, (fit, cert, region, industry, load, reciprocity)
+        if self.partnered:  # else 0 for everybody: adding 0.0 changes no float
+            partnership = np.where((m & _PARTNER) != 0, 1.0, 0.0)
+            score += w.partnership * partnership
+        else:
+            partnership = np.zeros(len(e))
+        return score / w.total, (fit, cert, region, industry, load, reciprocity, partnership)
 
     def _finish(self) -> Scan:
         """The best k, sorted, with their factor values: those of the scan's arithmetic (the
@@ -384,10 +417,21 @@ class _Scanner:
         )
         w, partner = ctx.weights, ctx.stats.partner
         rows = zip(e.tolist(), score.tolist(), *(v.tolist() for v in values), strict=True)
-        for slot, total, fit, cert, region, industry, load, reciprocity in rows:
+        for slot, total, fit, cert, region, industry, load, reciprocity, partnership in rows:
             entry = self.d.entry_at(slot)
             acceptance, win, speed = stats_factors(partner(entry.partner_id), w)
-            values_ = (fit, cert, region, industry, acceptance, win, speed, load, reciprocity)
+            values_ = (
+                fit,
+                cert,
+                region,
+                industry,
+                acceptance,
+                win,
+                speed,
+                load,
+                reciprocity,
+                partnership,
+            )
             tie = tiebreak(ctx.key_hash, entry.id_hash)
             result.scored.append((-total, tie, entry.partner_id, entry, values_))
         result.scored.sort(key=lambda item: item[:3])

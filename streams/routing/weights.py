@@ -18,6 +18,7 @@ speed          1 / (1 + mean seconds to accept / ``speed_half_life_s``); ``unkno
 load           1 - open offers / capacity: free capacity, so busy partners yield to idle ones
 reciprocity    (received + 1) / (received + sent + 2): referrals the candidate gave the
                originator (accepted by it) against those the originator gave the candidate
+partnership    1 when the candidate has an active partnership with the originator, else 0
 ============== ============================================================================
 
 Smoothing: with ``prior_strength`` pseudo-observations at ``prior`` (0.5), a partner with no
@@ -42,6 +43,7 @@ FACTORS: tuple[str, ...] = (
     "speed",
     "load",
     "reciprocity",
+    "partnership",
 )
 
 
@@ -58,6 +60,7 @@ class Weights:
     speed: float = 0.5
     load: float = 2.0
     reciprocity: float = 1.0
+    partnership: float = 2.0
     # Beta smoothing of the acceptance and win rates: ``prior_strength`` observations at ``prior``.
     prior: float = 0.5
     prior_strength: float = 4.0
@@ -78,7 +81,9 @@ class Weights:
     def __post_init__(self) -> None:
         weights = [getattr(self, f) for f in FACTORS]
         if min(weights) < 0 or sum(weights) <= 0:
-            raise ValueError("weights must be >= 0 with a positive sum")
+            negative = [f for f, w in zip(FACTORS, weights, strict=True) if w < 0]
+            named = f" ({', '.join(negative)} < 0)" if negative else ""
+            raise ValueError(f"weights must be >= 0 with a positive sum{named}")
         if not 0 <= self.prior <= 1 or self.prior_strength < 0:
             raise ValueError("prior must be in [0, 1] and prior_strength >= 0")
         if self.speed_half_life_s <= 0 or self.max_ranked < 0 or self.pool < 0:

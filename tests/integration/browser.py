@@ -79,3 +79,53 @@ async def screenshot(page: Page, name: str, width: int) -> Path:
     path = ARTIFACTS / f"{name}-{width}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+async def assert_clean(
+    w: Watched,
+    base: str,
+    keys: list[str],
+    *,
+    deliberate: tuple[str, ...],
+    payloads: str = "img, body script",
+    also_own: tuple[str, ...] = (),
+) -> None:
+    """What every inbox page test checks at its end.
+
+    No injected script ran and no payload became an element (``payloads``: a CSS selector); no
+    console error but the ``deliberate`` ones (substrings such as ``"status of 422"``); no request
+    off ``base`` (``data:`` and the prefixes ``also_own`` aside); no key in a URL or a cookie;
+    every control labelled; readable at 360 px (nothing wider than the screen).
+    """
+    page = w.page
+    await page.set_viewport_size({"width": 360, "height": 900})
+    assert await page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    assert not w.dialogs, f"injected script ran: {w.dialogs}"
+    assert not w.page_errors, w.page_errors
+    assert await page.locator(payloads).count() == 0
+    unexpected = [m for m in w.console_errors if not any(d in m for d in deliberate)]
+    assert not unexpected, unexpected
+    own = (base + "/", "data:", *also_own)
+    off_origin = [u for u in w.requests if not u.startswith(own)]
+    assert not off_origin, off_origin
+    for key in keys:
+        assert not any(key in u for u in w.requests), "an API key went into a URL"
+    assert await page.context.cookies() == []
+    unlabelled = await page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea, button')]
+             .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                             && !el.textContent.trim())
+             .map((el) => el.outerHTML)"""
+    )
+    assert unlabelled == []
+
+
+async def section_screenshots(page: Page, name: str, sections: list[str]) -> None:
+    """PNGs of single sections (``#id``) at 360 and 1280 px: ``{name}-{id}-{width}.png``."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width in (360, 1280):
+        await page.set_viewport_size({"width": width, "height": 900})
+        await page.wait_for_timeout(200)
+        for section in sections:
+            path = ARTIFACTS / f"{name}-{section}-{width}.png"
+            await page.locator(f"#{section}").screenshot(path=str(path))

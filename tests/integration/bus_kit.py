@@ -14,6 +14,9 @@ from schemas.common import Contract
 from schemas.events import OfferMade, event_key, event_topic
 from schemas.opportunity import Opportunity
 from schemas.partner import PartnerProfile
+from schemas.partnership import Partnership
+from schemas.terms import Terms
+from streams.partnerships.machine import accept, propose
 from streams.record_auth import RecordAuth
 from streams.settings import Settings
 from tests.integration.polling import wait_for
@@ -55,6 +58,17 @@ def opportunity(
     }
     fields.update(kw)
     return Opportunity(**fields)
+
+
+def active_partnership(proposer: str, partner_id: str, partnership_id: str) -> Partnership:
+    """An active partnership: proposed by ``proposer`` (5 % fee), accepted by ``partner_id``."""
+    terms = Terms.model_validate({"referral_fee": {"percent": "5"}})
+    now = datetime.now(UTC)
+    proposed = propose(partnership_id, proposer, partner_id, terms, now)
+    assert isinstance(proposed, Partnership), proposed
+    agreed = accept(proposed, partner_id, now)
+    assert isinstance(agreed, Partnership), agreed
+    return agreed
 
 
 class Bus:

@@ -79,6 +79,9 @@ def test_demo_tells_the_story_and_leaves_metrics_and_status_page_populated(tmp_p
             assert step in output, output
         assert re.search(r"won 248,000 USD", output), output
         assert "customer revealed to" in output
+        # the VAR's active partnership is one of the reasons its partner is offered first
+        assert "northwind-networks and contoso-storage agree a partnership" in output
+        assert re.search(r"offered to contoso-storage \(rank 1, .*partnership 1 x 2 = ", output)
         assert "never offered to tailspin-msp, adatum-distribution, wingtip-storage" in output
 
         with urllib.request.urlopen(base + "/metrics", timeout=5) as resp:

@@ -106,3 +106,61 @@ async def test_countdown_and_lists(scripts: Watched) -> None:
     assert result["c"] == ["1d 1h left", "1h 02m left", "2m 05s left", "5s left", "expired"]
     assert result["l"] == ["storage", "backup"]
     assert result["html"] == "&lt;img src=x onerror=alert(1)&gt;&lt;i&gt;x&lt;/i&gt;"
+
+
+async def test_terms_read_as_a_sentence_and_their_fields_name_the_api_paths(
+    scripts: Watched,
+) -> None:
+    result = await scripts.page.evaluate(
+        """async () => {
+          const { termsText, termsFields } = await import('/inbox/terms.js');
+          const { showErrors } = await import('/inbox/forms.js');
+          const percent = { referral_fee: { percent: '7.5' }, cap: { amount: '500.00',
+            currency: 'EUR' }, approval_days: 1, payment_days: 30, version: 3 };
+          const flat = { referral_fee: { amount: '250.00', currency: 'JPY' }, cap: null,
+            approval_days: 0, payment_days: 14, version: 1 };
+          const fields = termsFields('terms.', flat);
+          const form = document.createElement('form');
+          form.append(fields.el);
+          document.body.append(form);
+          const readFlat = fields.read();
+          fields.fill(percent);
+          const readPercent = fields.read();
+          form.querySelector('input[type="number"]').value = '2.5';
+          const readBadDays = fields.read();
+          showErrors(form, { errors: [
+            { field: 'terms.referral_fee.percent', message: 'too big' },
+            { field: 'terms.cap', message: 'a flat fee in JPY cannot be capped in EUR' },
+          ] });
+          const errorAt = (label) => [...form.querySelectorAll('label')]
+            .find((l) => l.textContent === label).parentNode.querySelector('.error').textContent;
+          form.remove();
+          return {
+            texts: [termsText(percent), termsText(flat), termsText(null)],
+            readFlat, readPercent, badDays: readBadDays.approval_days,
+            errors: [errorAt('Fee percent'), errorAt('Cap currency')],
+            labels: [...fields.el.querySelectorAll('label')].map((l) => l.textContent),
+          };
+        }"""
+    )
+    assert result["texts"] == [
+        "7.5 % of the won amount, at most 500.00 EUR; correctable 1 day after the win, paid within"
+        " 30 days of approval",
+        "250.00 JPY per won referral; correctable 0 days after the win, paid within 14 days of"
+        " approval",
+        "No terms: no referral fee is due.",
+    ]
+    assert result["readFlat"] == {
+        "referral_fee": {"amount": "250.00", "currency": "JPY"},
+        "approval_days": 0,
+        "payment_days": 14,
+    }
+    assert result["readPercent"] == {
+        "referral_fee": {"percent": "7.5"},
+        "cap": {"amount": "500.00", "currency": "EUR"},
+        "approval_days": 1,
+        "payment_days": 30,
+    }
+    assert result["badDays"] == "2.5"  # sent as typed: the API names the field
+    assert result["errors"] == ["too big", "a flat fee in JPY cannot be capped in EUR"]
+    assert "Referral fee" in result["labels"] and "Payment days" in result["labels"]

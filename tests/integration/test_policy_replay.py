@@ -5,6 +5,8 @@ A worker routes six opportunities while an operator applies policy version 1, th
 offer names the version that ranked it. ``oppbus replay`` (the real command, against the same
 broker) then reproduces every recorded first choice with the policy then in force, reports what
 the candidate changes, writes its HTML report, and publishes nothing: no topic's end offset grows.
+A partnership agreed between opportunities is read back from the partnerships topic, so the replay
+reproduces the first choices it decided.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from streams.runtime.app import create_app
 from streams.runtime.topic_admin import ensure_topics
 from streams.settings import Settings
 from streams.wiring import Contexts, register_all
-from tests.integration.bus_kit import Bus, opportunity, partner
+from tests.integration.bus_kit import Bus, active_partnership, opportunity, partner
 
 pytestmark = pytest.mark.kafka
 
@@ -139,3 +141,55 @@ async def test_policy_applied_live_recorded_on_offers_and_replayed_exactly(
     assert report_path.read_text().count("<svg") >= 5
 
     assert await _end_offsets(settings) == before  # the replay and the refused apply wrote nothing
+
+
+async def test_replay_reads_the_partnerships_of_the_time(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Two opportunities are routed before netco and vaultco agree a partnership, two after
+    (vaultco then comes first for its partnership, where bigstore and storeco would have):
+    ``oppbus replay`` reads the partnerships topic, so it reproduces all four first choices, and
+    a candidate without the partnership weight changes exactly the two ranked with it."""
+    no_partnership = tmp_path / "no-partnership.toml"
+    no_partnership.write_text("partnership = 0.0\n")
+    await ensure_topics(settings)
+    app = create_app(settings)
+    contexts = register_all(app, settings)
+    async with Bus(settings) as bus:
+        await bus.publish(
+            partner("netco", ["networking"]),
+            partner("storeco", ["storage"], capacity=2),
+            partner("bigstore", ["storage", "backup", "compute", "cloud"], capacity=20),
+            partner("vaultco", ["storage", "backup"], capacity=4),
+        )
+        await app.start()
+        try:
+            for i in range(4):
+                if i == 2:
+                    await bus.publish(
+                        active_partnership("netco", "vaultco", "ps_000000000000000000b1")
+                    )
+                    await bus.wait_for(
+                        lambda: contexts.partnerships.book.active_partners("netco") == {"vaultco"}
+                    )
+                await bus.publish(opportunity("netco", f"opp-{i}"))
+                await bus.wait_for(lambda i=i: bus.of(OfferMade, opportunity_id=f"opp-{i}"))
+                await bus.wait_for(_settled(bus, contexts))
+        finally:
+            await app.stop()
+
+    offers = sorted(bus.of(OfferMade), key=lambda o: o.opportunity_id)
+    assert [o.partner_id for o in offers[2:]] == ["vaultco", "vaultco"]
+    for i, offer in enumerate(offers):  # the reason on the offers made after the agreement
+        reason = {r.factor: r for r in offer.reasons}["partnership"]
+        assert reason.value == (1.0 if i >= 2 else 0.0)
+
+    code, out, err = await _oppbus(settings, "replay", "--policy", str(no_partnership), "--json")
+    assert code == 0, err
+    report: dict[str, Any] = orjson.loads(out.strip().splitlines()[-1])
+    assert report["replayed"] == 4
+    rep = report["reproduction"]
+    assert rep["compared"] == 4 and rep["reproduced"] == 4, rep
+    assert report["first_choices_changed"] == 2
+    assert report["spread"]["busiest_before"]["vaultco"] >= 2
+    assert report["spread"]["busiest_after"].get("vaultco", 0) <= 1

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import pytest
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from connectors.webhooks.dispatcher import WebhookDispatcher
 from connectors.webhooks.signing import WebhookVerificationError, verify
 from schemas.codec import decode, encode
 from schemas.common import Contract
 from schemas.events import event_key, event_topic
 from streams.record_auth import RecordAuth
 from streams.settings import Settings
+from tests.integration.api.conftest import Harness, harness_with
+from tests.integration.polling import wait_for
+
+LIST = "/v1/admin/webhook-deliveries"
 
 
 @dataclass
@@ -25,6 +32,7 @@ class Hit:
     status: int
     verified: bool
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -36,6 +44,8 @@ class Receiver:
     release: asyncio.Event = field(default_factory=asyncio.Event)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     url: str = ""
+    failing: bool = True  # the "switch" path answers 500 while this holds, then 200
+    holding: bool = False  # the "switch" path records the request (status 0) and never answers
     _runner: web.AppRunner | None = None
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -53,7 +63,13 @@ class Receiver:
         status = {"ok": 200, "down": 500, "gone": 410, "redirect": 302}.get(path, 200)
         if path == "flaky":
             status = 503 if tries < 2 else 204
-        await self._record(Hit(path, wid, status, verified, body))
+        if path == "switch" and self.holding:
+            await self._record(Hit(path, wid, 0, verified, body, dict(request.headers)))
+            await self.release.wait()
+            return web.Response(status=503)  # after the test: the sender is long gone
+        if path == "switch":
+            status = 500 if self.failing else 200
+        await self._record(Hit(path, wid, status, verified, body, dict(request.headers)))
         return web.Response(status=status, headers={"Location": "http://127.0.0.1:1/"})
 
     async def _record(self, hit: Hit) -> None:
@@ -122,3 +138,46 @@ async def read_until(
         return seen
     finally:
         await consumer.stop()
+
+
+@pytest.fixture
+async def redrive_hooks(settings: Settings) -> AsyncIterator[Harness]:
+    async for harness in harness_with(
+        settings,
+        webhook_allowed_networks="127.0.0.0/8",
+        webhook_backoff_base_s=0.05,
+        webhook_backoff_max_s=0.1,
+        webhook_max_attempts=2,
+        webhook_timeout_s=2.0,
+    ):
+        yield harness
+
+
+async def listed(h: Harness, query: str = "") -> list[dict[str, Any]]:
+    resp = await h.client.get(LIST + query, headers=h.admin)
+    assert resp.status == 200, await resp.text()
+    return (await resp.json())["deliveries"]  # type: ignore[no-any-return]
+
+
+async def dead_lead(h: Harness, receiver: Receiver) -> tuple[str, dict[str, str]]:
+    """A lead whose delivery died at the failing receiver; returns its webhook id and the
+    partner's auth headers."""
+    vault = await h.register("vault-storage")
+    resp = await h.client.put(
+        "/v1/partners/vault-storage/webhook", json={"url": f"{receiver.url}/switch"}, headers=vault
+    )
+    assert resp.status == 201
+    receiver.secrets["switch"] = (await resp.json())["secret"]
+    dispatcher = WebhookDispatcher(h.settings)
+    await dispatcher.start()
+    try:
+        offer = await h.offer("northwind", "nw-0001", "vault-storage")
+        wid = f"{offer.referral_id}.offered"
+
+        async def dead() -> bool:
+            return [d["webhook_id"] for d in await listed(h, "?status=dead")] == [wid]
+
+        await wait_for(dead, within=20, what="the dead delivery listed")
+    finally:
+        await dispatcher.stop()
+    return wid, vault

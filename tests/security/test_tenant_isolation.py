@@ -72,6 +72,8 @@ ATTACKS: dict[tuple[str, str], dict[str, Any]] = {
         "json": {"vendor": "netapp", "capability": "storage"}
     },
     ("PUT", "/v1/admin/partners/{partner_id}/capacity-cap"): {"json": {"capacity_cap": 100}},
+    ("GET", "/v1/admin/webhook-deliveries"): {},
+    ("POST", "/v1/admin/webhook-deliveries/{webhook_id}/redrive"): {},
 }
 # Routes whose answer depends on the caller only (checked below for leaks) or carries no tenant
 # data at all.
@@ -147,6 +149,7 @@ async def test_a_stranger_can_neither_read_nor_act_on_another_partners_data(api:
         "originator": BRAVO,
         "partnership_id": api.partnership_id,
         "fee_id": "fee_0123456789abcdef0123",
+        "webhook_id": f"{referral}.offered",
     }
     failures = []
     for (method, route), kwargs in ATTACKS.items():

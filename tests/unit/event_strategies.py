@@ -19,7 +19,7 @@ from schemas.operations import EXCLUSION_RULES
 from schemas.referrals import DECLINE_REASONS, LOST_REASONS, SIZE_BANDS
 from schemas.scorecard import COUNTERS
 from schemas.taxonomy import CAPABILITIES
-from schemas.webhooks import LEAD_EVENTS, webhook_id
+from schemas.webhooks import LEAD_EVENTS, WEBHOOK_EVENTS, webhook_id
 
 __all__ = ["events", "events_of"]
 
@@ -334,7 +334,7 @@ _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "updated_at": times,
         },
         optional={
-            "events": st.lists(st.sampled_from(LEAD_EVENTS), min_size=1, max_size=8).map(tuple),
+            "events": st.lists(st.sampled_from(WEBHOOK_EVENTS), min_size=1, max_size=12).map(tuple),
             "active": st.booleans(),
         },
     ),
@@ -354,9 +354,32 @@ _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
                     max_size=5,
                 ).map(tuple),
                 "settled_at": times,
-            }
+            },
+            optional={
+                "source": F(
+                    {
+                        "topic": st.sampled_from(["referrals", "fees"]),
+                        "partition": st.integers(0, 1000),
+                        "offset": st.integers(0, 2**50),
+                    }
+                ),
+                "redrive": st.integers(0, 100),
+                "first_settled_at": times,
+            },
         ),
     ).map(lambda d: {**d, "webhook_id": webhook_id(d["referral_id"], d["event"])}),
+    "webhook.redrive.v1": F(
+        {
+            "webhook_id": st.one_of(
+                st.from_regex(r"\Aref_[0-9a-f]{20}\.(offered|revealed|won)\Z"),
+                st.from_regex(r"\Afee_[0-9a-f]{20}\.(accrued|settled)\.(payer|payee)\Z"),
+            ),
+            "partner_id": partner_ids,
+            "redrive": st.integers(1, 1000),
+            "requested_at": times,
+        },
+        optional={"requested_by": st.from_regex(r"\A[a-z]{1,20}\Z")},
+    ),
     "worker.status.v1": F(
         {
             "worker_id": st.from_regex(r"\A[a-z0-9.-]{1,40}\Z"),

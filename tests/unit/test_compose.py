@@ -249,6 +249,7 @@ def test_only_the_bus_roles_write_its_topics_and_each_reads_what_it_consumes():
     api_writes = {
         "partners", "credentials", "opportunities", "responses", "webhooks", "api-guards",
         "partnerships", "fees",  # proposals and terms; a payee's settlement
+        "webhook-redrives",  # the operator's redrive of a dead delivery
     }  # fmt: skip
     worker_writes = {
         "referrals", "partner-stats", "scorecard-facts", "offer-deadlines", "customer-claims",
@@ -258,11 +259,11 @@ def test_only_the_bus_roles_write_its_topics_and_each_reads_what_it_consumes():
         topic = f"oppbus.{spec.name}"
         assert _can("oppbus-api", "Write", topic) == (spec.name in api_writes), spec.name
         assert _can("oppbus-worker", "Write", topic) == (spec.name in worker_writes), spec.name
-    api_reads = {*READ_TOPICS, *FEED_TOPICS, "webhooks", "webhook-deliveries"}
+    api_reads = {*READ_TOPICS, *FEED_TOPICS, "webhooks", "webhook-deliveries", "webhook-redrives"}
     worker_reads = {
         "opportunities", "responses", "offer-deadlines", "partners", "partner-stats",
         "customer-claims", "referrals", "scorecard-facts", "webhooks", "webhook-deliveries",
-        "partnerships", "fees", *GATED_TOPICS,
+        "partnerships", "fees", "webhook-redrives", *GATED_TOPICS,
     }  # fmt: skip
     assert all(_can("oppbus-api", "Read", f"oppbus.{t}") for t in api_reads)
     assert all(_can("oppbus-worker", "Read", f"oppbus.{t}") for t in worker_reads)

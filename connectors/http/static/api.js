@@ -41,6 +41,20 @@ export function makeApi(key, { onUnauthorized } = {}) {
     return { status: resp.status, data };
   }
   const enc = encodeURIComponent;
+  /** Every item of a paged list (`key`), following `next` (at most `pages` pages of 500). */
+  async function collect(path, key, pages = 20) {
+    const items = [];
+    let next = null;
+    for (let i = 0; i < pages; i += 1) {
+      const query = new URLSearchParams({ limit: '500' });
+      if (next) query.set('next', next);
+      const { data } = await call('GET', `${path}?${query}`);
+      items.push(...data[key]);
+      next = data.next;
+      if (!next) break;
+    }
+    return items;
+  }
   return {
     key,
     me: () => call('GET', '/v1/me'),
@@ -55,5 +69,32 @@ export function makeApi(key, { onUnauthorized } = {}) {
     profile: (pid) => call('GET', `/v1/partners/${enc(pid)}`),
     saveProfile: (pid, body) => call('PUT', `/v1/partners/${enc(pid)}`, body),
     scorecard: (pid) => call('GET', `/v1/partners/${enc(pid)}/scorecard`),
+    partnerships: () => collect('/v1/partnerships', 'partnerships'),
+    propose: (partnerId, terms) => call('POST', '/v1/partnerships', { partner_id: partnerId, terms }),
+    acceptPartnership: (id) => call('POST', `/v1/partnerships/${enc(id)}/accept`),
+    endPartnership: (id) => call('POST', `/v1/partnerships/${enc(id)}/end`),
+    proposeTerms: (id, terms) => call('PUT', `/v1/partnerships/${enc(id)}/terms`, terms),
+    directory: (query) => call('GET', `/v1/directory?${new URLSearchParams(query)}`),
+    fees: () => collect('/v1/fees', 'fees'),
+    settle: (feeId, reference) => call('POST', `/v1/fees/${enc(feeId)}/settle`, { reference }),
+    statement: (pid, range) => call('GET', `/v1/partners/${enc(pid)}/statement?${new URLSearchParams(range)}`),
+    /** The statement as CSV, as a Blob: fetched with the bearer header (a download link would
+     *  have to carry the key in its URL), then saved from memory by the caller. */
+    statementCsv: async (pid, range) => {
+      const path = `/v1/partners/${enc(pid)}/statement?${new URLSearchParams(range)}`;
+      const resp = await fetch(path, {
+        headers: { Authorization: `Bearer ${key}`, Accept: 'text/csv' },
+        cache: 'no-store',
+        credentials: 'omit',
+      }).catch(() => null);
+      if (!resp) throw new ApiError(0, { error: 'network', message: 'the bus did not answer; try again' });
+      if (resp.status === 401 && onUnauthorized) onUnauthorized();
+      if (!resp.ok) {
+        let data = null;
+        try { data = await resp.json(); } catch (err) { data = null; }
+        throw new ApiError(resp.status, data);
+      }
+      return resp.blob();
+    },
   };
 }

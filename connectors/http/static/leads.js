@@ -4,6 +4,7 @@
 
 import { badge, clear, countdown, field, h, select, uid, words } from './dom.js';
 import { clearErrors, showErrors, submitting } from './forms.js';
+import { termsLine } from './terms.js';
 
 export const DECLINE_REASONS = [
   'not_a_fit', 'no_capacity', 'out_of_region', 'conflict_of_interest', 'customer_known',
@@ -130,6 +131,8 @@ export class LeadBoard {
         `close by ${t.expected_close}`].join(' · ') }),
       h('p', { class: 'dim', text: `from ${lead.originator} · round ${lead.round}, rank ${lead.rank}` }),
       reasonsList(lead.reasons),
+      // The terms in force when the offer was made: accepting the offer accepts them.
+      termsLine(lead.terms, 'Accepting accepts the terms'),
       h('p', { class: 'deadline' }, 'Answer within ',
         h('time', { datetime: lead.expires_at, dataset: { countdown: '1' },
           text: countdown(Date.parse(lead.expires_at), Date.now()) })),
@@ -160,6 +163,7 @@ export class LeadBoard {
       card.append(h('p', { class: 'dim',
         text: `Deal size ${lead.deal_size.amount} ${lead.deal_size.currency} · from ${lead.originator}` }));
     }
+    card.append(termsLine(lead.terms, 'Terms accepted'));
     if (lead.status === 'accepted') card.append(this.outcomeForm(lead));
     else card.append(h('p', { class: 'outcome', text: outcomeText(lead) }));
     return card;
@@ -228,10 +232,10 @@ function reasonItems(reasons) {
 }
 
 /** The strongest reasons first; the rest behind a disclosure (keyboard: Enter/Space). */
-function reasonsList(reasons) {
+export function reasonsList(reasons, label = 'Why you') {
   const sorted = [...reasons].sort((a, b) => (share(b) ?? 0) - (share(a) ?? 0));
   const box = h('div', { class: 'why' },
-    h('ul', { class: 'reasons', 'aria-label': 'Why you' }, reasonItems(sorted.slice(0, SHOWN_REASONS))));
+    h('ul', { class: 'reasons', 'aria-label': label }, reasonItems(sorted.slice(0, SHOWN_REASONS))));
   const rest = sorted.slice(SHOWN_REASONS);
   if (rest.length) {
     box.append(h('details', {},

@@ -7,17 +7,24 @@ import { LeadBoard } from './leads.js';
 import { OpportunityTracker } from './opportunities.js';
 import { ProfileEditor } from './profile.js';
 import { renderScorecard } from './scorecard.js';
+import { Fees } from './fees.js';
+import { Directory, Partnerships } from './partnerships.js';
 import { followLeads } from './sse.js';
 
 const KEY = 'oppbus.inbox.key';
 const $ = (id) => document.getElementById(id);
 
-// Sections of the signed-in page. Extension points: partnerships and terms, and the fee
-// statement, get a section here (and a link in the nav of inbox.html) once the bus has their
-// routes; until then the page shows nothing about them rather than made-up data.
-const SECTIONS = ['offers', 'accepted', 'publish', 'opportunities', 'profile', 'scorecard'];
+// Sections of the signed-in page. Extension point (teaming): a team section gets its name here,
+// a <section> where inbox.html marks it, and a module beside partnerships.js.
+const SECTIONS = [
+  'offers', 'accepted', 'publish', 'opportunities', 'partnerships', 'directory', 'fees', 'profile',
+  'scorecard',
+];
 
 const SCORE_MS = 5000;
+// Partnerships and fees have no stream: read again every COMMERCE_MS, after an action, and
+// shortly after a lead changed (a won lead accrues a fee).
+const COMMERCE_MS = 5000;
 
 let session = null;
 
@@ -65,13 +72,38 @@ async function start(key, me) {
     scoreTimer = setTimeout(() => refreshScorecard(api, me.partner_id), 1500);
   };
   const scorePoll = setInterval(() => refreshScorecard(api, me.partner_id), SCORE_MS);
-  session = { abort, board, tracker, stop: () => { clearTimeout(scoreTimer); clearInterval(scorePoll); } };
+  const directory = new Directory(api, {
+    form: $('directory-form'), listEl: $('directory-list'),
+    onPropose: (partnerId) => partnerships.startProposal(partnerId),
+  });
+  const partnerships = new Partnerships(api, me.partner_id, {
+    form: $('propose-form'), listEl: $('partnership-list'), count: $('partnerships-count'),
+    onChange: () => directory.refresh(),
+  });
+  const fees = new Fees(api, me.partner_id, {
+    statementForm: $('statement-form'), statementBody: $('statement-body'),
+    feeList: $('fee-list'), count: $('fees-count'),
+  });
+  // A failed poll shows nothing: the next one tries again (a revoked key signs out in makeApi).
+  const commerce = () => Promise.all([partnerships.load().catch(() => {}), fees.load().catch(() => {})]);
+  const commercePoll = setInterval(commerce, COMMERCE_MS);
+  let feeTimer = null;
+  const feesSoon = () => {
+    clearTimeout(feeTimer);
+    feeTimer = setTimeout(() => fees.load().catch(() => {}), 1500);
+  };
+  session = {
+    abort, board, tracker,
+    stop: () => {
+      clearTimeout(scoreTimer); clearInterval(scorePoll); clearInterval(commercePoll); clearTimeout(feeTimer);
+    },
+  };
   board.refreshCounts();
   const { data } = await api.leads();
   for (const lead of data.leads) board.update(lead);
   followLeads(key, {
     signal: abort.signal,
-    onLead: (lead) => { board.update(lead); scoreSoon(); },
+    onLead: (lead) => { board.update(lead); scoreSoon(); feesSoon(); },
     onState: (state) => {
       liveBadge(state);
       if (state === 'refused') signOut(REVOKED);
@@ -79,6 +111,8 @@ async function start(key, me) {
   });
   profile.load().catch((err) => showErrors($('profile-form'), err));
   refreshScorecard(api, me.partner_id);
+  fees.refreshStatement();
+  commerce();
 }
 
 function signOut(message = '') {

@@ -88,7 +88,7 @@ async def test_fees_list_settle_and_statement(api: Harness) -> None:
     )
     body = await resp.json()
     assert body["counterparties"] == [
-        {"partner_id": "east", "currency": "EUR", "receivable": "40.00", "payable": "0",
+        {"partner_id": "east", "currency": "EUR", "receivable": "40.00", "payable": "0.00",
          "net": "40.00"},
         {"partner_id": "south", "currency": "EUR", "receivable": "100.00", "payable": "30.00",
          "net": "70.00"},

@@ -17,7 +17,7 @@ import pytest
 from connectors.http.models import AdminOpportunityView, OpportunityList, OpportunityView
 from streams.runtime.app import create_app
 from streams.settings import Settings
-from streams.wiring import register_all
+from streams.wiring import Contexts, register_all
 from tests.integration.api.conftest import Harness, opportunity
 from tests.integration.polling import until
 
@@ -34,12 +34,12 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def worker(api: Harness) -> AsyncIterator[None]:
+async def worker(api: Harness) -> AsyncIterator[Contexts]:
     app = create_app(api.settings)
-    register_all(app, api.settings)
+    contexts = register_all(app, api.settings)
     await app.start()
     try:
-        yield
+        yield contexts
     finally:
         await app.stop()
 
@@ -72,7 +72,7 @@ async def _publish(api: Harness, who: dict[str, str], **over: Any) -> None:
 
 
 async def test_a_conflict_is_told_to_both_listed_resolved_and_released(
-    api: Harness, worker: None
+    api: Harness, worker: Contexts
 ) -> None:
     nw = await api.register("northwind", capabilities=["networking"])
     ad = await api.register("adatum", capabilities=["security"])
@@ -149,7 +149,7 @@ def _holder_notice(api: Harness, originator: str, oid: str) -> bool:
 
 
 async def test_waiting_for_capacity_and_a_partner_then_exhausted_and_rerouted(
-    api: Harness, worker: None
+    api: Harness, worker: Contexts
 ) -> None:
     nw = await api.register("northwind", capabilities=["networking"])
     contoso = await api.register("contoso", capabilities=["storage"], capacity=1)
@@ -178,6 +178,10 @@ async def test_waiting_for_capacity_and_a_partner_then_exhausted_and_rerouted(
 
     # a reroute: only by its originator, only when exhausted or unroutable
     fabrikam = await api.register("fabrikam", capabilities=["storage"])
+    # the profile and the reroute travel on different topics: a reroute the router reads before
+    # the profile finds nobody new (exhausted again); the originator would reroute once it is listed
+    directory = worker.directory.directory
+    assert await until(lambda: directory.get("fabrikam") is not None, 20)
     before = (await api.end_offsets())["opportunities"]  # the worker writes the others
     for who, oid, status in (
         (fabrikam, "nw-1", 404),  # another partner's opportunity does not exist for it

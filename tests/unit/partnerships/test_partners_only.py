@@ -66,3 +66,27 @@ def test_without_partners_an_opportunity_for_partners_only_reaches_nobody() -> N
     rank = make_ranker(lambda: d, partners_of=PartnershipBook().active_partners)
     decision = rank(opportunity(partners_only=True), frozenset(), datetime.now(UTC).timestamp())
     assert decision.candidates == []
+
+
+def test_the_ranker_ranks_an_active_partner_first_with_the_partnership_reason() -> None:
+    """Every opportunity, not only partners_only: the active partner gets the partnership factor;
+    a proposed (partner-b) or ended (partner-c) partnership does not."""
+    d = directory(
+        ORIGIN,
+        profile("partner-a", ("storage", "backup", "cloud")),  # the least focused of all
+        *(profile(p, ("storage",)) for p in ("partner-b", "partner-c", "other")),
+    )
+    now = (T0 + timedelta(days=1)).timestamp()
+    plain = make_ranker(lambda: d)(opportunity(), frozenset(), now)
+    assert plain.candidates[0].partner_id != "partner-a"  # not first on its own merits
+    ranked = make_ranker(lambda: d, partners_of=_book().active_partners)(
+        opportunity(max_partners=4), frozenset(), now
+    )
+    assert ranked.candidates[0].partner_id == "partner-a"
+    reasons = {c.partner_id: {r["factor"]: r for r in c.reasons} for c in ranked.candidates}
+    mine = reasons["partner-a"]["partnership"]
+    assert mine["value"] == 1.0 and mine["contribution"] > 0
+    assert mine["detail"] == "has an active partnership with the originator"
+    assert all(reasons[p]["partnership"]["value"] == 0.0 for p in ("partner-b", "partner-c"))
+    for c in ranked.candidates:
+        assert abs(sum(r["contribution"] for r in c.reasons) - c.score) <= 1e-5

@@ -87,6 +87,15 @@ def test_a_bad_document_is_refused_with_the_names_and_why(text: str, message: st
     assert message in str(caught.value)
 
 
+def test_the_partnership_weight_is_a_policy_setting_and_older_versions_take_its_default() -> None:
+    assert parse_toml("partnership = 5.0").partnership == 5.0
+    assert "partnership = 2.0" in to_toml(DEFAULT_WEIGHTS)
+    with pytest.raises(PolicyError, match=r"weights must be >= 0 .*\(partnership < 0\)"):
+        parse_toml("partnership = -1.0")
+    before = {k: v for k, v in weights_to_mapping(DEFAULT_WEIGHTS).items() if k != "partnership"}
+    assert weights_from_mapping(before).partnership == DEFAULT_WEIGHTS.partnership == 2.0
+
+
 def test_the_unknown_name_error_lists_the_known_names() -> None:
     with pytest.raises(PolicyError, match="known names: fit, certification"):
         weights_from_mapping({"../../etc/passwd": 1.0})

@@ -225,3 +225,118 @@ def test_the_bench_history_is_reproduced_exactly_by_the_policy_in_force() -> Non
         replay.feed(at, event)
     assert replay.compared == 300
     assert replay.reproduced == 300, replay.report()["reproduction"]
+
+
+def _partnership(a: str, b: str, at: float, *, ended: bool = False) -> tuple[float, Contract]:
+    """An active (or ended) partnership between ``a`` and ``b`` on the partnerships topic."""
+    from datetime import UTC, datetime
+
+    from schemas.partnership import Partnership
+    from schemas.terms import Terms
+    from streams.partnerships.machine import accept, end, propose
+
+    when = datetime.fromtimestamp(at, UTC)
+    terms = Terms.model_validate({"referral_fee": {"percent": "10"}})
+    proposed = propose("ps_0000000000000000000a", a, b, terms, when)
+    assert isinstance(proposed, Partnership)
+    state = accept(proposed, b, when)
+    assert isinstance(state, Partnership)
+    if ended:
+        state = end(state, a, when)
+        assert isinstance(state, Partnership)
+    return at, state
+
+
+def _live_with_partners(history: list[tuple[float, Contract]]) -> dict[str, Recorded]:
+    """What live would have offered with the partnerships of each time (the partnership reason
+    recorded on each offer), as the router ranks."""
+    replay = Replay(DEFAULT_POLICY.weights)
+    out: dict[str, Recorded] = {}
+    for at, event in history:
+        replay.feed(at, event)
+        if event.__class__.__name__ == "Opportunity":
+            opp: Any = event
+            partners = replay.partnerships.active_partners(opp.originator)
+            decision = route(
+                opp,
+                replay.directory,
+                replay.stats,
+                now=T0.fromtimestamp(at, T0.tzinfo),
+                weights=ranked_weights(DEFAULT_POLICY.weights, 1),
+                partners=partners,
+            )
+            rec = Recorded(policy_version=0)
+            rec.offered = [(1, p) for p in decision.partner_ids]
+            rec.partnered = {c.partner_id: c.values[-1] > 0 for c in decision.candidates}
+            rec.unroutable = not decision.partner_ids
+            out[opportunity_key(opp.originator, opp.opportunity_id)] = rec
+    return out
+
+
+def test_the_partnerships_of_the_time_are_replayed_and_reproduce_live() -> None:
+    """bigstore is first by default; an active partnership with storeco puts storeco first from
+    the time it is accepted; a candidate without the partnership weight moves it back."""
+    history = [
+        *base_history(),
+        opp_at(0),
+        _partnership("origin", "storeco", START + 150),
+        opp_at(60),
+        opp_at(61),
+    ]
+    recorded = _live_with_partners(history)
+    firsts = [recorded[k].first_choice for k in sorted(recorded)]
+    assert firsts == ["bigstore", "storeco", "storeco"]
+    no_partnership = parse_toml("partnership = 0.0")
+    replay = Replay(no_partnership, recorded=recorded)
+    for at, event in history:
+        replay.feed(at, event)
+    report = replay.report()
+    assert report["reproduction"]["reproduced"] == report["reproduction"]["compared"] == 3
+    assert report["first_choices_changed"] == 2  # the two ranked with the partnership
+    assert report["spread"]["busiest_after"] == {"bigstore": 3}
+
+
+def test_a_partnership_live_saw_at_another_time_is_a_partnership_timing_difference() -> None:
+    history = [*base_history(), opp_at(0), opp_at(1)]
+    recorded = live(history)
+    first, second = sorted(recorded)
+    # live already knew a partnership with storeco (its offer says so); the replay does not
+    recorded[first].offered, recorded[first].partnered = [(1, "storeco")], {"storeco": True}
+    # a partners_only opportunity live offered to bigstore, not a partner in the replay
+    history[-1] = opp_at(1, partners_only=True)
+    recorded[second].offered = [(1, "bigstore")]
+    replay = Replay(DEFAULT_POLICY.weights, recorded=recorded)
+    for at, event in history:
+        replay.feed(at, event)
+    rep = replay.report()["reproduction"]
+    assert rep["differences"] == {"partnership_timing": 2}
+    assert "partnership" in rep["explanations"]["partnership_timing"]
+    # the partners_only opportunity found nobody in the replay: no partner at that time
+    assert replay.report()["unroutable"]["before"]["reasons"] == {"outside_consent": 1}
+
+
+def test_an_ended_partnership_no_longer_counts_in_the_replay() -> None:
+    history = [
+        *base_history(),
+        _partnership("origin", "storeco", START + 50),
+        opp_at(0),
+        _partnership("origin", "storeco", START + 150, ended=True),
+        opp_at(60),
+    ]
+    replay = Replay(DEFAULT_POLICY.weights, recorded=_live_with_partners(history))
+    for at, event in history:
+        replay.feed(at, event)
+    assert replay.offers_before == {"storeco": 1, "bigstore": 1}
+    assert replay.reproduced == 2
+
+
+def test_the_recorded_partnership_reason_is_read_from_the_offers() -> None:
+    offer = examples()["io.oppbus.referral.offered.v1"].event
+    assert isinstance(offer, OfferMade)
+    reason = {"factor": "partnership", "points": 2.0, "value": 1.0, "weight": 2.0}
+    data = offer.model_dump(mode="json")
+    with_reason = OfferMade.model_validate(data | {"reasons": [*data["reasons"], reason]})
+    (rec,) = recorded_routing([with_reason]).values()
+    assert rec.partnered == {offer.partner_id: True}
+    (old,) = recorded_routing([offer]).values()  # offers made before the factor: unknown
+    assert old.partnered == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 
 import orjson
@@ -68,6 +69,33 @@ def test_exact_route_stops_early_and_ranks_like_the_scan(monkeypatch) -> None:
     assert stopped > 0  # the bound did cut the work short somewhere
 
 
+def test_partners_in_the_lowest_tiers_are_ranked_exactly(monkeypatch) -> None:
+    """The originator's partners are examined whatever their tier: the worst-placed eligible
+    partners, made partners, are found by the stopping scan exactly where the full scan puts
+    them (first, with a heavy partnership weight)."""
+    monkeypatch.setattr(scan, "FIRST_BATCH", 8)
+    d = _directory(data.profiles(3000, seed=5))
+    stats = data.stats(3000)
+    ids = data.partner_ids(3000)
+    rng = random.Random(2)
+    heavy = Weights(max_ranked=3, partnership=8.0)
+    promoted = stopped = 0
+    for opp in data.opportunities(80, 3000):
+        everyone = route_linear(opp, d, stats, now=data.NOW, weights=Weights(max_ranked=0))
+        partners = frozenset(everyone.partner_ids[-2:]) | frozenset(rng.sample(ids, 30))
+        for weights in (FEW, heavy):
+            fast = route(opp, d, stats, now=data.NOW, weights=weights, partners=partners)
+            exact = route_linear(opp, d, stats, now=data.NOW, weights=weights, partners=partners)
+            assert fast.candidates == exact.candidates
+            assert [c.reasons for c in fast.candidates] == [c.reasons for c in exact.candidates]
+            if fast.complete:
+                assert fast == exact
+            stopped += not fast.complete
+        if everyone.candidates and not opp.share_with:
+            promoted += fast.partner_ids[0] in partners
+    assert stopped > 0 and promoted > 20
+
+
 def test_stats_changes_move_partners_between_tiers_and_keep_the_ranking_exact() -> None:
     d = _directory(data.profiles(1500, seed=9))
     book = _Book(data.stats(1500))
@@ -129,6 +157,9 @@ def test_bench_routing_prints_figures_as_one_json_line(capsys) -> None:
     for key in ("n150_index_p99_us", "n300_linear_p50_us", "update_p99_us", "n300_rss_mb"):
         assert figures[key] > 0
     assert figures["n150_top_score_vs_exact"] == figures["n300_top_score_vs_exact"] == 1.0
+    assert figures["n300_partnered_top_score_vs_exact"] == 1.0  # checked against the scan
+    assert figures["n300_partnered_index_cpu_p50_us"] > 0
+    assert 0 < figures["n300_partnered_first_pct"] <= 100
     assert 0 < figures["busiest_share_tiebreak"] < 0.1  # 100 equally fit partners share offers
     assert "bench routing:" in captured.err
 

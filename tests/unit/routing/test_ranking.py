@@ -109,6 +109,34 @@ def test_reciprocity_favours_partner_that_gave_the_originator_referrals() -> Non
     assert _order(d, stats=stats) == ("giver", "taker")
 
 
+def test_an_active_partnership_ranks_the_partner_first_and_says_so() -> None:
+    d = directory(ORIGIN, profile("pa"), profile("pb"), profile("pc"))
+    plain = _order(d)
+    last = plain[-1]
+    decision = route(opportunity(), d, RoutingStats(), now=NOW, partners={last, "not-listed"})
+    assert decision.partner_ids[0] == last
+    reasons = {c.partner_id: {r.factor: r for r in c.reasons} for c in decision.candidates}
+    mine = reasons[last]["partnership"]
+    assert mine.value == 1.0 and mine.weight == Weights().partnership
+    assert mine.contribution == pytest.approx(Weights().partnership / Weights().total, abs=1e-6)
+    assert mine.detail == "has an active partnership with the originator"
+    other = reasons[plain[0]]["partnership"]
+    assert other.value == 0.0 and other.contribution == 0.0
+    assert other.detail == "no active partnership with the originator"
+    for c in decision.candidates:  # the explanation still adds up to the score
+        assert sum(r.contribution for r in c.reasons) == pytest.approx(c.score, abs=1e-5)
+
+
+def test_a_partnership_makes_nobody_eligible_and_can_be_weighted_away() -> None:
+    rival = profile("rival", competitors=("origin",))
+    d = directory(ORIGIN, rival, profile("pa"), profile("pb"))
+    decision = route(opportunity(), d, now=NOW, partners={"rival", "origin"})
+    assert "rival" not in decision.partner_ids and "origin" not in decision.partner_ids
+    assert decision.exclusions["competitor"] == 1
+    plain = _order(d)
+    assert _order(d, partners={plain[-1]}, weights=Weights(partnership=0.0)) == plain
+
+
 def test_weights_are_configurable_in_one_place() -> None:
     d = directory(ORIGIN, profile("busy-fast", capacity=10), profile("idle-slow", capacity=10))
     stats = RoutingStats(

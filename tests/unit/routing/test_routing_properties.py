@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from schemas.common import region_covers
 from schemas.partner import PartnerProfile
 from streams.routing import (
+    FACTORS,
     PartnerDirectory,
     PartnerStats,
     RoutingStats,
@@ -32,11 +33,14 @@ REGIONS = ("US", "US-CA", "US-NY", "DE", "DE-BY")
 SERVED = ("US", "US", "US-CA", "US-NY", "DE", "DE-BY")  # sampled: most partners serve all the US
 VENDORS = ("NetApp", "Dell")
 ALL = Weights(max_ranked=0, pool=0)
+PARTNERSHIP = FACTORS.index("partnership")
 
 caps_st = st.lists(st.sampled_from(CAPS), min_size=1, max_size=3, unique=True).map(tuple)
 ids_st = st.lists(st.sampled_from(IDS[:4]), min_size=1, max_size=2, unique=True).map(tuple)
 rare = st.integers(0, 5).map(lambda n: n == 0)  # true one time in six
 expiry_st = st.sampled_from([None, NOW - timedelta(days=1), NOW, NOW + timedelta(days=1)])
+# the originator's active partners (any ids: some are not in the directory, or are the originator)
+partners_st = st.frozensets(st.sampled_from(IDS), max_size=5)
 
 
 @st.composite
@@ -161,13 +165,14 @@ def _oracle(opp, latest, stats, exclude) -> set[str]:
     opp=opportunities(),
     stats=stats_st,
     exclude=st.frozensets(st.sampled_from(IDS), max_size=1),
+    partners=partners_st,
 )
-def test_route_offers_exactly_the_eligible_partners(updates, opp, stats, exclude) -> None:
+def test_route_offers_exactly_the_eligible_partners(updates, opp, stats, exclude, partners) -> None:
     d = PartnerDirectory()
     for p in updates:
         d.apply(p)
-    decision = route(opp, d, stats, now=NOW, exclude=exclude, weights=ALL)
-    expected = _oracle(opp, _latest(updates), stats, exclude)
+    decision = route(opp, d, stats, now=NOW, exclude=exclude, weights=ALL, partners=partners)
+    expected = _oracle(opp, _latest(updates), stats, exclude)  # a partnership makes none eligible
 
     # every invariant of DESIGN.md holds for every offered partner, and nobody eligible is missed
     assert set(decision.partner_ids) == expected
@@ -181,28 +186,38 @@ def test_route_offers_exactly_the_eligible_partners(updates, opp, stats, exclude
     assert scores == sorted(scores, reverse=True)
     assert [c.rank for c in decision.candidates] == list(range(1, len(scores) + 1))
     assert all(
-        0.0 <= s <= 1.0 and len(c.reasons) == 9
+        0.0 <= s <= 1.0 and len(c.reasons) == len(FACTORS)
         for s, c in zip(scores, decision.candidates, strict=True)
+    )
+    # the partnership factor is 1 exactly for the originator's active partners
+    assert all(
+        c.values[PARTNERSHIP] == (1.0 if c.partner_id in partners else 0.0)
+        for c in decision.candidates
     )
     # the index finds exactly what a scan of every partner finds, and the same input gives the
     # same output (also from a directory rebuilt from the same updates)
-    assert route_linear(opp, d, stats, now=NOW, exclude=exclude, weights=ALL) == decision
+    linear = route_linear(opp, d, stats, now=NOW, exclude=exclude, weights=ALL, partners=partners)
+    assert linear == decision
     rebuilt = PartnerDirectory()
     for p in updates:
         rebuilt.apply(p)
-    assert route(opp, rebuilt, stats, now=NOW, exclude=exclude, weights=ALL) == decision
+    again = route(opp, rebuilt, stats, now=NOW, exclude=exclude, weights=ALL, partners=partners)
+    assert again == decision
 
 
 @settings(max_examples=100, deadline=None)
 @given(
-    updates=st.lists(profiles(), min_size=1, max_size=14), opp=opportunities(), k=st.integers(1, 3)
+    updates=st.lists(profiles(), min_size=1, max_size=14),
+    opp=opportunities(),
+    k=st.integers(1, 3),
+    partners=partners_st,
 )
-def test_max_ranked_keeps_the_best_prefix(updates, opp, k) -> None:
+def test_max_ranked_keeps_the_best_prefix(updates, opp, k, partners) -> None:
     d = PartnerDirectory()
     for p in updates:
         d.apply(p)
-    everyone = route(opp, d, now=NOW, weights=ALL)
-    top = route(opp, d, now=NOW, weights=Weights(max_ranked=k))
+    everyone = route(opp, d, now=NOW, weights=ALL, partners=partners)
+    top = route(opp, d, now=NOW, weights=Weights(max_ranked=k), partners=partners)
     assert top.candidates == everyone.candidates[:k]
     if top.complete:
         assert top.eligible == everyone.eligible and top.exclusions == everyone.exclusions
@@ -265,12 +280,14 @@ partner_stats_st = st.builds(
     ),
     exclude=st.frozensets(st.sampled_from(IDS), max_size=2),
     k=st.sampled_from([1, 2, 3, 25]),
+    partners=partners_st,
 )
 def test_route_ranks_exactly_like_the_linear_scan(
-    updates, later, opps, changes, pairs, exclude, k
+    updates, later, opps, changes, pairs, exclude, k, partners
 ) -> None:
     """The same candidates, order and scores as a scan of every partner, while the directory
-    and the stats change under a directory that keeps its index between calls."""
+    and the stats change under a directory that keeps its index between calls (and with the
+    originator's active partnerships: the partnership factor)."""
     d = PartnerDirectory()
     stats = LiveStats()
     stats.pairs.update(pairs)
@@ -286,8 +303,12 @@ def test_route_ranks_exactly_like_the_linear_scan(
         for pid, s in stats_now:
             stats.set(pid, s)
         for opp in opps:
-            fast = route(opp, d, stats, now=NOW, exclude=exclude, weights=weights)
-            slow = route_linear(opp, d, stats, now=NOW, exclude=exclude, weights=weights)
+            fast = route(
+                opp, d, stats, now=NOW, exclude=exclude, weights=weights, partners=partners
+            )
+            slow = route_linear(
+                opp, d, stats, now=NOW, exclude=exclude, weights=weights, partners=partners
+            )
             assert fast.candidates == slow.candidates, step
             assert [c.reasons for c in fast.candidates] == [c.reasons for c in slow.candidates]
             if fast.complete:
