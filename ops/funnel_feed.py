@@ -8,8 +8,8 @@ group (``Settings.app_id``) per topic â€” end offsets minus committed offsets â€
 group has live members (``worker_up``).
 
 It never takes the API down: until the topics exist, or while the broker is away, it retries with
-a growing pause and says why on the status page. Undecodable records are skipped (they are the
-router's to dead-letter, not ours).
+a growing pause and says why on the status page. Undecodable records and records the bus did not write
+(no valid MAC) are skipped (they are the router's to dead-letter, not ours).
 """
 
 from __future__ import annotations
@@ -55,12 +55,11 @@ class FunnelFeed:
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.assigned = asyncio.Event()
-        # It counts, it grants nothing: records are not MAC-checked here (as before the shared
-        # sink); a forged ledger record is the router's to dead-letter, and counted there.
+        # The status page's counts are the bus's own: a record the bus did not write (no MAC, or
+        # another key) is skipped, so nobody with broker access can inflate or fake them.
         self._sink = EventSink(
-            settings, FEED_TOPICS, self._apply, log=log, authenticate=False,
-            skip_level=logging.DEBUG,
-        )  # fmt: skip
+            settings, FEED_TOPICS, self._apply, log=log, skip_level=logging.DEBUG
+        )
 
     async def start(self) -> None:
         if self._task is None:

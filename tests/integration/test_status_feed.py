@@ -60,6 +60,22 @@ async def publish(settings: Settings, events: list) -> None:
     await producer.start()
     auth = RecordAuth.from_settings(settings)
     try:
+        # Before the story, on every partition of the ledger: a well-formed win the bus did not
+        # write (no MAC). Each partition is read in order, so were it counted the funnel would
+        # show two wins by the time it shows the story's.
+        referrals = settings.topic("referrals")
+        for partition in sorted(await producer.partitions_for(referrals)):
+            forged = example(P + "referral.won.v1").model_copy(
+                update={
+                    "referral_id": referral_id("mallory", "forged", f"p{partition}"),
+                    "won_at": datetime.now(UTC),
+                }
+            )
+            encoded = encode(forged, source="urn:attacker")
+            await producer.send_and_wait(
+                referrals, encoded.value, key=event_key(forged), partition=partition,
+                headers=encoded.headers,
+            )  # fmt: skip
         for event in events:
             encoded = encode(event, source="urn:test")
             topic, key = settings.topic(event_topic(event)), event_key(event)
