@@ -31,7 +31,7 @@ __all__ = [
 # What a subscriber can be told about one of its leads.
 LeadEvent = Literal[
     "lead.offered", "lead.revealed", "lead.accepted", "lead.declined", "lead.expired",
-    "lead.won", "lead.lost", "lead.withdrawn",
+    "lead.won", "lead.lost", "lead.withdrawn", "lead.assembled",
 ]  # fmt: skip
 LEAD_EVENTS: tuple[LeadEvent, ...] = get_args(LeadEvent)
 
@@ -50,7 +50,7 @@ class WebhookSubscription(Contract):
     partner_id: PartnerId
     url: str = Field(min_length=8, max_length=2000)
     secret: Secret
-    events: tuple[LeadEvent, ...] = Field(default=LEAD_EVENTS, min_length=1, max_length=8)
+    events: tuple[LeadEvent, ...] = Field(default=LEAD_EVENTS, min_length=1, max_length=9)
     active: bool = Field(default=True, strict=True)
     version: int = Field(
         strict=True, ge=0, description="monotonic per partner; stale records are ignored"

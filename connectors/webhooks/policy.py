@@ -25,7 +25,7 @@ from aiokafka import TopicPartition
 
 from schemas.codec import Headers, header
 from schemas.common import Contract
-from schemas.events import EVENT_TYPES
+from schemas.events import EVENT_TYPES, LeadAssembled
 from schemas.referrals import (
     LeadRevealed,
     OfferMade,
@@ -61,6 +61,7 @@ _LEAD_EVENTS: dict[type[Contract], LeadEvent] = {
     ReferralWon: "lead.won",
     ReferralLost: "lead.lost",
     ReferralWithdrawn: "lead.withdrawn",
+    LeadAssembled: "lead.assembled",  # the member's team is assembled: the other members
 }
 
 

@@ -45,7 +45,7 @@ class WebhookInput(Contract):
     """Body of ``PUT /v1/partners/{partner_id}/webhook``."""
 
     url: str = Field(min_length=8, max_length=2000)
-    events: tuple[LeadEvent, ...] = Field(default=LEAD_EVENTS, min_length=1, max_length=8)
+    events: tuple[LeadEvent, ...] = Field(default=LEAD_EVENTS, min_length=1, max_length=9)
     secret: str | None = Field(
         default=None, pattern=r"^whsec_[A-Za-z0-9+/]{32,128}={0,2}$", description="bring your own"
     )
