@@ -15,7 +15,7 @@ did; the deadline tick at the end of the retention deletes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 
 import orjson
@@ -48,6 +48,7 @@ from streams.offers.lifecycle import (
     withdraw,
 )
 from streams.offers.store import Pending, Row
+from streams.offers.team import PlanRoles, start_team, team_after_response
 from streams.router.claims import ClaimRegistry
 from streams.router.emit import (
     Out,
@@ -58,8 +59,9 @@ from streams.router.emit import (
     replayed_moves,
 )
 from streams.router.waiting import waiting_reasons, waits_until
+from streams.routing.team import NoTeam, TeamPlan
 
-__all__ = ["Ranker", "Ranking", "Router"]
+__all__ = ["Ranker", "Ranking", "Router", "TeamPlanner"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,11 @@ class Ranking:
 # (opportunity, partners to leave out, now) -> the ranked eligible partners
 Ranker = Callable[[Opportunity, frozenset[str], float], Ranking]
 Response = AcceptReferral | DeclineReferral | ReportOutcome
+# (opportunity, needs to plan or None for all, members kept, partners to leave out, now) -> a team
+TeamPlanner = Callable[
+    [Opportunity, tuple[str, ...] | None, Collection[str], frozenset[str], float],
+    TeamPlan | NoTeam,
+]
 
 
 class Router:
@@ -88,8 +95,10 @@ class Router:
         policy_version: Callable[[], int | None] = lambda: None,
         waiting_recheck_s: float = 60.0,
         terms_of: TermsOf | None = None,
+        team_planner: TeamPlanner | None = None,
     ) -> None:
         self.ranker = ranker
+        self.team_planner = team_planner  # plans team opportunities (None: routed one by one)
         self.policy_version = policy_version  # recorded on every offer
         self.terms_of = terms_of  # the terms each offer carries (None: no fees)
         self.claims = claims
@@ -220,7 +229,7 @@ class Router:
         step, freed = respond(row.state, cmd.referral_id, _command(cmd))
         _refuse(step, records)  # an expiry that happened first is still published
         ranking = None
-        if freed:
+        if freed or step.state.team is not None:  # a team also moves on an acceptance
             step, ranking = self._refill(step, opp, now)
         records.extend(self._publish(step, opp, key, row.opportunity, pending, now, ranking))
         return records
@@ -265,6 +274,10 @@ class Router:
         now: float,
     ) -> list[Out]:
         """Rank (leaving out the partners tried) and fill: offers, waiting, or given up."""
+        if opp.team and self.team_planner is not None:  # plan the team, offer every role
+            plan = self.team_planner(opp, None, (), state.tried, now)
+            step = start_team(state, plan, now, _ids(opp))
+            return self._publish(step, opp, key, data, pending, now)
         ranking = self.ranker(opp, state.tried, now)
         wait = waits_until(opp, ranking, now)
         step = fill(state, ranking.candidates, now, _ids(opp), wait_until=wait)
@@ -273,12 +286,26 @@ class Router:
     def _refill(self, step: Step, opp: Opportunity, now: float) -> tuple[Step, Ranking | None]:
         if step.state.phase != "open":
             return step, None
+        if step.state.team is not None:  # each role has its own waterfall (streams/offers/team)
+            return team_after_response(step, now, self._plan_roles(opp, now), _ids(opp)), None
         ranking = self.ranker(opp, step.state.tried, now)
         wait = waits_until(opp, ranking, now)
         more = self._rechecked(
             fill(step.state, ranking.candidates, now, _ids(opp), wait_until=wait), now
         )
         return Step(more.state, step.effects + more.effects), ranking
+
+    def _plan_roles(self, opp: Opportunity, now: float) -> PlanRoles:
+        planner = self.team_planner
+
+        def plan(
+            needs: tuple[str, ...], kept: frozenset[str], tried: frozenset[str]
+        ) -> TeamPlan | NoTeam:
+            if planner is None:
+                return NoTeam({"+".join(needs): "teams are not planned by this router"})
+            return planner(opp, needs, kept, tried, now)
+
+        return plan
 
     def _rechecked(self, step: Step, now: float) -> Step:
         """A waiting state gets the time of its next look (never after it stops waiting)."""
@@ -307,6 +334,7 @@ class Router:
             policy_version=self.policy_version(),
             waiting=waiting_reasons(ranking) if ranking else None,
             terms_of=self.terms_of,
+            team=step.state.team,
         )
         del refused  # only respond() refuses, and on_response handles that before publishing
         pending.put(key, self._row(step.state, data, now))
