@@ -1,0 +1,206 @@
+"""Teaming end to end: the HTTP API and the real worker (router + scorecards) on the embedded broker.
+
+A networking reseller publishes a storage + backup + security opportunity as a team. The router
+offers each role to its member; a declined role goes down its own waterfall; a role nobody else
+takes is re-planned once (split between two partners); the team is assembled when every role is
+accepted. A member learns the customer and the prime on accepting, the others only once the team
+is assembled. Another opportunity whose only security partner declines ends incomplete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from streams.runtime.app import create_app
+from streams.wiring import register_all
+from tests.integration.api.conftest import Harness, opportunity
+from tests.integration.polling import wait_for
+
+pytestmark = pytest.mark.kafka
+
+NEEDS = ["storage", "backup", "security"]
+PARTNERS = {
+    "northwind": ["networking"],
+    "contoso": ["storage", "backup"],
+    "fabrikam": ["security"],
+    "woodgrove": ["security"],
+    "tailspin": ["storage"],
+    "adatum": ["backup"],
+}
+
+
+@pytest.fixture
+async def bus(api: Harness) -> AsyncIterator[dict[str, dict[str, str]]]:
+    keys = {}
+    for pid, caps in PARTNERS.items():
+        extra: dict[str, Any] = {}
+        if pid == "northwind":
+            extra["contact"] = {"name": "Nora Wind", "email": "nora@northwind.example"}
+        keys[pid] = await api.register(pid, capabilities=caps, **extra)
+    worker = create_app(api.settings)
+    register_all(worker, api.settings)
+    await worker.start()
+    try:
+        yield keys
+    finally:
+        await worker.stop()
+
+
+async def _get(api: Harness, path: str, key: dict[str, str]) -> tuple[int, Any]:
+    resp = await api.client.get(path, headers=key)
+    return resp.status, await resp.json()
+
+
+async def _team(api: Harness, key: dict[str, str], oid: str, ready: Any) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        status, body = await _get(api, f"/v1/opportunities/{oid}", key)
+        assert status == 200, body
+        team = body.get("team")
+        return body if team is not None and ready(team) else None
+
+    return await wait_for(check, 30, what=f"team of {oid}")
+
+
+async def _lead(api: Harness, key: dict[str, str], oid: str) -> dict[str, Any] | None:
+    _, body = await _get(api, "/v1/leads", key)
+    found = [lead for lead in body["leads"] if lead["opportunity_id"] == oid]
+    return found[-1] if found else None
+
+
+async def _act(api: Harness, key: dict[str, str], lead: dict[str, Any], action: str) -> None:
+    body = {"reason": "no_capacity"} if action == "decline" else None
+    resp = await api.client.post(
+        f"/v1/referrals/{lead['referral_id']}/{action}",
+        json=body,
+        headers={**key, "Prefer": "wait=10"},
+    )
+    assert resp.status in (200, 202), await resp.text()
+
+
+def _roles(team: dict[str, Any]) -> dict[tuple[str, ...], dict[str, Any]]:
+    return {tuple(r["needs"]): r for r in team["roles"]}
+
+
+async def test_a_team_is_planned_replanned_once_and_assembled(
+    api: Harness, bus: dict[str, dict[str, str]]
+) -> None:
+    nw = bus["northwind"]
+    resp = await api.client.post(
+        "/v1/opportunities", json=opportunity(opportunity_id="team-1", needs=NEEDS, team=True),
+        headers=nw,
+    )  # fmt: skip
+    assert resp.status == 202, await resp.text()
+    view = await _team(api, nw, "team-1", lambda t: len(t["roles"]) == 2)
+    assert view["team"]["status"] == "assembling"
+    roles = _roles(view["team"])
+    assert {k: r["status"] for k, r in roles.items()} == {
+        ("storage", "backup"): "offered",
+        ("security",): "offered",
+    }
+    assert all("partner_id" not in r for r in roles.values())  # nobody accepted yet
+    security = {o["partner_id"] for o in view["offers"]} - {"contoso"}
+    (first,) = security
+    second = ({"fabrikam", "woodgrove"} - {first}).pop()
+
+    # the security role goes down its own waterfall
+    lead = await _lead(api, bus[first], "team-1")
+    assert lead is not None and lead["team"] == {"role": ["security"], "size": 2}
+    assert "customer" not in lead
+    await _act(api, bus[first], lead, "decline")
+    sec = await wait_for(lambda: _lead(api, bus[second], "team-1"), 30, what="next security")
+    assert sec["team"]["role"] == ["security"]
+
+    # nobody else does storage + backup: re-planned once, split between two partners
+    mine = await _lead(api, bus["contoso"], "team-1")
+    assert mine is not None
+    await _act(api, bus["contoso"], mine, "decline")
+    view = await _team(api, nw, "team-1", lambda t: len(t["roles"]) == 3)
+    assert set(_roles(view["team"])) == {("security",), ("storage",), ("backup",)}
+    storage = await wait_for(lambda: _lead(api, bus["tailspin"], "team-1"), 30)
+    backup = await wait_for(lambda: _lead(api, bus["adatum"], "team-1"), 30)
+    assert storage["team"] == {"role": ["storage"], "size": 3}
+
+    await _act(api, bus[second], sec, "accept")
+    await _act(api, bus["tailspin"], storage, "accept")
+    accepted = await _lead(api, bus["tailspin"], "team-1")
+    assert accepted is not None and accepted["customer"]["company"] == "Acme Health"
+    prime = accepted["team"]["prime"]
+    assert prime["partner_id"] == "northwind" and prime["contact"]["name"] == "Nora Wind"
+    assert "members" not in accepted["team"]  # not assembled yet: nothing of the others
+    # the member still to accept sees no customer, no prime, nobody
+    waiting = await _lead(api, bus["adatum"], "team-1")
+    assert waiting is not None and "customer" not in waiting
+    assert set(waiting["team"]) == {"role", "size"}
+    # another partner's token reaches nothing of this team
+    status, _ = await _get(api, f"/v1/leads/{storage['referral_id']}", bus["adatum"])
+    assert status == 404
+    status, _ = await _get(api, "/v1/opportunities/team-1", bus["tailspin"])
+    assert status == 404
+    refused = await api.client.post(
+        f"/v1/referrals/{storage['referral_id']}/accept", headers=bus["adatum"]
+    )
+    assert refused.status == 404
+
+    await _act(api, bus["adatum"], backup, "accept")
+    view = await _team(api, nw, "team-1", lambda t: t["status"] == "assembled")
+    roles = _roles(view["team"])
+    assert {k: (r["status"], r.get("partner_id")) for k, r in roles.items()} == {
+        ("security",): ("accepted", second),
+        ("storage",): ("accepted", "tailspin"),
+        ("backup",): ("accepted", "adatum"),
+    }
+
+    async def members() -> list[dict[str, Any]] | None:
+        lead = await _lead(api, bus["tailspin"], "team-1")
+        return lead["team"].get("members") if lead else None
+
+    told = await wait_for(members, 30, what="members of the assembled team")
+    assert {m["partner_id"] for m in told} == {second, "adatum"}
+    assert {tuple(m["needs"]) for m in told} == {("security",), ("backup",)}
+    # the partners who declined never learn the team
+    for pid in (first, "contoso"):
+        gone = await _lead(api, bus[pid], "team-1")
+        assert gone is not None and "members" not in gone["team"] and "customer" not in gone
+    metrics = await (await api.client.get("/metrics")).text()
+    for step in ("planned", "replanned", "assembled"):
+        assert f'oppbus_teams_total{{step="{step}"}} 1.0' in metrics
+
+
+async def test_a_role_nobody_takes_leaves_the_team_incomplete(
+    api: Harness, bus: dict[str, dict[str, str]]
+) -> None:
+    nw = bus["northwind"]
+    body = opportunity(opportunity_id="team-2", needs=["storage", "security"], team=True)
+    resp = await api.client.post("/v1/opportunities", json=body, headers=nw)
+    assert resp.status == 202, await resp.text()
+    view = await _team(api, nw, "team-2", lambda t: len(t["roles"]) == 2)
+    offered = {o["partner_id"] for o in view["offers"]}
+    (first,) = offered & {"fabrikam", "woodgrove"}
+    second = ({"fabrikam", "woodgrove"} - {first}).pop()
+    for pid in (first, second):
+        lead = await wait_for(lambda pid=pid: _lead(api, bus[pid], "team-2"), 30)
+        await _act(api, bus[pid], lead, "decline")
+    view = await _team(api, nw, "team-2", lambda t: t["status"] == "incomplete")
+    security = _roles(view["team"])[("security",)]
+    assert security["status"] == "unfilled" and "nobody accepted" in security["reason"]
+    assert any(n["type"] == "team_incomplete" for n in view["notices"])
+
+
+async def test_a_team_of_one_need_is_refused_naming_team_and_publishes_nothing(
+    api: Harness,
+) -> None:
+    key = await api.register("northwind", capabilities=["networking"])
+    before = await api.end_offsets()
+    resp = await api.client.post(
+        "/v1/opportunities", json=opportunity(opportunity_id="solo", team=True), headers=key
+    )
+    assert resp.status == 422
+    assert [e["field"] for e in (await resp.json())["errors"]] == ["team"]
+    resp = await api.client.post(
+        "/v1/opportunities", json=opportunity(opportunity_id="solo", team="yes"), headers=key
+    )
+    assert resp.status == 422 and "team" in {e["field"] for e in (await resp.json())["errors"]}
+    assert await api.end_offsets() == before
