@@ -10,13 +10,13 @@ or refused.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from schemas.opportunity import Opportunity
 from streams.routing.directory import PartnerDirectory
-from streams.routing.route import route
+from streams.routing.route import RoutingDecision, route
 from streams.routing.stats import NO_STATS, StatsView
 from streams.routing.team import NoTeam, Pick, RoleList, TeamPlan, plan_team
 from streams.routing.weights import DEFAULT_WEIGHTS, Weights
@@ -35,12 +35,13 @@ def plan_opportunity_team(
     depth: int = 32,
     needs: Sequence[str] | None = None,
     members: Collection[str] = frozenset(),
+    router: Callable[..., RoutingDecision] = route,
 ) -> TeamPlan | NoTeam:
     """The smallest, best team for ``opportunity`` (see :mod:`streams.routing.team`).
 
     ``needs``: plan only these (a role nobody accepted, re-planned), the opportunity's other needs
     being the roles of ``members`` (kept): every new member must suit each kept one, and offer
-    none of the other needs.
+    none of the other needs. ``router``: ``route`` (or ``route_linear``, the bench's baseline).
     """
     kept = _retained(opportunity, directory)
     planned = tuple(opportunity.needs if needs is None else needs)
@@ -58,7 +59,7 @@ def plan_opportunity_team(
             }
         )
         while True:
-            decision = route(
+            decision = router(
                 role_opportunity,
                 directory,
                 stats,
