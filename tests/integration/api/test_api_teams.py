@@ -164,6 +164,22 @@ async def test_a_team_is_planned_replanned_once_and_assembled(
     for pid in (first, "contoso"):
         gone = await _lead(api, bus[pid], "team-1")
         assert gone is not None and "members" not in gone["team"] and "customer" not in gone
+    # AWS: one engagement invitation per role, the member as receiver; Microsoft says it drops it
+    status, aws = await _get(api, "/v1/opportunities/team-1?format=aws", nw)
+    assert status == 200
+    invitations = aws["opportunity"]["EngagementInvitations"]
+    assert {
+        (i["Payload"]["OpportunityInvitation"]["Project"]["CustomerUseCase"],
+         i["Receiver"]["Account"]["Alias"])
+        for i in invitations
+    } == {("security", second), ("storage", "tailspin"), ("backup", "adatum")}  # fmt: skip
+    assert all(
+        i["Payload"]["OpportunityInvitation"]["ReceiverResponsibilities"] == ["Reseller"]
+        for i in invitations
+    )
+    assert any("AwsAccountId" in d for d in aws["dropped"])
+    status, ms = await _get(api, "/v1/opportunities/team-1?format=microsoft", nw)
+    assert status == 200 and any(d.startswith("team:") for d in ms["dropped"])
     metrics = await (await api.client.get("/metrics")).text()
     for step in ("planned", "replanned", "assembled"):
         assert f'oppbus_teams_total{{step="{step}"}} 1.0' in metrics
