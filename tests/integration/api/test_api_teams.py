@@ -9,11 +9,15 @@ is assembled. Another opportunity whose only security partner declines ends inco
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from connectors.client import OppbusClient
+from connectors.http.models import Lead
 from streams.runtime.app import create_app
 from streams.wiring import register_all
 from tests.integration.api.conftest import Harness, opportunity
@@ -144,7 +148,31 @@ async def test_a_team_is_planned_replanned_once_and_assembled(
     )
     assert refused.status == 404
 
-    await _act(api, bus["adatum"], backup, "accept")
+    # tailspin follows its leads over SSE: the members arrive there once the team is assembled
+    base = str(api.client.make_url("")).rstrip("/")
+    stream = OppbusClient(base, bus["tailspin"]["Authorization"][7:])
+    streamed: asyncio.Queue[Lead] = asyncio.Queue()
+
+    async def listen() -> None:
+        async for lead in stream.subscribe(reconnect_delay_s=0.1):
+            await streamed.put(lead)
+
+    listener = asyncio.create_task(listen())
+    try:
+        async with asyncio.timeout(30):  # its accepted lead first: prime, no members
+            while (first_seen := await streamed.get()).team is None:
+                pass
+        assert first_seen.team is not None and first_seen.team.members is None
+        await _act(api, bus["adatum"], backup, "accept")
+        async with asyncio.timeout(30):
+            while (got := await streamed.get()).team is None or got.team.members is None:
+                pass
+        assert {m.partner_id for m in got.team.members} == {second, "adatum"}
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+        await stream.close()
     view = await _team(api, nw, "team-1", lambda t: t["status"] == "assembled")
     roles = _roles(view["team"])
     assert {k: (r["status"], r.get("partner_id")) for k, r in roles.items()} == {
@@ -180,9 +208,15 @@ async def test_a_team_is_planned_replanned_once_and_assembled(
     assert any("AwsAccountId" in d for d in aws["dropped"])
     status, ms = await _get(api, "/v1/opportunities/team-1?format=microsoft", nw)
     assert status == 200 and any(d.startswith("team:") for d in ms["dropped"])
-    metrics = await (await api.client.get("/metrics")).text()
-    for step in ("planned", "replanned", "assembled"):
-        assert f'oppbus_teams_total{{step="{step}"}} 1.0' in metrics
+
+    async def counted() -> bool:  # the funnel reads the ledger on its own: poll it
+        text = await (await api.client.get("/metrics")).text()
+        return all(
+            f'oppbus_teams_total{{step="{step}"}} 1.0' in text
+            for step in ("planned", "replanned", "assembled")
+        )
+
+    assert await wait_for(counted, 30, what="oppbus_teams_total")
 
 
 async def test_a_role_nobody_takes_leaves_the_team_incomplete(
