@@ -21,7 +21,13 @@ from streams.routing.stats import NO_STATS, StatsView
 from streams.routing.team import NoTeam, Pick, RoleList, TeamPlan, plan_team
 from streams.routing.weights import DEFAULT_WEIGHTS, Weights
 
-__all__ = ["plan_opportunity_team"]
+__all__ = ["TEAM_DEPTH", "plan_opportunity_team"]
+
+# Candidates ranked (and explained) per role at first: the planner asks for more only when an
+# unseen one could still change the team (exact either way). Measured at 100k partners (bench
+# routing, teams no single partner covers): 32 took 5.5 ms CPU p50, 4 took 3.6 ms (7 roles
+# routed per plan either way; the explanations are the difference).
+TEAM_DEPTH = 4
 
 
 def plan_opportunity_team(
@@ -32,7 +38,7 @@ def plan_opportunity_team(
     now: datetime,
     exclude: Collection[str] = frozenset(),
     weights: Weights = DEFAULT_WEIGHTS,
-    depth: int = 32,
+    depth: int = TEAM_DEPTH,
     needs: Sequence[str] | None = None,
     members: Collection[str] = frozenset(),
     router: Callable[..., RoutingDecision] = route,
