@@ -12,15 +12,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from connectors.client import OppbusClient
 from connectors.http.models import Lead
+from schemas.codec import encode
+from schemas.events import event_key
+from schemas.teams import LeadAssembled, TeamMate
+from streams.record_auth import RecordAuth
 from streams.runtime.app import create_app
 from streams.wiring import register_all
 from tests.integration.api.conftest import Harness, opportunity
+from tests.integration.bus_kit import Bus
 from tests.integration.polling import wait_for
 
 pytestmark = pytest.mark.kafka
@@ -254,3 +260,41 @@ async def test_a_team_of_one_need_is_refused_naming_team_and_publishes_nothing(
     )
     assert resp.status == 422 and "team" in {e["field"] for e in (await resp.json())["errors"]}
     assert await api.end_offsets() == before
+
+
+async def test_a_forged_assembled_notice_names_nobody_to_a_member(
+    api: Harness, bus: dict[str, dict[str, str]]
+) -> None:
+    """Anyone who reaches the broker writes a lead.assembled to a member naming an "other
+    member" (unsigned, then with a key that is not the bus's): the read model skips both, the
+    member's lead stays without members."""
+    nw = bus["northwind"]
+    body = opportunity(opportunity_id="team-3", needs=["storage", "security"], team=True)
+    assert (await api.client.post("/v1/opportunities", json=body, headers=nw)).status == 202
+    view = await _team(api, nw, "team-3", lambda t: len(t["roles"]) == 2)
+    holder = next(o for o in view["offers"] if o["partner_id"] in ("tailspin", "contoso"))
+    lead = await wait_for(lambda: _lead(api, bus[holder["partner_id"]], "team-3"), 30)
+    await _act(api, bus[holder["partner_id"]], lead, "accept")
+    forged = LeadAssembled(
+        referral_id=lead["referral_id"],
+        opportunity_id="team-3",
+        originator="northwind",
+        partner_id=holder["partner_id"],
+        role=tuple(lead["team"]["role"]),
+        members=(TeamMate(needs=("security",), partner_id="attacker"),),
+        assembled_at=datetime.now(UTC),
+    )
+    skipped = api.state.readmodel.skipped
+    async with Bus(api.settings) as raw:
+        enc = encode(forged, source="urn:attacker")
+        key = event_key(forged) or b""
+        await raw.send_raw("referrals", key, enc.value, enc.headers)
+        stamped = RecordAuth([b"not-the-bus-key"]).stamp(
+            api.settings.topic("referrals"), key, enc.value, enc.headers
+        )
+        await raw.send_raw("referrals", key, enc.value, stamped)
+    await wait_for(lambda: api.state.readmodel.skipped >= skipped + 2, 30)
+    mine = await _lead(api, bus[holder["partner_id"]], "team-3")
+    assert mine is not None and "members" not in mine["team"]
+    _, view = await _get(api, "/v1/opportunities/team-3", nw)
+    assert view["team"]["status"] == "assembling"
