@@ -167,6 +167,7 @@ class TeamView:
 
     roles: list[dict[str, Any]] = field(default_factory=list)
     status: str = "assembling"  # assembling | assembled | incomplete
+    rounds: set[int] = field(default_factory=set)  # plans applied (a replayed one changes nothing)
 
     def role(self, needs: tuple[str, ...]) -> dict[str, Any]:
         for role in self.roles:
@@ -177,6 +178,9 @@ class TeamView:
         return role
 
     def planned(self, event: TeamPlanned) -> None:
+        if event.round in self.rounds:
+            return
+        self.rounds.add(event.round)
         if event.round > 1:  # the re-plan replaces the role whose needs it splits
             split = {n for m in event.roles for n in m.needs}
             self.roles = [r for r in self.roles if not set(r["needs"]) <= split]

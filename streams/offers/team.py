@@ -42,7 +42,7 @@ from streams.offers.team_state import (
 )
 from streams.routing.team import NoTeam, Pick, TeamPlan
 
-__all__ = ["PlanRoles", "members_of", "start_team", "team_after_response"]
+__all__ = ["PlanRoles", "members_of", "retold", "start_team", "team_after_response"]
 
 # (needs to plan, members kept (the new ones must suit them), partners tried) -> a plan
 PlanRoles = Callable[[tuple[str, ...], frozenset[str], frozenset[str]], TeamPlan | NoTeam]
@@ -56,12 +56,10 @@ def start_team(
     """Offer each role of ``plan`` to its member; no plan: unroutable, the team incomplete."""
     if isinstance(plan, NoTeam):
         reasons = tuple(sorted(plan.reasons.items())) or (("", "no eligible partner"),)
-        team = TeamState(status="incomplete")
+        incomplete = TeamIncompleteFx(reasons, now)
+        team = TeamState(status="incomplete").tell(incomplete)
         state = replace(state, phase="unroutable", team=team)
-        return Step(
-            state,
-            (Exhausted("no team covers the needs", 0), TeamIncompleteFx(reasons, now)),
-        )
+        return Step(state, (Exhausted("no team covers the needs", 0), incomplete))
     wave = state.rounds + 1
     roles: list[RoleState] = []
     new: list[Referral] = []
@@ -69,12 +67,12 @@ def start_team(
         referral = _offer(state, role.member, now, referral_id_of, wave)
         new.append(referral)
         roles.append(RoleState(role.needs, (referral.referral_id,)))
-    team = TeamState(tuple(roles))
-    state = replace(
-        state, referrals=state.referrals + tuple(new), rounds=wave, phase="open", team=team
-    )
     planned = TeamPlannedFx(
         1, tuple(_member(r.needs, ref) for r, ref in zip(roles, new, strict=True)), now
+    )
+    team = TeamState(tuple(roles)).tell(planned)
+    state = replace(
+        state, referrals=state.referrals + tuple(new), rounds=wave, phase="open", team=team
     )
     effects: tuple[Effect, ...] = (planned, *(Offered(r) for r in new))
     return Step(state, effects)
@@ -119,19 +117,32 @@ def team_after_response(
             team = replace(replaced, roles=(*replaced.roles, *new_roles), replanned=True)
             state = replace(state, rounds=wave)
             members = tuple(_member(r.needs, ref) for r, ref in zip(new_roles, new, strict=True))
-            effects.append(TeamPlannedFx(2, members, now))
+            replan = TeamPlannedFx(2, members, now)
+            team = team.tell(replan)
+            effects.append(replan)
             effects.extend(Offered(r) for r in new)
         else:
             reason = _why(plan, team.replanned)
             team = _set_role(team, role, replace(role, status="unfilled", reason=reason))
             unfilled.append((role_name(role.needs), reason))
+    told: TeamIncompleteFx | TeamAssembledFx | None = None
     if unfilled:
+        told = TeamIncompleteFx(tuple(sorted(unfilled)), now)
         team = replace(team, status="incomplete")
-        effects.append(TeamIncompleteFx(tuple(sorted(unfilled)), now))
     elif team.live and all(_held(state, r) for r in team.live):
+        told = TeamAssembledFx(members_of(state, team), now)
         team = replace(team, status="assembled")
-        effects.append(TeamAssembledFx(members_of(state, team), now))
+    if told is not None:
+        team = team.tell(told)
+        effects.append(told)
     return Step(replace(state, team=team), tuple(effects))
+
+
+def retold(state: OpportunityState) -> tuple[Effect, ...]:
+    """A repeated input (an opportunity published again, a repeated response): the team events
+    published so far, the very same again (a crash may have lost them after the row was stored;
+    consumers dedupe on the event ids)."""
+    return state.team.retold() if state.team is not None else ()
 
 
 def members_of(state: OpportunityState, team: TeamState) -> tuple[Member, ...]:

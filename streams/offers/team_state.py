@@ -10,13 +10,14 @@ being filled or held, ``unfilled`` when nobody took it and it could not be re-pl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 __all__ = [
     "Member",
     "RoleState",
     "TeamAssembledFx",
+    "TeamEffect",
     "TeamIncompleteFx",
     "TeamPlannedFx",
     "TeamState",
@@ -47,6 +48,14 @@ class TeamState:
     roles: tuple[RoleState, ...] = ()
     status: TeamStatus = "assembling"
     replanned: bool = False  # the one re-plan is used
+    told: tuple[Any, ...] = ()  # the team events published so far (replayed on a repeated input)
+
+    def tell(self, effect: TeamEffect) -> TeamState:
+        return replace(self, told=(*self.told, _told(effect)))
+
+    def retold(self) -> tuple[TeamEffect, ...]:
+        """The team events published so far, the very same again (ids and times)."""
+        return tuple(_effect(item) for item in self.told)
 
     @property
     def live(self) -> tuple[RoleState, ...]:
@@ -64,6 +73,7 @@ class TeamState:
             "roles": [r.to_list() for r in self.roles],
             "status": self.status,
             "replanned": self.replanned,
+            "told": list(self.told),
         }
 
     @classmethod
@@ -72,6 +82,7 @@ class TeamState:
             roles=tuple(RoleState.from_list(r) for r in data["roles"]),
             status=data["status"],
             replanned=bool(data.get("replanned", False)),
+            told=tuple(data.get("told", ())),
         )
 
 
@@ -102,3 +113,32 @@ class TeamIncompleteFx:
 
     reasons: tuple[tuple[str, str], ...]
     at: float
+
+
+TeamEffect = TeamPlannedFx | TeamAssembledFx | TeamIncompleteFx
+
+
+def _members_json(members: tuple[Member, ...]) -> list[Any]:
+    return [[list(needs), partner, referral] for needs, partner, referral in members]
+
+
+def _members_of(data: list[Any]) -> tuple[Member, ...]:
+    return tuple((tuple(needs), partner, referral) for needs, partner, referral in data)
+
+
+def _told(effect: TeamEffect) -> list[Any]:
+    """A team event as the row keeps it (JSON-ready)."""
+    if isinstance(effect, TeamPlannedFx):
+        return ["planned", effect.at, effect.round, _members_json(effect.roles)]
+    if isinstance(effect, TeamAssembledFx):
+        return ["assembled", effect.at, _members_json(effect.members)]
+    return ["incomplete", effect.at, [list(r) for r in effect.reasons]]
+
+
+def _effect(item: Any) -> TeamEffect:
+    kind, at, *rest = item
+    if kind == "planned":
+        return TeamPlannedFx(int(rest[0]), _members_of(rest[1]), float(at))
+    if kind == "assembled":
+        return TeamAssembledFx(_members_of(rest[0]), float(at))
+    return TeamIncompleteFx(tuple((str(a), str(b)) for a, b in rest[0]), float(at))

@@ -48,7 +48,7 @@ from streams.offers.lifecycle import (
     withdraw,
 )
 from streams.offers.store import Pending, Row
-from streams.offers.team import PlanRoles, start_team, team_after_response
+from streams.offers.team import PlanRoles, retold, start_team, team_after_response
 from streams.router.claims import ClaimRegistry
 from streams.router.emit import (
     Out,
@@ -125,6 +125,7 @@ class Router:
             if known.closed:  # a closed marker: nothing open to replay, the marker stays as is
                 return records
             effects = tuple(e for r in known.state.open_referrals for e in replay(r))
+            effects = retold(known.state) + effects  # a team's events too
             records.extend(
                 self._publish(Step(known.state, effects), opp, key, known.opportunity, pending, now)
             )
@@ -228,6 +229,8 @@ class Router:
         row = pending.get(key) or row
         step, freed = respond(row.state, cmd.referral_id, _command(cmd))
         _refuse(step, records)  # an expiry that happened first is still published
+        if step.state is row.state and step.effects:  # a repeat: its team's events again too
+            step = Step(step.state, step.effects + retold(step.state))
         ranking = None
         if freed or step.state.team is not None:  # a team also moves on an acceptance
             step, ranking = self._refill(step, opp, now)
