@@ -181,6 +181,8 @@ class TeamView:
         if event.round in self.rounds:
             return
         self.rounds.add(event.round)
+        if event.round == 1:  # planned (after an unroutable one was rerouted: a fresh team)
+            self.status, self.roles = "assembling", []
         if event.round > 1:  # the re-plan replaces the role whose needs it splits
             split = {n for m in event.roles for n in m.needs}
             self.roles = [r for r in self.roles if not set(r["needs"]) <= split]
