@@ -6,7 +6,8 @@ Inputs (all keyed by the opportunity key, so one opportunity's state is on one p
 operator's decision on a conflict), ``RerouteRequested`` (the originator re-opens an exhausted or
 unroutable opportunity) and the deadline timer's ticks (offers past their deadline, and waiting
 opportunities to look at again, ``streams/router/waiting.py``). Withdrawing or closing an
-opportunity releases its customer claims at once.
+opportunity releases its customer claims at once. A team opportunity (``team: true``) is planned
+by ``team_planner`` and each role moves on its own (``streams/offers/team.py``, docs/teaming.md).
 Each handler returns the records to publish; a refused input raises ``Refusal`` (the error policy
 dead-letters it) and changes nothing. A closed opportunity's row is stored as a compact marker kept
 for ``closed_retention_s`` (``streams/offers/closed.py``), which answers late inputs as the full row
