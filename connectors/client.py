@@ -121,7 +121,7 @@ class Subscription:
         self.last_event_id = last_event_id
         self._delay = reconnect_delay_s
         self._max = max_reconnects
-        self._seen: OrderedDict[tuple[str, str, str, bool], None] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, str, str, bool, bool], None] = OrderedDict()
 
     def _fresh(self, lead: Lead) -> bool:
         key = (
@@ -129,6 +129,7 @@ class Subscription:
             lead.status,
             lead.updated_at.isoformat(),
             lead.customer is not None,
+            lead.team is not None and lead.team.members is not None,  # a team assembled
         )
         if key in self._seen:
             return False

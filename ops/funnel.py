@@ -32,6 +32,9 @@ from schemas.events import (
     ReferralLost,
     ReferralWithdrawn,
     ReferralWon,
+    TeamAssembled,
+    TeamIncomplete,
+    TeamPlanned,
 )
 from schemas.fees import FeeRecorded
 from schemas.ids import opportunity_key
@@ -145,6 +148,8 @@ class FunnelRecorder:
             if self._once("conflict", opportunity_key(event.originator, event.opportunity_id)):
                 self.metrics.conflict_flagged()
                 self.board.count("conflicts", event.flagged_at)
+        elif isinstance(event, TeamPlanned | TeamAssembled | TeamIncomplete):
+            self._team(event)
         elif isinstance(event, DeadLetter):
             self._dead_letter(event, envelope.id)
         elif isinstance(event, FeeRecorded):
@@ -153,6 +158,15 @@ class FunnelRecorder:
         elif isinstance(event, RoutingPolicy):
             if self.policies.apply(event):
                 self.board.set_policy(event.version, event.applied_at)
+
+    def _team(self, event: TeamPlanned | TeamAssembled | TeamIncomplete) -> None:
+        key = opportunity_key(event.originator, event.opportunity_id)
+        if isinstance(event, TeamPlanned):
+            step = "planned" if event.round == 1 else "replanned"
+        else:
+            step = "assembled" if isinstance(event, TeamAssembled) else "incomplete"
+        if self._once("team-" + step, key):
+            self.metrics.team_step(step)
 
     def _once(self, step: str, key: Hashable) -> bool:
         return self._seen.add((step, key))

@@ -10,7 +10,7 @@ the major version changes only on an incompatible change (see ``schemas/COMPATIB
 | partner-stats   | partner_id                                 | partner.stats (scorecards)       |
 | opportunities   | opportunity_key(originator, opportunity_id) | opportunity.published/withdrawn/conflict-resolved/reroute |
 | responses       | opportunity_key                            | referral.accept/decline/outcome  |
-| referrals       | opportunity_key                            | referral.offered ... lead.revealed, opportunity.conflict-flagged/unroutable/waiting/exhausted |
+| referrals       | opportunity_key                            | referral.offered ... lead.revealed, opportunity.conflict-flagged/unroutable/waiting/exhausted, team.planned/assembled/incomplete |
 | deadletter      | the original key                           | deadletter.recorded              |
 | workers         | worker_id                                  | worker.status                    |
 | routing-policy  | the policy version                         | policy.applied                   |
@@ -54,6 +54,7 @@ from schemas.referrals import (
     Teaser,
 )
 from schemas.scorecard import PartnerScorecard
+from schemas.teams import LeadAssembled, TeamAssembled, TeamIncomplete, TeamPlanned
 from schemas.webhooks import WebhookDelivery, WebhookRedrive, WebhookSubscription
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "FeeRecorded",
     "FieldError",
     "InvalidEvent",
+    "LeadAssembled",
     "LeadRevealed",
     "NetworkTerms",
     "OfferMade",
@@ -89,6 +91,9 @@ __all__ = [
     "ReportOutcome",
     "RerouteRequested",
     "RoutingPolicy",
+    "TeamAssembled",
+    "TeamIncomplete",
+    "TeamPlanned",
     "Teaser",
     "WebhookDelivery",
     "WebhookRedrive",
@@ -132,6 +137,10 @@ Event = (
     | NetworkTerms
     | FeeRecorded
     | GuardRecord
+    | TeamPlanned
+    | TeamAssembled
+    | TeamIncomplete
+    | LeadAssembled
 )
 
 _PREFIX = "io.oppbus."
@@ -169,6 +178,10 @@ EVENT_TYPES: dict[str, type[Contract]] = {
     _PREFIX + "terms.default-set.v1": NetworkTerms,
     _PREFIX + "fee.recorded.v1": FeeRecorded,
     _PREFIX + "api.guard.v1": GuardRecord,
+    _PREFIX + "team.planned.v1": TeamPlanned,
+    _PREFIX + "team.assembled.v1": TeamAssembled,
+    _PREFIX + "team.incomplete.v1": TeamIncomplete,
+    _PREFIX + "lead.assembled.v1": LeadAssembled,
 }
 
 _TYPE_OF: dict[type[Contract], str] = {model: ce_type for ce_type, model in EVENT_TYPES.items()}

@@ -90,9 +90,17 @@ class OpportunityInput(Contract):
     respond_within_s: int | None = Field(strict=True, default=None, ge=1, le=30 * 86_400)
     requires_certification: tuple[CertificationRequirement, ...] = Field(default=(), max_length=16)
     title: str | None = Field(default=None, max_length=200)
+    team: bool = Field(
+        default=False,
+        strict=True,
+        description="route it to a team: the smallest set of compatible partners that together "
+        "cover every need, each owning a role (needs at least two needs)",
+    )
 
     @model_validator(mode="after")
     def _needs_not_retained(self) -> OpportunityInput:
+        if self.team and len(set(self.needs)) < 2:
+            raise ValueError("team: a team needs at least two needs")
         if self.retains is not None:
             both = sorted(set(self.needs) & set(self.retains))
             if both:

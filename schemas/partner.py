@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from schemas.common import Capability, Contract, PartnerId, Region, UtcDatetime
+from schemas.opportunity import Contact
 
 __all__ = [
     "Certification",
@@ -64,6 +65,11 @@ class PartnerProfileInput(Contract):
         default=True,
         strict=True,
         description="shown to other partners in the directory look-up (GET /v1/directory)",
+    )
+    contact: Contact | None = Field(
+        default=None,
+        description="the partner's business contact: shown, when it is the prime of a team, to "
+        "each member that accepted its role; never in the directory",
     )
 
     @model_validator(mode="after")

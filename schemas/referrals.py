@@ -29,6 +29,7 @@ from schemas.common import (
 )
 from schemas.ids import REFERRAL_ID_PATTERN
 from schemas.opportunity import Customer, Opportunity
+from schemas.teams import TeamRole
 from schemas.terms import Terms
 
 __all__ = [
@@ -170,6 +171,11 @@ class OfferMade(_AboutReferral):
         default=None,
         description="The terms in force when the offer was made (the partnership's, else the "
         "network default); accepting the offer accepts them. Null: no referral fee.",
+    )
+    team: TeamRole | None = Field(
+        default=None,
+        description="For a team opportunity: the role offered (its needs) and the team's size; "
+        "never the other members. Null: not a team.",
     )
 
     @model_validator(mode="after")

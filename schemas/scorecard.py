@@ -19,7 +19,9 @@ opportunities to other partners):
 * ``revenue_won``: won amounts per currency (decimal strings, never converted);
   ``revenue_from_given``: what partners won on the referrals this partner gave.
 * ``reciprocity``: per other partner, referrals this partner ``given`` to it and ``received`` from
-  it, and how many of each were accepted (``given_accepted``, ``received_accepted``).
+  it, and how many of each were accepted (``given_accepted``, ``received_accepted``); ``teamed``:
+  the teams both were assembled in (member-member reciprocity; a team's originator and each member
+  count as giver and receiver of that member's role).
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ class PairReciprocity(Contract):
     received: Count = Field(description="referrals this partner received from partner_id")
     given_accepted: Count = Field(description="of those given, how many partner_id accepted")
     received_accepted: Count = Field(description="of those received, how many this one accepted")
+    teamed: Count = Field(
+        default=0, description="teams this partner and partner_id were assembled in together"
+    )
 
 
 class PartnerScorecard(Contract):

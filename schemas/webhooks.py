@@ -47,7 +47,7 @@ __all__ = [
 # What a subscriber can be told about one of its leads.
 LeadEvent = Literal[
     "lead.offered", "lead.revealed", "lead.accepted", "lead.declined", "lead.expired",
-    "lead.won", "lead.lost", "lead.withdrawn",
+    "lead.won", "lead.lost", "lead.withdrawn", "lead.assembled",
 ]  # fmt: skip
 LEAD_EVENTS: tuple[LeadEvent, ...] = get_args(LeadEvent)
 # What a subscriber can be told about a fee it pays (payer) or receives (payee).
@@ -55,7 +55,7 @@ FeeEvent = Literal["fee.accrued", "fee.approved", "fee.settled", "fee.reversed"]
 FEE_EVENTS: tuple[FeeEvent, ...] = get_args(FeeEvent)
 WebhookEvent = Literal[
     "lead.offered", "lead.revealed", "lead.accepted", "lead.declined", "lead.expired",
-    "lead.won", "lead.lost", "lead.withdrawn",
+    "lead.won", "lead.lost", "lead.withdrawn", "lead.assembled",
     "fee.accrued", "fee.approved", "fee.settled", "fee.reversed",
 ]  # fmt: skip
 WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = get_args(WebhookEvent)

@@ -88,6 +88,7 @@ CURRENCIES = frozenset(
     }
 )  # fmt: skip
 OFFER_ROUNDS = ("1", "2", "3", "4+")
+TEAM_STEPS = ("planned", "replanned", "assembled", "incomplete")
 
 # Publish -> first offer is seconds on a healthy bus; time to accept is minutes to days (TTL 48 h).
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -156,6 +157,12 @@ class ReferralMetrics:
         self._conflicts = counter(
             "conflicts_flagged", "Opportunities flagged as already registered for the customer."
         )
+        self._teams = counter(
+            "teams",
+            "Team opportunities by step: planned, replanned (the one re-plan of a role nobody "
+            "took), assembled (every role accepted), incomplete.",
+            ("step",),
+        )
         self._dead = counter("dead_letters", "Events sent to the dead-letter topic.", ("reason",))
         self._delivered = counter("webhook_deliveries", "Outbound webhooks delivered (2xx).")
         self._failed = counter(
@@ -191,6 +198,8 @@ class ReferralMetrics:
         # Children created up front so every series exists at 0 (alerts see rates, not absence).
         for rnd in OFFER_ROUNDS:
             self._offers.labels(round=rnd)
+        for step in TEAM_STEPS:
+            self._teams.labels(step=step)
         self._declined.labels(reason=OTHER)
         self._lost.labels(reason=OTHER)
         self._unroutable.labels(rule=OTHER)
@@ -237,6 +246,10 @@ class ReferralMetrics:
 
     def conflict_flagged(self) -> None:
         self._conflicts.inc()
+
+    def team_step(self, step: str) -> None:
+        """A team was planned, re-planned, assembled or left incomplete (bounded labels)."""
+        self._teams.labels(step=step if step in TEAM_STEPS else TEAM_STEPS[0]).inc()
 
     def dead_lettered(self, reason: str | None) -> None:
         self._dead.labels(reason=bounded(reason, DEAD_LETTER_REASONS)).inc()

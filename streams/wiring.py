@@ -18,7 +18,7 @@ from streams.router.claims import ClaimRegistry
 from streams.router.handlers import Router
 from streams.router.live_directory import DirectoryView, run_view
 from streams.router.live_policy import PolicyView
-from streams.router.ranker import make_ranker
+from streams.router.ranker import make_ranker, make_team_planner
 from streams.runtime import TopicFollower, freeze_start_up_objects, warm_producer
 from streams.scorecards.agents import Scorecards, register_scorecards
 from streams.scorecards.view import ScorecardBook
@@ -115,6 +115,12 @@ def register_all(
         policy_version=lambda: policy.book.version,
         waiting_recheck_s=settings.waiting_recheck_s,
         terms_of=partnerships.book.terms_between,
+        team_planner=make_team_planner(
+            lambda: directory.directory,
+            lambda: stats,
+            lambda: policy.book.weights,
+            partners_of=partnerships.book.active_partners,
+        ),
     )
     agent = register_router(app, settings, router, ready)
     woken.append(agent)

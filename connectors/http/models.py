@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.common import Capability, Money, PartnerId, Region
-from schemas.opportunity import Customer, Opportunity, OpportunityWithdrawn
+from schemas.opportunity import Contact, Customer, Opportunity, OpportunityWithdrawn
 from schemas.partner import Certification, PartnerKind, PartnerProfile
 from schemas.referrals import ScoreReason, Teaser
 from schemas.terms import Terms
@@ -93,6 +93,32 @@ class Outcome(BaseModel):
     amount: Money | None = None
 
 
+class Prime(_Body):
+    """The originator of a team opportunity, the prime, as a member sees it once it accepted."""
+
+    partner_id: str
+    name: str | None = None
+    contact: Contact | None = Field(default=None, description="the prime's profile contact")
+
+
+class Teammate(_Body):
+    partner_id: str
+    name: str | None = None
+    needs: list[str]
+
+
+class LeadTeam(_Body):
+    """A team role: its needs and the team's size; the prime once accepted; the other members
+    only once every role is accepted (the team assembled)."""
+
+    role: list[str]
+    size: int
+    prime: Prime | None = Field(default=None, description="once this role is accepted")
+    members: list[Teammate] | None = Field(
+        default=None, description="the other members, once the team is assembled"
+    )
+
+
 class Lead(_Body):
     """An offer as its holder sees it (``GET /v1/leads`` items, SSE ``data``)."""
 
@@ -118,6 +144,7 @@ class Lead(_Body):
     terms: Terms | None = Field(
         default=None, description="the terms in force when offered; accepting accepts them"
     )
+    team: LeadTeam | None = Field(default=None, description="a team opportunity's role")
 
 
 class LeadList(_Body):
@@ -178,6 +205,20 @@ class Resolution(_Body):
     resolved_at: datetime
 
 
+class TeamRoleView(_Body):
+    needs: list[str]
+    status: Literal[
+        "offered", "accepted", "won", "lost", "declined", "expired", "withdrawn", "unfilled"
+    ]
+    partner_id: str | None = Field(default=None, description="once the role is accepted")
+    reason: str | None = Field(default=None, description="why it is unfilled")
+
+
+class TeamStanding(_Body):
+    status: Literal["assembling", "assembled", "incomplete"]
+    roles: list[TeamRoleView]
+
+
 class OpportunityView(_Body):
     """An opportunity's routing state (``connectors/http/standing.py`` says how it is derived)."""
 
@@ -190,13 +231,14 @@ class OpportunityView(_Body):
     notices: list[dict[str, Any]] = Field(
         description="notices: conflict_flagged (holds_claim: yours registered the customer "
         "first), conflict_resolved, opportunity_waiting, opportunity_exhausted, "
-        "opportunity_unroutable, reroute_requested"
+        "opportunity_unroutable, reroute_requested, team_planned, team_assembled, team_incomplete"
     )
     conflict: bool = Field(description="flagged: the customer and need were already registered")
     waiting: Waiting | None = Field(default=None, description="when status is waiting")
     exhausted: Exhausted | None = Field(default=None, description="when status is exhausted")
     resolution: Resolution | None = Field(default=None, description="the operator's decision")
     withdrawn: OpportunityWithdrawn | None = None
+    team: TeamStanding | None = Field(default=None, description="a team opportunity's roles")
 
 
 class AdminOpportunityView(OpportunityView):

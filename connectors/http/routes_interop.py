@@ -25,6 +25,7 @@ from connectors.http.idempotency import with_idempotency
 from connectors.http.state import state_of
 from connectors.http.views import OpportunityState, Referral
 from connectors.interop.aws import (
+    aws_engagement_invitations,
     aws_opportunity_from_lead,
     aws_opportunity_from_opportunity,
     opportunity_from_aws,
@@ -34,9 +35,11 @@ from connectors.interop.dropped import (
     AWS_LEAD_DROPS,
     AWS_OPPORTUNITY_DROPS,
     AWS_READS,
+    AWS_TEAM_DROPS,
     MS_LEAD_DROPS,
     MS_OPPORTUNITY_DROPS,
     MS_READS,
+    MS_TEAM_DROPS,
     unread_paths,
 )
 from connectors.interop.microsoft import (
@@ -91,16 +94,25 @@ def leads_in(fmt: str, referrals: list[Referral]) -> tuple[list[dict[str, Any]],
     return docs, list(MS_LEAD_DROPS if fmt == "microsoft" else AWS_LEAD_DROPS)
 
 
-def opportunity_in(fmt: str, state: OpportunityState, status: str) -> dict[str, Any]:
-    """The caller's opportunity in ``fmt`` (its status mapped as close as the shape allows)."""
+def opportunity_in(
+    fmt: str,
+    state: OpportunityState,
+    status: str,
+    *,
+    team: Mapping[str, Any] | None = None,
+    kinds: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The caller's opportunity in ``fmt`` (its status mapped as close as the shape allows);
+    ``team``: a team opportunity's view (``standing.team_view``), ``kinds``: partner kinds."""
     opp = state.opportunity
     assert opp is not None
     if fmt == "microsoft":
         ms_status = _status("declined" if status in ("exhausted", "rejected") else status)
+        drops = list(MS_OPPORTUNITY_DROPS) + (list(MS_TEAM_DROPS) if team else [])
         return {
             "format": fmt,
             "referral": referral_from_opportunity(opp, status=ms_status),
-            "dropped": list(MS_OPPORTUNITY_DROPS),
+            "dropped": drops,
         }
     routing = status if status in ("offered", "accepted", "withdrawn") else "published"
     if status in ("won", "lost"):
@@ -109,7 +121,13 @@ def opportunity_in(fmt: str, state: OpportunityState, status: str) -> dict[str, 
         routing = "unroutable"
     aws_status = status if status in ("accepted", "won", "lost") else "offered"
     doc = aws_opportunity_from_opportunity(opp, status=aws_status, routing=routing)  # type: ignore[arg-type]
-    return {"format": fmt, "opportunity": doc, "dropped": list(AWS_OPPORTUNITY_DROPS)}
+    drops = list(AWS_OPPORTUNITY_DROPS)
+    if team:  # a multi-partner opportunity: one engagement invitation per role
+        doc["EngagementInvitations"] = aws_engagement_invitations(
+            opp, list(team["roles"]), kinds or {}
+        )
+        drops += list(AWS_TEAM_DROPS)
+    return {"format": fmt, "opportunity": doc, "dropped": drops}
 
 
 def _inbound(

@@ -27,7 +27,7 @@ from connectors.http.auth import authenticate, require_partner
 from connectors.http.errors import ApiError, json_response, read_json
 from connectors.http.idempotency import with_idempotency
 from connectors.http.routes_interop import opportunity_in, wanted_format
-from connectors.http.standing import opportunity_view, status_of
+from connectors.http.standing import opportunity_view, status_of, team_view
 from connectors.http.state import ApiState, state_of, utcnow
 from connectors.http.views import OpportunityState
 from schemas.common import Contract
@@ -155,7 +155,11 @@ async def get_opportunity(request: web.Request) -> web.Response:
     views = state_of(request).views
     fmt = wanted_format(request)
     if fmt is not None:  # as a Partner Center referral / AWS opportunity, with what it drops
-        return json_response(opportunity_in(fmt, state, status_of(state, views)))
+        team = team_view(state.team, views) if state.team is not None else None
+        members = {r["partner_id"] for r in team["roles"] if "partner_id" in r} if team else set()
+        kinds = {pid: views.profiles[pid].kind for pid in members if pid in views.profiles}
+        body = opportunity_in(fmt, state, status_of(state, views), team=team, kinds=kinds)
+        return json_response(body)
     return json_response(opportunity_view(state, views))
 
 

@@ -12,8 +12,11 @@ from the latest of its lifecycle notices by their own time — the read model ap
 | ``opportunity_exhausted``               | ``exhausted``                  |
 | ``opportunity_unroutable``              | ``unroutable``                 |
 | ``reroute_requested``                   | ``routing``                    |
+| ``team_incomplete``                     | ``exhausted`` (no role held)   |
 
-A withdrawn opportunity is ``withdrawn`` whatever else happened.
+A withdrawn opportunity is ``withdrawn`` whatever else happened. A team opportunity's view also
+has ``team``: its status (``assembling|assembled|incomplete``) and each role's needs, status
+(its current referral's, or ``unfilled``) and, once accepted, the partner holding it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from connectors.http.views import OpportunityState, Views
+from connectors.http.views import OpportunityState, TeamView, Views
 
 __all__ = [
     "STATUSES",
@@ -30,6 +33,7 @@ __all__ = [
     "opportunity_view",
     "routing_status",
     "status_of",
+    "team_view",
 ]
 
 STATUSES = (
@@ -53,6 +57,7 @@ _WHEN = {
     "opportunity_exhausted": "at",
     "opportunity_unroutable": "at",
     "reroute_requested": "requested_at",
+    "team_incomplete": "at",
 }
 
 
@@ -67,6 +72,7 @@ def _phase(notice: dict[str, Any]) -> str | None:
         "opportunity_exhausted": "exhausted",
         "opportunity_unroutable": "unroutable",
         "reroute_requested": "routing",
+        "team_incomplete": "exhausted",
     }.get(str(kind))
 
 
@@ -128,11 +134,31 @@ def opportunity_view(state: OpportunityState, views: Views) -> dict[str, Any]:
     notice = latest_notice(state)
     if status == "waiting" and notice is not None:
         body["waiting"] = {"reasons": notice["reasons"], "until": notice["until"]}
-    if status == "exhausted" and notice is not None:
+    if status == "exhausted" and notice is not None and notice["type"] == "opportunity_exhausted":
         body["exhausted"] = {k: notice[k] for k in ("offered", "declined", "expired", "rounds")}
     resolved = [n for n in state.notices if n.get("type") == "conflict_resolved"]
     if resolved:
         body["resolution"] = {k: resolved[0][k] for k in ("decision", "reason", "resolved_at")}
     if state.withdrawn is not None:
         body["withdrawn"] = state.withdrawn.model_dump(mode="json")
+    if state.team is not None:
+        body["team"] = team_view(state.team, views)
     return body
+
+
+_HELD = frozenset({"accepted", "won", "lost"})
+
+
+def team_view(team: TeamView, views: Views) -> dict[str, Any]:
+    """``{status, roles: [{needs, status, partner_id?}]}``: the partner once it accepted."""
+    roles = []
+    for role in team.roles:
+        current = views.referrals.get(role["referrals"][-1]) if role["referrals"] else None
+        status = "unfilled" if role["unfilled"] else (current.status if current else "offered")
+        item: dict[str, Any] = {"needs": list(role["needs"]), "status": status}
+        if current is not None and status in _HELD:
+            item["partner_id"] = current.partner_id
+        if role["unfilled"]:
+            item["reason"] = role["unfilled"]
+        roles.append(item)
+    return {"status": team.status, "roles": roles}

@@ -42,8 +42,9 @@ from schemas.referrals import (
     ReferralWon,
 )
 from schemas.scorecard import PartnerScorecard
+from schemas.teams import LeadAssembled, TeamAssembled, TeamIncomplete, TeamPlanned
 
-__all__ = ["OpportunityState", "Referral", "Views"]
+__all__ = ["OpportunityState", "Referral", "TeamView", "Views"]
 
 _FROM: dict[str, frozenset[str]] = {
     "accepted": frozenset({"offered"}),
@@ -68,6 +69,8 @@ class Referral:
     deal_size: Money | None = None
     title: str | None = None
     outcome: dict[str, Any] = field(default_factory=dict)
+    prime: dict[str, Any] | None = None  # a team role: the originator, once accepted
+    members: list[dict[str, Any]] | None = None  # a team role: the others, once assembled
 
     @property
     def referral_id(self) -> str:
@@ -108,7 +111,21 @@ class Referral:
                 lead["title"] = self.title
         if self.outcome:
             lead["outcome"] = dict(self.outcome)
+        if o.team is not None:
+            lead["team"] = self._team()
         return lead
+
+    def _team(self) -> dict[str, Any]:
+        """A team role: its needs and the team's size; once accepted the prime (the originator
+        and its contact); once the whole team is assembled, the other members."""
+        assert self.offer.team is not None
+        team: dict[str, Any] = {"role": list(self.offer.team.role), "size": self.offer.team.size}
+        if self.status in REVEALED_STATUSES and self.customer is not None:
+            if self.prime is not None:
+                team["prime"] = dict(self.prime)
+            if self.members is not None:
+                team["members"] = [dict(m) for m in self.members]
+        return team
 
     def as_offer(self) -> dict[str, Any]:
         """The originator's view of this offer (no customer: the originator has it already)."""
@@ -141,6 +158,38 @@ class OpportunityState:
     withdrawn: OpportunityWithdrawn | None = None
     referrals: list[str] = field(default_factory=list)
     notices: list[dict[str, Any]] = field(default_factory=list)
+    team: TeamView | None = None  # a team opportunity: its roles as the ledger tells them
+
+
+@dataclass
+class TeamView:
+    """A team's roles (needs, the referrals offered for each in order, why one is unfilled)."""
+
+    roles: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "assembling"  # assembling | assembled | incomplete
+    rounds: set[int] = field(default_factory=set)  # plans applied (a replayed one changes nothing)
+
+    def role(self, needs: tuple[str, ...]) -> dict[str, Any]:
+        for role in self.roles:
+            if role["needs"] == needs:
+                return role
+        role = {"needs": needs, "referrals": [], "unfilled": None}
+        self.roles.append(role)
+        return role
+
+    def planned(self, event: TeamPlanned) -> None:
+        if event.round in self.rounds:
+            return
+        self.rounds.add(event.round)
+        if event.round == 1:  # planned (after an unroutable one was rerouted: a fresh team)
+            self.status, self.roles = "assembling", []
+        if event.round > 1:  # the re-plan replaces the role whose needs it splits
+            split = {n for m in event.roles for n in m.needs}
+            self.roles = [r for r in self.roles if not set(r["needs"]) <= split]
+        for member in event.roles:
+            referrals = self.role(member.needs)["referrals"]
+            if member.referral_id not in referrals:
+                referrals.append(member.referral_id)
 
 
 class Views:
@@ -201,6 +250,10 @@ class Views:
                 self.fee_seq[event.fee_id] = self.seq
         elif isinstance(event, OfferMade):
             return self._offer(event)
+        elif isinstance(event, TeamPlanned | TeamAssembled | TeamIncomplete):
+            self._team(event)
+        elif isinstance(event, LeadAssembled):
+            return self._assembled(event)
         else:
             return self._ledger(event)
         return []
@@ -211,6 +264,43 @@ class Views:
         if state is None:
             state = self.opportunities[k] = OpportunityState(originator, opportunity_id)
         return state
+
+    def _team(self, event: TeamPlanned | TeamAssembled | TeamIncomplete) -> None:
+        state = self._opportunity(event.originator, event.opportunity_id)
+        team = state.team = state.team or TeamView()
+        if isinstance(event, TeamPlanned):
+            team.planned(event)
+        elif isinstance(event, TeamAssembled):
+            team.status = "assembled"
+        else:
+            team.status = "incomplete"
+            for role in team.roles:
+                role["unfilled"] = event.reasons.get("+".join(role["needs"]), role["unfilled"])
+        self._notice(event)
+
+    def _assembled(self, event: LeadAssembled) -> list[Referral]:
+        """A member's news that its team is assembled: the others, with their names."""
+        referral = self.referrals.get(event.referral_id)
+        if referral is None or referral.partner_id != event.partner_id or referral.members:
+            return []
+        referral.members = [
+            {"partner_id": m.partner_id, "name": self._name(m.partner_id), "needs": list(m.needs)}
+            for m in event.members
+        ]
+        return self._touch(referral)
+
+    def _name(self, partner_id: str) -> str | None:
+        profile = self.profiles.get(partner_id)
+        return profile.name if profile is not None else None
+
+    def _prime(self, originator: str) -> dict[str, Any]:
+        profile = self.profiles.get(originator)
+        contact = profile.contact if profile is not None else None
+        return {
+            "partner_id": originator,
+            "name": self._name(originator),
+            "contact": contact.model_dump(mode="json") if contact is not None else None,
+        }
 
     def _touch(self, referral: Referral) -> list[Referral]:
         self.seq += 1
@@ -226,6 +316,11 @@ class Views:
         self.by_partner.setdefault(offer.partner_id, {})[offer.referral_id] = referral
         state = self._opportunity(offer.originator, offer.opportunity_id)
         state.referrals.append(offer.referral_id)
+        if offer.team is not None:  # a role's next offer (its waterfall)
+            state.team = state.team or TeamView()
+            referrals = state.team.role(offer.team.role)["referrals"]
+            if offer.referral_id not in referrals:
+                referrals.append(offer.referral_id)
         return self._touch(referral)
 
     def _ledger(self, event: BaseModel) -> list[Referral]:
@@ -241,6 +336,8 @@ class Views:
             referral.customer = event.customer
             referral.deal_size = event.deal_size
             referral.title = event.title
+            if referral.offer.team is not None:  # the originator is the prime of the team
+                referral.prime = self._prime(referral.offer.originator)
             return self._touch(referral) if referral.status in REVEALED_STATUSES else []
         status, at, outcome = _transition(event)
         if status is None or referral.status not in _FROM[status]:

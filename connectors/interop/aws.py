@@ -338,3 +338,57 @@ def aws_opportunity_from_lead(
             "TargetCloseDate": teaser.expected_close.isoformat(),
         },
     }
+
+
+# An oppbus partner kind -> the AWS receiver responsibility nearest to it.
+RESPONSIBILITY_OF_KIND = {
+    "reseller": "Reseller",
+    "distributor": "Distributor",
+    "msp": "Managed Service Provider",
+    "consultant": "Services Partner",
+    "isv": "Software Partner",
+}
+
+
+def aws_engagement_invitations(
+    opportunity: Opportunity,
+    roles: list[Mapping[str, Any]],
+    kinds: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """A team's roles as AWS engagement invitations (a multi-partner opportunity): one per role,
+    its needs as the project's use case, the member (once it accepted) as the receiver, its kind
+    as the receiver's responsibility. ``roles``: the team view's ``[{needs, status,
+    partner_id?}]``. The customer travels as AWS's invitation payload carries it (account
+    without contacts)."""
+    country = opportunity.region.partition("-")[0]
+    customer = {
+        "Account": {
+            "CompanyName": opportunity.customer.company,
+            "WebsiteUrl": opportunity.customer.domain,
+            "Industry": industry_name(opportunity.industry),
+            "CountryCode": country,
+        }
+    }
+    invitations = []
+    for role in roles:
+        needs = [str(n) for n in role["needs"]]
+        partner = role.get("partner_id")
+        kind = kinds.get(str(partner), "") if partner else ""
+        payload: dict[str, Any] = {
+            "Customer": customer,
+            "Project": {
+                "Title": opportunity.title or f"{', '.join(opportunity.needs)} opportunity",
+                "CustomerUseCase": ", ".join(needs),
+                "ExpectedCustomerSpend": _monthly(opportunity.deal_size),
+                "TargetCompletionDate": opportunity.expected_close.isoformat(),
+            },
+            "ReceiverResponsibilities": [RESPONSIBILITY_OF_KIND.get(kind, "Services Partner")],
+        }
+        invitation: dict[str, Any] = {
+            "Message": f"Role {' + '.join(needs)} of a team: {role['status']}",
+            "Payload": {"OpportunityInvitation": payload},
+        }
+        if partner:
+            invitation["Receiver"] = {"Account": {"Alias": str(partner)}}
+        invitations.append(invitation)
+    return invitations

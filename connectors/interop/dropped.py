@@ -16,9 +16,11 @@ __all__ = [
     "AWS_LEAD_DROPS",
     "AWS_OPPORTUNITY_DROPS",
     "AWS_READS",
+    "AWS_TEAM_DROPS",
     "MS_LEAD_DROPS",
     "MS_OPPORTUNITY_DROPS",
     "MS_READS",
+    "MS_TEAM_DROPS",
     "unread_paths",
 ]
 
@@ -83,6 +85,7 @@ MS_LEAD_DROPS = (
     "expires_at (the response deadline)",
     "teaser.size_band (only in details.notes until the deal size is revealed)",
     "customer.domain and contact roles",
+    "team (the role, the prime, the other members): a referral has one partner",
 )
 AWS_OPPORTUNITY_DROPS = (
     "deal_size as a total: AWS takes a monthly spend (amount / 12, rounded to the cent)",
@@ -95,6 +98,18 @@ AWS_LEAD_DROPS = (
     "expires_at (the response deadline)",
     "deal_size as a total: AWS takes a monthly spend (amount / 12, rounded to the cent)",
     "the customer (company, website, contacts) until the lead is accepted",
+    "team (the role, the prime, the other members): an opportunity of one partner has no place",
+)
+# A team opportunity (DESIGN.md "Teaming"): what its multi-partner shape cannot carry.
+AWS_TEAM_DROPS = (
+    "team.status (assembling, assembled, incomplete): read it from the invitations' messages",
+    "Receiver.Account.AwsAccountId: oppbus knows partners by id (the receiver's Alias)",
+    "a role's receiver until its member accepted, and the reasons of an unfilled role",
+    "the waterfall of each role (who declined or let it expire)",
+)
+MS_TEAM_DROPS = (
+    "team: Partner Center referrals have no multi-partner shape; the roles, their members and "
+    "the team's status are dropped (each member's lead maps as a referral of its own)",
 )
 
 

@@ -29,7 +29,7 @@ from aiokafka import TopicPartition
 
 from schemas.codec import Envelope, Headers, header
 from schemas.common import Contract
-from schemas.events import EVENT_TYPES
+from schemas.events import EVENT_TYPES, LeadAssembled
 from schemas.fees import FeeRecorded
 from schemas.referrals import (
     LeadRevealed,
@@ -69,6 +69,7 @@ _LEAD_EVENTS: dict[type[Contract], LeadEvent] = {
     ReferralWon: "lead.won",
     ReferralLost: "lead.lost",
     ReferralWithdrawn: "lead.withdrawn",
+    LeadAssembled: "lead.assembled",  # the member's team is assembled: the other members
 }
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from ops.bench import routing_data as data
 from ops.bench.routing_spread import busiest_share, update_latencies
+from ops.bench.routing_team import team_figures
 from ops.memory import peak_resident_bytes, resident_bytes
 from schemas.opportunity import Opportunity
 from streams.routing import (
@@ -46,7 +47,8 @@ __all__ = ["DESCRIPTION", "add_arguments", "run"]
 
 DESCRIPTION = (
     "Routing latency per opportunity (p50/p99) on generated directories of 1k/10k/100k "
-    "partners: the exact columnar index against a linear scan, its build, memory and updates."
+    "partners: the exact columnar index against a linear scan, its build, memory and updates; "
+    "planning a three-need team (teaming) on the largest, against the same linear scan."
 )
 
 Router = Callable[..., RoutingDecision]
@@ -68,6 +70,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--updates", type=int, default=2000, help="capability updates timed on the largest size"
+    )
+    parser.add_argument(
+        "--teams", type=int, default=500, help="three-need teams planned on the largest size"
+    )
+    parser.add_argument(
+        "--team-linear",
+        type=int,
+        default=10,
+        help="of those, planned again over a linear scan (the baseline; slow)",
     )
     parser.add_argument("--seed", type=int, default=7)
 
@@ -237,6 +248,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["update_cpu_p50_us"] = _percentile(cpu_ns, 0.50)
             figures["update_cpu_p99_us"] = _percentile(cpu_ns, 0.99)
             figures[f"{key}_rss_mb"] = round(resident_bytes() / 1e6, 1)
+            if args.teams > 0:
+                _progress(f"{size} partners: planning {args.teams} three-need teams")
+                figures.update(team_figures(directory, stats, size, args.teams, args.team_linear))
         gc.unfreeze()
         _progress(
             f"{size} partners: index p50 {indexed['p50_us']} us p99 {indexed['p99_us']} us "

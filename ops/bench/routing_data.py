@@ -199,3 +199,22 @@ def opportunities(n: int, n_partners: int, seed: int = 13) -> list[Opportunity]:
             )
         )
     return out
+
+
+def team_opportunities(n: int, n_partners: int, seed: int = 17) -> list[Opportunity]:
+    """Opportunities of three different needs asking for a team (``oppbus bench routing``)."""
+    rng = random.Random(seed)
+    out: list[Opportunity] = []
+    for i, base in enumerate(opportunities(n, n_partners, seed)):
+        needs: set[str] = set()
+        while len(needs) < 3:
+            needs.add(rng.choices(_CAPS, weights=_CAP_W)[0])
+        update = {
+            "opportunity_id": f"team-{i}",
+            "needs": tuple(sorted(needs)),
+            "team": True,
+            "share_with": None,
+            "requires_certification": (),
+        }
+        out.append(base.model_copy(update=update))
+    return out

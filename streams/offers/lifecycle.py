@@ -30,6 +30,12 @@ from streams.ledger.machine import (
     Unchanged,
     apply,
 )
+from streams.offers.team_state import (
+    TeamAssembledFx,
+    TeamIncompleteFx,
+    TeamPlannedFx,
+    TeamState,
+)
 
 __all__ = [
     "Candidate",
@@ -76,6 +82,7 @@ class OpportunityState:
     rounds: int = 0
     wait_until: float = 0.0  # waiting: when it stops waiting (epoch seconds)
     check_at: float = 0.0  # waiting: when the router looks for a partner again
+    team: TeamState | None = None  # a team opportunity: its roles (streams/offers/team.py)
 
     @property
     def open_referrals(self) -> tuple[Referral, ...]:
@@ -95,6 +102,12 @@ class OpportunityState:
         return any(r.status in (Status.ACCEPTED, Status.WON, Status.LOST) for r in self.referrals)
 
     def to_dict(self) -> dict[str, Any]:
+        data = self._to_dict()
+        if self.team is not None:
+            data["team"] = self.team.to_dict()
+        return data
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
             "originator": self.originator,
@@ -123,6 +136,7 @@ class OpportunityState:
             wait_until=float(data.get("wait_until", 0.0)),
             check_at=float(data.get("check_at", 0.0)),
             referrals=tuple(_referral_from_dict(r) for r in data["referrals"]),
+            team=TeamState.from_dict(data["team"]) if data.get("team") else None,
         )
 
 
@@ -219,7 +233,17 @@ class Refused:
     reason: str
 
 
-Effect = Offered | Moved | Revealed | Exhausted | Waiting | Refused
+Effect = (
+    Offered
+    | Moved
+    | Revealed
+    | Exhausted
+    | Waiting
+    | Refused
+    | TeamPlannedFx
+    | TeamAssembledFx
+    | TeamIncompleteFx
+)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,15 @@ from schemas.events import (
 )
 from schemas.ids import event_id, split_opportunity_key
 from schemas.referrals import teaser_of
+from schemas.teams import (
+    LeadAssembled,
+    TeamAssembled,
+    TeamIncomplete,
+    TeamMate,
+    TeamMember,
+    TeamPlanned,
+    TeamRole,
+)
 from schemas.terms import Terms
 from streams.ledger.machine import Referral, Status
 from streams.offers.lifecycle import (
@@ -41,6 +50,13 @@ from streams.offers.lifecycle import (
     Refused,
     Revealed,
     Waiting,
+)
+from streams.offers.team_state import (
+    Member,
+    TeamAssembledFx,
+    TeamIncompleteFx,
+    TeamPlannedFx,
+    TeamState,
 )
 
 __all__ = [
@@ -122,11 +138,13 @@ def effect_events(
     policy_version: int | None = None,
     waiting: dict[str, int] | None = None,
     terms_of: TermsOf | None = None,
+    team: TeamState | None = None,
 ) -> tuple[list[Out], list[Refused]]:
     """The records for ``effects`` (refusals are returned apart: they go to the dead-letter policy).
 
     ``policy_version``: the routing policy version in force, recorded on every offer.
     ``waiting``: why the opportunity waits (reason code -> partners), for a ``Waiting`` effect.
+    ``team``: a team opportunity's roles (each offer then carries its role).
     """
     records: list[Out] = []
     refused: list[Refused] = []
@@ -146,6 +164,7 @@ def effect_events(
                 expires_at=ts(r.expires_at),
                 policy_version=policy_version,
                 terms=terms_of(opp.originator, r.partner_id) if terms_of else None,
+                team=_role_of(team, r.referral_id),
             )
             records.append(out(event, key, event_id(r.referral_id, "offered"), r.offered_at))
         elif isinstance(effect, Moved):
@@ -177,9 +196,57 @@ def effect_events(
             records.append(
                 out(event, key, event_id(key.decode(), "waiting", str(effect.tried)), now)
             )
+        elif isinstance(effect, TeamPlannedFx | TeamAssembledFx | TeamIncompleteFx):
+            records.extend(_team_events(effect, opp, key))
         else:
             refused.append(effect)
     return records, refused
+
+
+def _role_of(team: TeamState | None, referral_id: str) -> TeamRole | None:
+    role = team.role_of(referral_id) if team is not None else None
+    if team is None or role is None:
+        return None
+    return TeamRole(role=role.needs, size=max(1, len(team.live)))
+
+
+def _members(members: tuple[Member, ...]) -> tuple[TeamMember, ...]:
+    return tuple(TeamMember(needs=n, partner_id=p, referral_id=r) for n, p, r in members)
+
+
+def _team_events(
+    effect: TeamPlannedFx | TeamAssembledFx | TeamIncompleteFx, opp: Opportunity, key: bytes
+) -> list[Out]:
+    """The team's events: planned / assembled / incomplete for the originator, and, once
+    assembled, one ``LeadAssembled`` per member naming the others (to that member only)."""
+    about = {"opportunity_id": opp.opportunity_id, "originator": opp.originator}
+    k = key.decode()
+    if isinstance(effect, TeamPlannedFx):
+        event: Contract = TeamPlanned(
+            **about, round=effect.round, roles=_members(effect.roles), at=ts(effect.at)
+        )
+        return [out(event, key, event_id(k, "team-planned", str(effect.round)), effect.at)]
+    if isinstance(effect, TeamIncompleteFx):
+        event = TeamIncomplete(**about, reasons=dict(effect.reasons), at=ts(effect.at))
+        return [out(event, key, event_id(k, "team-incomplete"), effect.at)]
+    members = _members(effect.members)
+    records = [
+        out(TeamAssembled(**about, members=members, at=ts(effect.at)), key,
+            event_id(k, "team-assembled"), effect.at)
+    ]  # fmt: skip
+    for m in members:
+        lead = LeadAssembled(
+            **about,
+            referral_id=m.referral_id,
+            partner_id=m.partner_id,
+            role=m.needs,
+            members=tuple(
+                TeamMate(needs=o.needs, partner_id=o.partner_id) for o in members if o is not m
+            ),
+            assembled_at=ts(effect.at),
+        )
+        records.append(out(lead, key, event_id(m.referral_id, "assembled"), effect.at))
+    return records
 
 
 def replayed_moves(

@@ -6,7 +6,8 @@ Inputs (all keyed by the opportunity key, so one opportunity's state is on one p
 operator's decision on a conflict), ``RerouteRequested`` (the originator re-opens an exhausted or
 unroutable opportunity) and the deadline timer's ticks (offers past their deadline, and waiting
 opportunities to look at again, ``streams/router/waiting.py``). Withdrawing or closing an
-opportunity releases its customer claims at once.
+opportunity releases its customer claims at once. A team opportunity (``team: true``) is planned
+by ``team_planner`` and each role moves on its own (``streams/offers/team.py``, docs/teaming.md).
 Each handler returns the records to publish; a refused input raises ``Refusal`` (the error policy
 dead-letters it) and changes nothing. A closed opportunity's row is stored as a compact marker kept
 for ``closed_retention_s`` (``streams/offers/closed.py``), which answers late inputs as the full row
@@ -15,7 +16,7 @@ did; the deadline tick at the end of the retention deletes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 
 import orjson
@@ -48,6 +49,7 @@ from streams.offers.lifecycle import (
     withdraw,
 )
 from streams.offers.store import Pending, Row
+from streams.offers.team import PlanRoles, retold, start_team, team_after_response
 from streams.router.claims import ClaimRegistry
 from streams.router.emit import (
     Out,
@@ -58,8 +60,9 @@ from streams.router.emit import (
     replayed_moves,
 )
 from streams.router.waiting import waiting_reasons, waits_until
+from streams.routing.team import NoTeam, TeamPlan
 
-__all__ = ["Ranker", "Ranking", "Router"]
+__all__ = ["Ranker", "Ranking", "Router", "TeamPlanner"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,11 @@ class Ranking:
 # (opportunity, partners to leave out, now) -> the ranked eligible partners
 Ranker = Callable[[Opportunity, frozenset[str], float], Ranking]
 Response = AcceptReferral | DeclineReferral | ReportOutcome
+# (opportunity, needs to plan or None for all, members kept, partners to leave out, now) -> a team
+TeamPlanner = Callable[
+    [Opportunity, tuple[str, ...] | None, Collection[str], frozenset[str], float],
+    TeamPlan | NoTeam,
+]
 
 
 class Router:
@@ -88,8 +96,10 @@ class Router:
         policy_version: Callable[[], int | None] = lambda: None,
         waiting_recheck_s: float = 60.0,
         terms_of: TermsOf | None = None,
+        team_planner: TeamPlanner | None = None,
     ) -> None:
         self.ranker = ranker
+        self.team_planner = team_planner  # plans team opportunities (None: routed one by one)
         self.policy_version = policy_version  # recorded on every offer
         self.terms_of = terms_of  # the terms each offer carries (None: no fees)
         self.claims = claims
@@ -116,6 +126,7 @@ class Router:
             if known.closed:  # a closed marker: nothing open to replay, the marker stays as is
                 return records
             effects = tuple(e for r in known.state.open_referrals for e in replay(r))
+            effects = retold(known.state) + effects  # a team's events too
             records.extend(
                 self._publish(Step(known.state, effects), opp, key, known.opportunity, pending, now)
             )
@@ -219,8 +230,10 @@ class Router:
         row = pending.get(key) or row
         step, freed = respond(row.state, cmd.referral_id, _command(cmd))
         _refuse(step, records)  # an expiry that happened first is still published
+        if step.state is row.state and step.effects:  # a repeat: its team's events again too
+            step = Step(step.state, step.effects + retold(step.state))
         ranking = None
-        if freed:
+        if freed or step.state.team is not None:  # a team also moves on an acceptance
             step, ranking = self._refill(step, opp, now)
         records.extend(self._publish(step, opp, key, row.opportunity, pending, now, ranking))
         return records
@@ -265,6 +278,10 @@ class Router:
         now: float,
     ) -> list[Out]:
         """Rank (leaving out the partners tried) and fill: offers, waiting, or given up."""
+        if opp.team and self.team_planner is not None:  # plan the team, offer every role
+            plan = self.team_planner(opp, None, (), state.tried, now)
+            step = start_team(state, plan, now, _ids(opp))
+            return self._publish(step, opp, key, data, pending, now)
         ranking = self.ranker(opp, state.tried, now)
         wait = waits_until(opp, ranking, now)
         step = fill(state, ranking.candidates, now, _ids(opp), wait_until=wait)
@@ -273,12 +290,26 @@ class Router:
     def _refill(self, step: Step, opp: Opportunity, now: float) -> tuple[Step, Ranking | None]:
         if step.state.phase != "open":
             return step, None
+        if step.state.team is not None:  # each role has its own waterfall (streams/offers/team)
+            return team_after_response(step, now, self._plan_roles(opp, now), _ids(opp)), None
         ranking = self.ranker(opp, step.state.tried, now)
         wait = waits_until(opp, ranking, now)
         more = self._rechecked(
             fill(step.state, ranking.candidates, now, _ids(opp), wait_until=wait), now
         )
         return Step(more.state, step.effects + more.effects), ranking
+
+    def _plan_roles(self, opp: Opportunity, now: float) -> PlanRoles:
+        planner = self.team_planner
+
+        def plan(
+            needs: tuple[str, ...], kept: frozenset[str], tried: frozenset[str]
+        ) -> TeamPlan | NoTeam:
+            if planner is None:
+                return NoTeam({"+".join(needs): "teams are not planned by this router"})
+            return planner(opp, needs, kept, tried, now)
+
+        return plan
 
     def _rechecked(self, step: Step, now: float) -> Step:
         """A waiting state gets the time of its next look (never after it stops waiting)."""
@@ -307,6 +338,7 @@ class Router:
             policy_version=self.policy_version(),
             waiting=waiting_reasons(ranking) if ranking else None,
             terms_of=self.terms_of,
+            team=step.state.team,
         )
         del refused  # only respond() refuses, and on_response handles that before publishing
         pending.put(key, self._row(step.state, data, now))

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from schemas.events import Opportunity
 from streams.offers.lifecycle import Candidate
 from streams.partnerships.scope import partners_only_scope
 from streams.policy import ranked_weights
-from streams.router.handlers import Ranker, Ranking
+from streams.router.handlers import Ranker, Ranking, TeamPlanner
+from streams.routing import ranking as routing_ranking
 from streams.routing.directory import PartnerDirectory
 from streams.routing.route import route
 from streams.routing.stats import NO_STATS, StatsView
+from streams.routing.team import NoTeam, Pick, Role, TeamPlan
+from streams.routing.team_route import plan_opportunity_team
 from streams.routing.weights import DEFAULT_WEIGHTS, Weights
 
-__all__ = ["make_ranker", "partners_only_scope"]
+__all__ = ["make_ranker", "make_team_planner", "partners_only_scope"]
 
 
 def make_ranker(
@@ -46,25 +50,73 @@ def make_ranker(
             weights=ranked_weights(weights(), opp.max_partners),
             partners=partners,
         )
-        candidates = [
-            Candidate(
-                c.partner_id,
-                round(c.score, 6),
-                tuple(
-                    {
-                        "factor": r.factor,
-                        "points": round(r.value * r.weight, 6),
-                        "detail": r.detail[:300],
-                        "value": r.value,
-                        "weight": r.weight,
-                        "contribution": r.contribution,
-                    }
-                    for r in c.reasons
-                ),
-            )
-            for c in decision.candidates
-        ]
+        candidates = [_explained(c) for c in decision.candidates]
         excluded = {rule: n for rule, n in decision.exclusions.items() if n}
         return Ranking(candidates, excluded, decision.covering)
 
     return rank
+
+
+def _explained(c: routing_ranking.Candidate) -> Candidate:
+    """A routing candidate as the offer lifecycle keeps it: score and JSON-ready reasons."""
+    return Candidate(
+        c.partner_id,
+        round(c.score, 6),
+        tuple(
+            {
+                "factor": r.factor,
+                "points": round(r.value * r.weight, 6),
+                "detail": r.detail[:300],
+                "value": r.value,
+                "weight": r.weight,
+                "contribution": r.contribution,
+            }
+            for r in c.reasons
+        ),
+    )
+
+
+def make_team_planner(
+    directory: Callable[[], PartnerDirectory],
+    stats: Callable[[], StatsView] = lambda: NO_STATS,
+    weights: Callable[[], Weights] = lambda: DEFAULT_WEIGHTS,
+    partners_of: Callable[[str], frozenset[str]] = lambda _: frozenset(),
+) -> TeamPlanner:
+    """The router's team planner: ``plan_opportunity_team`` over the current directory, stats
+    and policy weights; each planned member's ``detail`` is its explained offer candidate."""
+
+    def plan(
+        opp: Opportunity,
+        needs: tuple[str, ...] | None,
+        members: Collection[str],
+        exclude: frozenset[str],
+        now: float,
+    ) -> TeamPlan | NoTeam:
+        partners = partners_of(opp.originator)
+        opp = partners_only_scope(opp, lambda _originator: partners)
+        found = plan_opportunity_team(
+            opp,
+            directory(),
+            stats(),
+            now=datetime.fromtimestamp(now, UTC),
+            exclude=exclude,
+            weights=weights(),
+            needs=needs,
+            members=members,
+            partners=partners,
+        )
+        if isinstance(found, NoTeam):
+            return found
+        return replace(found, roles=tuple(_role(r) for r in found.roles))
+
+    return plan
+
+
+def _role(role: Role) -> Role:
+    def pick(p: Pick) -> Pick:
+        detail = p.detail
+        if isinstance(detail, routing_ranking.Candidate):
+            detail = _explained(detail)
+        return Pick(p.partner_id, p.score, detail)
+
+    return Role(role.needs, pick(role.member), tuple(pick(p) for p in role.waterfall))

@@ -40,7 +40,7 @@ from faust.types import EventT, StreamT
 from schemas.errors import InvalidEvent
 from streams.record_auth import RecordAuth
 from streams.runtime import ChangelogWriter, json_table, unacked_if_failed
-from streams.scorecards.facts import PACK_MAX, fact_from_record, routed_packs, unpack
+from streams.scorecards.facts import PACK_MAX, facts_from_record, routed_packs, unpack
 from streams.scorecards.fold import LedgerFact, PartnerAggregate, apply
 from streams.scorecards.retention import ClosedRefs, fact_partition, is_closed
 from streams.scorecards.state import (
@@ -134,15 +134,14 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
             msg = event.message
             try:
                 auth.check(msg.topic, msg.key, msg.value, msg.headers)  # a forged ledger fact
-                fact = fact_from_record(msg.value, msg.headers)
+                found = facts_from_record(msg.value, msg.headers)
             except InvalidEvent as exc:  # the ledger's owner dead-letters it; we skip it
                 log.warning(
                     "scorecards: skipped invalid ledger record %s[%d]@%d: %s %s",
                     msg.topic, msg.partition, msg.offset, exc.reason, str(exc)[:200],
                 )  # fmt: skip
                 continue
-            if fact is not None:
-                facts.append(fact)
+            facts.extend(found)
         for key, value in routed_packs(facts):
             await producer_send(facts_name, key, value, None, None, None)
 

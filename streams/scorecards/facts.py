@@ -33,13 +33,15 @@ from schemas.referrals import (
     ReferralWithdrawn,
     ReferralWon,
 )
-from streams.scorecards.fold import STATUSES, LedgerFact, Role, Status
+from schemas.teams import LeadAssembled
+from streams.scorecards.fold import STATUSES, TEAMED, LedgerFact, Role, Status
 
 __all__ = [
     "LEDGER_TYPES",
     "PACK_MAX",
     "fact_from_record",
     "fact_of",
+    "facts_from_record",
     "pack",
     "routed_packs",
     "unpack",
@@ -48,6 +50,7 @@ __all__ = [
 LEDGER_TYPES = frozenset(
     f"io.oppbus.referral.{status}.v1" for status in STATUSES
 )  # the ledger events a scorecard folds; every other type on the topic is skipped unparsed
+ASSEMBLED_TYPE = "io.oppbus.lead.assembled.v1"  # a member's team assembled: member-member pairs
 
 # Most facts in one record: keeps a record well under Kafka's 1 MiB default (a fact is ~150 bytes)
 # and lets a fact's position be ``offset * PACK_MAX + index``, increasing along a partition.
@@ -98,6 +101,23 @@ def fact_from_record(value: bytes | None, headers: Headers | None) -> LedgerFact
     return fact_of(envelope.event)
 
 
+def facts_from_record(value: bytes | None, headers: Headers | None) -> list[LedgerFact]:
+    """:func:`fact_from_record`, and for a member's ``lead.assembled`` one ``teamed`` fact per
+    other member (the member as giver; each member's own event gives its side)."""
+    if header(headers, "ce_type") != ASSEMBLED_TYPE:
+        fact = fact_from_record(value, headers)
+        return [] if fact is None else [fact]
+    event = decode(value or b"", headers).event
+    assert isinstance(event, LeadAssembled)
+    at = event.assembled_at.timestamp()
+    return [
+        LedgerFact(
+            f"{event.referral_id}.{m.partner_id}", event.partner_id, m.partner_id, TEAMED, at
+        )
+        for m in event.members
+    ]
+
+
 def routed_packs(facts: Iterable[LedgerFact]) -> list[tuple[bytes, bytes]]:
     """The ``scorecard-facts`` records of ``facts``: per partner involved, one record (key: the
     partner id) with its copies in order.
@@ -106,7 +126,8 @@ def routed_packs(facts: Iterable[LedgerFact]) -> list[tuple[bytes, bytes]]:
     appears it is folded once, as received, so the two views cannot overwrite each other."""
     by_partner: dict[str, list[tuple[Role, LedgerFact]]] = {}
     for fact in facts:
-        by_partner.setdefault(fact.receiver, []).append(("receiver", fact))
+        if fact.status != TEAMED:  # a teamed fact is its giver's only
+            by_partner.setdefault(fact.receiver, []).append(("receiver", fact))
         if fact.giver != fact.receiver:
             by_partner.setdefault(fact.giver, []).append(("giver", fact))
     return [
@@ -148,7 +169,7 @@ def _unpack_one(item: Any) -> tuple[Role, LedgerFact]:
         not isinstance(role_code, str)
         or role_code not in _ROLE_OF
         or not isinstance(status, str)
-        or status not in STATUSES
+        or (status not in STATUSES and status != TEAMED)
         or isinstance(at, bool)
         or not isinstance(at, int | float)
     ):

@@ -40,15 +40,20 @@ __all__ = [
     "replayed",
 ]
 
-Status = Literal["offered", "accepted", "declined", "expired", "won", "lost", "withdrawn"]
+Status = Literal[
+    "offered", "accepted", "declined", "expired", "won", "lost", "withdrawn", "teamed"
+]  # fmt: skip
 Role = Literal["giver", "receiver"]
 STATUSES: tuple[Status, ...] = (
     "offered", "accepted", "declined", "expired", "won", "lost", "withdrawn",
 )  # fmt: skip
 
-Pair = tuple[int, int, int, int]
-_GIVEN, _RECEIVED, _GIVEN_ACCEPTED, _RECEIVED_ACCEPTED = range(4)
-_TERMINAL = frozenset({"declined", "expired", "won", "lost", "withdrawn"})
+# ``teamed``: not a referral's status but a member's assembled team, once per other member (its
+# "referral id" is the member's referral id and the other member's id, so it folds once)
+TEAMED: Status = "teamed"
+Pair = tuple[int, int, int, int, int]
+_GIVEN, _RECEIVED, _GIVEN_ACCEPTED, _RECEIVED_ACCEPTED, _TEAMED = range(5)
+_TERMINAL = frozenset({"declined", "expired", "won", "lost", "withdrawn", "teamed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,8 @@ def path(before: Status | None, target: Status) -> tuple[Status, ...] | None:
     implied); ``None`` when ``target`` is not ahead of ``before`` (duplicate, stale or illegal)."""
     if before in _TERMINAL or before == target:
         return None
+    if target == TEAMED:
+        return (TEAMED,) if before is None else None
     if target == "offered":
         return ("offered",) if before is None else None
     if target in ("won", "lost"):
@@ -178,8 +185,9 @@ class PartnerAggregate:
     accept_times: AcceptTimes = field(default_factory=AcceptTimes)
     revenue_won: dict[str, Decimal] = field(default_factory=dict)
     revenue_from_given: dict[str, Decimal] = field(default_factory=dict)
-    # other partner -> (given, received, given_accepted, received_accepted): referrals offered
-    # from this partner to the other and back, and how many of each were accepted
+    # other partner -> (given, received, given_accepted, received_accepted, teamed): referrals
+    # offered from this partner to the other and back, how many of each were accepted, and the
+    # teams both were assembled in
     pairs: dict[str, Pair] = field(default_factory=dict)
 
     @property
@@ -194,9 +202,9 @@ class PartnerAggregate:
 
 
 def _pair_bump(pairs: dict[str, Pair], other: str, index: int) -> dict[str, Pair]:
-    counts = list(pairs.get(other, (0, 0, 0, 0)))
+    counts = list(pairs.get(other, (0, 0, 0, 0, 0)))
     counts[index] += 1
-    return {**pairs, other: (counts[0], counts[1], counts[2], counts[3])}
+    return {**pairs, other: (counts[0], counts[1], counts[2], counts[3], counts[4])}
 
 
 def _add_money(book: dict[str, Decimal], amount: str | None, currency: str | None) -> None:
@@ -223,7 +231,9 @@ def fold(agg: PartnerAggregate, step: Step) -> PartnerAggregate:
         counts[name] = counts.get(name, getattr(agg, name)) + by
 
     for status in statuses:
-        if ref.role == "receiver":
+        if status == TEAMED:  # assembled in one team with the counterpart (member-member)
+            pairs = _pair_bump(pairs, ref.counterpart, _TEAMED)
+        elif ref.role == "receiver":
             if status == "offered":
                 bump("received")
                 bump("open_offers")

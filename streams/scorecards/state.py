@@ -95,7 +95,8 @@ def aggregate_from_json(data: dict[str, Any]) -> PartnerAggregate:
         revenue_won={c: Decimal(a) for c, a in data["revenue_won"].items()},
         revenue_from_given={c: Decimal(a) for c, a in data["revenue_from_given"].items()},
         pairs={
-            o: (int(g), int(r), int(ga), int(ra)) for o, (g, r, ga, ra) in data["pairs"].items()
+            o: (int(c[0]), int(c[1]), int(c[2]), int(c[3]), int(c[4]) if len(c) > 4 else 0)
+            for o, c in data["pairs"].items()
         },
         **{name: int(data[name]) for name in _COUNTERS},
     )
@@ -109,6 +110,20 @@ def _iso(epoch: float | None) -> str | None:
 
 def _rounded(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def _pair(other: str, counts: tuple[int, int, int, int, int]) -> dict[str, Any]:
+    given, received, given_accepted, received_accepted, teamed = counts
+    pair = {
+        "partner_id": other,
+        "given": given,
+        "received": received,
+        "given_accepted": given_accepted,
+        "received_accepted": received_accepted,
+    }
+    if teamed:  # only once a team was assembled (the field defaults to 0)
+        pair["teamed"] = teamed
+    return pair
 
 
 def snapshot(agg: PartnerAggregate) -> dict[str, Any]:
@@ -128,18 +143,7 @@ def snapshot(agg: PartnerAggregate) -> dict[str, Any]:
         median_seconds_to_accept=_rounded(times.median, 3),
         revenue_won=_money_json(agg.revenue_won),
         revenue_from_given=_money_json(agg.revenue_from_given),
-        reciprocity=[
-            {
-                "partner_id": other,
-                "given": given,
-                "received": received,
-                "given_accepted": given_accepted,
-                "received_accepted": received_accepted,
-            }
-            for other, (given, received, given_accepted, received_accepted) in sorted(
-                agg.pairs.items()
-            )
-        ],
+        reciprocity=[_pair(other, counts) for other, counts in sorted(agg.pairs.items())],
     )
     return data
 

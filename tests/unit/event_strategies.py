@@ -73,6 +73,10 @@ def _referral() -> st.SearchStrategy[dict[str, Any]]:
     ).map(with_id)
 
 
+def _member_of(d: dict[str, Any]) -> dict[str, Any]:
+    return {"referral_id": d["referral_id"], "partner_id": d["partner_id"], "needs": ("storage",)}
+
+
 def _merge(*parts: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
     return st.tuples(*parts).map(lambda ds: {k: v for d in ds for k, v in d.items()})
 
@@ -223,6 +227,41 @@ _FIELDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         F(
             {"customer": customers, "deal_size": money, "revealed_at": times},
             optional={"title": texts},
+        ),
+    ),
+    "team.planned.v1": F(
+        {
+            "opportunity_id": opportunity_ids,
+            "originator": partner_ids,
+            "round": st.integers(1, 2),
+            "roles": st.lists(_referral().map(_member_of), min_size=1, max_size=4),
+            "at": times,
+        }
+    ),
+    "team.assembled.v1": F(
+        {
+            "opportunity_id": opportunity_ids,
+            "originator": partner_ids,
+            "members": st.lists(_referral().map(_member_of), min_size=1, max_size=4),
+            "at": times,
+        }
+    ),
+    "team.incomplete.v1": F(
+        {
+            "opportunity_id": opportunity_ids,
+            "originator": partner_ids,
+            "reasons": st.dictionaries(caps.map("+".join), texts, min_size=1, max_size=4),
+            "at": times,
+        }
+    ),
+    "lead.assembled.v1": _merge(
+        _referral(),
+        F(
+            {
+                "role": caps,
+                "members": st.lists(F({"needs": caps, "partner_id": partner_ids}), max_size=4),
+                "assembled_at": times,
+            }
         ),
     ),
     "opportunity.conflict-flagged.v1": F(

@@ -212,3 +212,20 @@ def test_fee_events_are_counted_once_each_by_kind_with_their_amounts() -> None:
     assert fees["accrued"] == {"count": 1, "amounts": {"USD": "25000.00"}}
     assert fees["settled"] == {"count": 1, "amounts": {"USD": "25000.00"}}
     assert fees["approved"]["count"] == 0 and fees["reversed"]["amounts"] == {}
+
+
+def test_team_steps_are_counted_once_per_opportunity_with_bounded_labels(recorder, registry):
+    recorder.record(env("team.planned.v1"))
+    recorder.record(env("team.planned.v1", 1))  # redelivered
+    recorder.record(env("team.planned.v1", 2, round=2))
+    recorder.record(env("team.assembled.v1"))
+    recorder.record(env("team.incomplete.v1", opportunity_id="other"))
+    for step in ("planned", "replanned", "assembled", "incomplete"):
+        assert get(registry, "oppbus_teams_total", step=step) == 1
+    labels = {
+        tuple(sorted(s.labels))
+        for family in registry.collect()
+        for s in family.samples
+        if s.name == "oppbus_teams_total"
+    }
+    assert labels == {("step",)}  # never a partner or an opportunity

@@ -35,6 +35,7 @@ CALLS = {
     "referral_withdrawn": (),
     "unroutable": ("not_complementary",),
     "conflict_flagged": (),
+    "team_step": ("assembled",),
     "dead_lettered": ("schema",),
     "publish_to_offer_latency": (0.3,),
     "time_to_accept": (120.0,),

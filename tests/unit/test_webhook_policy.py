@@ -110,3 +110,21 @@ def test_views_keep_the_latest_subscription_and_the_log() -> None:
     assert views.is_settled(webhook_id(delivery.referral_id, "lead.offered"))
     assert views.log_for(delivery.partner_id, delivery.referral_id) == [delivery]
     assert views.log_for("someone-else", delivery.referral_id) == []
+
+
+def test_an_assembled_team_is_a_lead_event_for_each_member_only() -> None:
+    news = example("io.oppbus.lead.assembled.v1")
+    assert lead_event_of(news) == "lead.assembled"
+    enc = encode(news, source="test")
+    assert lead_partner(enc.value, enc.headers) == news.partner_id  # type: ignore[attr-defined]
+    # the originator's team events are no member's webhook
+    for ce_type in ("team.planned.v1", "team.assembled.v1", "team.incomplete.v1"):
+        event = example("io.oppbus." + ce_type)
+        assert lead_event_of(event) is None
+        other = encode(event, source="test")
+        assert lead_partner(other.value, other.headers) is None
+    body = orjson.loads(payload("lead.assembled", news, datetime(2026, 11, 25, tzinfo=UTC)))
+    assert body["type"] == "lead.assembled"
+    assert [m["partner_id"] for m in body["data"]["members"]] == ["fabrikam-sec"]
+    assert "customer" not in body["data"]
+    assert webhook_id(news.referral_id, "lead.assembled").endswith(".assembled")  # type: ignore[attr-defined]

@@ -130,6 +130,7 @@ export class LeadBoard {
       h('p', { class: 'meta', text: [words(t.industry), t.region, `${t.size_band} ${t.currency}`,
         `close by ${t.expected_close}`].join(' · ') }),
       h('p', { class: 'dim', text: `from ${lead.originator} · round ${lead.round}, rank ${lead.rank}` }),
+      ...teamLines(lead),
       reasonsList(lead.reasons),
       // The terms in force when the offer was made: accepting the offer accepts them.
       termsLine(lead.terms, 'Accepting accepts the terms'),
@@ -164,6 +165,7 @@ export class LeadBoard {
         text: `Deal size ${lead.deal_size.amount} ${lead.deal_size.currency} · from ${lead.originator}` }));
     }
     card.append(termsLine(lead.terms, 'Terms accepted'));
+    card.append(...teamLines(lead));
     if (lead.status === 'accepted') card.append(this.outcomeForm(lead));
     else card.append(h('p', { class: 'outcome', text: outcomeText(lead) }));
     return card;
@@ -198,6 +200,25 @@ export class LeadBoard {
     });
     return form;
   }
+}
+
+// A team role (docs/teaming.md): the role and the team's size; once accepted the prime; once the
+// whole team is assembled, the other members.
+function teamLines(lead) {
+  const t = lead.team;
+  if (!t) return [];
+  const lines = [h('p', { class: 'team',
+    text: `Team role: ${t.role.map(words).join(' + ')} (one of ${t.size} roles)` })];
+  if (t.prime) {
+    const c = t.prime.contact;
+    lines.push(h('p', { class: 'dim', text: `Prime: ${t.prime.name || t.prime.partner_id}` +
+      (c ? ` · ${[c.name, c.email, c.phone].filter(Boolean).join(' · ')}` : '') }));
+  }
+  if (t.members) {
+    lines.push(h('p', { class: 'dim', text: 'Team assembled with ' + t.members.map(
+      (m) => `${m.name || m.partner_id} (${m.needs.map(words).join(' + ')})`).join(', ') }));
+  }
+  return lines;
 }
 
 function title(lead) {

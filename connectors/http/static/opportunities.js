@@ -19,6 +19,7 @@ export function opportunityBody(form) {
     customer: { company: v('company'), domain: v('domain'), contacts: [] },
     max_partners: Number(v('max_partners') || '1'),
   };
+  if (form.elements.team && form.elements.team.checked) body.team = true;
   if (v('opportunity_id')) body.opportunity_id = v('opportunity_id');
   if (v('title')) body.title = v('title');
   if (v('contact_name') || v('contact_email')) {
@@ -135,6 +136,11 @@ export class OpportunityTracker {
         h('tbody', {}, rows)));
     } else {
       card.append(h('p', { class: 'dim', text: 'Routing: no offer yet.' }));
+    }
+    if (view.team) {  // docs/teaming.md: the team and each role
+      card.append(h('p', { class: 'team', text: `Team ${view.team.status}: ` + view.team.roles.map(
+        (r) => `${r.needs.map(words).join(' + ')} ${r.status}${r.partner_id ? ` (${r.partner_id})` : ''}`,
+      ).join(' · ') }));
     }
     for (const n of view.notices) {
       card.append(h('p', { class: 'notice', text: words(n.type || 'notice') }));
