@@ -165,3 +165,22 @@ def test_a_replan_of_a_role_is_the_smallest_team_that_suits_the_members_kept(
         assert member != kept and _compatible(d, member, kept)
         entry = d.get(member)
         assert entry is not None and "cloud" not in d.capability_codes(entry.caps)
+
+
+def test_a_member_partnered_with_the_originator_gets_the_partnership_factor() -> None:
+    """The same two storage partners: the one with an active partnership takes the role, and its
+    explanation names the partnership (as a single offer's would)."""
+    d = directory(
+        ORIGIN,
+        profile("st-a", ("storage",)),
+        profile("st-b", ("storage",)),
+        profile("bk", ("backup",)),
+    )
+    opp = opportunity(needs=("storage", "backup"))
+    for partner in ("st-a", "st-b"):
+        plan = plan_opportunity_team(opp, d, now=T0, partners=frozenset({partner}))
+        assert isinstance(plan, TeamPlan)
+        storage = next(r for r in plan.roles if r.needs == ("storage",))
+        assert storage.member.partner_id == partner
+        factors = {r.factor: r.value for r in storage.member.detail.reasons}
+        assert factors["partnership"] == 1.0
