@@ -28,12 +28,12 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
+from connectors.webhooks.jobs import Job, attempt_of, delivery_record, failure_reason, job_name
 from connectors.webhooks.policy import (
     OffsetTracker,
     backoff_s,
@@ -44,7 +44,7 @@ from connectors.webhooks.policy import (
     verdict,
 )
 from connectors.webhooks.redrive import SourceReader, describes, refusal
-from connectors.webhooks.sender import AttemptResult, HttpSender, Sender
+from connectors.webhooks.sender import HttpSender, Sender
 from connectors.webhooks.signing import signed_headers
 from connectors.webhooks.ssrf import TargetPolicy
 from connectors.webhooks.views import WebhookViews
@@ -56,8 +56,6 @@ from schemas.operations import dead_letter
 from schemas.webhooks import (
     DeliveryAttempt,
     RecordPosition,
-    WebhookDelivery,
-    WebhookEvent,
     WebhookRedrive,
 )
 from streams.event_sink import EventFollower
@@ -74,18 +72,6 @@ SOURCE = "oppbus/webhooks"
 
 # How long a redrive waits for this worker's view to know the dead delivery it names.
 _REDRIVE_VIEW_WAIT_S = 10.0
-
-
-@dataclass
-class _Job:
-    tp: TopicPartition
-    record: ConsumerRecord[bytes, bytes]  # the input record: a ledger event, or a redrive
-    envelope: Envelope | None  # the event delivered (None: a redrive's event is gone)
-    partner_id: str
-    event: WebhookEvent
-    webhook_id: str
-    source: RecordPosition
-    redrive: WebhookDelivery | None = None  # the dead delivery a redrive job redrives
 
 
 class _Revoked(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -120,7 +106,7 @@ class WebhookDispatcher:
         self._rng = rng or random.Random()
         self._clock = clock
         self._slots = asyncio.Semaphore(settings.webhook_concurrency)
-        self._queues: dict[str, asyncio.Queue[_Job]] = {}
+        self._queues: dict[str, asyncio.Queue[Job]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._inflight: set[str] = set()
         self._follower = EventFollower(
@@ -226,7 +212,7 @@ class WebhookDispatcher:
             except Exception as exc:  # a failed commit is retried with the next batch
                 log.warning("webhooks: commit failed: %s", exc)
 
-    def _release(self, job: _Job) -> None:
+    def _release(self, job: Job) -> None:
         """One job of its input record is done; the record settles when all of them are."""
         where = (job.tp, job.record.offset)
         left = self._holds.get(where, 1) - 1
@@ -248,7 +234,7 @@ class WebhookDispatcher:
             )  # fmt: skip
             return None
 
-    def _jobs_for(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> list[_Job]:
+    def _jobs_for(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> list[Job]:
         if record.value is None:
             return []
         fees = tp.topic == self.settings.topic("fees")
@@ -260,7 +246,7 @@ class WebhookDispatcher:
         if envelope is None:
             return []
         targets = delivery_targets(envelope.event)
-        where = RecordPosition(
+        position = RecordPosition(
             topic="fees" if fees else "referrals", partition=tp.partition, offset=record.offset
         )
         jobs = []
@@ -270,12 +256,12 @@ class WebhookDispatcher:
                 continue
             if self.views.is_settled(wid) or wid in self._inflight:
                 continue
-            jobs.append(_Job(tp, record, envelope, partner, kind, wid, where))
+            jobs.append(Job(tp, record, envelope, partner, kind, wid, position))
         return jobs
 
     async def _redrive_jobs(
         self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]
-    ) -> list[_Job]:
+    ) -> list[Job]:
         """The job of an operator's redrive, or none (forged: dead-lettered; done or moot)."""
         if record.value is None:
             return []
@@ -311,7 +297,7 @@ class WebhookDispatcher:
         envelope = None
         if raw is not None and raw.value is not None:
             envelope = self._checked(TopicPartition(raw.topic, raw.partition), raw)
-        job = _Job(tp, record, envelope, current.partner_id, current.event, wid, source,
+        job = Job(tp, record, envelope, current.partner_id, current.event, wid, source,
                    redrive=current)  # fmt: skip
         if envelope is None or not describes(envelope, current):
             self._inflight.add(wid)
@@ -323,7 +309,7 @@ class WebhookDispatcher:
             return []
         return [job]
 
-    async def _enqueue(self, job: _Job) -> None:
+    async def _enqueue(self, job: Job) -> None:
         queue = self._queues.get(job.partner_id)
         if queue is None:
             queue = self._queues[job.partner_id] = asyncio.Queue(self.settings.webhook_queue_limit)
@@ -340,7 +326,7 @@ class WebhookDispatcher:
             )
             await self._settle(job, "dead", [attempt], url="", detail="partner backlog full")
 
-    async def _partner_worker(self, queue: asyncio.Queue[_Job]) -> None:
+    async def _partner_worker(self, queue: asyncio.Queue[Job]) -> None:
         while True:
             job = await queue.get()
             try:
@@ -348,7 +334,7 @@ class WebhookDispatcher:
             except asyncio.CancelledError:
                 raise
             except Exception:  # never lose the worker: the job stays unsettled, redelivered later
-                log.exception("webhooks: delivery failed unexpectedly %s", _where(job))
+                log.exception("webhooks: delivery failed unexpectedly %s", job_name(job))
                 self._inflight.discard(job.webhook_id)
             finally:
                 queue.task_done()
@@ -358,7 +344,7 @@ class WebhookDispatcher:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
-    async def _deliver(self, job: _Job) -> None:
+    async def _deliver(self, job: Job) -> None:
         envelope = job.envelope
         assert envelope is not None
         body = payload(job.event, envelope.event, envelope.time)
@@ -388,7 +374,7 @@ class WebhookDispatcher:
                 result = await self._sender.post(
                     url, body, headers, timeout_s=self.settings.webhook_timeout_s
                 )
-            attempts.append(_attempt(at, result))
+            attempts.append(attempt_of(at, result))
             outcome = "final" if result.unsafe else verdict(result.status)
             if outcome == "delivered":
                 if self._metrics:
@@ -396,10 +382,10 @@ class WebhookDispatcher:
                 await self._settle(job, "delivered", attempts, url)
                 return
             if self._metrics:
-                self._metrics.webhook_failed(_failure_reason(result))
+                self._metrics.webhook_failed(failure_reason(result))
             log.info(
                 "webhooks: attempt %d/%d failed (%s) %s",
-                n, max_attempts, result.status or result.error, _where(job),
+                n, max_attempts, result.status or result.error, job_name(job),
             )  # fmt: skip
             if outcome == "final" or n == max_attempts:
                 break
@@ -417,41 +403,14 @@ class WebhookDispatcher:
 
     async def _settle(
         self,
-        job: _Job,
+        job: Job,
         outcome: str,
         attempts: list[DeliveryAttempt],
         url: str,
         detail: str = "",
     ) -> None:
         dead = job.redrive
-        now = self._now()
-        if dead is not None:  # a redrive: the same delivery, numbered, with every attempt
-            record = dead.model_copy(
-                update={
-                    "outcome": "delivered" if outcome == "delivered" else "dead",
-                    "url": url or dead.url,
-                    "attempts": (*dead.attempts, *attempts)[-50:],
-                    "settled_at": now,
-                    "redrive": dead.redrive + 1,
-                    "first_settled_at": dead.first_settled,
-                }
-            )
-        else:
-            assert job.envelope is not None
-            event = job.envelope.event
-            record = WebhookDelivery(
-                webhook_id=job.webhook_id,
-                partner_id=job.partner_id,
-                referral_id=getattr(event, "referral_id"),  # noqa: B009 - checked in _jobs_for
-                opportunity_id=getattr(event, "opportunity_id"),  # noqa: B009
-                originator=getattr(event, "originator"),  # noqa: B009
-                event=job.event,
-                outcome="delivered" if outcome == "delivered" else "dead",
-                url=url,
-                attempts=tuple(attempts[-50:]),
-                settled_at=now,
-                source=job.source,
-            )
+        record = delivery_record(job, outcome, attempts, url, self._now())
         await self._publish(record, "webhook-deliveries", record.webhook_id)
         if outcome != "delivered" and dead is None:  # a failed redrive was dead-lettered before
             error = InvalidEvent("webhook_exhausted", f"{job.webhook_id}: {detail}"[:2000])
@@ -497,24 +456,3 @@ class WebhookDispatcher:
                 log.warning("webhooks: publishing to %s failed (%s); retrying", topic, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
-
-
-def _where(job: _Job) -> str:
-    """What a log line about a delivery names: its input record, event and webhook."""
-    return (
-        f"topic={job.tp.topic} partition={job.tp.partition} offset={job.record.offset} "
-        f"event_id={job.envelope.id if job.envelope else '-'} webhook_id={job.webhook_id} partner={job.partner_id}"
-    )
-
-
-def _attempt(at: datetime, result: AttemptResult) -> DeliveryAttempt:
-    return DeliveryAttempt(
-        at=at, status=result.status, error=result.error, duration_ms=result.duration_ms
-    )
-
-
-def _failure_reason(result: AttemptResult) -> str:
-    if result.status is not None:
-        return "http_5xx" if result.status >= 500 else "http_4xx"
-    error = result.error or ""
-    return "timeout" if error.startswith("timeout") else "connection"
