@@ -35,6 +35,11 @@ __all__ = ["FeeKeeper", "register_fee_keeper"]
 
 log = logging.getLogger(__name__)
 SOURCE = "oppbus/fees"
+_OFFERED = b"io.oppbus.referral.offered.v1"
+# An offer made without terms, as the router writes it (orjson, no spaces): the book keeps no
+# referral for it. The byte string can only be the event's own ``terms`` field: inside a JSON
+# string every quote is escaped, and no other object of an offer has a ``terms`` key.
+_NO_TERMS = b'"terms":null'
 
 
 class FeeKeeper:
@@ -85,6 +90,8 @@ class FeeKeeper:
     ) -> None:
         if not wanted(headers):
             return  # most of the ledger (accepted, declined, revealed, ...) is not about fees
+        if value is not None and _NO_TERMS in value and _ce_type(headers) == _OFFERED:
+            return  # an offer without terms: nothing to keep (most offers: skip MAC and decode)
         envelope = self._decoded(key, value, headers, origin)
         if envelope is not None:
             self.book.on_referral(envelope.event, envelope.id)
@@ -111,6 +118,13 @@ class FeeKeeper:
         while True:
             await self.append_due()
             await asyncio.sleep(self.settings.fee_tick_s)
+
+
+def _ce_type(headers: Sequence[tuple[str, bytes]]) -> bytes | None:
+    for k, v in headers:
+        if k == "ce_type":
+            return v
+    return None
 
 
 def register_fee_keeper(app: faust.App, settings: Settings) -> FeeKeeper:
