@@ -40,7 +40,7 @@ from faust.types import EventT, StreamT
 from schemas.errors import InvalidEvent
 from streams.record_auth import RecordAuth
 from streams.runtime import ChangelogWriter, json_table, unacked_if_failed
-from streams.scorecards.facts import PACK_MAX, fact_from_record, routed_packs, unpack
+from streams.scorecards.facts import PACK_MAX, fact_from_trusted, routed_packs, unpack
 from streams.scorecards.fold import LedgerFact, PartnerAggregate, apply
 from streams.scorecards.retention import ClosedRefs, fact_partition, is_closed
 from streams.scorecards.state import (
@@ -134,7 +134,7 @@ def register_scorecards(app: faust.App, settings: Settings) -> Scorecards:
             msg = event.message
             try:
                 auth.check(msg.topic, msg.key, msg.value, msg.headers)  # a forged ledger fact
-                fact = fact_from_record(msg.value, msg.headers)
+                fact = fact_from_trusted(msg.value, msg.headers)  # checked: the bus wrote it
             except InvalidEvent as exc:  # the ledger's owner dead-letters it; we skip it
                 log.warning(
                     "scorecards: skipped invalid ledger record %s[%d]@%d: %s %s",
