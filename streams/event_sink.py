@@ -43,7 +43,8 @@ class EventSink:
     """Check, decode and apply each record of the logical ``topics`` with ``apply``.
 
     ``authenticate=False`` skips the MAC check (a reader that only counts, never grants);
-    ``wanted(headers)`` false passes a record over before any check (e.g. by its ``ce_type``).
+    ``wanted(headers, value)`` false passes a record over before any check (e.g. by its
+    ``ce_type``).
     """
 
     def __init__(
@@ -55,7 +56,7 @@ class EventSink:
         log: logging.Logger,
         authenticate: bool = True,
         skip_level: int = logging.WARNING,
-        wanted: Callable[[Sequence[tuple[str, bytes]]], bool] | None = None,
+        wanted: Callable[[Sequence[tuple[str, bytes]], bytes], bool] | None = None,
     ) -> None:
         self._logical = {settings.topic(t): t for t in topics}
         self._checked = (
@@ -89,7 +90,7 @@ class EventSink:
     ) -> None:
         if value is None:
             return  # a tombstone
-        if self._wanted is not None and not self._wanted(headers):
+        if self._wanted is not None and not self._wanted(headers, value):
             return
         topic, partition, offset = origin
         try:

@@ -36,9 +36,21 @@ FEE_INPUT_TYPES = frozenset(
 )
 
 
-def wanted(headers: Sequence[tuple[str, bytes]]) -> bool:
-    """Whether a ``referrals`` record is one the fee book reads (skip decoding the rest)."""
-    return any(k == "ce_type" and v in FEE_INPUT_TYPES for k, v in headers)
+_OFFERED = b"io.oppbus.referral.offered.v1"
+# An offer made without terms, as the router writes it (orjson, no spaces): the book keeps no
+# referral for it. The byte string can only be the event's own ``terms`` field: inside a JSON
+# string every quote is escaped, and no other object of an offer has a ``terms`` key.
+_NO_TERMS = b'"terms":null'
+
+
+def wanted(headers: Sequence[tuple[str, bytes]], value: bytes) -> bool:
+    """Whether a ``referrals`` record is one the fee book reads, from its type and bytes alone
+    (the rest is passed over before its MAC check and decode): most of the ledger (accepted,
+    declined, revealed, ...) is not about fees, nor is an offer made without terms."""
+    ce_type = next((v for k, v in headers if k == "ce_type"), None)
+    if ce_type not in FEE_INPUT_TYPES:
+        return False
+    return not (ce_type == _OFFERED and _NO_TERMS in value)
 
 
 @dataclass

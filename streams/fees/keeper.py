@@ -47,7 +47,7 @@ class FeeKeeper:
         # a forged won outcome accrues nothing: both sinks check the MAC
         self._referral_sink = EventSink(
             settings, ["referrals"], self._on_referral, log=log, wanted=wanted
-        )  # most of the ledger (accepted, declined, revealed, ...) is not about fees
+        )  # most of the ledger, and offers without terms, are passed over unread (book.wanted)
         self._fee_sink = EventSink(settings, ["fees"], self._on_fee, log=log)
         options = settings.kafka_client_options()
         self.referrals = TopicFollower(

@@ -7,7 +7,14 @@ import pytest
 from schemas.codec import encode
 from schemas.errors import InvalidEvent
 from schemas.samples import example
-from streams.scorecards.facts import PACK_MAX, fact_from_record, pack, routed_packs, unpack
+from streams.scorecards.facts import (
+    PACK_MAX,
+    fact_from_record,
+    fact_from_trusted,
+    pack,
+    routed_packs,
+    unpack,
+)
 from streams.scorecards.fold import LedgerFact
 
 PREFIX = "io.oppbus."
@@ -96,3 +103,30 @@ def test_big_packs_are_split() -> None:
 def test_malformed_packs_are_rejected(value: bytes) -> None:
     with pytest.raises(ValueError):
         unpack(value)
+
+
+@pytest.mark.parametrize(
+    "ce_type",
+    [
+        f"referral.{s}.v1"
+        for s in ("offered", "accepted", "declined", "expired", "won", "lost", "withdrawn")
+    ]
+    + ["lead.revealed.v1", "opportunity.unroutable.v1"],
+)
+def test_the_trusted_path_reads_the_fact_the_validating_path_reads(ce_type: str) -> None:
+    assert fact_from_trusted(*record(ce_type)) == fact_from_record(*record(ce_type))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"referral_id": 3}',
+        b"not json",
+        b'{"referral_id":"r","originator":"a","partner_id":"b","accepted_at":"2026-12-01T10:00"}',
+        b'{"referral_id":"","originator":"a","partner_id":"b","accepted_at":"2026-12-01T10:00Z"}',
+    ],
+)
+def test_a_body_the_trusted_path_cannot_read_is_validated_and_reported(body: bytes) -> None:
+    _, headers = record("referral.accepted.v1")
+    with pytest.raises(InvalidEvent):
+        fact_from_trusted(body, headers)
