@@ -164,3 +164,32 @@ async def test_terms_read_as_a_sentence_and_their_fields_name_the_api_paths(
     assert result["badDays"] == "2.5"  # sent as typed: the API names the field
     assert result["errors"] == ["too big", "a flat fee in JPY cannot be capped in EUR"]
     assert "Referral fee" in result["labels"] and "Payment days" in result["labels"]
+
+
+async def test_an_incomplete_team_shows_each_role_and_why_one_stayed_unfilled(
+    scripts: Watched,
+) -> None:
+    result = await scripts.page.evaluate(
+        """async () => {
+          const { teamBlock } = await import('/inbox/opportunities.js');
+          const el = teamBlock({ opportunity_id: 'nw-<b>9</b>', team: { status: 'incomplete',
+            roles: [
+              { needs: ['storage', 'backup'], status: 'accepted', partner_id: 'contoso' },
+              { needs: ['security'], status: 'unfilled',
+                reason: 'nobody accepted; <img src=x onerror=alert(1)>' }] } });
+          return {
+            status: el.querySelector('.team-status').textContent,
+            roles: [...el.querySelectorAll('.team-roles > li')].map((li) => [
+              li.dataset.role, li.querySelector('.badge').textContent, li.textContent]),
+            label: el.querySelector('.team-roles').getAttribute('aria-label'),
+            elements: el.querySelectorAll('img, b').length,
+          };
+        }"""
+    )
+    assert result["status"] == "Team of 2 roles incomplete"
+    assert result["roles"] == [
+        ["storage+backup", "accepted", "storage + backup accepted contoso"],
+        ["security", "unfilled", "security unfillednobody accepted; <img src=x onerror=alert(1)>"],
+    ]
+    assert result["label"] == "Roles of nw-<b>9</b>"
+    assert result["elements"] == 0  # every string stayed text

@@ -16,8 +16,12 @@ export const LOST_REASONS = [
 ];
 const OPEN = new Set(['accepted', 'won', 'lost']);
 
+// What makes a lead worth redrawing. A team's prime and members arrive without a new status or
+// updated_at (the member's own lead.assembled), so they count too.
 function stamp(lead) {
-  return `${lead.status}|${lead.updated_at}|${lead.customer ? 1 : 0}`;
+  const t = lead.team || {};
+  return `${lead.status}|${lead.updated_at}|${lead.customer ? 1 : 0}|${t.prime ? 1 : 0}|`
+    + `${t.members ? t.members.length : '-'}`;
 }
 
 export class LeadBoard {
@@ -203,7 +207,7 @@ export class LeadBoard {
 }
 
 // A team role (docs/teaming.md): the role and the team's size; once accepted the prime; once the
-// whole team is assembled, the other members.
+// whole team is assembled, the other members (never before: the API does not say who they are).
 function teamLines(lead) {
   const t = lead.team;
   if (!t) return [];
@@ -211,12 +215,14 @@ function teamLines(lead) {
     text: `Team role: ${t.role.map(words).join(' + ')} (one of ${t.size} roles)` })];
   if (t.prime) {
     const c = t.prime.contact;
-    lines.push(h('p', { class: 'dim', text: `Prime: ${t.prime.name || t.prime.partner_id}` +
-      (c ? ` · ${[c.name, c.email, c.phone].filter(Boolean).join(' · ')}` : '') }));
+    lines.push(h('p', { class: 'dim team-prime', text: `Prime: ${t.prime.name || t.prime.partner_id}`
+      + ` (${t.prime.partner_id})` + (c ? ` · ${[c.name, c.email, c.phone].filter(Boolean).join(' · ')}` : '') }));
   }
   if (t.members) {
-    lines.push(h('p', { class: 'dim', text: 'Team assembled with ' + t.members.map(
-      (m) => `${m.name || m.partner_id} (${m.needs.map(words).join(' + ')})`).join(', ') }));
+    lines.push(h('p', { class: 'dim', text: 'Team assembled with:' }), h('ul', {
+      class: 'team-members', 'aria-label': 'Team members' }, t.members.map((m) => h('li', {
+      dataset: { partner: m.partner_id } }, h('b', { text: m.name || m.partner_id }),
+    ` (${m.partner_id}) · ${m.needs.map(words).join(' + ')}`))));
   }
   return lines;
 }

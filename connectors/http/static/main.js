@@ -14,8 +14,8 @@ import { followLeads } from './sse.js';
 const KEY = 'oppbus.inbox.key';
 const $ = (id) => document.getElementById(id);
 
-// Sections of the signed-in page. Extension point (teaming): a team section gets its name here,
-// a <section> where inbox.html marks it, and a module beside partnerships.js.
+// Sections of the signed-in page. A team has no section of its own: the originator follows it on
+// its opportunity (opportunities.js), a member on its lead (leads.js).
 const SECTIONS = [
   'offers', 'accepted', 'publish', 'opportunities', 'partnerships', 'directory', 'fees', 'profile',
   'scorecard',

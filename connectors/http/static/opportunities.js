@@ -137,18 +137,25 @@ export class OpportunityTracker {
     } else {
       card.append(h('p', { class: 'dim', text: 'Routing: no offer yet.' }));
     }
-    if (view.team) {  // docs/teaming.md: the team and each role
-      card.append(h('p', { class: 'team', text: `Team ${view.team.status}: ` + view.team.roles.map(
-        (r) => `${r.needs.map(words).join(' + ')} ${r.status}${r.partner_id ? ` (${r.partner_id})` : ''}`,
-      ).join(' · ') }));
-    }
+    if (view.team) card.append(teamBlock(view));
     for (const n of view.notices) {
       card.append(h('p', { class: 'notice', text: words(n.type || 'notice') }));
     }
-    // Extension point (teaming): once the bus has teams, GET /v1/opportunities/{id} carries the
-    // team and it is drawn here, under the offers.
     return card;
   }
+}
+
+/** The team of a team opportunity (docs/teaming.md), under its offers: the team's status and
+ *  each role with its needs, its status, the member once it accepted and why it stayed unfilled. */
+export function teamBlock(view) {
+  const t = view.team;
+  const roles = t.roles.map((r) => h('li', { dataset: { role: r.needs.join('+') } },
+    h('span', { class: 'role-needs', text: r.needs.map(words).join(' + ') }), ' ', badge(r.status),
+    r.partner_id ? h('span', { class: 'dim', text: ` ${r.partner_id}` }) : null,
+    r.reason ? h('p', { class: 'detail', text: r.reason }) : null));
+  return h('div', { class: 'team' },
+    h('p', { class: 'team-status' }, `Team of ${t.roles.length} roles `, badge(t.status)),
+    h('ul', { class: 'team-roles', 'aria-label': `Roles of ${view.opportunity_id}` }, roles));
 }
 
 export { clear, showErrors };
