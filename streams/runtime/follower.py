@@ -183,6 +183,12 @@ class TopicFollower:
             await self.stop()
 
     async def stop(self) -> None:
+        """Stop following and close the consumer; runs to its end even when the caller is
+        cancelled meanwhile (an app stopping cancels its tasks, maybe twice), so no connection
+        is left open."""
+        await asyncio.shield(self._stop())
+
+    async def _stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
