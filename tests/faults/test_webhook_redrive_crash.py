@@ -49,7 +49,15 @@ async def test_a_redrive_interrupted_by_kill_9_delivers_once(
         await publish(settings, subscription("vault-storage", f"{receiver.url}/switch", secret))
         first = await asyncio.to_thread(workers.add)
         await publish(settings, lead)
-        dead = await read_until(settings, "webhook-deliveries", lambda ev: bool(_records(ev)), 60)
+        try:
+            dead = await read_until(
+                settings, "webhook-deliveries", lambda ev: bool(_records(ev)), 60
+            )
+        except TimeoutError:
+            raise AssertionError(
+                f"no delivery record; receiver saw {[h.status for h in receiver.hits]}; "
+                f"workers said:\n{workers.complaints()}"
+            ) from None
         assert _records(dead) == [(0, "dead")]
 
         receiver.holding = True  # the redrive's POST arrives and is never answered

@@ -126,7 +126,13 @@ async def read_until(
     await consumer.start()
     try:
         full = settings.topic(topic)
+        for _ in range(50):  # the topic's metadata, asked again until the broker lists it
+            if consumer.partitions_for_topic(full):
+                break
+            await consumer.topics()
+            await asyncio.sleep(0.1)
         parts = [TopicPartition(full, p) for p in consumer.partitions_for_topic(full) or ()]
+        assert parts, f"the broker does not list {full}"
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         seen: list[Contract] = []
