@@ -142,7 +142,7 @@ class EventFollower:
             client_id=f"{settings.app_id}-{name}",
             client_options=settings.kafka_client_options(),
             max_records=1000,
-            topic_wait_s=5.0,
+            topic_wait_s=30.0,  # a broker on durable storage may list new topics late
         )
 
     @property

@@ -63,7 +63,7 @@ class ReadModel:
             client_options=settings.kafka_client_options(),
             fetch_wait_ms=20,  # bench api: 100 ms gave 52 ms p50 lead latency, 20 ms 12 ms
             max_records=2000,
-            topic_wait_s=5.0,
+            topic_wait_s=30.0,  # a broker on durable storage may list new topics late
         )
         self._listeners: set[Listener] = set()
         self._fee_listeners: set[Callable[[FeeRecorded], None]] = set()

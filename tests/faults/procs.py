@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ops.procs import free_port, spawn, stop
+from ops.procs import spawn, stop
 from streams.settings import Settings
 from tests.integration.polling import wait_for_sync
 from tests.ports import child_port
@@ -192,7 +192,7 @@ class ApiProc:
         argv = [sys.executable, "-m", "ops.cli", "api", "--broker", self.settings.broker_url]
         argv += ["--http-port", str(self.port), "--partitions", str(self.settings.partitions)]
         argv += ["--log-level", "warning"]
-        env = {**worker_env(self.settings, free_port()), **self.env}
+        env = {**worker_env(self.settings, child_port()), **self.env}
         proc = self.proc = spawn(argv, log=self.log_path, env=env)
 
         def healthy() -> bool:

@@ -105,6 +105,7 @@ class _Up:
     """``oppbus up --data`` as a child; its output (stdout and stderr) collected line by line."""
 
     def __init__(self, data: Path, http_port: int, broker_port: int) -> None:
+        self.data = data
         argv = ["up", "--data", str(data), "--http-port", str(http_port)]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ops.cli", *argv, "--broker-port", str(broker_port)],
@@ -137,7 +138,17 @@ class _Up:
             self.seen.append(line)
             if "ready. Press Ctrl-C" in line:
                 return
-        raise AssertionError(f"oppbus up never ready; exit={self.proc.poll()}; {self.seen}")
+        raise AssertionError(
+            f"oppbus up never ready; exit={self.proc.poll()}; {self.seen}{self._log_tails()}"
+        )
+
+    def _log_tails(self, lines: int = 30) -> str:
+        """The end of each process log ``up`` keeps under the data dir: why a process exited."""
+        tails = []
+        for log in sorted((self.data / "logs").glob("*.log")):
+            text = log.read_text(errors="replace").splitlines()[-lines:]
+            tails.append(f"\n--- {log.name}\n" + "\n".join(text))
+        return "".join(tails)
 
     def stop(self) -> str:
         """SIGTERM; asserts a clean exit; returns the whole output."""

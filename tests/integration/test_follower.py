@@ -11,9 +11,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from ops.broker import EmbeddedBroker
-from ops.procs import free_port
 from streams.runtime import Origin, TopicFollower
 from streams.settings import Settings
+from tests.ports import child_port
 
 pytestmark = pytest.mark.kafka
 
@@ -180,7 +180,7 @@ async def test_keeps_following_across_a_broker_restart(tmp_path: Path, unique: s
     """The broker killed and started again on the same port: the follower reconnects by itself
     and goes on reading from where it was. Memory storage loses the log, so the same records are
     written again first (what durable storage would have kept), then new ones."""
-    port = free_port()
+    port = child_port()  # the broker, a child process, binds it (tests/ports.py)
     broker = EmbeddedBroker(port=port, log_path=tmp_path / "tansu.log").start()
     topic = f"{unique}.follow"
     seen = Seen()

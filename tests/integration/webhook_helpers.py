@@ -98,6 +98,9 @@ class Receiver:
 
 
 async def publish(settings: Settings, *events: Contract) -> None:
+    """Publish as the bus does: MAC-stamped, private fields sealed with this bus's data keys (a
+    worker in another process holds only those; an earlier test may have installed others)."""
+    settings.install_data_keys()
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
     await producer.start()
     auth = RecordAuth.from_settings(settings)

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from ops.procs import free_port
 from tests.integration.test_durable import _Up
+from tests.ports import child_port
 from tests.security.test_at_rest import COMPANY, CUSTOMER, DOMAIN, EMAIL, SECRET
 
 pytestmark = pytest.mark.kafka
@@ -52,9 +52,9 @@ def _profile(capability: str) -> dict[str, Any]:
 
 def test_the_data_dir_is_private_and_holds_no_customer_or_secret_in_clear(tmp_path: Path) -> None:
     data = tmp_path / "bus"
-    port = free_port()
+    port = child_port()  # a child binds it: outside the ephemeral range (tests/ports.py)
     base = f"http://127.0.0.1:{port}"
-    up = _Up(data, port, free_port())
+    up = _Up(data, port, child_port())
     try:
         up.wait_ready()
         admin = next(ln.split()[-1] for ln in up.seen if "admin    token" in ln)
