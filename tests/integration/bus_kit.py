@@ -18,6 +18,7 @@ from schemas.partnership import Partnership
 from schemas.terms import Terms
 from streams.partnerships.machine import accept, propose
 from streams.record_auth import RecordAuth
+from streams.runtime import start_whole
 from streams.settings import Settings
 from tests.integration.polling import wait_for
 
@@ -130,8 +131,10 @@ class Bus:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers, fetch_max_wait_ms=50
         )
-        await consumer.start()
         try:
+            # a Bus closed soon after it opened cancels this reader while the consumer starts:
+            # let the start finish, else aiokafka leaks its bootstrap connection (runtime row 20)
+            await start_whole(consumer.start())
             parts = None
             while not parts:
                 await consumer.topics()
