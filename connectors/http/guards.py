@@ -13,6 +13,7 @@ won. The loser answers as if the winner's request were its own: a replay, ``409`
 from __future__ import annotations
 
 import hashlib
+import heapq
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,7 @@ from schemas.guards import GuardRecord, GuardResponse
 __all__ = ["GuardTable", "SharedGuards", "SharedIdempotency", "SharedReplayGuard", "slot_of"]
 
 REPLAYED = "Idempotent-Replayed"
+EXPIRED_GRACE = timedelta(minutes=10)
 Publish = Callable[[GuardRecord], Awaitable[Published]]
 Visible = Callable[[Published], Awaitable[None]]
 
@@ -37,19 +39,43 @@ def slot_of(guard: str, *parts: str) -> str:
 
 
 class GuardTable:
-    """Per slot, the record that decides: pure, fed in log order by the read model."""
+    """Per slot, the record that decides: pure, fed in log order by the read model.
+
+    Bounded: a slot whose deciding record expired ``EXPIRED_GRACE`` before the latest record of
+    the log (its ``at``: the log's own clock, so a process replaying the log later drops exactly
+    what a live one dropped) is forgotten; ``live`` no longer saw it anyway. The grace covers a
+    claim made just before the expiry but written to the log after it: it is still decided
+    against the expired record, as without the drop. An answer (``done``/``released``) written
+    more than the grace after its claim expired is not kept: its request ran past its claim's
+    ttl and was given up on (tests/unit/test_guard_table.py checks the rest never changes)."""
 
     def __init__(self) -> None:
         self._slots: dict[str, GuardRecord] = {}
+        self._expiring: list[tuple[datetime, str]] = []  # (expires at, slot), a heap
+        self._clock: datetime | None = None  # the latest record's time
 
     def apply(self, record: GuardRecord) -> None:
         current = self._slots.get(record.slot)
         if record.state == "claimed":
             free = current is None or current.state == "released"
             if free or current.expires_at <= record.at:  # type: ignore[union-attr]
-                self._slots[record.slot] = record
+                self._decide(record)
         elif current is not None and current.claim_id == record.claim_id:
-            self._slots[record.slot] = record  # the winner's answer; a loser's is ignored
+            self._decide(record)  # the winner's answer; a loser's is ignored
+        if self._clock is None or record.at > self._clock:
+            self._clock = record.at
+            self._expire(self._clock - EXPIRED_GRACE)
+
+    def _decide(self, record: GuardRecord) -> None:
+        self._slots[record.slot] = record
+        heapq.heappush(self._expiring, (record.expires_at, record.slot))
+
+    def _expire(self, cutoff: datetime) -> None:
+        while self._expiring and self._expiring[0][0] <= cutoff:
+            _, slot = heapq.heappop(self._expiring)
+            record = self._slots.get(slot)
+            if record is not None and record.expires_at <= cutoff:
+                del self._slots[slot]
 
     def live(self, slot: str, now: datetime) -> GuardRecord | None:
         record = self._slots.get(slot)

@@ -7,6 +7,11 @@ the topic needs one, decodes it with the contracts codec and applies it. A forge
 record is logged with its topic, partition and offset and skipped: the API never stops reading
 because of one bad event.
 
+Bounded: every second (the API's clock) the views forget what closed more than
+``closed_retention_s`` ago (:meth:`Views.expire`); the replay guards drop the slots that expired
+as they read (:class:`GuardTable`). An API that runs for months holds what is open plus the
+retention's worth of history.
+
 Read-your-writes: :meth:`ReadModel.wait_for` waits until the record the API itself just published
 (its partition and offset) has been applied, so e.g. a new partner's key works on the next request.
 :meth:`ReadModel.changes` wakes the lead streams when a partner's referrals change.
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from connectors.http.guards import GuardTable
 from connectors.http.publisher import Published
@@ -44,6 +50,8 @@ READ_TOPICS = (
 )
 
 Listener = Callable[[list[Referral]], None]
+SWEEP_EVERY_S = 1.0
+READ_FETCH_WAIT_MS = 20  # the read model's fetch wait, unless the bus's is longer
 
 
 class ReadModel:
@@ -61,12 +69,15 @@ class ReadModel:
             name="api-readmodel",
             client_id=f"{settings.app_id}-api-readmodel",
             client_options=settings.kafka_client_options(),
-            fetch_wait_ms=20,  # bench api: 100 ms gave 52 ms p50 lead latency, 20 ms 12 ms
+            # bench api: 100 ms gave 52 ms p50 lead latency, 20 ms 12 ms; a bus set for a
+            # sustained load on the embedded broker (OPPBUS_FETCH_WAIT_MS=100) waits as long
+            fetch_wait_ms=max(READ_FETCH_WAIT_MS, settings.fetch_wait_ms),
             max_records=2000,
             topic_wait_s=30.0,  # a broker on durable storage may list new topics late
         )
         self._listeners: set[Listener] = set()
         self._fee_listeners: set[Callable[[FeeRecorded], None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def applied(self) -> int:
@@ -82,6 +93,8 @@ class ReadModel:
     async def start(self, *, catch_up_timeout_s: float = 30.0) -> None:
         """Assign every partition, read from the beginning, and return once caught up."""
         await self._follower.start()
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_every(SWEEP_EVERY_S))
         try:
             async with asyncio.timeout(catch_up_timeout_s):
                 await self._follower.wait_caught_up()
@@ -89,7 +102,16 @@ class ReadModel:
             log.warning("read model not caught up after %.0f s", catch_up_timeout_s)
 
     async def stop(self) -> None:
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            await asyncio.wait([sweeper])
         await self._follower.stop()
+
+    async def _sweep_every(self, period_s: float) -> None:
+        while True:  # also while catching up: the follower yields between batches
+            await asyncio.sleep(period_s)
+            self.sweep(datetime.now(UTC))
 
     # --- consuming ---------------------------------------------------------------------------
 
@@ -97,13 +119,19 @@ class ReadModel:
         if isinstance(envelope.event, GuardRecord):
             self.guards.apply(envelope.event)
             return
-        changed = self.views.apply(envelope.event, topic=origin.topic, key=origin.key)
+        changed = self.views.apply(
+            envelope.event, topic=origin.topic, key=origin.key, at=envelope.time
+        )
         if changed:
             for listener in list(self._listeners):
                 listener(changed)
         if isinstance(envelope.event, FeeRecorded):
             for fee_listener in list(self._fee_listeners):
                 fee_listener(envelope.event)
+
+    def sweep(self, now: datetime) -> int:
+        """Forget the opportunities closed longer than the retention before ``now``; how many."""
+        return self.views.expire(now)
 
     # --- read-your-writes and change notification ------------------------------------------
 

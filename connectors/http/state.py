@@ -7,7 +7,9 @@ One :class:`ApiState` per web app, stored under :data:`STATE`; connectors that a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -33,6 +35,12 @@ def utcnow() -> datetime:
 
 
 @dataclass
+class _NamedLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0  # holding or waiting
+
+
+@dataclass
 class ApiState:
     settings: Settings
     registry: CollectorRegistry
@@ -47,7 +55,7 @@ class ApiState:
     # How long a write waits to become visible in the read model (read-your-writes).
     visibility_timeout_s: float = 5.0
 
-    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    locks: dict[str, _NamedLock] = field(default_factory=dict)  # only those held or awaited
     # A random tag of this process's read model: lead stream event ids are "<epoch>-<seq>".
     epoch: str = field(default_factory=lambda: secrets.token_hex(4))
     closing: asyncio.Event = field(default_factory=asyncio.Event)
@@ -62,12 +70,22 @@ class ApiState:
         self.guards = SharedGuards(self.readmodel.guards, publish, visible)
         self.idempotency = SharedIdempotency(self.guards)
 
-    def lock(self, name: str) -> asyncio.Lock:
-        """One lock per name (e.g. per partner) so concurrent writes get consecutive versions."""
-        lock = self.locks.get(name)
-        if lock is None:
-            lock = self.locks[name] = asyncio.Lock()
-        return lock
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str) -> AsyncIterator[None]:
+        """Hold the lock of ``name`` (e.g. a partner) so concurrent writes get consecutive
+        versions. A name's lock lives while someone holds or awaits it: one per opportunity
+        published must not stay for the life of the process."""
+        entry = self.locks.get(name)
+        if entry is None:
+            entry = self.locks[name] = _NamedLock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self.locks[name]
 
     async def visible(self, *published: Published) -> None:
         """Read-your-writes: wait until the read model applied ``published`` (else 503)."""
@@ -83,7 +101,7 @@ class ApiState:
     def build(
         cls, settings: Settings, registry: CollectorRegistry, metrics: ApiMetrics
     ) -> ApiState:
-        views = Views()
+        views = Views(closed_retention_s=settings.closed_retention_s)
         return cls(
             settings=settings,
             registry=registry,

@@ -13,12 +13,19 @@ Ledger events are applied as the state machine allows (offered → accepted | de
 withdrawn; accepted → won | lost | withdrawn): a replayed or out-of-date event changes nothing.
 Every change to a referral bumps its ``seq`` (one counter for the whole view), which the lead stream
 uses to resume.
+
+Bounded: an opportunity is *closed* once nothing of it is open (no referral offered or accepted)
+after a closing fact — withdrawn, an outcome (won or lost), exhausted or unroutable. With a
+``closed_retention_s``, :meth:`Views.expire` forgets a closed opportunity and its referrals that
+long after it closed (event time), as the workers forget their closed rows: the views then hold
+what is open plus the retention's worth of history, whatever the bus's age. The log keeps it all.
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -28,6 +35,8 @@ from connectors.http.keys import Credential, KeyRing
 from schemas.common import Money
 from schemas.fees import FeeRecorded
 from schemas.ids import opportunity_key
+from schemas.lifecycle import OpportunityExhausted
+from schemas.operations import OpportunityUnroutable
 from schemas.opportunity import Customer, Opportunity, OpportunityWithdrawn
 from schemas.partner import PartnerProfile
 from schemas.partnership import NetworkTerms, Partnership
@@ -159,6 +168,9 @@ class OpportunityState:
     referrals: list[str] = field(default_factory=list)
     notices: list[dict[str, Any]] = field(default_factory=list)
     team: TeamView | None = None  # a team opportunity: its roles as the ledger tells them
+    closing_at: datetime | None = (
+        None  # the latest closing fact (withdrawn, outcome, exhausted, ...)
+    )
 
 
 @dataclass
@@ -192,10 +204,24 @@ class TeamView:
                 referrals.append(member.referral_id)
 
 
-class Views:
-    """All read-model views; :meth:`apply` is the only writer."""
+OPEN_STATUSES = frozenset({"offered", "accepted"})
+CLOSED_STATUSES = frozenset(
+    {"won", "lost"}
+)  # an outcome closes the opportunity (once nothing is open)
+CLOSING_NOTICES = (OpportunityExhausted, OpportunityUnroutable)
 
-    def __init__(self) -> None:
+
+class Views:
+    """All read-model views; :meth:`apply` and :meth:`expire` are the only writers.
+
+    ``closed_retention_s``: how long a closed opportunity stays (None: for ever)."""
+
+    def __init__(self, closed_retention_s: float | None = None) -> None:
+        self.retention = (
+            None if closed_retention_s is None else timedelta(seconds=closed_retention_s)
+        )
+        self._closing: list[tuple[datetime, str]] = []  # (closed at, opportunity key), a heap
+        self.forgotten = 0  # opportunities expired
         self.profiles: dict[str, PartnerProfile] = {}
         self.keys = KeyRing()
         self.stats: dict[str, PartnerScorecard] = {}
@@ -224,8 +250,19 @@ class Views:
 
     # --- the writer ----------------------------------------------------------------------------
 
-    def apply(self, event: BaseModel, *, topic: str, key: str | None = None) -> list[Referral]:
-        """Apply one decoded event; returns the referrals whose state changed (for the stream)."""
+    def apply(
+        self,
+        event: BaseModel,
+        *,
+        topic: str,
+        key: str | None = None,
+        at: datetime | None = None,
+    ) -> list[Referral]:
+        """Apply one decoded event (``at``: its time); returns the referrals whose state changed
+        (for the stream)."""
+        return self._apply(event, at)
+
+    def _apply(self, event: BaseModel, at: datetime | None) -> list[Referral]:
         if isinstance(event, Credential):
             self.keys.apply(event)
         elif isinstance(event, PartnerProfile):
@@ -244,6 +281,7 @@ class Views:
             state = self._opportunity(event.originator, event.opportunity_id)
             if state.withdrawn is None:
                 state.withdrawn = event
+            self._closed(state, event.withdrawn_at)
         elif isinstance(event, Partnership | NetworkTerms | FeeRecorded):
             if self.commerce.apply(event) and isinstance(event, FeeRecorded):
                 self.seq += 1
@@ -255,8 +293,58 @@ class Views:
         elif isinstance(event, LeadAssembled):
             return self._assembled(event)
         else:
-            return self._ledger(event)
+            return self._ledger(event, at)
         return []
+
+    # --- retention -----------------------------------------------------------------------------
+
+    def is_closed(self, state: OpportunityState) -> bool:
+        """A closing fact, and nothing open since (a reroute's new offer reopens it)."""
+        if state.closing_at is None:
+            return False
+        return not any(
+            (r := self.referrals.get(rid)) is not None and r.status in OPEN_STATUSES
+            for rid in state.referrals
+        )
+
+    def _closed(self, state: OpportunityState, at: datetime | None) -> None:
+        """Note a closing fact at ``at``; schedule the opportunity's expiry once it is closed."""
+        if at is not None and (state.closing_at is None or at > state.closing_at):
+            state.closing_at = at
+        self._review(state)
+
+    def _review(self, state: OpportunityState) -> None:
+        if self.retention is not None and state.closing_at is not None and self.is_closed(state):
+            key = opportunity_key(state.originator, state.opportunity_id)
+            heapq.heappush(self._closing, (state.closing_at, key))
+
+    def expire(self, now: datetime) -> int:
+        """Forget the opportunities closed ``closed_retention_s`` before ``now`` (with their
+        referrals); how many. Cheap when nothing is due (a heap of closing times)."""
+        if self.retention is None:
+            return 0
+        cutoff, forgotten = now - self.retention, 0
+        while self._closing and self._closing[0][0] <= cutoff:
+            closed_at, key = heapq.heappop(self._closing)
+            state = self.opportunities.get(key)
+            if state is None or state.closing_at != closed_at or not self.is_closed(state):
+                continue  # gone already, closed again later (a newer entry), or reopened
+            self._forget(key, state)
+            forgotten += 1
+        self.forgotten += forgotten
+        return forgotten
+
+    def _forget(self, key: str, state: OpportunityState) -> None:
+        for rid in state.referrals:
+            referral = self.referrals.pop(rid, None)
+            if referral is None:
+                continue
+            held = self.by_partner.get(referral.partner_id)
+            if held is not None:
+                held.pop(rid, None)
+                if not held:
+                    del self.by_partner[referral.partner_id]
+        del self.opportunities[key]
 
     def _opportunity(self, originator: str, opportunity_id: str) -> OpportunityState:
         k = opportunity_key(originator, opportunity_id)
@@ -323,10 +411,14 @@ class Views:
                 referrals.append(offer.referral_id)
         return self._touch(referral)
 
-    def _ledger(self, event: BaseModel) -> list[Referral]:
+    def _ledger(self, event: BaseModel, at: datetime | None = None) -> list[Referral]:
         referral_id = getattr(event, "referral_id", None)
         if not isinstance(referral_id, str):
-            return self._notice(event)
+            changed = self._notice(event)
+            if isinstance(event, CLOSING_NOTICES):
+                state = self._opportunity(event.originator, event.opportunity_id)
+                self._closed(state, event.at)
+            return changed
         referral = self.referrals.get(referral_id)
         if referral is None:
             return []
@@ -339,12 +431,18 @@ class Views:
             if referral.offer.team is not None:  # the originator is the prime of the team
                 referral.prime = self._prime(referral.offer.originator)
             return self._touch(referral) if referral.status in REVEALED_STATUSES else []
-        status, at, outcome = _transition(event)
+        status, when, outcome = _transition(event)
         if status is None or referral.status not in _FROM[status]:
             return []
         referral.status = status
-        referral.updated_at = at
+        referral.updated_at = when
         referral.outcome = outcome
+        opportunity = self.opportunities.get(referral.opportunity_key)
+        if opportunity is not None:
+            if status in CLOSED_STATUSES:
+                self._closed(opportunity, at or when)
+            elif status not in OPEN_STATUSES:
+                self._review(opportunity)  # its last open referral may have closed
         return self._touch(referral)
 
     def _notice(self, event: BaseModel) -> list[Referral]:

@@ -35,6 +35,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from ops.bench.probes import percentile
+from ops.bench.soak_api import ApiProcess, publish_via_api, start_api
 from ops.bench.soak_figures import (
     LAG_TOLERANCE_S,
     MAX_RSS_GROWTH_PCT,
@@ -43,7 +44,7 @@ from ops.bench.soak_figures import (
     window_mean,
     windows,
 )
-from ops.bench.soak_load import answers, opportunity, partners
+from ops.bench.soak_load import ORIGINATOR, answers, opportunity, partners
 from ops.bench.soak_samples import SoakRun, sample_loop
 from ops.broker import EmbeddedBroker
 from ops.procs import free_port, spawn, stop
@@ -94,6 +95,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=60.0,
         help="workers' conflict_window_s: how long customer claims are kept (60)",
+    )
+    parser.add_argument(
+        "--publish",
+        choices=("api", "bus"),
+        default="api",
+        help="how opportunities are published: POST /v1/opportunities to the soak's API process, "
+        "as a partner's CRM does (default), or straight onto the bus (the API still follows it)",
     )
     parser.add_argument(
         "--fetch-wait-ms",
@@ -194,7 +202,9 @@ async def _follow(run: SoakRun, stop_event: asyncio.Event) -> None:
         await responder.stop()
 
 
-async def _soak(args: argparse.Namespace, run: SoakRun, pids: list[int]) -> dict[str, Any]:
+async def _soak(
+    args: argparse.Namespace, run: SoakRun, pids: list[int], api: ApiProcess
+) -> dict[str, Any]:
     producer = AIOKafkaProducer(bootstrap_servers=run.settings.bootstrap_servers, acks="all")
     try:
         await producer.start()
@@ -215,7 +225,11 @@ async def _soak(args: argparse.Namespace, run: SoakRun, pids: list[int]) -> dict
     sampler = asyncio.create_task(sample_loop(run, pids, args.sample_every, stop_sampling))
     load_start = os.getloadavg()
     t0 = time.monotonic()
-    await _publish(run, args.rate, args.duration)
+    if args.publish == "api":
+        key = await asyncio.to_thread(api.issue_key, ORIGINATOR)
+        await publish_via_api(run, api, key, args.rate, args.duration)
+    else:
+        await _publish(run, args.rate, args.duration)
     published_for = time.monotonic() - t0
     stop_sampling.set()
     await sampler
@@ -277,7 +291,13 @@ async def _soak(args: argparse.Namespace, run: SoakRun, pids: list[int]) -> dict
         "rss_start_mb": mb(verdict.rss_start),
         "rss_end_mb": mb(verdict.rss_end),
         "rss_growth_pct": verdict.rss_growth_pct,
+        "api_rss_start_mb": mb(verdict.api_rss_start),
+        "api_rss_end_mb": mb(verdict.api_rss_end),
+        "api_rss_growth_pct": verdict.api_rss_growth_pct,
+        "api_rss_ok": verdict.api_rss_ok,
         "rss_growth_limit_pct": MAX_RSS_GROWTH_PCT,
+        "publish": args.publish,
+        "refused": {str(k): v for k, v in sorted(run.refused.items())},
         "lag_ok": verdict.lag_ok,
         "rss_ok": verdict.rss_ok,
         "passed": verdict.passed,
@@ -286,7 +306,15 @@ async def _soak(args: argparse.Namespace, run: SoakRun, pids: list[int]) -> dict
         "load_avg_end": [round(x, 2) for x in load_end],
         "workers": args.workers,
         "samples": len(run.samples),
-        "series": [[round(s["t"]), s["lag"], round(s["rss"] / 2**20, 1)] for s in run.samples],
+        "series": [
+            [
+                round(s["t"]),
+                s["lag"],
+                round(s["rss"] / 2**20, 1),
+                round(s.get("api_rss", 0) / 2**20, 1),
+            ]
+            for s in run.samples
+        ],
     }
 
 
@@ -338,13 +366,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             argv += ["--partitions", str(args.partitions)]
             env = {**_worker_env(settings), **_state_env(args)}
             procs.append(spawn(argv, log=logs / f"worker{i + 1}.log", env=env))
+        env = {**_worker_env(settings), **_state_env(args)}
+        api = start_api(settings.broker_url, env, logs, partitions=args.partitions)
+        procs.append(api.proc)
         print(f"soak: {run_id}, logs in {logs}", file=sys.stderr, flush=True)
         try:
+            api.wait_healthy()
             state = SoakRun(
-                settings, run_id, close=args.close, broker_pid=broker.pid if broker else None
+                settings,
+                run_id,
+                close=args.close,
+                broker_pid=broker.pid if broker else None,
+                api_pid=api.pid,
             )
-            figures = asyncio.run(_soak(args, state, [p.pid for p in procs]))
-            figures["workers_alive_at_end"] = sum(1 for p in procs if p.poll() is None)
+            if args.publish == "api":
+                state.published_elsewhere.add(settings.topic("opportunities"))
+            workers = [p.pid for p in procs if p is not api.proc]
+            figures = asyncio.run(_soak(args, state, workers, api))
+            figures["workers_alive_at_end"] = sum(
+                1 for p in procs if p is not api.proc and p.poll() is None
+            )
+            figures["api_alive_at_end"] = api.proc.poll() is None
             return figures
         finally:
             for proc in procs:

@@ -4,7 +4,8 @@ Pure functions over the samples ``{"t": seconds since publishing started, "lag":
 "rss": bytes, ...}``. *Start* is the mean over the first window after the warm-up, *end* the mean
 over the last window of the run (means, not single samples: lag moves with every commit).
 
-The thresholds (docs/performance.md, soak): no lag growth, worker memory growth under 10 %. "No lag growth"
+The thresholds (docs/performance.md, soak): no lag growth, memory growth under 10 % for the workers
+(together) and for the API process. "No lag growth"
 allows a tolerance of ``LAG_TOLERANCE_S`` seconds of input (the worker commits once a second, so a
 caught-up worker's sampled lag moves between 0 and about two seconds' worth of records); beyond it,
 an end lag above the start lag is growth.
@@ -65,10 +66,17 @@ class Verdict:
     rss_end: float | None
     lag_ok: bool
     rss_ok: bool
+    api_rss_start: float | None = None
+    api_rss_end: float | None = None
+    api_rss_ok: bool = True  # no API sampled: nothing to judge
 
     @property
     def passed(self) -> bool:
-        return self.lag_ok and self.rss_ok
+        return self.lag_ok and self.rss_ok and self.api_rss_ok
+
+    @property
+    def api_rss_growth_pct(self) -> float | None:
+        return growth_pct(self.api_rss_start, self.api_rss_end)
 
     @property
     def rss_growth_pct(self) -> float | None:
@@ -82,18 +90,27 @@ class Verdict:
 
         lag = f"lag {num(self.lag_start)} -> {num(self.lag_end)}"
         rss = f"worker RSS {num(self.rss_start, 2**20, ' MB')} -> {num(self.rss_end, 2**20, ' MB')}"
-        growth = self.rss_growth_pct
-        return (
+        line = (
             f"{'PASS' if self.passed else 'FAIL'}: {lag} ({'ok' if self.lag_ok else 'GROWS'}); "
-            f"{rss} ({'n/a' if growth is None else f'{growth:+.1f} %'}, "
-            f"{'ok' if self.rss_ok else f'not under {MAX_RSS_GROWTH_PCT:g} %'})"
+            f"{rss} ({_growth(self.rss_growth_pct, self.rss_ok)})"
         )
+        if self.api_rss_start is not None or self.api_rss_end is not None:
+            api = f"API RSS {num(self.api_rss_start, 2**20, ' MB')} -> "
+            api += f"{num(self.api_rss_end, 2**20, ' MB')}"
+            line += f"; {api} ({_growth(self.api_rss_growth_pct, self.api_rss_ok)})"
+        return line
+
+
+def _growth(growth: float | None, ok: bool) -> str:
+    said = "n/a" if growth is None else f"{growth:+.1f} %"
+    return f"{said}, {'ok' if ok else f'not under {MAX_RSS_GROWTH_PCT:g} %'}"
 
 
 def judge(
     samples: Sequence[Sample], *, warmup: float, duration: float, every: float, rate: float
 ) -> Verdict:
-    """Compare the start and end windows against the thresholds (missing figures fail)."""
+    """Compare the start and end windows against the thresholds (missing figures fail; the API's
+    memory is judged when samples carry ``api_rss``)."""
     (s0, s1), (e0, e1) = windows(warmup, duration, every)
     lag_start = window_mean(samples, s0, s1, "lag")
     lag_end = window_mean(samples, e0, e1, "lag")
@@ -104,6 +121,17 @@ def judge(
         and lag_end is not None
         and lag_end <= lag_start + rate * LAG_TOLERANCE_S
     )
-    growth = growth_pct(rss_start, rss_end)
-    rss_ok = growth is not None and growth < MAX_RSS_GROWTH_PCT
-    return Verdict(lag_start, lag_end, rss_start, rss_end, lag_ok, rss_ok)
+    rss_ok = _under_limit(rss_start, rss_end)
+    if not any("api_rss" in s for s in samples):
+        return Verdict(lag_start, lag_end, rss_start, rss_end, lag_ok, rss_ok)
+    api_start = window_mean(samples, s0, s1, "api_rss")
+    api_end = window_mean(samples, e0, e1, "api_rss")
+    return Verdict(
+        lag_start, lag_end, rss_start, rss_end, lag_ok, rss_ok,
+        api_rss_start=api_start, api_rss_end=api_end, api_rss_ok=_under_limit(api_start, api_end),
+    )  # fmt: skip
+
+
+def _under_limit(start: float | None, end: float | None) -> bool:
+    growth = growth_pct(start, end)
+    return growth is not None and growth < MAX_RSS_GROWTH_PCT

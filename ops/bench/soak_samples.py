@@ -13,11 +13,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from ops.bench.probes import committed_lag, cpu_seconds, rss_bytes
 from ops.bench.soak_figures import rate_in_window
+from streams.runtime import end_offsets
 from streams.settings import Settings
 
 __all__ = ["PROGRESS_EVERY_S", "SoakRun", "sample_loop"]
@@ -38,15 +39,24 @@ class SoakRun:
     complete: asyncio.Event = field(default_factory=asyncio.Event)
     samples: list[dict[str, float]] = field(default_factory=list)
     broker_pid: int | None = None  # the embedded broker, sampled for CPU and memory
+    api_pid: int | None = None  # the API process, sampled for memory
+    published_elsewhere: set[str] = field(default_factory=set)  # topics the API writes for us
+    refused: dict[int, int] = field(default_factory=dict)  # HTTP status -> count (0: no answer)
 
 
-async def _group_lag(admin: AIOKafkaAdminClient, run: SoakRun, topic: str) -> int:
+async def _group_lag(
+    admin: AIOKafkaAdminClient, run: SoakRun, topic: str, reader: AIOKafkaConsumer
+) -> int:
     """Acknowledged records of ``topic`` the router group has not committed yet.
 
-    The end of each partition is the real one: this bench's own acknowledged offsets. A
-    partition the group never committed counts from 0, so a group that has not joined yet shows
-    its whole backlog rather than none."""
+    The end of each partition is the real one: this bench's own acknowledged offsets, or, for
+    what the API published, the end confirmed by a Fetch (``streams.runtime.end_offsets``;
+    Tansu's ListOffsets alone is short). A partition the group never committed counts from 0, so
+    a group that has not joined yet shows its whole backlog rather than none."""
     ends = {tp: end for tp, end in run.ends.items() if tp.topic == topic}
+    if not ends and topic in run.published_elsewhere:
+        parts = reader.partitions_for_topic(topic) or set()
+        ends = await end_offsets(reader, [TopicPartition(topic, p) for p in sorted(parts)])
     if not ends:
         return 0
     return await committed_lag(admin, run.settings.app_id, ends)
@@ -61,6 +71,8 @@ def _progress(sample: dict[str, float], run: SoakRun, since: float) -> str:
         f"answers {run.answered:,}, lag {sample['lag']:,.0f} (responses "
         f"{sample['lag_responses']:,.0f}), worker RSS {sample['rss'] / 2**20:.1f} MB"
     )
+    if "api_rss" in sample:
+        line += f", API RSS {sample['api_rss'] / 2**20:.1f} MB"
     cpu = rate_in_window(run.samples, since, sample["t"], "broker_cpu_s")
     if cpu is not None and "broker_rss" in sample:
         line += f", broker {cpu * 100:.0f} % CPU, {sample['broker_rss'] / 2**20:,.0f} MB"
@@ -71,13 +83,16 @@ async def sample_loop(
     run: SoakRun, pids: list[int], every: float, stop_event: asyncio.Event
 ) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=run.settings.bootstrap_servers)
+    reader = AIOKafkaConsumer(bootstrap_servers=run.settings.bootstrap_servers)  # end offsets
     started = time.monotonic()
     said = started
     try:
         await admin.start()
+        await reader.start()
+        await reader.topics()
         while not stop_event.is_set():
-            lag = await _group_lag(admin, run, run.settings.topic("opportunities"))
-            answers = await _group_lag(admin, run, run.settings.topic("responses"))
+            lag = await _group_lag(admin, run, run.settings.topic("opportunities"), reader)
+            answers = await _group_lag(admin, run, run.settings.topic("responses"), reader)
             rss = sum(rss_bytes(pid) or 0 for pid in pids)
             sample = {
                 "t": time.monotonic() - started,
@@ -86,6 +101,8 @@ async def sample_loop(
                 "rss": rss,
                 "offered": len(run.offered),
             }
+            if run.api_pid is not None and (api_rss := rss_bytes(run.api_pid)) is not None:
+                sample["api_rss"] = api_rss
             if run.broker_pid is not None:  # a broker that is gone leaves no figure, not a 0
                 cpu, broker_rss = cpu_seconds(run.broker_pid), rss_bytes(run.broker_pid)
                 if cpu is not None and broker_rss is not None:
@@ -100,4 +117,5 @@ async def sample_loop(
             except TimeoutError:
                 pass
     finally:
+        await reader.stop()
         await admin.close()

@@ -11,13 +11,17 @@ from connectors.http.keys import KeyRing, hash_key, issue_key, revoked
 from connectors.http.routes_referrals import check_transition
 from connectors.http.views import Views
 from schemas.ids import referral_id
+from schemas.lifecycle import OpportunityExhausted
 from schemas.operations import ConflictFlagged
+from schemas.opportunity import OpportunityWithdrawn
 from schemas.partner import PartnerProfile
 from schemas.referrals import (
     LeadRevealed,
     OfferMade,
     ReferralAccepted,
     ReferralDeclined,
+    ReferralExpired,
+    ReferralWithdrawn,
     ReferralWon,
     Teaser,
 )
@@ -146,3 +150,76 @@ def test_the_lead_and_offer_views_carry_the_policy_version_of_the_offer() -> Non
     assert lead.as_lead()["policy_version"] == lead.as_offer()["policy_version"] == 3
     (old_lead,) = views.leads_of("fabrikam")
     assert old_lead.as_lead()["policy_version"] is None
+
+
+def _won(offer: OfferMade, at: datetime) -> ReferralWon:
+    return ReferralWon(**_about(offer), amount={"amount": "5.00", "currency": "USD"}, won_at=at)
+
+
+def test_a_closed_opportunity_is_forgotten_after_the_retention_and_an_open_one_never() -> None:
+    """The API's memory holds what is open plus the retention's worth of history: a won
+    opportunity goes (with its referrals, from every partner's leads) ``closed_retention_s``
+    after it closed; one still offered, accepted or merely declined stays however old."""
+    views = Views(closed_retention_s=60)
+    won, offered = _offer("contoso"), _offer("fabrikam").model_copy(update={"opportunity_id": "o-2",
+        "referral_id": referral_id("northwind", "o-2", "fabrikam")})  # fmt: skip
+    declined = _offer("tailspin").model_copy(update={"opportunity_id": "o-3",
+        "referral_id": referral_id("northwind", "o-3", "tailspin")})  # fmt: skip
+    for offer in (won, offered, declined):
+        views.apply(offer, topic="referrals", at=NOW)
+    views.apply(ReferralAccepted(**_about(won), accepted_at=NOW), topic="referrals", at=NOW)
+    views.apply(_won(won, NOW), topic="referrals", at=NOW + timedelta(seconds=10))
+    views.apply(
+        ReferralDeclined(**_about(declined), reason="timing", declined_at=NOW),
+        topic="referrals",
+        at=NOW,
+    )  # declined: the router may offer it again (waiting, next round): not closed
+    assert views.expire(NOW + timedelta(seconds=69)) == 0  # 59 s after it closed
+    assert views.referral_of("contoso", won.referral_id) is not None
+    assert views.expire(NOW + timedelta(seconds=70)) == 1
+    assert views.referral_of("contoso", won.referral_id) is None
+    assert views.opportunity_of("northwind", "o-1") is None
+    assert "contoso" not in views.by_partner and won.referral_id not in views.referrals
+    assert views.expire(NOW + timedelta(days=400)) == 0  # the open and the declined stay
+    assert {r.referral_id for r in views.leads_of("fabrikam")} == {offered.referral_id}
+    assert views.opportunity_of("northwind", "o-3") is not None
+    assert Views().expire(NOW + timedelta(days=400)) == 0  # no retention: nothing goes
+
+
+def test_an_opportunity_is_closed_only_when_nothing_of_it_is_open() -> None:
+    """Won by one partner while another still holds an offer (two at once): it waits for the
+    other; a withdrawal closes it once its withdrawals are recorded; a reroute reopens."""
+    views = Views(closed_retention_s=60)
+    first, second = _offer("contoso"), _offer("fabrikam")
+    for offer in (first, second):
+        views.apply(offer, topic="referrals", at=NOW)
+    views.apply(ReferralAccepted(**_about(first), accepted_at=NOW), topic="referrals", at=NOW)
+    views.apply(_won(first, NOW), topic="referrals", at=NOW)
+    assert views.expire(NOW + timedelta(hours=1)) == 0  # fabrikam's offer is still open
+    views.apply(ReferralExpired(**_about(second), expired_at=NOW + timedelta(minutes=61)),
+                topic="referrals", at=NOW + timedelta(minutes=61))  # fmt: skip
+    # closed by the won outcome (its time), now that nothing is open
+    assert views.expire(NOW + timedelta(minutes=62)) == 1
+    # withdrawn: the worker withdraws the open offers; closed once they are recorded
+    views.apply(_offer("tailspin"), topic="referrals", at=NOW)
+    withdrawn = OpportunityWithdrawn(opportunity_id="o-1", originator="northwind", withdrawn_at=NOW)
+    views.apply(withdrawn, topic="opportunities", at=NOW)
+    assert views.expire(NOW + timedelta(hours=2)) == 0
+    tailspin = _offer("tailspin")
+    views.apply(ReferralWithdrawn(**_about(tailspin), reason="withdrawn", withdrawn_at=NOW),
+                topic="referrals", at=NOW)  # fmt: skip
+    assert views.expire(NOW + timedelta(hours=2)) == 1
+
+
+def test_exhausted_closes_and_a_reroute_reopens() -> None:
+    views = Views(closed_retention_s=60)
+    offer = _offer("contoso")
+    views.apply(offer, topic="referrals", at=NOW)
+    views.apply(ReferralDeclined(**_about(offer), reason="timing", declined_at=NOW),
+                topic="referrals", at=NOW)  # fmt: skip
+    exhausted = OpportunityExhausted(opportunity_id="o-1", originator="northwind", offered=1,
+                                     declined=1, expired=0, at=NOW)  # fmt: skip
+    views.apply(exhausted, topic="referrals", at=NOW)
+    views.apply(_offer("fabrikam"), topic="referrals", at=NOW)  # rerouted: a new offer
+    assert views.expire(NOW + timedelta(hours=1)) == 0
+    assert [r.status for r in views.leads_of("fabrikam")] == ["offered"]

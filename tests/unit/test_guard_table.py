@@ -9,7 +9,13 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.http.guards import GuardTable, SharedGuards, SharedIdempotency, slot_of
+from connectors.http.guards import (
+    EXPIRED_GRACE,
+    GuardTable,
+    SharedGuards,
+    SharedIdempotency,
+    slot_of,
+)
 from connectors.http.publisher import Published
 from schemas.guards import GuardRecord
 
@@ -111,3 +117,56 @@ def test_a_retry_at_a_process_that_saw_the_claim_but_not_yet_the_answer_is_a_rep
 
     again = asyncio.run(scenario())
     assert again.status == 202 and again.headers.get("Idempotent-Replayed") == "true"
+
+
+def _slot_rec(slot: str, claim: str, at: int, ttl: int, state: str = "claimed") -> GuardRecord:
+    return _rec(claim, state, at=at, ttl=ttl).model_copy(update={"slot": slot})
+
+
+def test_expired_slots_are_forgotten_by_the_logs_clock_and_answers_do_not_change() -> None:
+    """A long-running API does not keep every Idempotency-Key it ever saw: a slot expired more
+    than the grace before the latest record is dropped, and every answer stays what a table
+    that never forgets would give (``live`` ignored expired records anyway)."""
+    table, forever = GuardTable(), _Unbounded()
+    grace = int(EXPIRED_GRACE.total_seconds())
+    for i in range(200):  # one guarded request per second, each held for 60 s
+        record = _slot_rec(f"s{i}", "a", at=i, ttl=60)
+        table.apply(record)
+        forever.apply(record)
+    assert len(table) == 200  # nothing expired beyond the grace yet
+    late = _slot_rec("late", "b", at=200 + 60 + grace, ttl=60)
+    table.apply(late)
+    forever.apply(late)
+    assert len(table) == 1  # only the live one left
+    now = T0 + timedelta(seconds=200 + 60 + grace + 1)
+    for i in [*range(200), "late"]:
+        slot = f"s{i}" if isinstance(i, int) else "late"
+        assert table.live(slot, now) == forever.live(slot, now)
+
+
+class _Unbounded(GuardTable):
+    def _expire(self, cutoff: datetime) -> None:  # never forgets: the reference
+        return None
+
+
+@given(st.lists(st.tuples(st.sampled_from("ab"), st.sampled_from(["claimed", "done", "released"]),
+                          st.integers(0, 2_000), st.integers(0, 900)), max_size=40))  # fmt: skip
+def test_forgetting_never_changes_a_decision(steps: list[tuple[str, str, int, int]]) -> None:
+    """Fed the same log (times increasing, as the API writes them), the bounded table and one
+    that never forgets answer alike at every point — given that a claim's answer is written
+    within the grace after the claim expired (a request runs at most its claim's ttl; a process
+    that hung longer has long been given up on, and its late answer is not kept)."""
+    table, forever = GuardTable(), _Unbounded()
+    at, claimed_until = 0, {}
+    grace = int(EXPIRED_GRACE.total_seconds())
+    for claim, state, step, ttl in steps:
+        at += step
+        if state == "claimed":
+            claimed_until[claim] = at + ttl
+        elif at > claimed_until.get(claim, at) + grace:
+            continue  # an answer later than the protocol writes one
+        record = _rec(claim, state, at=at, ttl=ttl)
+        table.apply(record)
+        forever.apply(record)
+        now = T0 + timedelta(seconds=at)
+        assert table.live(SLOT, now) == forever.live(SLOT, now)

@@ -50,6 +50,23 @@ def test_growing_lag_or_memory_fails_and_says_which() -> None:
     assert not judge([], warmup=90, duration=600, every=5, rate=200).passed
 
 
+def test_the_apis_memory_is_judged_too_when_it_was_sampled() -> None:
+    """A soak with an API process fails when the API's memory grows (its read model keeping
+    every opportunity), even with flat workers, and says it is the API's."""
+    n = 121
+    samples = _samples([150.0] * n, [100.0] * n)
+    for i, sample in enumerate(samples):
+        sample["api_rss"] = (200.0 + i) * MB  # +0.5 MB per 5 s
+    verdict = judge(samples, warmup=90, duration=600, every=5, rate=200)
+    assert verdict.rss_ok and not verdict.api_rss_ok and not verdict.passed
+    assert verdict.api_rss_growth_pct is not None and verdict.api_rss_growth_pct > 10
+    assert "API RSS" in verdict.line() and verdict.line().endswith("not under 10 %)")
+    for sample in samples:
+        sample["api_rss"] = 200.0 * MB
+    steady = judge(samples, warmup=90, duration=600, every=5, rate=200)
+    assert steady.passed and steady.api_rss_growth_pct == 0.0 and "API RSS" in steady.line()
+
+
 def test_partners_accept_and_win_each_offer_or_the_originator_withdraws() -> None:
     opp = opportunity("soakx", 7)
     offer = OfferMade(
