@@ -14,6 +14,7 @@ import asyncio
 import secrets
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from subprocess import Popen
@@ -55,15 +56,24 @@ class ApiProcess:
             time.sleep(0.5)
         raise TimeoutError(f"the API at {self.url} did not get healthy in {limit_s:.0f} s")
 
-    def issue_key(self, partner_id: str) -> str:
-        """A key for ``partner_id``, issued by the operator (``POST .../api-key``)."""
+    def issue_key(self, partner_id: str, limit_s: float = 30.0) -> str:
+        """A key for ``partner_id``, issued by the operator (``POST .../api-key``); a 404 is
+        asked again until ``limit_s``: the profile was just published on the bus and the API's
+        read model may not have applied it yet."""
         req = urllib.request.Request(
             f"{self.url}/v1/partners/{partner_id}/api-key",
             method="POST",
             headers={"Authorization": f"Bearer {self.admin_token}"},
         )
-        with urllib.request.urlopen(req, timeout=10.0) as resp:
-            return str(orjson.loads(resp.read())["api_key"])
+        deadline = time.monotonic() + limit_s
+        while True:
+            try:
+                with urllib.request.urlopen(req, timeout=10.0) as resp:
+                    return str(orjson.loads(resp.read())["api_key"])
+            except urllib.error.HTTPError as exc:
+                if exc.code != 404 or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
 
 
 def start_api(broker_url: str, env: dict[str, str], logs: Path, *, partitions: int) -> ApiProcess:
