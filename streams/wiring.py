@@ -19,7 +19,7 @@ from streams.router.handlers import Router
 from streams.router.live_directory import DirectoryView, run_view
 from streams.router.live_policy import PolicyView
 from streams.router.ranker import make_ranker, make_team_planner
-from streams.runtime import TopicFollower, freeze_start_up_objects, warm_producer
+from streams.runtime import SharedFollower, freeze_start_up_objects, warm_producer
 from streams.scorecards.agents import Scorecards, register_scorecards
 from streams.scorecards.view import ScorecardBook
 from streams.settings import Settings
@@ -43,11 +43,11 @@ class Contexts:
     gatekeeper: Gatekeeper
 
 
-def _run_with_app(app: faust.App, view: TopicFollower) -> None:
+def _run_with_app(app: faust.App, follower: SharedFollower) -> None:
     async def follow() -> None:
-        await run_view(app, view)
+        await run_view(app, follower)
 
-    follow.__name__ = f"follow_{view.name.replace('-', '_')}"
+    follow.__name__ = f"follow_{follower.name.replace('-', '_')}"
     app.task(follow)
 
 
@@ -58,14 +58,17 @@ def register_all(
 
     ``registry``: the worker's metrics registry (served at the worker's ``/metrics``), if any.
     """
-    directory = DirectoryView(settings)
-    claims = ClaimRegistry(settings.conflict_window_s)
-    claims_view = TopicFollower(
+    # one consumer for every whole-topic view of the worker: one fetch per fetch wait when idle
+    follower = SharedFollower(
         settings.bootstrap_servers,
-        [settings.topic("customer-claims")],
-        claims.apply_record,
-        name="customer-claims",
+        name="worker-views",
+        client_id=f"{settings.app_id}-worker-views",
         client_options=settings.kafka_client_options(),
+    )
+    directory = DirectoryView(settings, follower)
+    claims = ClaimRegistry(settings.conflict_window_s)
+    claims_view = follower.follow(
+        [settings.topic("customer-claims")], claims.apply_record, name="customer-claims"
     )
     stats = ScorecardBook()  # load, rates and reciprocity for ranking, from partner-stats
     woken: list[RouterAgent] = []  # the router, once declared: a change wakes its waiting rows
@@ -75,18 +78,12 @@ def register_all(
         for agent in woken:
             agent.wake_waiting()
 
-    stats_view = TopicFollower(
-        settings.bootstrap_servers,
-        [settings.topic("partner-stats")],
-        stats_changed,
-        name="partner-stats",
-        client_options=settings.kafka_client_options(),
+    stats_view = follower.follow(
+        [settings.topic("partner-stats")], stats_changed, name="partner-stats"
     )
-    policy = PolicyView(settings)  # the ranking weights in force, from routing-policy
-    partnerships = PartnershipsView(settings)  # the terms each offer carries
+    policy = PolicyView(settings, follower)  # the ranking weights in force, from routing-policy
+    partnerships = PartnershipsView(settings, follower)  # the terms each offer carries
     views = (directory.view, claims_view, stats_view, policy.view, partnerships.view)
-    for view in views:
-        _run_with_app(app, view)
 
     async def load() -> None:
         for view in views:
@@ -126,7 +123,8 @@ def register_all(
     woken.append(agent)
     directory.on_change = agent.wake_waiting
     scorecards = register_scorecards(app, settings)  # ledger -> per-partner figures
-    fees = register_fee_keeper(app, settings)  # referral log -> fee ledger
+    fees = register_fee_keeper(app, settings, follower)  # referral log -> fee ledger
+    _run_with_app(app, follower)  # every view registered: one task follows them all
     register_status(app, settings, ready)  # "ready" on the workers topic once it routes
     gatekeeper = register_gatekeeper(app, settings)  # forged rights records -> dead letters
     return Contexts(

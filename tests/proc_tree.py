@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-__all__ = ["alive", "descendants"]
+__all__ = ["alive", "descendants", "open_sockets"]
 
 
 def alive(pid: int | None) -> bool:
@@ -30,3 +31,16 @@ def descendants(pid: int) -> set[int]:
             child = int(stat.parent.name)
             found |= {child} | descendants(child)
     return found
+
+
+def open_sockets() -> set[str]:
+    """This process's open sockets (Linux: the ``socket:[inode]`` links of /proc/self/fd)."""
+    out = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            out.add(target)
+    return out

@@ -1,7 +1,7 @@
 """The fee keeper (the worker's edge of the fee ledger): appends what the referral log calls for.
 
 It follows the whole ``referrals`` topic (offers with their terms, won and lost outcomes) and the
-whole ``fees`` topic (what is recorded) into a :class:`streams.fees.book.FeeBook`, and every
+whole ``fees`` topic (what is recorded), two registrations on the worker's ``SharedFollower``, into a :class:`streams.fees.book.FeeBook`, and every
 ``fee_tick_s`` appends ``book.due(now)``: the fee events of new outcomes and the approvals whose
 window has ended (event time: an approval's ``at`` is the window's end, whenever the timer sees
 it). After a restart it reads both topics again, so the timer survives restarts and a crash
@@ -27,7 +27,7 @@ from schemas.fees import FeeRecorded
 from streams.event_sink import EventSink, Followed
 from streams.fees.book import FeeBook, wanted
 from streams.record_auth import RecordAuth
-from streams.runtime import TopicFollower
+from streams.runtime import SharedFollower
 from streams.settings import Settings
 
 __all__ = ["FeeKeeper", "register_fee_keeper"]
@@ -37,7 +37,7 @@ SOURCE = "oppbus/fees"
 
 
 class FeeKeeper:
-    def __init__(self, app: faust.App, settings: Settings) -> None:
+    def __init__(self, app: faust.App, settings: Settings, follower: SharedFollower) -> None:
         self.app = app
         self.settings = settings
         self.book = FeeBook()
@@ -49,21 +49,10 @@ class FeeKeeper:
             settings, ["referrals"], self._on_referral, log=log, wanted=wanted
         )  # most of the ledger, and offers without terms, are passed over unread (book.wanted)
         self._fee_sink = EventSink(settings, ["fees"], self._on_fee, log=log)
-        options = settings.kafka_client_options()
-        self.referrals = TopicFollower(
-            settings.bootstrap_servers,
-            self._referral_sink.full_topics,
-            self._referral_sink,
-            name="fee-referrals",
-            client_options=options,
+        self.referrals = follower.follow(
+            self._referral_sink.full_topics, self._referral_sink, name="fee-referrals"
         )
-        self.fees = TopicFollower(
-            settings.bootstrap_servers,
-            self._fee_sink.full_topics,
-            self._fee_sink,
-            name="fee-ledger",
-            client_options=options,
-        )
+        self.fees = follower.follow(self._fee_sink.full_topics, self._fee_sink, name="fee-ledger")
 
     @property
     def unauthenticated(self) -> int:
@@ -95,15 +84,10 @@ class FeeKeeper:
             await asyncio.sleep(self.settings.fee_tick_s)
 
 
-def register_fee_keeper(app: faust.App, settings: Settings) -> FeeKeeper:
-    """Declare the keeper's two views and its loop as tasks of ``app``."""
-    keeper = FeeKeeper(app, settings)
-
-    async def follow_fee_referrals() -> None:
-        await keeper.referrals.run()
-
-    async def follow_fee_ledger() -> None:
-        await keeper.fees.run()
+def register_fee_keeper(app: faust.App, settings: Settings, follower: SharedFollower) -> FeeKeeper:
+    """Register the keeper's two views on ``follower`` (run by the caller) and declare its loop
+    as a task of ``app``."""
+    keeper = FeeKeeper(app, settings, follower)
 
     async def keep_fees() -> None:
         try:
@@ -114,6 +98,5 @@ def register_fee_keeper(app: faust.App, settings: Settings) -> FeeKeeper:
             log.error("fee keeper failed: %r", exc)
             await app.crash(exc)
 
-    for task in (follow_fee_referrals, follow_fee_ledger, keep_fees):
-        app.task(task)
+    app.task(keep_fees)
     return keeper

@@ -1,6 +1,6 @@
 """The partnerships every routing worker knows: the ``partnerships`` topic folded whole.
 
-Each worker follows every partition (a ``TopicFollower``) into a :class:`PartnershipBook`, so the
+Each worker follows every partition (on its ``SharedFollower``) into a :class:`PartnershipBook`, so the
 router stamps each offer with the terms in force between the originator and the receiver when it
 is made (``PartnershipBook.terms_between``). Undecodable records are counted and logged.
 """
@@ -13,7 +13,7 @@ from schemas.codec import Envelope
 from schemas.partnership import NetworkTerms, Partnership
 from streams.event_sink import EventSink, Followed
 from streams.partnerships.book import PartnershipBook
-from streams.runtime import TopicFollower
+from streams.runtime import SharedFollower
 from streams.settings import Settings
 
 __all__ = ["PartnershipsView"]
@@ -22,17 +22,11 @@ log = logging.getLogger(__name__)
 
 
 class PartnershipsView:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, follower: SharedFollower) -> None:
         self.book = PartnershipBook()
         self._other = 0
         self.sink = EventSink(settings, ["partnerships"], self._apply, log=log)  # MAC checked
-        self.view = TopicFollower(
-            settings.bootstrap_servers,
-            self.sink.full_topics,
-            self.sink,
-            name="partnerships",
-            client_options=settings.kafka_client_options(),
-        )
+        self.view = follower.follow(self.sink.full_topics, self.sink, name="partnerships")
 
     @property
     def invalid(self) -> int:

@@ -1,7 +1,7 @@
 """The partner directory of every routing worker, rebuilt from the ``partners`` topic at start.
 
-Each worker folds the whole compacted ``partners`` topic (a ``TopicFollower``: every partition, no
-consumer group) into the routing core's ``PartnerDirectory``, which applies last-writer-wins by
+Each worker folds the whole compacted ``partners`` topic (a registration on the worker's
+``SharedFollower``: every partition, no consumer group) into the routing core's ``PartnerDirectory``, which applies last-writer-wins by
 profile version and ignores stale updates. Records that are not valid partner events are counted
 and logged with their origin; they cannot be dead-lettered from here, because every worker reads
 them (the HTTP API validates profiles before publishing). A record without the bus's MAC
@@ -20,7 +20,7 @@ from schemas.codec import Envelope
 from schemas.partner import PartnerProfile
 from streams.event_sink import EventSink, Followed
 from streams.routing.directory import PartnerDirectory
-from streams.runtime import TopicFollower
+from streams.runtime import SharedFollower
 from streams.settings import Settings
 
 __all__ = ["DirectoryView", "run_view"]
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 class DirectoryView:
     """``directory`` stays current with the ``partners`` topic once ``view.caught_up`` is set."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, follower: SharedFollower) -> None:
         self.directory = PartnerDirectory()
         self.applied = 0
         self.on_change: Callable[[], object] | None = None  # called after each applied profile
@@ -39,13 +39,7 @@ class DirectoryView:
         self._other = 0
         # a forged record is never applied; the gatekeeper dead-letters it (once)
         self.sink = EventSink(settings, ["partners"], self._apply, log=log)
-        self.view = TopicFollower(
-            settings.bootstrap_servers,
-            self.sink.full_topics,
-            self.sink,
-            name="partner-directory",
-            client_options=settings.kafka_client_options(),
-        )
+        self.view = follower.follow(self.sink.full_topics, self.sink, name="partner-directory")
 
     @property
     def unauthenticated(self) -> int:
@@ -70,8 +64,8 @@ class DirectoryView:
             self.stale += 1
 
 
-async def run_view(app: faust.App, view: TopicFollower) -> None:
-    """Run a view for the app's lifetime; a view that fails stops the worker (never half-loaded)."""
+async def run_view(app: faust.App, view: SharedFollower) -> None:
+    """Run views for the app's lifetime; a view that fails stops the worker (never half-loaded)."""
     try:
         await view.run()
     except asyncio.CancelledError:

@@ -1,6 +1,6 @@
 """The routing policy of every routing worker, followed on the ``routing-policy`` topic.
 
-Each worker folds the whole topic (a ``TopicFollower``: every partition, no consumer group) into a
+Each worker folds the whole topic (on its ``SharedFollower``: every partition, no group) into a
 :class:`streams.policy.PolicyBook`, so an operator's ``oppbus policy apply`` reaches every running
 worker without a restart: the next opportunity is ranked with the new version, and its offers say
 so (``policy_version``). A record that is not a usable policy is counted and logged with its
@@ -18,7 +18,7 @@ from schemas.codec import Envelope
 from schemas.policy import RoutingPolicy
 from streams.event_sink import EventSink, Followed
 from streams.policy import PolicyBook
-from streams.runtime import TopicFollower
+from streams.runtime import SharedFollower
 from streams.settings import Settings
 
 __all__ = ["PolicyView"]
@@ -29,17 +29,11 @@ log = logging.getLogger(__name__)
 class PolicyView:
     """``book`` stays current with the ``routing-policy`` topic once ``view.caught_up`` is set."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, follower: SharedFollower) -> None:
         self.book = PolicyBook()
         # a policy decides who gets leads: only the bus's own (oppbus policy apply) counts
         self.sink = EventSink(settings, ["routing-policy"], self._apply, log=log)
-        self.view = TopicFollower(
-            settings.bootstrap_servers,
-            self.sink.full_topics,
-            self.apply_record,
-            name="routing-policy",
-            client_options=settings.kafka_client_options(),
-        )
+        self.view = follower.follow(self.sink.full_topics, self.apply_record, name="routing-policy")
 
     def apply_record(
         self,

@@ -26,6 +26,7 @@ from streams.runtime.follower import (
 )
 from streams.runtime.kafka_probe import kafka_answers
 from streams.runtime.pins import PINS, PinMismatch, check_pins
+from streams.runtime.shared_follower import FollowedTopics, SharedFollower
 from streams.runtime.startup import (
     freeze_start_up_objects,
     quiet_root_logger,
@@ -37,12 +38,14 @@ from streams.runtime.topic_admin import ensure_topics
 __all__ = [
     "PINS",
     "ChangelogWriter",
+    "FollowedTopics",
     "OppbusApp",
     "Origin",
     "PinMismatch",
     "Progress",
     "Record",
     "RecordSink",
+    "SharedFollower",
     "TopicFollower",
     "WholeRecordSink",
     "aiokafka_consumer",

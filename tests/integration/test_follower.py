@@ -1,8 +1,10 @@
-"""The one topic follower (streams.runtime.TopicFollower) on the real embedded broker."""
+"""The topic followers (streams.runtime.TopicFollower, and SharedFollower serving several views on
+one consumer) on the real embedded broker."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,9 +13,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from ops.broker import EmbeddedBroker
-from streams.runtime import Origin, TopicFollower
+from streams.runtime import Origin, SharedFollower, TopicFollower
 from streams.settings import Settings
 from tests.ports import child_port
+from tests.proc_tree import open_sockets
 
 pytestmark = pytest.mark.kafka
 
@@ -200,6 +203,162 @@ async def test_keeps_following_across_a_broker_restart(tmp_path: Path, unique: s
         assert await follower.wait_until(lambda: set(after) <= set(seen.values), timeout_s=30), (
             f"read after the restart: {sorted(set(seen.values) & set(after))}"
         )
+        assert follower.running
+    finally:
+        await follower.stop()
+        broker.stop()
+
+
+# --- one consumer, several registrations (SharedFollower) --------------------------------------
+
+
+async def test_each_registration_is_caught_up_with_its_own_topics(settings: Settings) -> None:
+    big, small, empty = (settings.topic(n) for n in ("shared-big", "shared-small", "shared-empty"))
+    await _create(settings.bootstrap_servers, {big: 2, small: 3, empty: 1})
+    await _produce(settings.bootstrap_servers, big, _values("big", 2000))
+    await _produce(settings.bootstrap_servers, small, _values("small", 30))
+    follower = SharedFollower(settings.bootstrap_servers, name="test", max_records=50)
+    seen_big, seen_small, seen_empty = Seen(), Seen(), Seen()
+    views = (
+        follower.follow([big], seen_big, name="big"),
+        follower.follow([small], seen_small, name="small"),
+        follower.follow([empty], seen_empty, name="empty"),
+    )
+    with pytest.raises(ValueError, match="already followed"):
+        follower.follow([small], Seen(), name="again")
+    empty_caught_up_at_first_big_record: list[bool] = []
+
+    def note_first(*record: object) -> None:
+        if not empty_caught_up_at_first_big_record:
+            empty_caught_up_at_first_big_record.append(views[2].caught_up.is_set())
+
+    views[0].sink = lambda *record: (note_first(), seen_big(*record))  # type: ignore[func-returns-value]
+    await follower.start()
+    try:
+        assert all(v.running for v in views)
+        with pytest.raises(RuntimeError, match="before the follower starts"):
+            follower.follow([settings.topic("later")], Seen(), name="late")
+        await asyncio.wait_for(views[2].wait_caught_up(), 10)
+        await asyncio.wait_for(views[1].wait_caught_up(), 20)
+        assert sorted(v for v in seen_small.values if v) == sorted(_values("small", 30))
+        await asyncio.wait_for(views[0].wait_caught_up(), 20)
+        assert len(seen_big.values) == 2000 == views[0].records
+        assert empty_caught_up_at_first_big_record == [True]  # not held back by the big one
+        # each sink got its own topics only, and each handle knows its own positions
+        for view, seen, topic in zip(
+            views, (seen_big, seen_small, seen_empty), (big, small, empty), strict=True
+        ):
+            assert {t for t, _, _ in seen.origins} <= {topic}
+            for t, partition, offset in seen.origins:
+                assert view.position(t, partition) > offset
+        assert views[1].position(big, 0) == 0
+
+        live = _values("live", 10)
+        await _produce(settings.bootstrap_servers, empty, live)
+        assert await views[2].wait_until(lambda: len(seen_empty.values) >= 10, timeout_s=10)
+        assert sorted(v for v in seen_empty.values if v) == sorted(live)
+        assert views[0].records == 2000 and views[1].records == 30
+    finally:
+        await follower.stop()
+    assert not any(v.running for v in views)
+
+
+async def test_waits_for_a_topic_created_after_it_started(settings: Settings) -> None:
+    there, late = settings.topic("shared-there"), settings.topic("shared-late")
+    await _create(settings.bootstrap_servers, {there: 2})
+    await _produce(settings.bootstrap_servers, there, _values("there", 40))
+    follower = SharedFollower(settings.bootstrap_servers, name="test", topic_wait_s=20)
+    seen_there, seen_late = Seen(), Seen()
+    view_there = follower.follow([there], seen_there, name="there")
+    view_late = follower.follow([late], seen_late, name="late")
+    starting = asyncio.ensure_future(follower.start())
+    await asyncio.sleep(1.0)
+    assert not starting.done()  # waiting for the late topic
+    await _create(settings.bootstrap_servers, {late: 2})
+    await _produce(settings.bootstrap_servers, late, _values("late", 20))
+    try:
+        await asyncio.wait_for(starting, 20)
+        await asyncio.wait_for(view_there.wait_caught_up(), 20)
+        assert len(seen_there.values) == 40
+        assert await view_late.wait_until(lambda: len(seen_late.values) >= 20, timeout_s=20)
+        assert sorted(v for v in seen_late.values if v) == sorted(_values("late", 20))
+    finally:
+        await follower.stop()
+
+
+async def test_a_failing_sink_stops_every_registration_and_is_logged(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    good, bad = settings.topic("shared-good"), settings.topic("shared-bad")
+    await _create(settings.bootstrap_servers, {good: 1, bad: 1})
+    await _produce(settings.bootstrap_servers, bad, _values("x", 3))
+
+    def refuse(*record: object) -> None:
+        raise ValueError("refused")
+
+    follower = SharedFollower(settings.bootstrap_servers, name="shared")
+    healthy = follower.follow([good], Seen(), name="healthy")
+    failing = follower.follow([bad], refuse, name="failing")
+    with caplog.at_level(logging.ERROR), pytest.raises(ValueError, match="refused") as raised:
+        await asyncio.wait_for(follower.run(), 20)
+    assert "in the sink of failing" in " ".join(raised.value.__notes__)
+    assert not failing.caught_up.is_set() and failing.records == 0
+    assert not healthy.running and not follower.running
+    assert any("shared stopped following" in r.getMessage() for r in caplog.records)
+    assert any("in the sink of failing" in r.getMessage() for r in caplog.records)
+
+
+async def test_stop_closes_the_one_connection_even_when_its_runner_is_cancelled(
+    settings: Settings,
+) -> None:
+    a, b = settings.topic("shared-close-a"), settings.topic("shared-close-b")
+    await _create(settings.bootstrap_servers, {a: 2, b: 2})
+    await _produce(settings.bootstrap_servers, a, _values("a", 10))
+    await asyncio.sleep(0.05)
+    before = open_sockets()
+    follower = SharedFollower(settings.bootstrap_servers, name="test")
+    views = [follower.follow([a], Seen(), name="a"), follower.follow([b], Seen(), name="b")]
+    runner = asyncio.ensure_future(follower.run())
+    for view in views:
+        await asyncio.wait_for(view.wait_caught_up(), 20)
+    assert open_sockets() - before  # connected
+    runner.cancel()
+    await asyncio.gather(runner, return_exceptions=True)
+    assert not follower.running
+    await asyncio.sleep(0.05)  # let closed transports go
+    assert not open_sockets() - before
+
+
+async def test_every_registration_keeps_following_across_a_broker_restart(
+    tmp_path: Path, unique: str
+) -> None:
+    """As for one follower: the broker killed and started again on the same port, every
+    registration goes on reading (the log rewritten first, memory storage)."""
+    port = child_port()
+    broker = EmbeddedBroker(port=port, log_path=tmp_path / "tansu.log").start()
+    topics = [f"{unique}.shared-a", f"{unique}.shared-b"]
+    seen = [Seen(), Seen()]
+    follower = SharedFollower(broker.bootstrap, name="t", retry_s=0.2)
+    views = [follower.follow([t], s, name=t) for t, s in zip(topics, seen, strict=True)]
+    try:
+        await _create(broker.bootstrap, dict.fromkeys(topics, 2))
+        for topic in topics:
+            await _produce(broker.bootstrap, topic, _values("before", 20))
+        await follower.start()
+        for view in views:
+            await asyncio.wait_for(view.wait_caught_up(), 20)
+        broker.kill()
+        await asyncio.sleep(1.0)
+        broker = EmbeddedBroker(port=port, log_path=tmp_path / "tansu2.log").start()
+        await _create(broker.bootstrap, dict.fromkeys(topics, 2))
+        after = {topic: _values(f"after-{i}", 20) for i, topic in enumerate(topics)}
+        for topic in topics:
+            await _produce(broker.bootstrap, topic, _values("before", 20))
+            await _produce(broker.bootstrap, topic, after[topic])
+        for view, s, topic in zip(views, seen, topics, strict=True):
+            assert await view.wait_until(
+                lambda s=s, t=topic: set(after[t]) <= set(s.values), timeout_s=30
+            ), f"{view.name} read after the restart: {sorted(set(s.values) & set(after[topic]))}"
         assert follower.running
     finally:
         await follower.stop()

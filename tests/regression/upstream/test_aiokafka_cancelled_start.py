@@ -4,21 +4,20 @@ The bootstrap connection is not yet in the client's table when the cancel lands,
 cannot close it: a socket left open (and a ResourceWarning at garbage collection). An API stopped
 right after it started (restart tests, ``oppbus up`` stopped early) did exactly that.
 
-Worked around by ``streams.runtime.follower.start_whole`` (row "whole client start" in
+Worked around by ``streams.runtime.shared_follower.start_whole`` (row "whole client start" in
 ``streams/runtime/README.md``): the start is shielded and finished before the cancel goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
 
 from streams.runtime import start_whole
 from streams.settings import Settings
+from tests.proc_tree import open_sockets
 
 pytestmark = pytest.mark.kafka
 
@@ -27,23 +26,10 @@ STEPS = tuple(range(1, 16))  # from 1: a task cancelled before its first step ne
 DELAYS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02)
 
 
-def _sockets() -> set[str]:
-    """This process's open sockets (Linux: the ``socket:[inode]`` links of /proc/self/fd)."""
-    out = set()
-    for fd in Path("/proc/self/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:"):
-            out.add(target)
-    return out
-
-
 async def _leaks(settings: Settings, when: int | float, *, whole: bool) -> set[str]:
     """Cancel a consumer's start after ``when`` loop turns (int) or seconds (float), stop it:
     the sockets it left open."""
-    before = _sockets()
+    before = open_sockets()
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
     starting = asyncio.ensure_future(start_whole(consumer.start()) if whole else consumer.start())
     if isinstance(when, int):
@@ -55,7 +41,7 @@ async def _leaks(settings: Settings, when: int | float, *, whole: bool) -> set[s
     await asyncio.gather(starting, return_exceptions=True)
     await consumer.stop()
     await asyncio.sleep(0.05)  # let closed transports go
-    return _sockets() - before
+    return open_sockets() - before
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")

@@ -10,6 +10,7 @@ import pytest
 from schemas.events import event_key
 from streams.fees.keeper import FeeKeeper
 from streams.record_auth import RecordAuth
+from streams.runtime import SharedFollower
 from streams.settings import load_settings
 
 from .test_book import _offer
@@ -19,7 +20,8 @@ TOPIC = SETTINGS.topic("referrals")
 
 
 def _keeper() -> FeeKeeper:
-    return FeeKeeper(app=None, settings=SETTINGS)  # type: ignore[arg-type]  # never sends here
+    follower = SharedFollower(SETTINGS.bootstrap_servers, name="t")  # never started here
+    return FeeKeeper(None, SETTINGS, follower)  # type: ignore[arg-type]  # never sends here
 
 
 def _record(event: Any, auth: RecordAuth | None = None) -> tuple[bytes, bytes, list]:
