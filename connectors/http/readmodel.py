@@ -111,7 +111,7 @@ class ReadModel:
     async def _sweep_every(self, period_s: float) -> None:
         while True:  # also while catching up: the follower yields between batches
             await asyncio.sleep(period_s)
-            self.sweep(datetime.now(UTC))
+            self.views.expire(datetime.now(UTC))
 
     # --- consuming ---------------------------------------------------------------------------
 
@@ -128,10 +128,6 @@ class ReadModel:
         if isinstance(envelope.event, FeeRecorded):
             for fee_listener in list(self._fee_listeners):
                 fee_listener(envelope.event)
-
-    def sweep(self, now: datetime) -> int:
-        """Forget the opportunities closed longer than the retention before ``now``; how many."""
-        return self.views.expire(now)
 
     # --- read-your-writes and change notification ------------------------------------------
 

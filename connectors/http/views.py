@@ -168,9 +168,8 @@ class OpportunityState:
     referrals: list[str] = field(default_factory=list)
     notices: list[dict[str, Any]] = field(default_factory=list)
     team: TeamView | None = None  # a team opportunity: its roles as the ledger tells them
-    closing_at: datetime | None = (
-        None  # the latest closing fact (withdrawn, outcome, exhausted, ...)
-    )
+    # the time of the latest closing fact (withdrawn, an outcome, exhausted or unroutable)
+    closing_at: datetime | None = None
 
 
 @dataclass
@@ -205,9 +204,8 @@ class TeamView:
 
 
 OPEN_STATUSES = frozenset({"offered", "accepted"})
-CLOSED_STATUSES = frozenset(
-    {"won", "lost"}
-)  # an outcome closes the opportunity (once nothing is open)
+# an outcome closes the opportunity (once nothing of it is open)
+CLOSED_STATUSES = frozenset({"won", "lost"})
 CLOSING_NOTICES = (OpportunityExhausted, OpportunityUnroutable)
 
 
@@ -260,9 +258,6 @@ class Views:
     ) -> list[Referral]:
         """Apply one decoded event (``at``: its time); returns the referrals whose state changed
         (for the stream)."""
-        return self._apply(event, at)
-
-    def _apply(self, event: BaseModel, at: datetime | None) -> list[Referral]:
         if isinstance(event, Credential):
             self.keys.apply(event)
         elif isinstance(event, PartnerProfile):

@@ -366,9 +366,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             argv += ["--partitions", str(args.partitions)]
             env = {**_worker_env(settings), **_state_env(args)}
             procs.append(spawn(argv, log=logs / f"worker{i + 1}.log", env=env))
-        env = {**_worker_env(settings), **_state_env(args)}
-        api = start_api(settings.broker_url, env, logs, partitions=args.partitions)
-        procs.append(api.proc)
+        api_env = {**_worker_env(settings), **_state_env(args)}  # the same keys and windows
+        api = start_api(settings.broker_url, api_env, logs, partitions=args.partitions)
         print(f"soak: {run_id}, logs in {logs}", file=sys.stderr, flush=True)
         try:
             api.wait_healthy()
@@ -381,15 +380,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             if args.publish == "api":
                 state.published_elsewhere.add(settings.topic("opportunities"))
-            workers = [p.pid for p in procs if p is not api.proc]
-            figures = asyncio.run(_soak(args, state, workers, api))
-            figures["workers_alive_at_end"] = sum(
-                1 for p in procs if p is not api.proc and p.poll() is None
-            )
+            figures = asyncio.run(_soak(args, state, [p.pid for p in procs], api))
+            figures["workers_alive_at_end"] = sum(1 for p in procs if p.poll() is None)
             figures["api_alive_at_end"] = api.proc.poll() is None
             return figures
         finally:
-            for proc in procs:
+            for proc in [*procs, api.proc]:
                 stop(proc, timeout=10.0)
     finally:
         if broker is not None:

@@ -14,8 +14,6 @@ import asyncio
 import secrets
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from subprocess import Popen
 
@@ -24,6 +22,7 @@ import orjson
 
 from ops.bench.soak_load import opportunity
 from ops.bench.soak_samples import SoakRun
+from ops.demo_client import Api, DemoError
 from ops.procs import free_port, spawn
 
 __all__ = ["ApiProcess", "publish_via_api", "start_api"]
@@ -36,6 +35,7 @@ class ApiProcess:
 
     def __init__(self, proc: Popen[bytes], url: str, admin_token: str) -> None:
         self.proc, self.url, self.admin_token = proc, url, admin_token
+        self._api = Api(url, alive=lambda: proc.poll() is None)  # ops/demo_client.py
 
     @property
     def pid(self) -> int:
@@ -43,37 +43,23 @@ class ApiProcess:
 
     def wait_healthy(self, limit_s: float = 120.0) -> None:
         """Until ``/healthz`` answers 200 (the workers route and the read model caught up)."""
-        deadline = time.monotonic() + limit_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the API process exited ({self.proc.returncode})")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2.0) as resp:
-                    if resp.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(f"the API at {self.url} did not get healthy in {limit_s:.0f} s")
+        self._api.wait("a healthy API", self._api.healthy, timeout=limit_s)
 
     def issue_key(self, partner_id: str, limit_s: float = 30.0) -> str:
         """A key for ``partner_id``, issued by the operator (``POST .../api-key``); a 404 is
         asked again until ``limit_s``: the profile was just published on the bus and the API's
         read model may not have applied it yet."""
-        req = urllib.request.Request(
-            f"{self.url}/v1/partners/{partner_id}/api-key",
-            method="POST",
-            headers={"Authorization": f"Bearer {self.admin_token}"},
-        )
-        deadline = time.monotonic() + limit_s
-        while True:
-            try:
-                with urllib.request.urlopen(req, timeout=10.0) as resp:
-                    return str(orjson.loads(resp.read())["api_key"])
-            except urllib.error.HTTPError as exc:
-                if exc.code != 404 or time.monotonic() > deadline:
-                    raise
-            time.sleep(0.2)
+
+        def issued() -> str | None:
+            path = f"/v1/partners/{partner_id}/api-key"
+            status, body = self._api.call("POST", path, token=self.admin_token)
+            if status == 404:
+                return None
+            if status != 201:
+                raise DemoError(f"POST {path}: {status} {body}")
+            return str(body["api_key"])
+
+        return self._api.wait(f"a key for {partner_id}", issued, timeout=limit_s)
 
 
 def start_api(broker_url: str, env: dict[str, str], logs: Path, *, partitions: int) -> ApiProcess:

@@ -1,11 +1,12 @@
 """The fee keeper (the worker's edge of the fee ledger): appends what the referral log calls for.
 
 It follows the whole ``referrals`` topic (offers with their terms, won and lost outcomes) and the
-whole ``fees`` topic (what is recorded), two registrations on the worker's ``SharedFollower``, into a :class:`streams.fees.book.FeeBook`, and every
-``fee_tick_s`` appends ``book.due(now)``: the fee events of new outcomes and the approvals whose
-window has ended (event time: an approval's ``at`` is the window's end, whenever the timer sees
-it). After a restart it reads both topics again, so the timer survives restarts and a crash
-between two appends is made good on the next run.
+whole ``fees`` topic (what is recorded), two registrations on the worker's ``SharedFollower``,
+into a :class:`streams.fees.book.FeeBook`, and every ``fee_tick_s`` appends ``book.due(now)``:
+the fee events of new outcomes and the approvals whose window has ended (event time: an
+approval's ``at`` is the window's end, whenever the timer sees it). After a restart it reads
+both topics again, so the timer survives restarts and a crash between two appends is made good
+on the next run.
 
 Exactly once by identity: every fee event's id is derived from its cause and is its key on the
 compacted ``fees`` topic, and readers keep one event per id. Two workers (or a worker and its

@@ -1,8 +1,8 @@
 """The partnerships every routing worker knows: the ``partnerships`` topic folded whole.
 
-Each worker follows every partition (on its ``SharedFollower``) into a :class:`PartnershipBook`, so the
-router stamps each offer with the terms in force between the originator and the receiver when it
-is made (``PartnershipBook.terms_between``). Undecodable records are counted and logged.
+Each worker follows every partition (on its ``SharedFollower``) into a :class:`PartnershipBook`,
+so the router stamps each offer with the terms in force between the originator and the receiver
+when it is made (``PartnershipBook.terms_between``). Undecodable records are counted and logged.
 """
 
 from __future__ import annotations

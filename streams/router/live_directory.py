@@ -1,11 +1,12 @@
 """The partner directory of every routing worker, rebuilt from the ``partners`` topic at start.
 
 Each worker folds the whole compacted ``partners`` topic (a registration on the worker's
-``SharedFollower``: every partition, no consumer group) into the routing core's ``PartnerDirectory``, which applies last-writer-wins by
-profile version and ignores stale updates. Records that are not valid partner events are counted
-and logged with their origin; they cannot be dead-lettered from here, because every worker reads
-them (the HTTP API validates profiles before publishing). A record without the bus's MAC
-(streams/record_auth.py) is never applied; the worker's gatekeeper dead-letters it once.
+``SharedFollower``: every partition, no consumer group) into the routing core's
+``PartnerDirectory``, which applies last-writer-wins by profile version and ignores stale updates.
+Records that are not valid partner events are counted and logged with their origin; they cannot
+be dead-lettered from here, because every worker reads them (the HTTP API validates profiles
+before publishing). A record without the bus's MAC (streams/record_auth.py) is never applied; the
+worker's gatekeeper dead-letters it once.
 """
 
 from __future__ import annotations
