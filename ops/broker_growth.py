@@ -6,22 +6,38 @@ bus writes stays: in memory mode it is the broker process's memory, in durable m
 directory on disk. ``oppbus up`` samples that size every ``SAMPLE_S`` and warns when the machine
 is about to run out (``docs/embedded-broker.md`` says what to do).
 
+The same logs make the broker slower as they grow: every fetch that finds new data lists all the
+record batches of its partition, so under a sustained load its CPU climbs until the bus falls
+behind. The watch also samples the broker's CPU and warns when it has kept a core busy for
+``BUSY_SPAN_S`` (measured in the soak bench: 105-125 % of a core once saturated, ~20-50 % before).
+
 :func:`warning` is the pure rule; :class:`GrowthWatch` samples ``/proc`` and the disk.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SAMPLE_S", "GrowthWatch", "Sample", "disk_sampler", "memory_sampler", "warning"]
+__all__ = [
+    "SAMPLE_S",
+    "GrowthWatch",
+    "Sample",
+    "busy",
+    "disk_sampler",
+    "memory_sampler",
+    "warning",
+]
 
 SAMPLE_S = 30.0
 WARN_SHARE = 0.8  # the broker holds this share of what it can grow into
 WARN_HORIZON_S = 3600.0  # at the current growth, the room left lasts less than this
+BUSY_SHARE = 0.9  # of one core: the broker's CPU over the last BUSY_SPAN_S that means saturated
+BUSY_SPAN_S = 120.0  # long enough that a start-up or a catch-up burst does not count
 _GB = 1024**3
 
 
@@ -30,12 +46,39 @@ class Sample:
     at: float  # monotonic seconds
     used: int  # bytes the broker holds (RSS, or the data directory)
     room: int  # bytes it can still grow into (available memory, or free disk)
+    cpu_s: float | None = None  # the broker's CPU seconds so far (None: not sampled)
 
 
 def warning(samples: Sequence[Sample], where: str) -> str | None:
-    """A warning when the broker is about to exhaust ``where`` ("memory", "disk"), else None."""
+    """A warning when the broker is about to exhaust ``where`` ("memory", "disk") or keeps a
+    core busy (:func:`busy`), else None."""
     if not samples:
         return None
+    return _room(samples, where) or busy(samples)
+
+
+def busy(samples: Sequence[Sample]) -> str | None:
+    """A warning when the broker used at least ``BUSY_SHARE`` of a core over the last
+    ``BUSY_SPAN_S`` (judged only once the samples span that long)."""
+    if samples[-1].cpu_s is None:
+        return None
+    cpu = [(s.at, s.cpu_s) for s in samples if s.cpu_s is not None]
+    at, cpu_s = cpu[-1]
+    old = [(t, c) for t, c in cpu if at - t >= BUSY_SPAN_S]
+    if not old:
+        return None
+    first_at, first_cpu_s = old[-1]  # the latest sample at least BUSY_SPAN_S old
+    share = (cpu_s - first_cpu_s) / (at - first_at)
+    if share < BUSY_SHARE:
+        return None
+    return (
+        f"the embedded broker has used {share:.0%} of a core for the last "
+        f"{(at - first_at) / 60:.0f} min and holds {samples[-1].used / _GB:.1f} GB: every fetch "
+        "costs it more as its logs grow, so under a sustained load the bus falls behind"
+    )
+
+
+def _room(samples: Sequence[Sample], where: str) -> str | None:
     last = samples[-1]
     total = last.used + last.room
     if total > 0 and last.used >= WARN_SHARE * total:
@@ -73,16 +116,30 @@ def _mem_available() -> int:
     return 0
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used, from ``/proc/<pid>/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def memory_sampler(pid: int) -> Callable[[], tuple[int, int]]:
-    return lambda: (_rss(pid), _mem_available())
+Sampler = Callable[[], tuple[int, int, float | None]]  # used, room, CPU seconds
 
 
-def disk_sampler(data_dir: Path) -> Callable[[], tuple[int, int]]:
-    return lambda: (_dir_size(data_dir), shutil.disk_usage(data_dir).free)
+def memory_sampler(pid: int) -> Sampler:
+    return lambda: (_rss(pid), _mem_available(), _cpu_s(pid))
+
+
+def disk_sampler(data_dir: Path, pid: int | None = None) -> Sampler:
+    """The data directory's size and the free disk; the broker's CPU when its ``pid`` is known."""
+    return lambda: (
+        _dir_size(data_dir),
+        shutil.disk_usage(data_dir).free,
+        None if pid is None else _cpu_s(pid),
+    )
 
 
 class GrowthWatch:
@@ -91,7 +148,7 @@ class GrowthWatch:
 
     def __init__(
         self,
-        sample: Callable[[], tuple[int, int]],
+        sample: Sampler,
         where: str,
         say: Callable[[str], None],
         *,
@@ -116,10 +173,10 @@ class GrowthWatch:
 
     def check(self) -> str | None:
         try:
-            used, room = self.sample()
+            used, room, cpu_s = self.sample()
         except OSError:
             return None  # the broker is gone or restarting: nothing to judge
-        self.samples = [*self.samples, Sample(self.clock(), used, room)][-self.window :]
+        self.samples = [*self.samples, Sample(self.clock(), used, room, cpu_s)][-self.window :]
         message = warning(self.samples, self.where)
         if message is None or self._quiet > 0:
             self._quiet = max(0, self._quiet - 1)

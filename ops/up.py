@@ -82,9 +82,10 @@ def _health(url: str) -> tuple[bool, list[str]]:
 
 
 def _watch_growth(settings: Settings, broker: EmbeddedBroker, stack: ExitStack) -> None:
-    """Warn before the embedded broker (which keeps every event) fills memory or disk."""
+    """Warn before the embedded broker (which keeps every event) fills memory or disk, and when
+    its growing logs keep a core busy."""
     if settings.data_dir is not None:
-        sample, where = disk_sampler(settings.data_dir), "disk"
+        sample, where = disk_sampler(settings.data_dir, broker.pid), "disk"
     elif broker.pid is not None:
         sample, where = memory_sampler(broker.pid), "memory"
     else:
