@@ -36,8 +36,10 @@ log = logging.getLogger(__name__)
 
 # Counts for /metrics and the status page: a second late costs nothing there, while on the
 # embedded broker every fetch that finds new data lists all the batches of the partition
-# (docs/embedded-broker.md), so the feed fetches at most once a second.
+# (docs/embedded-broker.md), so once caught up the feed fetches at most once a second. The wait
+# alone does not do it: under a steady flow every fetch finds a new record and is answered at once.
 FEED_FETCH_WAIT_MS = 1000
+FEED_PACE_S = 1.0
 
 FEED_TOPICS = ("opportunities", "referrals", "deadletter", "routing-policy", "fees")
 
@@ -126,6 +128,7 @@ class FunnelFeed:
                 max_records=2000,
                 topic_wait_s=5.0,
                 fetch_wait_ms=max(FEED_FETCH_WAIT_MS, self._settings.fetch_wait_ms),
+                pace_s=FEED_PACE_S,
             )
             await follower.start()
             self.assigned.set()

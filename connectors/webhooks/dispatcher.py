@@ -72,6 +72,11 @@ SOURCE = "oppbus/webhooks"
 
 # How long a redrive waits for this worker's view to know the dead delivery it names.
 _REDRIVE_VIEW_WAIT_S = 10.0
+# At most one fetch of the ledgers per this long (or the fetch wait, when longer) unless the last
+# one was full: under a steady flow every fetch is answered at once, and on the embedded broker each
+# lists the partitions' batches (streams/runtime/README.md, row "paced follower").
+_PACE_S = 0.1
+_MAX_RECORDS = 500
 
 
 class _Revoked(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -192,8 +197,14 @@ class WebhookDispatcher:
     async def _consume(self) -> None:
         assert self._consumer is not None
         redrives = self.settings.topic("webhook-redrives")
+        pace_s = max(_PACE_S, self.settings.fetch_wait_ms / 1000)
+        loop = asyncio.get_running_loop()
+        next_fetch = loop.time()
         while True:
-            batch = await self._consumer.getmany(timeout_ms=300, max_records=500)
+            await asyncio.sleep(max(0.0, next_fetch - loop.time()))
+            batch = await self._consumer.getmany(timeout_ms=300, max_records=_MAX_RECORDS)
+            full = sum(len(records) for records in batch.values()) >= _MAX_RECORDS
+            next_fetch = loop.time() + (0.0 if full else pace_s)  # full: more is waiting
             for tp, records in batch.items():
                 for record in records:
                     self.offsets.seen(tp, record.offset)

@@ -67,6 +67,7 @@ SOURCE = "urn:oppbus:bench-soak"
 # answer a fetch that finds new data (``oppbus bench broker``), so under a sustained rate its cost
 # grows with time; fewer, fuller fetches keep 10 minutes at 200/s flat (docs/performance.md, soak).
 SUSTAINED_FETCH_WAIT_MS = 100
+ANSWER_PACE_S = 0.1  # the bench's partners read offers at most ten times a second
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -169,7 +170,11 @@ async def _follow(run: SoakRun, stop_event: asyncio.Event) -> None:
     try:
         await consumer.start()
         await responder.start()
+        loop = asyncio.get_running_loop()
         while not stop_event.is_set():
+            # the partners' side reads the ledger at most every ANSWER_PACE_S, as a paced follower
+            # does (the latency is the offer's own timestamp, not when it was read)
+            next_fetch = loop.time() + ANSWER_PACE_S
             batch = await consumer.getmany(timeout_ms=200, max_records=5000)
             for msgs in batch.values():
                 for m in msgs:
@@ -197,6 +202,7 @@ async def _follow(run: SoakRun, stop_event: asyncio.Event) -> None:
             sent = [f for f in sent if not f.done()]
             if run.target is not None and len(run.offered) >= run.target:
                 run.complete.set()
+            await asyncio.sleep(max(0.0, next_fetch - loop.time()))
     finally:
         await consumer.stop()
         await responder.stop()

@@ -11,8 +11,9 @@ Every setting below is chosen for the embedded broker (Tansu) and measured
 - ``broker_commit_interval=1.0``: offsets are committed every second (default 2.8 s), so fewer
   inputs are re-processed after a crash; the commit also flushes the producer first.
 - fetch wait (``Settings.fetch_wait_ms``, default 10 ms): Faust hard-codes aiokafka's
-  ``fetch_max_wait_ms=1500``, and Tansu does not always answer a long poll when data arrives, so
-  an event could wait up to 1.5 s before the worker saw it (measured publish->offer p50 ~2 s).
+  ``fetch_max_wait_ms=1500``, and Tansu 0.6 answers a fetch only after one pass over its storage
+  and a sleep of the rest of the wait (half of it when 250 ms or more remain), data or not, so an
+  event could wait up to 1.5 s before the worker saw it (measured publish->offer p50 ~2 s).
   ``OppbusApp`` sets the wait on the consumer Faust creates; idle fetches cost a request each.
 - raw key/value serializers: the one orjson codec is applied by our own code, once per event.
 - producer ``linger`` 1 ms and 256 KiB batches, ``acks=-1``. aiokafka keeps one produce request
@@ -49,6 +50,7 @@ Every setting below is chosen for the embedded broker (Tansu) and measured
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -69,19 +71,49 @@ from streams.runtime.table_manager import PromptTableManager
 from streams.runtime.watchdogs import install_watchdogs
 from streams.settings import Settings
 
-__all__ = ["OppbusApp", "create_app"]
+__all__ = ["OppbusApp", "create_app", "next_fetch_at"]
 
 STALL_REPORT_S = 60.0  # Faust logs an error on a partition not fetched/processed/committed so long
 
 
+def next_fetch_at(started: float, count: int, limit: int | None, wait_s: float) -> float:
+    """When the next fetch may go, after one that began at ``started`` and returned ``count``
+    records of at most ``limit``: a fetch wait later, or at once (0.0) after an empty fetch (it
+    already waited) or a full one (more is waiting)."""
+    if count == 0 or (limit is not None and count >= limit):
+        return 0.0
+    return started + wait_s
+
+
 class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
     fetch_wait_ms: int = 10
+    _next_fetch: float = 0.0
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # aiokafka reads this when the consumer starts (it builds its Fetcher then).
         consumer._fetch_max_wait_ms = self.fetch_wait_ms
         return consumer
+
+    async def getmany(self, active_partitions: Any, timeout: float) -> Any:  # noqa: ASYNC109
+        """Faust's fetch, at most once per fetch wait while records flow (row "paced follower").
+
+        Under a steady flow every fetch finds a new record and is answered at once, so Faust's
+        fetcher would fetch as fast as the broker answers, and on the embedded broker each fetch
+        lists every stored batch of each partition with new data. After a fetch that returned
+        records (but not a full ``max_poll_records``) the next waits until a fetch wait has passed
+        since this one began: a record still waits at most about the fetch wait.
+        """
+        loop = asyncio.get_running_loop()
+        delay = self._next_fetch - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        started = loop.time()
+        records = await super().getmany(active_partitions, timeout)
+        count = sum(len(batch) for batch in records.values())
+        limit = getattr(self._ensure_consumer(), "_max_poll_records", None)
+        self._next_fetch = next_fetch_at(started, count, limit, self.fetch_wait_ms / 1000)
+        return records
 
     async def committed_offsets(self, partitions: list[Any]) -> dict[Any, int | None]:
         """The group's committed offsets of ``partitions`` (None: none), one OffsetFetch."""

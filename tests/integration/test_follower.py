@@ -4,6 +4,7 @@ one consumer) on the real embedded broker."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -363,3 +364,64 @@ async def test_every_registration_keeps_following_across_a_broker_restart(
     finally:
         await follower.stop()
         broker.stop()
+
+
+class Feeds(Seen):
+    """A sink that also notes when each fetch's records came: a record more than 10 ms after
+    the previous run's first starts a new run (one fetch's records are fed at once)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fed_at: list[float] = []
+
+    def __call__(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[tuple[str, bytes]],
+        origin: Origin,
+    ) -> None:
+        super().__call__(key, value, headers, origin)
+        now = asyncio.get_running_loop().time()
+        if not self.fed_at or now - self.fed_at[-1] > 0.01:
+            self.fed_at.append(now)
+
+
+async def test_a_paced_follower_fetches_at_most_once_per_pace_once_caught_up(
+    settings: Settings,
+) -> None:
+    topic = settings.topic("follow-paced")
+    await _create(settings.bootstrap_servers, {topic: 1})
+    await _produce(settings.bootstrap_servers, topic, _values("old", 3000))
+    feeds = Feeds()
+    follower = TopicFollower(
+        settings.bootstrap_servers, [topic], feeds, name="paced", fetch_wait_ms=20,
+        max_records=100, pace_s=0.5,
+    )  # fmt: skip
+    loop = asyncio.get_running_loop()
+    await follower.start()
+    try:
+        started = loop.time()
+        await asyncio.wait_for(follower.wait_caught_up(), 10)
+        # catching up is not paced: 30 fetches of 100 records would take 15 s at 0.5 s each
+        assert loop.time() - started < 5.0
+        caught_up_feeds = len(feeds.fed_at)
+        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
+        await producer.start()
+        try:
+            live_started = loop.time()
+            for i in range(60):  # a record every 50 ms for 3 s: new data at every fetch
+                await producer.send_and_wait(topic, f"live-{i}".encode())
+                await asyncio.sleep(0.05)
+        finally:
+            await producer.stop()
+        assert await follower.wait_until(lambda: len(feeds.values) == 3060, timeout_s=5)
+        live = [t for t in feeds.fed_at[caught_up_feeds:] if t >= live_started]
+        span = feeds.fed_at[-1] - live_started
+        # unpaced, a 20 ms wait fetches some 50 times a second here; paced, twice
+        assert len(live) <= span / 0.5 + 2, (len(live), span)
+        gaps = [b - a for a, b in itertools.pairwise(live)]
+        assert min(gaps) >= 0.45, gaps
+    finally:
+        await follower.stop()
+    assert feeds.values[-1] == b"live-59" and len(feeds.values) == 3060

