@@ -23,11 +23,13 @@ pytestmark = pytest.mark.kafka
 
 
 class Seen:
-    """A sink that keeps every record it is fed."""
+    """A sink that keeps every record it is fed, and when each fetch's records came (a record
+    more than 10 ms after the previous run's first starts a new run: one fetch is fed at once)."""
 
     def __init__(self) -> None:
         self.values: list[bytes | None] = []
         self.origins: list[Origin] = []
+        self.fed_at: list[float] = []
 
     def __call__(
         self,
@@ -39,6 +41,9 @@ class Seen:
         del key, headers
         self.values.append(value)
         self.origins.append(origin)
+        now = asyncio.get_running_loop().time()
+        if not self.fed_at or now - self.fed_at[-1] > 0.01:
+            self.fed_at.append(now)
 
 
 async def _create(bootstrap: str, topics: dict[str, int]) -> None:
@@ -366,34 +371,13 @@ async def test_every_registration_keeps_following_across_a_broker_restart(
         broker.stop()
 
 
-class Feeds(Seen):
-    """A sink that also notes when each fetch's records came: a record more than 10 ms after
-    the previous run's first starts a new run (one fetch's records are fed at once)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fed_at: list[float] = []
-
-    def __call__(
-        self,
-        key: bytes | None,
-        value: bytes | None,
-        headers: Sequence[tuple[str, bytes]],
-        origin: Origin,
-    ) -> None:
-        super().__call__(key, value, headers, origin)
-        now = asyncio.get_running_loop().time()
-        if not self.fed_at or now - self.fed_at[-1] > 0.01:
-            self.fed_at.append(now)
-
-
 async def test_a_paced_follower_fetches_at_most_once_per_pace_once_caught_up(
     settings: Settings,
 ) -> None:
     topic = settings.topic("follow-paced")
     await _create(settings.bootstrap_servers, {topic: 1})
     await _produce(settings.bootstrap_servers, topic, _values("old", 3000))
-    feeds = Feeds()
+    feeds = Seen()
     follower = TopicFollower(
         settings.bootstrap_servers, [topic], feeds, name="paced", fetch_wait_ms=20,
         max_records=100, pace_s=0.5,
