@@ -64,6 +64,10 @@ def register_all(
         name="worker-views",
         client_id=f"{settings.app_id}-worker-views",
         client_options=settings.kafka_client_options(),
+        # while records flow, at most one fetch per the bus's fetch wait, as the router's own
+        # consumer: a partner's profile must not reach the directory later than its first
+        # opportunity reaches the router (the 100 ms idle wait alone delayed the demo's partner)
+        pace_s=settings.fetch_wait_ms / 1000,
     )
     directory = DirectoryView(settings, follower)
     claims = ClaimRegistry(settings.conflict_window_s)
