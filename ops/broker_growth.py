@@ -16,12 +16,13 @@ behind. The watch also samples the broker's CPU and warns when it has kept a cor
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from ops.bench.probes import cpu_seconds
 
 __all__ = [
     "SAMPLE_S",
@@ -116,12 +117,6 @@ def _mem_available() -> int:
     return 0
 
 
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) the process has used, from ``/proc/<pid>/stat``."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -130,7 +125,7 @@ Sampler = Callable[[], tuple[int, int, float | None]]  # used, room, CPU seconds
 
 
 def memory_sampler(pid: int) -> Sampler:
-    return lambda: (_rss(pid), _mem_available(), _cpu_s(pid))
+    return lambda: (_rss(pid), _mem_available(), cpu_seconds(pid))
 
 
 def disk_sampler(data_dir: Path, pid: int | None = None) -> Sampler:
@@ -138,7 +133,7 @@ def disk_sampler(data_dir: Path, pid: int | None = None) -> Sampler:
     return lambda: (
         _dir_size(data_dir),
         shutil.disk_usage(data_dir).free,
-        None if pid is None else _cpu_s(pid),
+        None if pid is None else cpu_seconds(pid),
     )
 
 

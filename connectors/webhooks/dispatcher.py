@@ -74,7 +74,7 @@ SOURCE = "oppbus/webhooks"
 _REDRIVE_VIEW_WAIT_S = 10.0
 # At most one fetch of the ledgers per this long (or the fetch wait, when longer) unless the last
 # one was full: under a steady flow every fetch is answered at once, and on the embedded broker each
-# lists the partitions' batches (streams/runtime/README.md, row "paced follower").
+# lists the partitions' batches (streams/runtime/README.md, row "paced fetching").
 _PACE_S = 0.1
 _MAX_RECORDS = 500
 

@@ -11,9 +11,9 @@ Every setting below is chosen for the embedded broker (Tansu) and measured
 - ``broker_commit_interval=1.0``: offsets are committed every second (default 2.8 s), so fewer
   inputs are re-processed after a crash; the commit also flushes the producer first.
 - fetch wait (``Settings.fetch_wait_ms``, default 10 ms): Faust hard-codes aiokafka's
-  ``fetch_max_wait_ms=1500``, and Tansu 0.6 answers a fetch only after one pass over its storage
-  and a sleep of the rest of the wait (half of it when 250 ms or more remain), data or not, so an
-  event could wait up to 1.5 s before the worker saw it (measured publish->offer p50 ~2 s).
+  ``fetch_max_wait_ms=1500``, and Tansu 0.6 answers a fetch that finds no data only after the
+  whole wait (a record arriving meanwhile does not wake it), so an event could wait up to 1.5 s
+  before the worker saw it (measured publish->offer p50 ~2 s).
   ``OppbusApp`` sets the wait on the consumer Faust creates; idle fetches cost a request each.
 - raw key/value serializers: the one orjson codec is applied by our own code, once per event.
 - producer ``linger`` 1 ms and 256 KiB batches, ``acks=-1``. aiokafka keeps one produce request
@@ -96,7 +96,7 @@ class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
         return consumer
 
     async def getmany(self, active_partitions: Any, timeout: float) -> Any:  # noqa: ASYNC109
-        """Faust's fetch, at most once per fetch wait while records flow (row "paced follower").
+        """Faust's fetch, at most once per fetch wait while records flow (row "paced fetching").
 
         Under a steady flow every fetch finds a new record and is answered at once, so Faust's
         fetcher would fetch as fast as the broker answers, and on the embedded broker each fetch

@@ -1,4 +1,4 @@
-"""The pace of Faust's fetches (streams.runtime.app.next_fetch_at, row "paced follower")."""
+"""The pace of Faust's fetches (streams.runtime.app.next_fetch_at, row "paced fetching")."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ no transactions, and a fetch costs in proportion to the batches stored in its pa
 
 Worked around by ``streams.runtime.end_offsets`` (row "end offsets"), by running Faust with
 ``processing_guarantee="at_least_once"`` (row "at least once") and by pacing the followers that
-need no haste (row "paced follower") in ``streams/runtime/README.md``.
+need no haste (row "paced fetching") in ``streams/runtime/README.md``.
 """
 
 from __future__ import annotations
