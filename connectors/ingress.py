@@ -78,7 +78,10 @@ class IngressForwarder:
     async def start(self) -> None:
         options = self.settings.kafka_client_options()
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.bootstrap_servers, acks="all", **options
+            bootstrap_servers=self.settings.bootstrap_servers,
+            acks="all",
+            linger_ms=self.settings.producer_linger_ms,
+            **options,
         )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,

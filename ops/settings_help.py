@@ -43,8 +43,8 @@ MEANING: dict[str, str] = {
     "app_id": "Faust app id: the workers' consumer group and table names",
     "offer_ttl_s": "response deadline of an offer when the opportunity sets none (48 h)",
     "fetch_wait_ms": "longest a worker's fetch waits for new records, and the least time "
-    "between two fetches while records flow; 100 or more for a sustained load on the embedded "
-    "broker",
+    "between two fetches while records flow; producers linger a tenth of it (at least 1 ms) to "
+    "batch; 100 or more for a sustained load on the embedded broker",
     "deadline_scan_s": "how often a worker looks for offers past their response deadline",
     "conflict_window_s": "a second opportunity for the same customer and need within this "
     "window is a conflict (90 days)",

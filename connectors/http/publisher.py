@@ -59,7 +59,7 @@ class Publisher:
             bootstrap_servers=self._settings.bootstrap_servers,
             **self._settings.kafka_client_options(),
             acks="all",
-            linger_ms=0,
+            linger_ms=self._settings.producer_linger_ms,
             request_timeout_ms=int(self._timeout_s * 1000),
             client_id=f"{self._settings.app_id}-api",
         )

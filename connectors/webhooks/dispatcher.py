@@ -137,7 +137,7 @@ class WebhookDispatcher:
             bootstrap_servers=self.settings.bootstrap_servers,
             **self.settings.kafka_client_options(),
             acks="all",
-            linger_ms=0,
+            linger_ms=self.settings.producer_linger_ms,
             client_id=f"{self.settings.app_id}-webhooks",
         )
         await self._producer.start()

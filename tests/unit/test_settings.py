@@ -46,3 +46,17 @@ def test_settings_are_frozen() -> None:
     s = load_settings({}, env={})
     with pytest.raises(ValidationError):
         s.http_port = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("wait_ms", "linger_ms"), [(1, 1), (10, 1), (100, 10), (250, 25)])
+def test_producers_linger_a_tenth_of_the_fetch_wait(wait_ms: int, linger_ms: int) -> None:
+    # a bus set for a sustained load (a longer wait) also writes fewer, fuller batches
+    s = load_settings({}, env={"OPPBUS_FETCH_WAIT_MS": str(wait_ms)})
+    assert s.producer_linger_ms == linger_ms
+
+
+def test_the_workers_producer_lingers_as_the_settings_say() -> None:
+    from streams.runtime.app import create_app
+
+    s = load_settings({"broker": "kafka://127.0.0.1:1"}, env={"OPPBUS_FETCH_WAIT_MS": "250"})
+    assert create_app(s).conf.producer_linger == 0.025
