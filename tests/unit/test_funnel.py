@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from ops.funnel import FunnelRecorder, primary_rule
+from ops.funnel import FunnelRecorder, _Bounded, primary_rule
 from ops.status_board import StatusBoard
 from schemas.codec import Envelope, decode, encode
 from schemas.fees import FeeRecorded
@@ -229,3 +231,27 @@ def test_team_steps_are_counted_once_per_opportunity_with_bounded_labels(recorde
         if s.name == "oppbus_teams_total"
     }
     assert labels == {("step",)}  # never a partner or an opportunity
+
+
+@given(st.lists(st.integers(min_value=0, max_value=60), max_size=300), st.integers(1, 20))
+def test_the_funnel_memory_keeps_the_last_limit_keys_and_at_most_twice_that(keys, limit) -> None:
+    memory = _Bounded(limit)
+    fresh: list[int] = []  # keys added, newest last, each once since it was last forgotten
+    for key in keys:
+        known = key in memory
+        added = memory.add(key)
+        assert added is not known  # a key is counted once while it is remembered
+        if added:
+            fresh.append(key)
+        assert len(memory) <= 2 * limit
+        for recent in fresh[-limit:]:  # the last `limit` keys added are all remembered
+            assert recent in memory
+
+
+def test_the_funnel_memory_keeps_values_and_pops_them_once() -> None:
+    memory = _Bounded(2)
+    assert memory.add("a", T0) and memory.add("b") and memory.add("c", T0 + timedelta(seconds=1))
+    assert memory.pop("a") == T0 and memory.pop("a") is None
+    assert memory.pop("c") == T0 + timedelta(seconds=1)
+    assert "b" in memory and memory.add("d") and memory.add("e") and "b" in memory
+    assert memory.add("f") and "b" not in memory and all(k in memory for k in "def")
