@@ -67,7 +67,9 @@ SOURCE = "urn:oppbus:bench-soak"
 # answer a fetch that finds new data (``oppbus bench broker``), so under a sustained rate its cost
 # grows with time; fewer, fuller fetches keep 10 minutes at 200/s flat (docs/performance.md, soak).
 SUSTAINED_FETCH_WAIT_MS = 100
-ANSWER_PACE_S = 0.1  # the bench's partners read offers at most ten times a second
+# the bench's partners read offers at most ten times a second, or once per fetch wait when the
+# bus's readers are paced slower: each read lists the whole referrals log on the embedded broker
+ANSWER_PACE_S = 0.1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -157,14 +159,18 @@ def _settle(run: SoakRun, done: list[asyncio.Future[Any]]) -> int:
     return acked
 
 
-async def _follow(run: SoakRun, stop_event: asyncio.Event) -> None:
+async def _follow(run: SoakRun, stop_event: asyncio.Event, pace_s: float) -> None:
     consumer = AIOKafkaConsumer(
         run.settings.topic("referrals"),
         bootstrap_servers=run.settings.bootstrap_servers,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
-    responder = AIOKafkaProducer(bootstrap_servers=run.settings.bootstrap_servers, linger_ms=5)
+    # the answers of one read go out together, as one batch: the embedded broker's fetches cost
+    # in proportion to the batches stored (an API process batches its requests the same way)
+    responder = AIOKafkaProducer(
+        bootstrap_servers=run.settings.bootstrap_servers, linger_ms=max(5, int(pace_s * 200))
+    )
     auth = RecordAuth.from_settings(run.settings)
     sent: list[asyncio.Future[Any]] = []
     try:
@@ -172,9 +178,9 @@ async def _follow(run: SoakRun, stop_event: asyncio.Event) -> None:
         await responder.start()
         loop = asyncio.get_running_loop()
         while not stop_event.is_set():
-            # the partners' side reads the ledger at most every ANSWER_PACE_S, as a paced follower
+            # the partners' side reads the ledger at most every pace_s, as a paced follower
             # does (the latency is the offer's own timestamp, not when it was read)
-            next_fetch = loop.time() + ANSWER_PACE_S
+            next_fetch = loop.time() + pace_s
             batch = await consumer.getmany(timeout_ms=200, max_records=5000)
             for msgs in batch.values():
                 for m in msgs:
@@ -227,7 +233,8 @@ async def _soak(
     finally:
         await producer.stop()
     stop_follow, stop_sampling = asyncio.Event(), asyncio.Event()
-    follow = asyncio.create_task(_follow(run, stop_follow))
+    pace_s = max(ANSWER_PACE_S, args.fetch_wait_ms / 1000)
+    follow = asyncio.create_task(_follow(run, stop_follow, pace_s))
     sampler = asyncio.create_task(sample_loop(run, pids, args.sample_every, stop_sampling))
     load_start = os.getloadavg()
     t0 = time.monotonic()
@@ -283,6 +290,8 @@ async def _soak(
         "latency_p50_ms": None if p50 is None else round(p50 * 1000, 1),
         "latency_p99_ms": None if p99 is None else round(p99 * 1000, 1),
         "latency_max_ms": round(max(run.latencies) * 1000, 1) if run.latencies else None,
+        "published_per_s_end": rounded(verdict.rate_end),
+        "rate_ok": verdict.rate_ok,
         "lag_start": rounded(verdict.lag_start),
         "lag_end": rounded(verdict.lag_end),
         "lag_max": max((s["lag"] for s in run.samples), default=None),
@@ -292,6 +301,12 @@ async def _soak(
         "lag_tolerance": args.rate * LAG_TOLERANCE_S,
         "broker_cpu_pct_start": _pct(rate_in_window(run.samples, s0, s1, "broker_cpu_s")),
         "broker_cpu_pct_end": _pct(rate_in_window(run.samples, e0, e1, "broker_cpu_s")),
+        "worker_cpu_pct_start": _pct(rate_in_window(run.samples, s0, s1, "worker_cpu_s")),
+        "worker_cpu_pct_end": _pct(rate_in_window(run.samples, e0, e1, "worker_cpu_s")),
+        "api_cpu_pct_start": _pct(rate_in_window(run.samples, s0, s1, "api_cpu_s")),
+        "api_cpu_pct_end": _pct(rate_in_window(run.samples, e0, e1, "api_cpu_s")),
+        "bench_cpu_pct_start": _pct(rate_in_window(run.samples, s0, s1, "bench_cpu_s")),
+        "bench_cpu_pct_end": _pct(rate_in_window(run.samples, e0, e1, "bench_cpu_s")),
         "broker_rss_start_mb": mb(window_mean(run.samples, s0, s1, "broker_rss")),
         "broker_rss_end_mb": mb(window_mean(run.samples, e0, e1, "broker_rss")),
         "rss_start_mb": mb(verdict.rss_start),

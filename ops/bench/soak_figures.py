@@ -4,8 +4,11 @@ Pure functions over the samples ``{"t": seconds since publishing started, "lag":
 "rss": bytes, ...}``. *Start* is the mean over the first window after the warm-up, *end* the mean
 over the last window of the run (means, not single samples: lag moves with every commit).
 
-The thresholds (docs/performance.md, soak): no lag growth, memory growth under 10 % for the workers
-(together) and for the API process. "No lag growth"
+The thresholds (docs/performance.md, soak): the target rate still published at the end, no lag
+growth, memory growth under 10 % for the workers (together) and for the API process. "At the rate":
+the opportunities acknowledged per second over the end window are at least ``MIN_RATE_SHARE`` of
+the target (a bus that slows its intake down, e.g. an API answering later and later, would
+otherwise keep its lag flat at a lower rate than the one asked for). "No lag growth"
 allows a tolerance of ``LAG_TOLERANCE_S`` seconds of input (the worker commits once a second, so a
 caught-up worker's sampled lag moves between 0 and about two seconds' worth of records); beyond it,
 an end lag above the start lag is growth.
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 __all__ = [
     "LAG_TOLERANCE_S",
     "MAX_RSS_GROWTH_PCT",
+    "MIN_RATE_SHARE",
     "Verdict",
     "growth_pct",
     "judge",
@@ -29,6 +33,7 @@ __all__ = [
 
 MAX_RSS_GROWTH_PCT = 10.0
 LAG_TOLERANCE_S = 2.0
+MIN_RATE_SHARE = 0.95
 
 Sample = Mapping[str, float]
 
@@ -69,10 +74,13 @@ class Verdict:
     api_rss_start: float | None = None
     api_rss_end: float | None = None
     api_rss_ok: bool = True  # no API sampled: nothing to judge
+    rate_end: float | None = None  # acknowledged opportunities per second over the end window
+    rate_target: float | None = None
+    rate_ok: bool = True  # no published counts sampled: nothing to judge
 
     @property
     def passed(self) -> bool:
-        return self.lag_ok and self.rss_ok and self.api_rss_ok
+        return self.rate_ok and self.lag_ok and self.rss_ok and self.api_rss_ok
 
     @property
     def api_rss_growth_pct(self) -> float | None:
@@ -90,8 +98,15 @@ class Verdict:
 
         lag = f"lag {num(self.lag_start)} -> {num(self.lag_end)}"
         rss = f"worker RSS {num(self.rss_start, 2**20, ' MB')} -> {num(self.rss_end, 2**20, ' MB')}"
+        rate = ""
+        if self.rate_end is not None:
+            target = f"{self.rate_target:g}/s" if self.rate_target is not None else "the target"
+            judged = "ok" if self.rate_ok else f"under {MIN_RATE_SHARE:.0%} of {target}"
+            rate = f"published {self.rate_end:,.1f}/s at the end ({judged}); "
+        elif not self.rate_ok:
+            rate = "published n/a at the end; "
         line = (
-            f"{'PASS' if self.passed else 'FAIL'}: {lag} ({'ok' if self.lag_ok else 'GROWS'}); "
+            f"{'PASS' if self.passed else 'FAIL'}: {rate}{lag} ({'ok' if self.lag_ok else 'GROWS'}); "
             f"{rss} ({_growth(self.rss_growth_pct, self.rss_ok)})"
         )
         if self.api_rss_start is not None or self.api_rss_end is not None:
@@ -122,13 +137,19 @@ def judge(
         and lag_end <= lag_start + rate * LAG_TOLERANCE_S
     )
     rss_ok = _under_limit(rss_start, rss_end)
-    if not any("api_rss" in s for s in samples):
-        return Verdict(lag_start, lag_end, rss_start, rss_end, lag_ok, rss_ok)
-    api_start = window_mean(samples, s0, s1, "api_rss")
-    api_end = window_mean(samples, e0, e1, "api_rss")
+    rate_end = rate_in_window(samples, e0, e1, "published")
+    judged_rate = any("published" in s for s in samples)
+    rate_ok = not judged_rate or (rate_end is not None and rate_end >= MIN_RATE_SHARE * rate)
+    api_start = api_end = None
+    api_ok = True  # no API sampled: nothing to judge
+    if any("api_rss" in s for s in samples):
+        api_start = window_mean(samples, s0, s1, "api_rss")
+        api_end = window_mean(samples, e0, e1, "api_rss")
+        api_ok = _under_limit(api_start, api_end)
     return Verdict(
         lag_start, lag_end, rss_start, rss_end, lag_ok, rss_ok,
-        api_rss_start=api_start, api_rss_end=api_end, api_rss_ok=_under_limit(api_start, api_end),
+        api_rss_start=api_start, api_rss_end=api_end, api_rss_ok=api_ok,
+        rate_end=rate_end, rate_target=rate, rate_ok=rate_ok,
     )  # fmt: skip
 
 

@@ -1,14 +1,18 @@
 """What ``oppbus bench soak`` keeps while it runs, and what it samples every few seconds.
 
 ``SoakRun`` is the run's shared state (publisher, follower and sampler write it). ``sample_loop``
-reads, every ``every`` seconds: the router group's lag on ``opportunities`` and ``responses``
-(against the offsets the broker acknowledged to the bench), the workers' resident memory, and the
-embedded broker's CPU seconds and memory when the bench started it; a status line every 30 s.
+reads, every ``every`` seconds: the opportunities acknowledged so far, the router group's lag on
+``opportunities`` and ``responses`` (against the offsets the broker acknowledged to the bench),
+the resident memory of the workers and the API, the CPU seconds of the workers, the API and the
+bench itself, and the embedded broker's CPU seconds and memory when the bench started it; a status
+line every 30 s (the CPU figures as shares of a core over the last 30 s: where the machine's
+cores go as the run ages).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -76,7 +80,24 @@ def _progress(sample: dict[str, float], run: SoakRun, since: float) -> str:
     cpu = rate_in_window(run.samples, since, sample["t"], "broker_cpu_s")
     if cpu is not None and "broker_rss" in sample:
         line += f", broker {cpu * 100:.0f} % CPU, {sample['broker_rss'] / 2**20:,.0f} MB"
+    shares = [
+        f"{name} {share * 100:.0f} %"
+        for name, key in (
+            ("workers", "worker_cpu_s"),
+            ("API", "api_cpu_s"),
+            ("bench", "bench_cpu_s"),
+        )
+        if (share := rate_in_window(run.samples, since, sample["t"], key)) is not None
+    ]
+    if shares:
+        line += f"; CPU {', '.join(shares)}"
     return line
+
+
+def _cpu(pids: list[int]) -> float | None:
+    """CPU seconds of ``pids`` together; None when any of them cannot be read."""
+    figures = [cpu_seconds(pid) for pid in pids]
+    return None if not figures or None in figures else sum(f for f in figures if f is not None)
 
 
 async def sample_loop(
@@ -96,6 +117,7 @@ async def sample_loop(
             rss = sum(rss_bytes(pid) or 0 for pid in pids)
             sample = {
                 "t": time.monotonic() - started,
+                "published": run.acked,
                 "lag": lag,
                 "lag_responses": answers,
                 "rss": rss,
@@ -103,6 +125,13 @@ async def sample_loop(
             }
             if run.api_pid is not None and (api_rss := rss_bytes(run.api_pid)) is not None:
                 sample["api_rss"] = api_rss
+            for key, who in (
+                ("worker_cpu_s", pids),
+                ("api_cpu_s", [run.api_pid] if run.api_pid is not None else []),
+                ("bench_cpu_s", [os.getpid()]),
+            ):
+                if (used := _cpu(who)) is not None:
+                    sample[key] = used
             if run.broker_pid is not None:  # a broker that is gone leaves no figure, not a 0
                 cpu, broker_rss = cpu_seconds(run.broker_pid), rss_bytes(run.broker_pid)
                 if cpu is not None and broker_rss is not None:

@@ -67,6 +67,30 @@ def test_the_apis_memory_is_judged_too_when_it_was_sampled() -> None:
     assert steady.passed and steady.api_rss_growth_pct == 0.0 and "API RSS" in steady.line()
 
 
+def test_a_run_whose_intake_slowed_fails_even_with_a_flat_lag() -> None:
+    """Acknowledged opportunities are sampled: a bus that kept its lag flat by accepting fewer
+    (an API answering later and later) did not hold the rate it was asked for, and says so."""
+    n = 121  # 600 s sampled every 5 s
+    samples = _samples([150.0] * n, [100.0] * n)
+    published = 0.0
+    for i, sample in enumerate(samples):
+        published += 5 * (200 if i < 100 else 170)  # the last 100 s at 170/s
+        sample["published"] = published
+    slowed = judge(samples, warmup=90, duration=600, every=5, rate=200)
+    assert slowed.lag_ok and slowed.rss_ok and not slowed.rate_ok and not slowed.passed
+    assert slowed.rate_end is not None and round(slowed.rate_end) == 170
+    assert slowed.line().startswith("FAIL: published 170.0/s at the end (under 95% of 200/s); ")
+    published = 0.0
+    for i, sample in enumerate(samples):
+        published += 5 * (200 if i % 2 else 190)  # the publisher's ticks wobble: within 5 %
+        sample["published"] = published
+    steady = judge(samples, warmup=90, duration=600, every=5, rate=200)
+    assert steady.passed and steady.line().startswith("PASS: published 195.0/s at the end (ok); ")
+    # a sampled run without a figure in its end window fails rather than passing unjudged
+    late = [s for s in samples if s["t"] < 500]
+    assert not judge(late, warmup=90, duration=600, every=5, rate=200).rate_ok
+
+
 def test_partners_accept_and_win_each_offer_or_the_originator_withdraws() -> None:
     opp = opportunity("soakx", 7)
     offer = OfferMade(
@@ -108,6 +132,11 @@ def test_progress_line_says_where_a_long_run_is() -> None:
     ]
     line = _progress(run.samples[-1], run, since=30.0)
     assert line.endswith("worker RSS 140.0 MB, broker 90 % CPU, 1,200 MB")
+    # and each process's share of a core: where the machine's cores go as the run ages
+    run.samples[0].update(worker_cpu_s=5.0, api_cpu_s=1.0, bench_cpu_s=2.0)
+    run.samples[1].update(worker_cpu_s=20.2, api_cpu_s=13.16, bench_cpu_s=8.08)
+    line = _progress(run.samples[-1], run, since=30.0)
+    assert line.endswith("broker 90 % CPU, 1,200 MB; CPU workers 50 %, API 40 %, bench 20 %")
 
 
 def test_rate_in_window_is_the_slope_of_a_cumulative_figure() -> None:
