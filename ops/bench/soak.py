@@ -292,6 +292,7 @@ async def _soak(
         "latency_max_ms": round(max(run.latencies) * 1000, 1) if run.latencies else None,
         "published_per_s_end": rounded(verdict.rate_end),
         "rate_ok": verdict.rate_ok,
+        **_request_figures(run.request_times),
         "lag_start": rounded(verdict.lag_start),
         "lag_end": rounded(verdict.lag_end),
         "lag_max": max((s["lag"] for s in run.samples), default=None),
@@ -336,6 +337,24 @@ async def _soak(
             ]
             for s in run.samples
         ],
+    }
+
+
+def _request_figures(seconds: list[float]) -> dict[str, float | None]:
+    """p50/p99 of the accepted POSTs (ms), over the run and over its last tenth of requests."""
+    if not seconds:
+        return {}
+    last = seconds[-max(1, len(seconds) // 10) :]
+
+    def ms(values: list[float], q: float) -> float | None:
+        found = percentile(values, q)
+        return None if found is None else round(found * 1000, 1)
+
+    return {
+        "request_p50_ms": ms(seconds, 0.5),
+        "request_p99_ms": ms(seconds, 0.99),
+        "request_p50_ms_end": ms(last, 0.5),
+        "request_p99_ms_end": ms(last, 0.99),
     }
 
 

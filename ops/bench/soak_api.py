@@ -27,7 +27,11 @@ from ops.procs import free_port, spawn
 
 __all__ = ["ApiProcess", "publish_via_api", "start_api"]
 
-MAX_IN_FLIGHT = 64  # requests open at once; more would only queue in the API's load shedding
+# Requests open at once: enough for the rate at up to a second per request (a 202 waits for the
+# broker's acknowledgement and for the API's read model to apply the record, which fetches once
+# per fetch wait), below the API's own load shedding (OPPBUS_HTTP_MAX_IN_FLIGHT, 256). With 64, a
+# request time above 320 ms capped the soak's intake under 200/s: the harness's limit, not the bus's.
+MAX_IN_FLIGHT = 200
 
 
 class ApiProcess:
@@ -95,11 +99,13 @@ async def publish_via_api(
     refused: dict[int, int] = {}
 
     async def post(session: aiohttp.ClientSession, opportunity_id: str, body: bytes) -> None:
+        began = time.monotonic()
         try:
             async with session.post("/v1/opportunities", data=body, headers=headers) as resp:
                 await resp.read()
                 if resp.status == 202:
                     run.acked += 1
+                    run.request_times.append(time.monotonic() - began)
                 else:
                     refused[resp.status] = refused.get(resp.status, 0) + 1
         except (aiohttp.ClientError, TimeoutError):

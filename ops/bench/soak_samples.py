@@ -46,6 +46,7 @@ class SoakRun:
     api_pid: int | None = None  # the API process, sampled for memory
     published_elsewhere: set[str] = field(default_factory=set)  # topics the API writes for us
     refused: dict[int, int] = field(default_factory=dict)  # HTTP status -> count (0: no answer)
+    request_times: list[float] = field(default_factory=list)  # seconds per accepted POST, in order
 
 
 async def _group_lag(

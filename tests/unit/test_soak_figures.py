@@ -144,3 +144,17 @@ def test_rate_in_window_is_the_slope_of_a_cumulative_figure() -> None:
     assert rate_in_window(samples, 10, 50, "cpu") == 0.5
     assert rate_in_window(samples, 10, 12, "cpu") is None  # one sample: no rate
     assert rate_in_window([{"t": 1.0}, {"t": 2.0}], 0, 5, "cpu") is None  # not sampled
+
+
+def test_request_times_are_reported_over_the_run_and_at_its_end() -> None:
+    from ops.bench.soak import _request_figures
+
+    seconds = [0.1] * 90 + [0.4] * 10  # the last tenth slower: the broker ages
+    figures = _request_figures(seconds)
+    assert figures == {
+        "request_p50_ms": 100.0,
+        "request_p99_ms": 400.0,
+        "request_p50_ms_end": 400.0,
+        "request_p99_ms_end": 400.0,
+    }
+    assert _request_figures([]) == {}  # published on the bus: no requests
