@@ -51,7 +51,8 @@ MEANING: dict[str, str] = {
     "conflict_checks_per_hour": "different customer domains a partner may publish for per hour; "
     "more: 429; 0: no limit",
     "closed_retention_s": "how long a closed opportunity is remembered (workers: re-publishing it "
-    "stays idempotent; API: it is still shown) (30 days)",
+    "stays idempotent; API: it is still shown) and a settled webhook delivery is in the delivery "
+    "log (30 days)",
     "waiting_recheck_s": "how often a waiting opportunity (only capacity or a missing partner in "
     "the way) is ranked again; a changed profile or load wakes it sooner",
     "session_timeout_s": "consumer-group session timeout: how soon a dead worker's partitions move",

@@ -103,7 +103,7 @@ class WebhookDispatcher:
     ) -> None:
         self.settings = settings
         self._auth = RecordAuth.from_settings(settings)
-        self.views = WebhookViews()
+        self.views = WebhookViews(retention_s=settings.closed_retention_s)
         self.offsets = OffsetTracker()
         self._policy = TargetPolicy.parse(settings.webhook_allowed_networks)
         self._sender = sender or HttpSender(self._policy)

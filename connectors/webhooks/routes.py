@@ -179,7 +179,7 @@ async def _follow(app: web.Application) -> AsyncIterator[None]:
 
 def add_webhook_routes(app: web.Application) -> None:
     """Register the routes and the follower of the webhook topics (started with the app)."""
-    views = WebhookViews()
+    views = WebhookViews(retention_s=app[STATE].settings.closed_retention_s)
     app[VIEWS] = views
     app[FOLLOWER] = EventFollower(
         app[STATE].settings,

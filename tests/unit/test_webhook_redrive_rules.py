@@ -126,3 +126,47 @@ def test_other_webhook_ids_are_refused(wid: str) -> None:
 def test_a_redrive_number_starts_at_one() -> None:
     with pytest.raises(ValidationError):
         _asked(0)
+
+
+def _settled(n: int, at: datetime, redrive: int = 0) -> WebhookDelivery:
+    rid = f"ref_{n:020x}"
+    return _delivery(
+        "delivered" if redrive else "dead",
+        redrive=redrive,
+        webhook_id=f"{rid}.offered",
+        referral_id=rid,
+        settled_at=at,
+    )
+
+
+def test_the_delivery_log_forgets_what_settled_a_retention_before_the_latest() -> None:
+    """Bounded by event time: the API and the dispatcher keep the deliveries settled within the
+    retention of the latest one (a redriven one from its last settling), not every delivery."""
+    views = WebhookViews(retention_s=3600)
+    for n in range(3):  # settled at T0, +20 min, +40 min
+        assert views.apply(_settled(n, T0 + timedelta(minutes=20 * n)))
+    assert views.apply(_asked_for(0))
+    assert views.apply(_settled(0, T0 + timedelta(minutes=50), redrive=1))  # redriven at +50
+    assert views.apply(_settled(3, T0 + timedelta(minutes=90)))  # +90: +20 is past the hour
+    assert views.forgotten == 1 and not views.is_settled(_settled(1, T0).webhook_id)
+    assert views.log_for("contoso-storage", _settled(1, T0).referral_id) == []
+    assert views.is_settled(_settled(0, T0).webhook_id)  # its last settling was at +50
+    assert _settled(0, T0).webhook_id in views.redrives
+    assert views.apply(_settled(4, T0 + timedelta(minutes=111)))  # +50 is past it now
+    assert views.forgotten == 3 and sorted(views.settled) == [
+        _settled(n, T0).webhook_id for n in (3, 4)
+    ]
+    assert not views.redrives and set(views.by_referral) == {
+        _settled(n, T0).referral_id for n in (3, 4)
+    }
+    keep_all = WebhookViews()  # no retention: every delivery stays
+    for n in range(3):
+        keep_all.apply(_settled(n, T0 + timedelta(days=400 * n)))
+    assert len(keep_all.settled) == 3 and keep_all.expire(T0 + timedelta(days=9999)) == 0
+
+
+def _asked_for(n: int) -> WebhookRedrive:
+    return WebhookRedrive(
+        webhook_id=_settled(n, T0).webhook_id, partner_id="contoso-storage", redrive=1,
+        requested_at=T0,
+    )  # fmt: skip
