@@ -20,6 +20,7 @@ BENCHES: dict[str, str] = {
     "broker": "ops.bench.broker_fetch",
     "replay": "ops.bench.replay",
     "follow": "ops.bench.follow",
+    "startup": "ops.bench.startup",
 }
 
 __all__ = ["BENCHES"]

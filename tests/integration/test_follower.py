@@ -404,8 +404,11 @@ async def test_a_paced_follower_fetches_at_most_once_per_pace_once_caught_up(
         span = feeds.fed_at[-1] - live_started
         # unpaced, a 20 ms wait fetches some 50 times a second here; paced, twice
         assert len(live) <= span / 0.5 + 2, (len(live), span)
+        # fetches *begin* at least a pace apart; what the sink sees is each fetch's delivery, which
+        # trails its start by that fetch's own time (up to the 20 ms wait plus the broker's answer,
+        # ~50 ms once in a loaded CI run): so deliveries are a pace apart less that jitter
         gaps = [b - a for a, b in itertools.pairwise(live)]
-        assert min(gaps) >= 0.45, gaps
+        assert min(gaps) >= 0.5 - 0.1, gaps
     finally:
         await follower.stop()
     assert feeds.values[-1] == b"live-59" and len(feeds.values) == 3060
