@@ -97,8 +97,11 @@ class Api:
         except (urllib.error.URLError, OSError):
             return False
 
-    def wait(self, what: str, check: Callable[[], T | None], *, timeout: float = 60.0) -> T:
-        """Poll ``check`` until it returns something truthy; DemoError after ``timeout``."""
+    def wait(
+        self, what: str, check: Callable[[], T | None], *, timeout: float = 60.0, every: float = 0.2
+    ) -> T:
+        """Poll ``check`` every ``every`` seconds until it returns something truthy; DemoError
+        after ``timeout``."""
         deadline = time.monotonic() + timeout
         while True:
             result = check()
@@ -108,7 +111,7 @@ class Api:
                 raise DemoError(f"the bus stopped while waiting for {what}")
             if time.monotonic() > deadline:
                 raise DemoError(f"no sign of {what} after {timeout:.0f} s")
-            time.sleep(0.2)
+            time.sleep(every)
 
 
 def _json(raw: bytes) -> dict[str, Any]:

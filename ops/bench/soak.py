@@ -262,7 +262,6 @@ async def _soak(
         rate=args.rate,
     )
     print(f"soak: {verdict.line()}", file=sys.stderr, flush=True)
-    p50, p99 = percentile(run.latencies, 0.5), percentile(run.latencies, 0.99)
     (s0, s1), (e0, e1) = windows(args.warmup, args.duration, args.sample_every)
 
     def mb(value: float | None) -> float | None:
@@ -287,8 +286,8 @@ async def _soak(
         "missing": max(0, run.acked - len(run.offered)),
         "throughput_in_per_s": round(len(run.published_at) / published_for, 1),
         "throughput_out_per_s": round(len(run.offered) / (time.monotonic() - t0), 1),
-        "latency_p50_ms": None if p50 is None else round(p50 * 1000, 1),
-        "latency_p99_ms": None if p99 is None else round(p99 * 1000, 1),
+        "latency_p50_ms": _ms(run.latencies, 0.5),
+        "latency_p99_ms": _ms(run.latencies, 0.99),
         "latency_max_ms": round(max(run.latencies) * 1000, 1) if run.latencies else None,
         "published_per_s_end": rounded(verdict.rate_end),
         "rate_ok": verdict.rate_ok,
@@ -345,17 +344,18 @@ def _request_figures(seconds: list[float]) -> dict[str, float | None]:
     if not seconds:
         return {}
     last = seconds[-max(1, len(seconds) // 10) :]
-
-    def ms(values: list[float], q: float) -> float | None:
-        found = percentile(values, q)
-        return None if found is None else round(found * 1000, 1)
-
     return {
-        "request_p50_ms": ms(seconds, 0.5),
-        "request_p99_ms": ms(seconds, 0.99),
-        "request_p50_ms_end": ms(last, 0.5),
-        "request_p99_ms_end": ms(last, 0.99),
+        "request_p50_ms": _ms(seconds, 0.5),
+        "request_p99_ms": _ms(seconds, 0.99),
+        "request_p50_ms_end": _ms(last, 0.5),
+        "request_p99_ms_end": _ms(last, 0.99),
     }
+
+
+def _ms(seconds: list[float], q: float) -> float | None:
+    """The ``q`` quantile of ``seconds`` in ms (0.1 ms), None for none."""
+    found = percentile(seconds, q)
+    return None if found is None else round(found * 1000, 1)
 
 
 def _pct(per_s: float | None) -> float | None:
